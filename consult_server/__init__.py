@@ -1,0 +1,1 @@
+"""consult-server: WebRTC video consultations for remote diagnosis."""

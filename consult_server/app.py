@@ -1,0 +1,112 @@
+"""The composition root: build the aiohttp application from a ``Config``.
+
+Long-lived resources (database, media hub, socket.io, the ticker) are typed AppKeys
+started and stopped in ``cleanup_ctx``; nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+import web as web_assets
+from consult_server import keys, migrate
+from consult_server.accounts import Accounts
+from consult_server.config import Config
+from consult_server.consults import Consults
+from consult_server.db import Database
+from consult_server.i18n import Catalog
+from consult_server.login_sessions import LoginSessions
+from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
+from consult_server.views import api, pages
+from consult_server.views.render import render_error
+from media.hub import MediaHub
+from media.ice_host import configure_host_addresses
+from signaling.handlers import Signaling
+from signaling.rooms import Rooms
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(web_assets.__file__).parent
+SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
+TICK_SECONDS = 1.0
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    migrate.upgrade(config.database_path)
+    await app[keys.DB].open()
+    yield
+    await app[keys.DB].close()
+
+
+async def _media(app: web.Application) -> AsyncIterator[None]:
+    configure_host_addresses(app[keys.CONFIG].media.host_addresses)
+    yield
+    await app[keys.MEDIA].close()
+
+
+async def _ticker(app: web.Application) -> AsyncIterator[None]:
+    """Drive the timed rules (expiry, escalation, room grace) once a second."""
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                now = time.time()
+                await app[keys.CONSULTS].tick(now)
+                await app[SIGNALING].tick(now)
+            except Exception:
+                log.exception("tick failed")
+
+    task = asyncio.create_task(run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application(
+        middlewares=[
+            headers_middleware,
+            error_middleware_factory(render_error),
+            access_middleware,
+        ],
+        client_max_size=1024 * 1024,
+    )
+    db = Database(config.database_path)
+    accounts = Accounts(db)
+    consults = Consults(db, accounts, config.consults)
+    sessions = LoginSessions(db, config.security.session_hours * 3600)
+    media = MediaHub(config.media.ice_servers)
+    rooms = Rooms()
+    app[keys.CONFIG] = config
+    app[keys.DB] = db
+    app[keys.ACCOUNTS] = accounts
+    app[keys.CONSULTS] = consults
+    app[keys.SESSIONS] = sessions
+    app[keys.CATALOG] = Catalog()
+    app[keys.MEDIA] = media
+    app[keys.ROOMS] = rooms
+    signaling = Signaling(config, accounts, consults, sessions, media, rooms)
+    app[SIGNALING] = signaling
+    app[keys.SIO] = signaling.sio
+    signaling.sio.attach(app)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    app.router.add_routes(pages.routes)
+    app.router.add_routes(api.routes)
+    app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
+    app.cleanup_ctx.extend([_database, _media, _ticker])
+    return app

@@ -1,0 +1,166 @@
+"""``consult-server``: serve, demo, create-user, db (migrations)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from consult_server import migrate
+from consult_server.accounts import Accounts
+from consult_server.config import Config, ensure_data_dir, load_config
+from consult_server.db import Database
+from consult_server.errors import ConsultError
+from consult_server.models import Role
+
+log = logging.getLogger("consult_server")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="consult-server", description=__doc__)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="TOML settings file (default: $CONSULT_CONFIG, else ./config.toml if present)",
+    )
+    parser.add_argument("--data-dir", help="data directory (overrides data.dir)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="listen address (overrides server.host)")
+    serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    serve.add_argument(
+        "--media-host", action="append", help="media (ICE) address; repeat for several"
+    )
+    demo = sub.add_parser("demo", help="create the demo facilities and users (idempotent)")
+    demo.add_argument("--password", required=True, help="password for every demo user")
+    user = sub.add_parser("create-user", help="create an account")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument("--facility", required=True, help="facility code")
+    user.add_argument("--name", default="", help="display name")
+    user.add_argument("--specialty", action="append", default=[], help="specialty code (repeat)")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    db = sub.add_parser("db", help="schema migrations")
+    db.add_argument("action", choices=["upgrade", "status"])
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config
+    if path is None and os.environ.get("CONSULT_CONFIG"):
+        path = Path(os.environ["CONSULT_CONFIG"])
+    if path is None and Path("config.toml").exists():
+        path = Path("config.toml")
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data.dir"] = args.data_dir
+    if getattr(args, "host", None):
+        overrides["server.host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["server.port"] = args.port
+    if getattr(args, "media_host", None):
+        overrides["media.host_addresses"] = args.media_host
+    return ensure_data_dir(load_config(path, overrides=overrides))
+
+
+async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[None]]) -> None:
+    migrate.upgrade(config.database_path)
+    db = Database(config.database_path)
+    await db.open()
+    try:
+        await work(Accounts(db))
+    finally:
+        await db.close()
+
+
+def _serve(config: Config) -> None:
+    from aiohttp import web
+
+    from consult_server.app import create_app
+
+    log.info(
+        "consult-server on http://%s:%s (data in %s)",
+        config.server.host,
+        config.server.port,
+        config.data_dir,
+    )
+    web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None)
+
+
+def _demo(config: Config, password: str) -> None:
+    async def work(accounts: Accounts) -> None:
+        from consult_server.demo import load_demo
+
+        await load_demo(accounts, password)
+
+    asyncio.run(_with_accounts(config, work))
+    print("demo facilities and users are ready")
+
+
+def _create_user(config: Config, args: argparse.Namespace) -> None:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+
+    async def work(accounts: Accounts) -> None:
+        facility = next((f for f in await accounts.facilities() if f.code == args.facility), None)
+        if facility is None:
+            raise ConsultError(f"no facility with code {args.facility}", "facility_not_found")
+        await accounts.create_user(
+            args.username,
+            password,
+            Role(args.role),
+            facility.id,
+            args.name,
+            frozenset(args.specialty),
+        )
+
+    asyncio.run(_with_accounts(config, work))
+    print(f"user {args.username} created")
+
+
+def _db(config: Config, action: str) -> None:
+    if action == "upgrade":
+        applied = migrate.upgrade(config.database_path)
+        print("applied: " + (", ".join(f"{v:04d}" for v in applied) or "nothing (up to date)"))
+    else:
+        version, pending = migrate.status(config.database_path)
+        print(
+            f"schema version {version:04d}; pending: "
+            + (", ".join(m.path.name for m in pending) or "none")
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _config(args)
+        logging.basicConfig(
+            level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if args.command == "serve":
+            _serve(config)
+        elif args.command == "demo":
+            _demo(config, args.password)
+        elif args.command == "create-user":
+            _create_user(config, args)
+        else:
+            _db(config, args.action)
+    except ConsultError as exc:
+        print(f"consult-server: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

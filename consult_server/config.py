@@ -1,0 +1,257 @@
+"""Settings: loaded once into frozen dataclasses.
+
+Order of precedence (last wins): built-in defaults, ``config.toml``, environment
+variables ``CONSULT_<SECTION>_<KEY>`` (``CONSULT_DATA_DIR`` sets ``data.dir``), and CLI
+flags. Every bad value stops start-up with a ``ConfigError`` naming the key, the value
+and what was expected. Nothing here reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from consult_server.errors import ConfigError
+
+MIN_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    #: Address the HTTP server listens on.
+    host: str = "127.0.0.1"
+    #: TCP port of the HTTP server.
+    port: int = 8080
+    #: "auto" marks cookies Secure when the request came over HTTPS; "always" or "never".
+    cookie_secure: str = "auto"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    #: Directory for the database, recordings and uploads; created if missing.
+    dir: str = "./data"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    #: SQLite file; empty means <data.dir>/consult.sqlite3.
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    #: redis:// URL; empty keeps all shared state in this process.
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    #: HMAC key for join tokens, at least 32 bytes. Empty: generated once into
+    #: <data.dir>/secret_key (mode 0600) and reused.
+    secret_key: str = ""
+    #: How long a login session lasts without activity.
+    session_hours: int = 12
+    #: How long a room join token is valid.
+    join_token_seconds: int = 4 * 3600
+
+
+@dataclass(frozen=True)
+class ConsultConfig:
+    #: An unanswered request expires after this long.
+    expire_after_seconds: int = 1800
+    #: Urgent requests reach one more referral level each time this passes unanswered.
+    escalate_urgent_seconds: int = 300
+    #: Same for emergency requests.
+    escalate_emergency_seconds: int = 120
+    #: A room with one participant gone ends after this long.
+    room_grace_seconds: int = 60
+    #: Longest case summary accepted, in characters.
+    summary_max_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    #: Addresses the media (ICE) sockets bind to and advertise. Empty: every
+    #: non-loopback address of the host (127.0.0.1 if there is none).
+    host_addresses: tuple[str, ...] = ()
+    #: STUN/TURN servers for aiortc; none by default (no outside services).
+    ice_servers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class I18nConfig:
+    #: Language of the interface for users who have not chosen one.
+    default_language: str = "vi"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    consults: ConsultConfig = field(default_factory=ConsultConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    i18n: I18nConfig = field(default_factory=I18nConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.data.dir).resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return (
+            Path(self.database.path).resolve()
+            if self.database.path
+            else (self.data_dir / "consult.sqlite3")
+        )
+
+    def secret_bytes(self) -> bytes:
+        """The signing key; only valid after :func:`ensure_data_dir`."""
+        return self.security.secret_key.encode()
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "server.cookie_secure": ("auto", "always", "never"),
+    "i18n.default_language": ("vi", "en"),
+    "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+_POSITIVE = {
+    "server.port",
+    "security.session_hours",
+    "security.join_token_seconds",
+    "consults.expire_after_seconds",
+    "consults.escalate_urgent_seconds",
+    "consults.escalate_emergency_seconds",
+    "consults.summary_max_chars",
+}
+
+
+def _coerce(key: str, expected: Any, value: Any) -> Any:
+    """Turn a TOML or env value into the field's type, or raise naming the key."""
+    if expected is int or expected == "int":
+        if isinstance(value, bool):
+            raise ConfigError(key, value, "an integer")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, value, "an integer") from None
+        if key in _POSITIVE and number <= 0:
+            raise ConfigError(key, value, "a positive integer")
+        if key == "server.port" and number > 65535:
+            raise ConfigError(key, value, "a TCP port (1-65535)")
+        if number < 0:
+            raise ConfigError(key, value, "a non-negative integer")
+        return number
+    if expected in ("tuple[str, ...]",):
+        if isinstance(value, str):
+            items = [part.strip() for part in value.split(",") if part.strip()]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            items = list(value)
+        else:
+            raise ConfigError(key, value, "a list of strings")
+        return tuple(items)
+    if not isinstance(value, str):
+        raise ConfigError(key, value, "a string")
+    choices = _CHOICES.get(key)
+    if choices and value not in choices:
+        raise ConfigError(key, value, "one of " + ", ".join(choices))
+    return value
+
+
+def _section_fields(section: Any) -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(section)}
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration from file, environment and overrides ("section.key")."""
+    env = os.environ if env is None else env
+    raw: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("config file", str(path), "an existing TOML file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("config file", str(path), f"valid TOML ({exc})") from None
+    base = Config()
+    sections: dict[str, Any] = {}
+    for section_field in dataclasses.fields(base):
+        name = section_field.name
+        section = getattr(base, name)
+        types = _section_fields(section)
+        given = raw.get(name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(name, given, "a table")
+        values: dict[str, Any] = {}
+        for key, value in given.items():
+            if key not in types:
+                raise ConfigError(f"{name}.{key}", value, "a known setting (see config.toml)")
+            values[key] = _coerce(f"{name}.{key}", types[key], value)
+        for key, typ in types.items():
+            env_name = f"CONSULT_{name}_{key}".upper()
+            if env_name in env:
+                values[key] = _coerce(f"{name}.{key} ({env_name})", typ, env[env_name])
+        sections[name] = dataclasses.replace(section, **values)
+    for dotted, value in (overrides or {}).items():
+        name, _, key = dotted.partition(".")
+        types = _section_fields(sections[name])
+        sections[name] = dataclasses.replace(
+            sections[name], **{key: _coerce(dotted, types[key], value)}
+        )
+    config = Config(**sections)
+    _check(config)
+    return config
+
+
+def _check(config: Config) -> None:
+    for address in config.media.host_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError("media.host_addresses", address, "an IP address") from None
+    secret = config.security.secret_key
+    if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError("security.secret_key", "<hidden>", f"at least {MIN_SECRET_BYTES} bytes")
+
+
+def ensure_data_dir(config: Config) -> Config:
+    """Create the data directory and, if no secret is configured, load or make one."""
+    data_dir = config.data_dir
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("data.dir", str(data_dir), f"a writable directory ({exc})") from None
+    if config.security.secret_key:
+        return config
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    secret = key_file.read_text().strip()
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            "security.secret_key", str(key_file), f"at least {MIN_SECRET_BYTES} bytes"
+        )
+    return dataclasses.replace(
+        config, security=dataclasses.replace(config.security, secret_key=secret)
+    )

@@ -1,0 +1,70 @@
+"""The one exception tree. Every error a client can cause has a stable code.
+
+    ConsultError                 base; ``code`` is stable, ``message`` is English for logs
+    ├── ConfigError              a bad setting at start-up (names key, value, expectation)
+    └── ClientError              caused by a request; ``status`` is the HTTP status
+        ├── BadRequest           malformed or oversized input            (400)
+        ├── NotAuthenticated     no valid login session                  (401)
+        ├── Forbidden            wrong role, facility or token           (403)
+        ├── NotFound             no such object, or not visible to you   (404)
+        └── Conflict             illegal in the object's current state   (409)
+
+The UI translates ``code`` (``errors.<code>`` in web/translations); the English message
+is a fallback. Messages never contain patient text, passwords or tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConsultError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(ConsultError):
+    code = "bad_config"
+
+    def __init__(self, key: str, value: Any, expected: str) -> None:
+        super().__init__(f"setting {key} = {value!r} is invalid: expected {expected}")
+        self.key = key
+        self.value = value
+        self.expected = expected
+
+
+class ClientError(ConsultError):
+    status = 400
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class BadRequest(ClientError):
+    status = 400
+    code = "bad_request"
+
+
+class NotAuthenticated(ClientError):
+    status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(ClientError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ClientError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ClientError):
+    status = 409
+    code = "conflict"

@@ -1,0 +1,29 @@
+"""Typed keys for the long-lived resources hung off the aiohttp application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import socketio
+
+    from consult_server.accounts import Accounts
+    from consult_server.config import Config
+    from consult_server.consults import Consults
+    from consult_server.db import Database
+    from consult_server.i18n import Catalog
+    from consult_server.login_sessions import LoginSessions
+    from media.hub import MediaHub
+    from signaling.rooms import Rooms
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+DB: web.AppKey[Database] = web.AppKey("db")
+ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
+CONSULTS: web.AppKey[Consults] = web.AppKey("consults")
+SESSIONS: web.AppKey[LoginSessions] = web.AppKey("sessions")
+CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+MEDIA: web.AppKey[MediaHub] = web.AppKey("media")
+ROOMS: web.AppKey[Rooms] = web.AppKey("rooms")

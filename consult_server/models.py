@@ -1,0 +1,50 @@
+"""Plain records read from the store (no behaviour, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    SPECIALIST = "specialist"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Level(StrEnum):
+    COMMUNE = "commune"
+    DISTRICT = "district"
+    PROVINCIAL = "provincial"
+    CENTRAL = "central"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    facility_id: int
+    language: str | None
+    specialties: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Facility:
+    id: int
+    code: str
+    name: str
+    level: Level
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class Specialty:
+    code: str
+    name_vi: str
+    name_en: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_vi

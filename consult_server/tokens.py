@@ -1,0 +1,63 @@
+"""Room join tokens: HMAC-SHA256 signed, expiring, bound to user, consult and role.
+
+Format: ``base64url(json claims) "." base64url(hmac)``. Verification is constant-time
+and checks every claim; the token itself is never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from consult_server.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class JoinClaims:
+    user_id: int
+    consult_id: int
+    role: str
+    expires_at: float
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_join_token(secret: bytes, claims: JoinClaims) -> str:
+    body = json.dumps(
+        {"u": claims.user_id, "c": claims.consult_id, "r": claims.role, "e": claims.expires_at},
+        separators=(",", ":"),
+    ).encode()
+    mac = hmac.new(secret, b"join:" + body, hashlib.sha256).digest()
+    return f"{_b64(body)}.{_b64(mac)}"
+
+
+def verify_join_token(secret: bytes, token: object, now: float) -> JoinClaims:
+    """Return the claims of a valid token or raise ``Forbidden`` with a precise code."""
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 1024:
+        raise Forbidden("join token is malformed", "token_invalid")
+    body_text, mac_text = token.split(".")
+    try:
+        body = _unb64(body_text)
+        mac = _unb64(mac_text)
+    except (ValueError, TypeError):
+        raise Forbidden("join token is malformed", "token_invalid") from None
+    expected = hmac.new(secret, b"join:" + body, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        raise Forbidden("join token signature is wrong", "token_invalid")
+    try:
+        raw = json.loads(body)
+        claims = JoinClaims(int(raw["u"]), int(raw["c"]), str(raw["r"]), float(raw["e"]))
+    except (ValueError, KeyError, TypeError):
+        raise Forbidden("join token is malformed", "token_invalid") from None
+    if now >= claims.expires_at:
+        raise Forbidden("join token has expired; reopen the room page", "token_expired")
+    return claims

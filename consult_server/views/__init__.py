@@ -1,0 +1,1 @@
+"""HTTP handlers: pages (jinja2) and the JSON API. Each declares its access."""

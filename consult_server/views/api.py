@@ -1,0 +1,66 @@
+"""The JSON API for consult requests (the live updates come over socket.io)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from aiohttp import web
+
+from consult_server import keys
+from consult_server.consults import NewConsult
+from consult_server.errors import BadRequest
+from consult_server.models import Role
+from consult_server.security import current_user, requires
+
+routes = web.RouteTableDef()
+MAX_BODY = 16 * 1024
+
+
+async def _json_body(request: web.Request) -> object:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise BadRequest("request body is too large", "payload_too_large")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadRequest("request body is too large", "payload_too_large")
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise BadRequest("body is not valid JSON", "bad_json") from None
+
+
+@routes.get("/api/consults")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def list_consults(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[keys.CONSULTS]
+    items = [await consults.describe(c, user) for c in await consults.list_for(user)]
+    return web.json_response({"consults": items, "server_now": time.time()})
+
+
+@routes.post("/api/consults")
+@requires(Role.CLINICIAN)
+async def create_consult(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[keys.CONSULTS]
+    body = NewConsult.parse(await _json_body(request), consults.config.summary_max_chars)
+    consult = await consults.create(user, body)
+    return web.json_response({"consult": await consults.describe(consult, user)}, status=201)
+
+
+@routes.post("/api/consults/{consult_id:\\d+}/accept")
+@requires(Role.SPECIALIST)
+async def accept_consult(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[keys.CONSULTS]
+    consult = await consults.accept(user, int(request.match_info["consult_id"]))
+    return web.json_response({"consult": await consults.describe(consult, user)})
+
+
+@routes.post("/api/consults/{consult_id:\\d+}/cancel")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def cancel_consult(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[keys.CONSULTS]
+    consult = await consults.cancel(user, int(request.match_info["consult_id"]))
+    return web.json_response({"consult": await consults.describe(consult, user)})

@@ -1,0 +1,125 @@
+"""Pages: sign-in, language, the role's home page and the consult room."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from consult_server import keys
+from consult_server.errors import BadRequest, Forbidden
+from consult_server.i18n import LANGUAGES
+from consult_server.login_sessions import COOKIE_NAME
+from consult_server.models import Role
+from consult_server.security import LANG_COOKIE, cookie_secure, current_user, public, requires
+from consult_server.tokens import JoinClaims, sign_join_token
+from consult_server.views.render import render
+
+routes = web.RouteTableDef()
+
+
+def _safe_next(value: object) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    parts = urlsplit(value)
+    return parts.path if not parts.netloc else "/"
+
+
+@routes.get("/healthz")
+@public
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+@routes.get("/login")
+@public
+async def login_page(request: web.Request) -> web.Response:
+    if request.get("user") is not None:
+        raise web.HTTPFound("/")
+    return render(request, "login.html", {"next": _safe_next(request.query.get("next"))})
+
+
+@routes.post("/login")
+@public
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username, password = form.get("username"), form.get("password")
+    target = _safe_next(form.get("next"))
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
+        raise BadRequest("username and password are required", "bad_credentials")
+    user = await request.app[keys.ACCOUNTS].authenticate(username.strip(), password)
+    if user is None:
+        return render(
+            request, "login.html", {"next": target, "error": "errors.bad_credentials"}, status=401
+        )
+    token, _ = await request.app[keys.SESSIONS].create(user.id)
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_secure(request),
+        path="/",
+        max_age=request.app[keys.CONFIG].security.session_hours * 3600,
+    )
+    raise response
+
+
+@routes.post("/logout")
+@requires()
+async def logout(request: web.Request) -> web.Response:
+    await request.app[keys.SESSIONS].delete(request.cookies.get(COOKIE_NAME, ""))
+    response = web.HTTPFound("/login")
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response
+
+
+@routes.post("/language")
+@public
+async def set_language(request: web.Request) -> web.Response:
+    form = await request.post()
+    lang = form.get("lang")
+    if lang not in LANGUAGES:
+        raise BadRequest("unknown language", "bad_language")
+    user = request.get("user")
+    if user is not None:
+        await request.app[keys.ACCOUNTS].set_language(user.id, str(lang))
+    response = web.HTTPFound(_safe_next(form.get("next")))
+    response.set_cookie(LANG_COOKIE, str(lang), samesite="Lax", path="/", max_age=365 * 86400)
+    raise response
+
+
+@routes.get("/")
+@requires()
+async def home(request: web.Request) -> web.Response:
+    user = current_user(request)
+    app = request.app
+    facility = await app[keys.ACCOUNTS].facility(user.facility_id)
+    context = {"facility": facility, "specialties": await app[keys.ACCOUNTS].specialties()}
+    if user.role is Role.CLINICIAN:
+        return render(request, "clinician.html", context)
+    if user.role is Role.SPECIALIST:
+        return render(request, "specialist.html", context)
+    return render(request, "overview.html", context)
+
+
+@routes.get("/consults/{consult_id:\\d+}/room")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def room_page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[keys.CONSULTS]
+    consult = await consults.get(int(request.match_info["consult_id"]))
+    if user.id not in (consult.clinician_id, consult.accepted_by):
+        raise Forbidden("you are not a participant of this consult", "not_a_participant")
+    config = request.app[keys.CONFIG]
+    token = sign_join_token(
+        config.secret_bytes(),
+        JoinClaims(
+            user.id, consult.id, user.role.value, time.time() + config.security.join_token_seconds
+        ),
+    )
+    details = await consults.describe(consult, user)
+    return render(request, "room.html", {"consult": details, "join_token": token})

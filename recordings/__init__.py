@@ -1,0 +1,1 @@
+"""Recordings: stream-copied files, the catalog and review (see issue on recordings)."""

@@ -1,0 +1,87 @@
+"""Socket.io payloads validated into frozen dataclasses before the core sees them.
+
+Every room message carries the join token; anything malformed raises ``BadMessage``
+with a stable code, and nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MAX_TOKEN = 1024
+MAX_SDP = 64 * 1024
+
+
+class BadMessage(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _object(payload: object) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise BadMessage("bad_payload", "expected an object")
+    return payload
+
+
+def _token(payload: dict[str, Any]) -> str:
+    token = payload.get("token")
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        raise BadMessage("token_missing", "the join token is missing")
+    return token
+
+
+@dataclass(frozen=True)
+class JoinMessage:
+    token: str
+
+    @classmethod
+    def parse(cls, payload: object) -> JoinMessage:
+        return cls(_token(_object(payload)))
+
+
+@dataclass(frozen=True)
+class OfferMessage:
+    token: str
+    sdp: str
+
+    @classmethod
+    def parse(cls, payload: object) -> OfferMessage:
+        data = _object(payload)
+        sdp = data.get("sdp")
+        if data.get("type") != "offer":
+            raise BadMessage("bad_sdp", "type must be offer")
+        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
+            raise BadMessage("bad_sdp", "sdp is missing, malformed or too large")
+        return cls(_token(data), sdp)
+
+
+@dataclass(frozen=True)
+class CandidateMessage:
+    token: str
+    candidate: dict[str, Any] | None
+
+    @classmethod
+    def parse(cls, payload: object) -> CandidateMessage:
+        data = _object(payload)
+        candidate = data.get("candidate")
+        if candidate is not None and not isinstance(candidate, dict):
+            raise BadMessage("bad_candidate", "candidate must be an object or null")
+        return cls(_token(data), candidate)
+
+
+@dataclass(frozen=True)
+class MediaStateMessage:
+    token: str
+    audio: bool
+    video: bool
+
+    @classmethod
+    def parse(cls, payload: object) -> MediaStateMessage:
+        data = _object(payload)
+        audio, video = data.get("audio"), data.get("video")
+        if not isinstance(audio, bool) or not isinstance(video, bool):
+            raise BadMessage("bad_payload", "audio and video must be true or false")
+        return cls(_token(data), audio, video)

@@ -1,0 +1,1 @@
+"""Web assets: templates, static files and translations (package data)."""

@@ -1,0 +1,75 @@
+/**
+ * The clinician's page: file a request, follow every request's status live.
+ * @module clinician
+ */
+import { api } from "./api.js";
+import { errorText, t } from "./i18n.js";
+import { connect } from "./live.js";
+import { joinButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
+
+const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
+const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
+const formError = /** @type {HTMLElement} */ (form.querySelector('[data-testid="form-error"]'));
+
+/** @param {HTMLElement} actions @param {any} consult */
+function actionsFor(actions, consult) {
+  if (consult.can_join) actions.append(joinButton(consult.id));
+  if (consult.state === "requested" || consult.state === "accepted") {
+    const cancel = document.createElement("button");
+    cancel.textContent = t("consult.cancel");
+    cancel.dataset.testid = "cancel-consult";
+    cancel.addEventListener("click", () => cancelConsult(consult.id));
+    actions.append(cancel);
+  }
+}
+
+/** @param {number} id */
+async function cancelConsult(id) {
+  try {
+    const { consult } = await api(`/api/consults/${id}/cancel`, { method: "POST" });
+    upsert(list, consult, actionsFor);
+  } catch (error) {
+    showError(errorText(/** @type {any} */ (error)));
+  }
+}
+
+/** @param {string} text */
+function showError(text) {
+  formError.textContent = text;
+  formError.hidden = !text;
+}
+
+async function submitRequest(/** @type {SubmitEvent} */ event) {
+  event.preventDefault();
+  showError("");
+  const data = new FormData(form);
+  const button = /** @type {HTMLButtonElement} */ (form.querySelector("button"));
+  button.disabled = true;
+  try {
+    const { consult } = await api("/api/consults", {
+      method: "POST",
+      body: { specialty: data.get("specialty"), urgency: data.get("urgency"), summary: data.get("summary") },
+    });
+    upsert(list, consult, actionsFor);
+    form.reset();
+  } catch (error) {
+    showError(errorText(/** @type {any} */ (error)));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function load() {
+  const { consults, server_now } = await api("/api/consults");
+  syncClock(server_now);
+  for (const consult of consults.reverse()) upsert(list, consult, actionsFor);
+}
+
+form.addEventListener("submit", submitRequest);
+const socket = connect();
+socket.on("consult:update", ({ consult, server_now }) => {
+  syncClock(server_now);
+  if (!consult.gone) upsert(list, consult, actionsFor);
+});
+socket.on("connect", load);
+setInterval(() => refreshWaits(list), 1000);

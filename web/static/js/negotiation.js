@@ -1,0 +1,55 @@
+/**
+ * One RTCPeerConnection to the server. The browser always offers; the server answers.
+ * It offers one audio and one video transceiver per remote participant: the first
+ * pair also sends our camera and microphone, the others only receive.
+ * @module negotiation
+ */
+
+const GATHER_TIMEOUT_MS = 3000;
+
+/** @param {RTCPeerConnection} pc */
+function gatheringComplete(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve(undefined);
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_TIMEOUT_MS);
+  });
+}
+
+/**
+ * @param {{
+ *   stream: MediaStream,
+ *   remotes: number,
+ *   send: (event: string, payload: object) => Promise<any>,
+ *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
+ *   onState: (state: RTCPeerConnectionState) => void,
+ * }} options
+ * @returns {Promise<RTCPeerConnection>}
+ */
+export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState }) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  for (const kind of ["audio", "video"]) {
+    const track = stream.getTracks().find((t) => t.kind === kind);
+    pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly", streams: [stream] });
+    for (let i = 1; i < Math.max(1, remotes); i++) pc.addTransceiver(kind, { direction: "recvonly" });
+  }
+  pc.addEventListener("track", (event) => {
+    const ofKind = pc.getTransceivers().filter((t) => t.receiver.track.kind === event.track.kind);
+    onRemoteTrack(ofKind.indexOf(event.transceiver), event.track);
+  });
+  pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
+  pc.addEventListener("icecandidate", (event) => {
+    // aiortc cannot trickle; late candidates and the end-of-candidates mark still go.
+    if (pc.remoteDescription) send("room:candidate", { candidate: event.candidate?.toJSON() ?? null });
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await gatheringComplete(pc);
+  const answer = await send("room:offer", { type: "offer", sdp: pc.localDescription?.sdp });
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  return pc;
+}

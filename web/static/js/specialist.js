@@ -1,0 +1,82 @@
+/**
+ * The specialist's queue: requests arrive live with their waiting time; the first
+ * to accept gets the consult and the others see it taken.
+ * @module specialist
+ */
+import { api } from "./api.js";
+import { errorText, t } from "./i18n.js";
+import { connect } from "./live.js";
+import { joinButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
+
+const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
+
+/** @param {HTMLElement} actions @param {any} consult */
+function actionsFor(actions, consult) {
+  if (consult.state === "requested") {
+    const accept = document.createElement("button");
+    accept.className = "primary";
+    accept.dataset.testid = "accept-consult";
+    accept.textContent = t("consult.accept");
+    accept.addEventListener("click", () => acceptConsult(consult.id, accept));
+    actions.append(accept);
+  }
+  if (consult.can_join) actions.append(joinButton(consult.id));
+  if (consult.state === "accepted" && consult.mine) {
+    const cancel = document.createElement("button");
+    cancel.textContent = t("consult.cancel");
+    cancel.addEventListener("click", () => cancelConsult(consult.id));
+    actions.append(cancel);
+  }
+}
+
+/** @param {number} id @param {HTMLButtonElement} button */
+async function acceptConsult(id, button) {
+  button.disabled = true;
+  try {
+    const { consult } = await api(`/api/consults/${id}/accept`, { method: "POST" });
+    upsert(queue, consult, actionsFor);
+  } catch (error) {
+    const err = /** @type {any} */ (error);
+    const li = queue.querySelector(`[data-consult-id="${id}"]`);
+    const note = document.createElement("p");
+    note.className = "error";
+    note.dataset.testid = "consult-taken";
+    note.textContent = errorText(err);
+    li?.querySelector(".actions")?.replaceChildren(note);
+  }
+}
+
+/** @param {number} id */
+async function cancelConsult(id) {
+  const { consult } = await api(`/api/consults/${id}/cancel`, { method: "POST" });
+  upsert(queue, consult, actionsFor);
+}
+
+/** Show a consult someone else took, then let it fade from the queue. @param {any} consult */
+function markTaken(consult) {
+  const li = queue.querySelector(`[data-consult-id="${consult.id}"]`);
+  if (!(li instanceof HTMLElement)) return;
+  li.dataset.state = consult.state;
+  const status = li.querySelector('[data-testid="consult-status"]');
+  if (status instanceof HTMLElement) {
+    status.dataset.state = consult.state === "accepted" ? "taken" : consult.state;
+    status.textContent = consult.state === "accepted" ? t("state.taken") : t("state." + consult.state);
+  }
+  li.querySelector(".actions")?.replaceChildren();
+  setTimeout(() => remove(queue, consult.id), 15000);
+}
+
+async function load() {
+  const { consults, server_now } = await api("/api/consults");
+  syncClock(server_now);
+  for (const consult of consults.reverse()) upsert(queue, consult, actionsFor);
+}
+
+const socket = connect();
+socket.on("consult:update", ({ consult, server_now }) => {
+  syncClock(server_now);
+  if (consult.gone) markTaken(consult);
+  else upsert(queue, consult, actionsFor);
+});
+socket.on("connect", load);
+setInterval(() => refreshWaits(queue), 1000);
