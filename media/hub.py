@@ -80,33 +80,36 @@ class MediaHub:
         if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP_BYTES:
             raise MediaError("bad_sdp", "the offer is missing or too large")
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
-            await pc.close()
-            raise MediaError(
-                "bad_sdp", f"the offer could not be read ({type(exc).__name__})"
-            ) from None
-        kinds = [t.kind for t in pc.getTransceivers()]
-        if not kinds or not set(kinds) <= {"audio", "video"}:
-            await pc.close()
-            raise MediaError("bad_sdp", "the offer must carry audio and/or video")
-        room = self._rooms.setdefault(consult_id, MediaRoom(consult_id))
-        old = room.participants.pop(user_id, None)
-        if old is not None:
-            await self._close_participant(room, old)
         participant = Participant(user_id, pc)
+        room = self._rooms.setdefault(consult_id, MediaRoom(consult_id))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             participant.published[track.kind] = track
-            self._wire(room)
+            if room.participants.get(user_id) is participant:
+                self._wire(room)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if self._on_state is not None:
                 await self._on_state(consult_id, user_id, pc.connectionState)
 
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+            await pc.close()
+            self._forget_if_empty(room)
+            raise MediaError(
+                "bad_sdp", f"the offer could not be read ({type(exc).__name__})"
+            ) from None
+        kinds = [t.kind for t in pc.getTransceivers()]
+        if not kinds or not set(kinds) <= {"audio", "video"}:
+            await pc.close()
+            self._forget_if_empty(room)
+            raise MediaError("bad_sdp", "the offer must carry audio and/or video")
+        old = room.participants.pop(user_id, None)
+        if old is not None:
+            await self._close_participant(room, old)
         for kind in ("audio", "video"):
             free = kinds.count(kind)
             for other in others:
@@ -120,6 +123,10 @@ class MediaHub:
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         return str(pc.localDescription.sdp)
+
+    def _forget_if_empty(self, room: MediaRoom) -> None:
+        if not room.participants:
+            self._rooms.pop(room.consult_id, None)
 
     def _wire(self, room: MediaRoom) -> None:
         """Point every slot at its publisher's current track."""
@@ -170,8 +177,7 @@ class MediaHub:
         participant = room.participants.pop(user_id, None)
         if participant is not None:
             await self._close_participant(room, participant)
-        if not room.participants:
-            self._rooms.pop(consult_id, None)
+        self._forget_if_empty(room)
 
     async def _close_participant(self, room: MediaRoom, participant: Participant) -> None:
         for other in room.participants.values():

@@ -173,6 +173,11 @@ if (media.missing.length) {
   showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
 }
 
+// Test and support hook (docs/testing.md): the peer's statistics.
+Object.assign(window, {
+  consultRoom: { stats: async () => (pc ? [...(await pc.getStats()).values()] : []) },
+});
+
 const socket = connect({ join_token: token });
 socket.on("connect", join);
 socket.on("connect_error", (/** @type {any} */ error) => {

@@ -1,0 +1,129 @@
+"""A whole consult in two real browsers: request, accept, join, see and hear each other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, Playwright, expect
+
+from tests.browser.conftest import (
+    AUDIO_PACKETS_JS,
+    CLINICIAN_PICTURE,
+    SPECIALIST_PICTURE,
+    Colour,
+    launch,
+    login,
+    picture,
+    sample,
+    shows,
+)
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.browser
+
+
+async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], timeout: float) -> float:
+    """Seconds until the remote video shows ``colours``; fails with the last sample."""
+    start = time.monotonic()
+    last = None
+    while time.monotonic() - start < timeout:
+        last = await sample(page)
+        if shows(last, colours):
+            return time.monotonic() - start
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"remote video never showed {colours}; last sample {last}")
+
+
+async def wait_for_audio(page: Page, timeout: float = 15) -> int:
+    packets = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        packets = int(await page.evaluate(AUDIO_PACKETS_JS))
+        if packets > 20:
+            return packets
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"only {packets} audio packets received")
+
+
+async def test_consult_request_accept_join_see_and_hear(
+    server: RunningServer, playwright: Playwright, tmp_path: Path
+) -> None:
+    clinician_browser = await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE))
+    specialist_browser = await launch(
+        playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)
+    )
+    try:
+        specialist = await login(specialist_browser, server.url, "specialist.demo")
+        await expect(specialist.get_by_test_id("consult-queue")).to_be_attached()
+        clinician = await login(clinician_browser, server.url, "clinician.demo")
+
+        # The clinician files a request; it reaches the specialist live (no reload).
+        await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+        await clinician.get_by_test_id("consult-urgency").select_option("urgent")
+        await clinician.get_by_test_id("consult-summary").fill("Nam 54 tuổi, đau ngực 2 giờ.")
+        await clinician.get_by_test_id("consult-submit").click()
+        status = clinician.get_by_test_id("consult-status").first
+        await expect(status).to_have_attribute("data-state", "requested")
+        item = specialist.get_by_test_id("consult-item").first
+        await expect(item).to_contain_text("Nam 54 tuổi, đau ngực 2 giờ.", timeout=10_000)
+
+        # Accept: the clinician sees the change live; both join the room.
+        await item.get_by_test_id("accept-consult").click()
+        accepted_at = time.monotonic()
+        await expect(status).to_have_attribute("data-state", "accepted", timeout=10_000)
+        await specialist.get_by_test_id("join-room").first.click()
+        await clinician.get_by_test_id("join-room").first.click()
+        room_url = clinician.url
+        assert room_url.endswith("/room")
+
+        for page in (clinician, specialist):
+            await expect(page.get_by_test_id("room-status")).to_have_attribute(
+                "data-state", "connected", timeout=30_000
+            )
+            await expect(page.get_by_test_id("remote-video")).to_have_count(1)
+        # Each side shows the OTHER side's picture, and receives audio.
+        await wait_for_picture(clinician, SPECIALIST_PICTURE, timeout=30)
+        await wait_for_picture(specialist, CLINICIAN_PICTURE, timeout=30)
+        first_frame = time.monotonic() - accepted_at
+        assert await wait_for_audio(clinician) > 20
+        assert await wait_for_audio(specialist) > 20
+        timing = os.environ.get("CONSULT_TIMING_FILE")
+        if timing:
+            with open(timing, "a") as out:
+                out.write(json.dumps({"accept_to_both_remote_frames_s": first_frame}) + "\n")
+
+        # Another commune's clinician is refused at the door.
+        intruder = await login(clinician_browser, server.url, "clinician2.demo")
+        response = await intruder.goto(room_url)
+        assert response is not None and response.status == 403
+        await expect(intruder.get_by_test_id("room-status")).to_have_attribute(
+            "data-state", "refused"
+        )
+        await expect(intruder.get_by_test_id("remote-video")).to_have_count(0)
+
+        # Hang up: the specialist leaves; the room ends for the clinician after the grace.
+        await specialist.get_by_test_id("hang-up").click()
+        await expect(specialist.get_by_test_id("room-status")).to_have_attribute(
+            "data-state", "ended"
+        )
+        await expect(clinician.get_by_test_id("room-status")).to_have_attribute(
+            "data-state", "ended", timeout=15_000
+        )
+    finally:
+        await clinician_browser.close()
+        await specialist_browser.close()
+
+    db = sqlite3.connect(server.data_dir / "consult.sqlite3")
+    state, started, ended, reason = db.execute(
+        "SELECT state, started_at, ended_at, end_reason FROM consults"
+    ).fetchone()
+    assert (state, reason) == ("ended", "grace_expired")
+    assert started is not None and ended > started
+    roles = sorted(r[0] for r in db.execute("SELECT role FROM consult_participants"))
+    assert roles == ["clinician", "specialist"]

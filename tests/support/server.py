@@ -1,0 +1,86 @@
+"""A real consult-server process on a free port with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DEMO_PASSWORD = "demo-password-for-tests"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    log_path: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "CONSULT_DATA_DIR": str(data_dir),
+            "CONSULT_SECURITY_SECRET_KEY": SECRET,
+            "CONSULT_MEDIA_HOST_ADDRESSES": "127.0.0.1",
+            "CONSULT_CONFIG": os.devnull,
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def run_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    data_dir = tmp / "data"
+    env = _env(data_dir, extra_env or {})
+    cli = [sys.executable, "-m", "consult_server"]
+    subprocess.run([*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60)
+    port = free_port()
+    log_path = tmp / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = RunningServer(f"http://127.0.0.1:{port}", process, data_dir, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(server.url + "/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not start:\n" + server.log()) from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
