@@ -141,8 +141,16 @@ _POSITIVE = {
 }
 
 
-def _coerce(key: str, expected: Any, value: Any) -> Any:
+def _coerce(key: str, expected: Any, value: Any, source: str = "") -> Any:
     """Turn a TOML or env value into the field's type, or raise naming the key."""
+    label = f"{key} ({source})" if source else key
+    try:
+        return _convert(key, expected, value)
+    except ConfigError as exc:
+        raise ConfigError(label, exc.value, exc.expected) from None
+
+
+def _convert(key: str, expected: Any, value: Any) -> Any:
     if expected is int or expected == "int":
         if isinstance(value, bool):
             raise ConfigError(key, value, "an integer")
@@ -209,7 +217,7 @@ def load_config(
         for key, typ in types.items():
             env_name = f"CONSULT_{name}_{key}".upper()
             if env_name in env:
-                values[key] = _coerce(f"{name}.{key} ({env_name})", typ, env[env_name])
+                values[key] = _coerce(f"{name}.{key}", typ, env[env_name], env_name)
         sections[name] = dataclasses.replace(section, **values)
     for dotted, value in (overrides or {}).items():
         name, _, key = dotted.partition(".")

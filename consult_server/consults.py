@@ -121,7 +121,7 @@ class Consults:
 
     async def targets(self, consult_id: int) -> list[int]:
         rows = await self.db.fetch_all(
-            "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier",
+            "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier, rowid",
             (consult_id,),
         )
         return [int(r[0]) for r in rows]

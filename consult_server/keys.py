@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from consult_server.consults import Consults
     from consult_server.db import Database
     from consult_server.i18n import Catalog
-    from consult_server.login_sessions import LoginSessions
+    from consult_server.login_sessions import LoginSession, LoginSessions
+    from consult_server.models import User
     from media.hub import MediaHub
     from signaling.rooms import Rooms
 
@@ -27,3 +28,7 @@ CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 MEDIA: web.AppKey[MediaHub] = web.AppKey("media")
 ROOMS: web.AppKey[Rooms] = web.AppKey("rooms")
+
+#: The signed-in user of a request (None when anonymous) and their login session.
+USER: web.RequestKey[User | None] = web.RequestKey("user")
+LOGIN: web.RequestKey[LoginSession | None] = web.RequestKey("login")

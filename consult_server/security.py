@@ -50,7 +50,7 @@ def requires(*roles: Role) -> Callable[[Handler], Handler]:
 
 
 def current_user(request: web.Request) -> User:
-    user: User | None = request.get("user")
+    user: User | None = request.get(keys.USER)
     if user is None:
         raise NotAuthenticated("please sign in", "not_authenticated")
     return user
@@ -81,7 +81,7 @@ def ensure_pre_csrf(request: web.Request, response: web.StreamResponse) -> str:
 
 
 async def _check_csrf(request: web.Request) -> None:
-    login = request.get("login")
+    login = request.get(keys.LOGIN)
     expected = login.csrf_token if login is not None else request.cookies.get(PRE_CSRF_COOKIE)
     given = request.headers.get("X-CSRF-Token")
     if given is None and request.content_type in (
@@ -105,8 +105,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     token = request.cookies.get(COOKIE_NAME, "")
     login = await app[keys.SESSIONS].get(token) if token else None
     user = await app[keys.ACCOUNTS].user(login.user_id) if login else None
-    request["login"] = login if user else None
-    request["user"] = user
+    request[keys.LOGIN] = login if user else None
+    request[keys.USER] = user
     if login and user and login.expires_at - time.time() < app[keys.SESSIONS].lifetime / 2:
         await app[keys.SESSIONS].touch(token)
     if _static_or_io(request):

@@ -36,7 +36,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/login")
 @public
 async def login_page(request: web.Request) -> web.Response:
-    if request.get("user") is not None:
+    if request.get(keys.USER) is not None:
         raise web.HTTPFound("/")
     return render(request, "login.html", {"next": _safe_next(request.query.get("next"))})
 
@@ -84,7 +84,7 @@ async def set_language(request: web.Request) -> web.Response:
     lang = form.get("lang")
     if lang not in LANGUAGES:
         raise BadRequest("unknown language", "bad_language")
-    user = request.get("user")
+    user = request.get(keys.USER)
     if user is not None:
         await request.app[keys.ACCOUNTS].set_language(user.id, str(lang))
     response = web.HTTPFound(_safe_next(form.get("next")))

@@ -23,7 +23,7 @@ def static_url(path: str) -> str:
 
 
 def language_of(request: web.Request) -> str:
-    user = request.get("user")
+    user = request.get(keys.USER)
     if user is not None and user.language in LANGUAGES:
         return str(user.language)
     cookie = request.cookies.get(LANG_COOKIE)
@@ -37,7 +37,7 @@ def render(
 ) -> web.Response:
     catalog = request.app[keys.CATALOG]
     lang = language_of(request)
-    login = request.get("login")
+    login = request.get(keys.LOGIN)
     response = web.Response(status=status, content_type="text/html")
     csrf = login.csrf_token if login is not None else ensure_pre_csrf(request, response)
 
@@ -47,7 +47,7 @@ def render(
     page = {
         "t": t,
         "lang": lang,
-        "user": request.get("user"),
+        "user": request.get(keys.USER),
         "csrf_token": csrf,
         "i18n_json": json.dumps(catalog.for_language(lang), ensure_ascii=False),
         "path": request.path,

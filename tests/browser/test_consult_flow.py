@@ -16,7 +16,6 @@ from tests.browser.conftest import (
     AUDIO_PACKETS_JS,
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
-    Colour,
     launch,
     login,
     picture,
@@ -24,15 +23,16 @@ from tests.browser.conftest import (
     shows,
 )
 from tests.support.server import RunningServer
+from tests.support.y4m import Colour
 
 pytestmark = pytest.mark.browser
 
 
-async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], timeout: float) -> float:
+async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], within: float) -> float:
     """Seconds until the remote video shows ``colours``; fails with the last sample."""
     start = time.monotonic()
     last = None
-    while time.monotonic() - start < timeout:
+    while time.monotonic() - start < within:
         last = await sample(page)
         if shows(last, colours):
             return time.monotonic() - start
@@ -40,9 +40,9 @@ async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], timeout: 
     raise AssertionError(f"remote video never showed {colours}; last sample {last}")
 
 
-async def wait_for_audio(page: Page, timeout: float = 15) -> int:
+async def wait_for_audio(page: Page, within: float = 15) -> int:
     packets = 0
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         packets = int(await page.evaluate(AUDIO_PACKETS_JS))
         if packets > 20:
@@ -88,8 +88,8 @@ async def test_consult_request_accept_join_see_and_hear(
             )
             await expect(page.get_by_test_id("remote-video")).to_have_count(1)
         # Each side shows the OTHER side's picture, and receives audio.
-        await wait_for_picture(clinician, SPECIALIST_PICTURE, timeout=30)
-        await wait_for_picture(specialist, CLINICIAN_PICTURE, timeout=30)
+        await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
+        await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
         first_frame = time.monotonic() - accepted_at
         assert await wait_for_audio(clinician) > 20
         assert await wait_for_audio(specialist) > 20

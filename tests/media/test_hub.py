@@ -1,0 +1,81 @@
+"""Two real aiortc peers through the media hub: each sees and hears the other."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from media.hub import MediaError, MediaHub
+from media.ice_host import configure_host_addresses, reset_host_addresses
+from tests.support.peers import ClientPeer, Colour
+
+RED: Colour = (220, 40, 40)
+BLUE: Colour = (40, 40, 220)
+CLINICIAN, SPECIALIST = 1, 2
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[MediaHub]:
+    configure_host_addresses(["127.0.0.1"])
+    media = MediaHub()
+    yield media
+    await media.close()
+    reset_host_addresses()
+
+
+def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:
+    return actual is not None and all(
+        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
+    )
+
+
+async def wait_until(check: object, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_each_peer_receives_the_others_frames_and_audio(hub: MediaHub) -> None:
+    clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
+    try:
+        await clinician.accept(
+            await hub.handle_offer(7, CLINICIAN, await clinician.offer(), [SPECIALIST])
+        )
+        await specialist.accept(
+            await hub.handle_offer(7, SPECIALIST, await specialist.offer(), [CLINICIAN])
+        )
+        await wait_until(
+            lambda: near(clinician.centre_colour(), BLUE) and near(specialist.centre_colour(), RED)
+        )
+        await wait_until(
+            lambda: clinician.received.audio_frames > 10 and specialist.received.audio_frames > 10
+        )
+        assert hub.stats() == {"rooms": 1, "peers": 2}
+
+        # A reconnect (new offer from the same participant) replaces the old peer and
+        # media flows again without the other side renegotiating.
+        await clinician.close()
+        clinician = ClientPeer((40, 200, 40))
+        await clinician.accept(
+            await hub.handle_offer(7, CLINICIAN, await clinician.offer(), [SPECIALIST])
+        )
+        await wait_until(lambda: near(specialist.centre_colour(), (40, 200, 40)))
+        await wait_until(lambda: near(clinician.centre_colour(), BLUE))
+        assert hub.stats() == {"rooms": 1, "peers": 2}
+    finally:
+        await clinician.close()
+        await specialist.close()
+    await hub.close_room(7)
+    assert hub.stats() == {"rooms": 0, "peers": 0}
+
+
+@pytest.mark.parametrize("sdp", ["", "v=0\r\nnonsense", "x" * 70_000])
+async def test_a_malformed_offer_is_refused_and_leaves_no_room(hub: MediaHub, sdp: str) -> None:
+    with pytest.raises(MediaError) as info:
+        await hub.handle_offer(8, CLINICIAN, sdp, [SPECIALIST])
+    assert info.value.code == "bad_sdp"
+    assert hub.stats() == {"rooms": 0, "peers": 0}

@@ -1,0 +1,104 @@
+"""The real app in-process on a loopback port, with a signed-in HTTP client per user."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from consult_server import keys
+from consult_server.app import create_app
+from consult_server.config import Config, ensure_data_dir, load_config
+from consult_server.demo import load_demo
+from tests.support.server import DEMO_PASSWORD, SECRET
+
+_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+
+
+@dataclass
+class Client:
+    username: str
+    session: aiohttp.ClientSession
+    base: str
+    csrf: str = ""
+
+    async def get(self, path: str, **kw: Any) -> aiohttp.ClientResponse:
+        return await self.session.get(self.base + path, allow_redirects=False, **kw)
+
+    async def api(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        async with self.session.request(
+            method,
+            self.base + path,
+            json=body,
+            headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"},
+        ) as response:
+            return response.status, await response.json()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.key}={c.value}" for c in self.session.cookie_jar)
+
+
+@dataclass
+class Harness:
+    app: web.Application
+    server: TestServer
+    clients: list[Client]
+
+    @property
+    def base(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def anonymous(self) -> Client:
+        client = Client(
+            "", aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)), self.base
+        )
+        self.clients.append(client)
+        return client
+
+    async def login(self, username: str, password: str = DEMO_PASSWORD) -> Client:
+        client = await self.anonymous()
+        client.username = username
+        page = await (await client.get("/login")).text()
+        match = _META.search(page)
+        assert match, "login page has no CSRF token"
+        async with client.session.post(
+            self.base + "/login",
+            data={"username": username, "password": password, "csrf_token": match.group(1)},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 302, f"login of {username} failed: {response.status}"
+        home = await (await client.get("/")).text()
+        found = _META.search(home)
+        assert found
+        client.csrf = found.group(1)
+        return client
+
+
+def test_config(tmp: Path, **overrides: Any) -> Config:
+    base = {"data.dir": str(tmp / "data"), "media.host_addresses": ["127.0.0.1"]}
+    base.update(overrides)
+    return ensure_data_dir(
+        load_config(None, env={"CONSULT_SECURITY_SECRET_KEY": SECRET}, overrides=base)
+    )
+
+
+@asynccontextmanager
+async def running_app(tmp: Path, **overrides: Any) -> AsyncIterator[Harness]:
+    app = create_app(test_config(tmp, **overrides))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    await load_demo(app[keys.ACCOUNTS], DEMO_PASSWORD)
+    harness = Harness(app, server, [])
+    try:
+        yield harness
+    finally:
+        for client in harness.clients:
+            await client.session.close()
+        await server.close()
