@@ -109,7 +109,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     request[keys.USER] = user
     if login and user and login.expires_at - time.time() < app[keys.SESSIONS].lifetime / 2:
         await app[keys.SESSIONS].touch(token)
-    if _static_or_io(request):
+    if _static_or_io(request) or request.match_info.http_exception is not None:
+        # Static files, socket.io (checks its own), and the router's 404/405.
         return await handler(request)
     access: Any = getattr(handler, _ACCESS, None)
     if access is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
@@ -10,45 +9,20 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, Playwright, expect
+from playwright.async_api import Playwright, expect
 
-from tests.browser.conftest import (
-    AUDIO_PACKETS_JS,
+from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
     launch,
     login,
     picture,
-    sample,
-    shows,
+    wait_for_audio,
+    wait_for_picture,
 )
 from tests.support.server import RunningServer
-from tests.support.y4m import Colour
 
 pytestmark = pytest.mark.browser
-
-
-async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], within: float) -> float:
-    """Seconds until the remote video shows ``colours``; fails with the last sample."""
-    start = time.monotonic()
-    last = None
-    while time.monotonic() - start < within:
-        last = await sample(page)
-        if shows(last, colours):
-            return time.monotonic() - start
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"remote video never showed {colours}; last sample {last}")
-
-
-async def wait_for_audio(page: Page, within: float = 15) -> int:
-    packets = 0
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        packets = int(await page.evaluate(AUDIO_PACKETS_JS))
-        if packets > 20:
-            return packets
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"only {packets} audio packets received")
 
 
 async def test_consult_request_accept_join_see_and_hear(

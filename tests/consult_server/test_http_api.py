@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from consult_server import keys
-from tests.support.inproc import Harness
+from consult_server.app import create_app
+from tests.support.inproc import Harness, make_config
 
 REQUEST = {"specialty": "internal-medicine", "urgency": "routine", "summary": "Sốt cao 3 ngày"}
 
@@ -153,3 +158,34 @@ async def test_security_headers_and_no_outside_hosts(harness: Harness) -> None:
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
     html = await response.text()
     assert "http://" not in html.replace(harness.base, "") and "https://" not in html
+
+
+async def test_unknown_address_is_404_and_static_files_are_open(harness: Harness) -> None:
+    anon = await harness.anonymous()
+    assert (await anon.get("/no-such-page")).status == 404
+    response = await anon.get("/static/img/icon.svg")
+    assert response.status == 200 and b"<svg" in await response.read()
+
+
+async def test_a_handler_that_declares_no_access_rule_is_denied(tmp_path: Path) -> None:
+    async def undeclared(request: web.Request) -> web.Response:
+        return web.Response(text="patient data")
+
+    app = create_app(make_config(tmp_path))
+    app.router.add_get("/undeclared", undeclared)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/undeclared")
+        assert response.status == 403
+        assert "patient data" not in await response.text()
+
+
+def test_every_route_of_the_app_declares_who_may_call_it(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    undeclared = [
+        route.resource.canonical
+        for route in app.router.routes()
+        if route.resource is not None
+        and not route.resource.canonical.startswith(("/static", "/socket.io"))
+        and getattr(route.handler, "_consult_access", None) is None
+    ]
+    assert undeclared == []

@@ -81,7 +81,7 @@ class Harness:
         return client
 
 
-def test_config(tmp: Path, **overrides: Any) -> Config:
+def make_config(tmp: Path, **overrides: Any) -> Config:
     base = {"data.dir": str(tmp / "data"), "media.host_addresses": ["127.0.0.1"]}
     base.update(overrides)
     return ensure_data_dir(
@@ -91,7 +91,7 @@ def test_config(tmp: Path, **overrides: Any) -> Config:
 
 @asynccontextmanager
 async def running_app(tmp: Path, **overrides: Any) -> AsyncIterator[Harness]:
-    app = create_app(test_config(tmp, **overrides))
+    app = create_app(make_config(tmp, **overrides))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     await load_demo(app[keys.ACCOUNTS], DEMO_PASSWORD)

@@ -1,0 +1,118 @@
+"""Driving real headless Chromium (Debian's package) with Playwright and fake devices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page, Playwright
+
+from tests.support.engines import CHROMIUM
+from tests.support.server import DEMO_PASSWORD
+from tests.support.y4m import Colour, write_split_y4m
+
+CHROMIUM_FLAGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Two pictures nobody could confuse: each half a different solid colour.
+CLINICIAN_PICTURE: tuple[Colour, Colour] = ((220, 30, 30), (30, 30, 220))
+SPECIALIST_PICTURE: tuple[Colour, Colour] = ((30, 200, 30), (230, 220, 30))
+
+SAMPLE_JS = """(video) => {
+  if (!video.videoWidth) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0);
+  const px = (x, y) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+  const w = canvas.width, h = canvas.height;
+  return {left: px(Math.floor(w / 4), Math.floor(h / 2)),
+          right: px(Math.floor(3 * w / 4), Math.floor(h / 2))};
+}"""
+
+AUDIO_PACKETS_JS = """async () => {
+  const stats = await window.consultRoom.stats();
+  return stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'audio')
+              .reduce((n, s) => n + (s.packetsReceived || 0), 0);
+}"""
+
+
+async def launch(playwright: Playwright, picture: Path | None = None) -> Browser:
+    args = list(CHROMIUM_FLAGS)
+    if picture is not None:
+        args.append(f"--use-file-for-fake-video-capture={picture}")
+    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+
+
+def picture(tmp_path: Path, name: str, colours: tuple[Colour, Colour]) -> Path:
+    return write_split_y4m(tmp_path / f"{name}.y4m", *colours)
+
+
+async def login(browser: Browser, base_url: str, username: str) -> Page:
+    context = await browser.new_context(base_url=base_url)
+    page = await context.new_page()
+    page.on("console", lambda msg: print(f"[{username} console] {msg.type}: {msg.text}"))
+    await page.goto("/login")
+    await page.get_by_test_id("login-username").fill(username)
+    await page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url(base_url + "/")
+    return page
+
+
+async def sample(page: Page, index: int = 0) -> dict[str, list[int]] | None:
+    video = page.get_by_test_id("remote-video").nth(index)
+    result: Any = await video.evaluate(SAMPLE_JS)
+    return result if result is None else dict(result)
+
+
+def close_to(actual: list[int], expected: Colour, tolerance: int = 60) -> bool:
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+def shows(pixels: dict[str, list[int]] | None, colours: tuple[Colour, Colour]) -> bool:
+    return (
+        pixels is not None
+        and close_to(pixels["left"], colours[0])
+        and close_to(pixels["right"], colours[1])
+    )
+
+
+def dump(obj: object) -> str:
+    return json.dumps(obj, default=str)
+
+
+async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], within: float) -> float:
+    """Seconds until the remote video shows ``colours``; fails with the last sample."""
+    start = time.monotonic()
+    last = None
+    while time.monotonic() - start < within:
+        last = await sample(page)
+        if shows(last, colours):
+            return time.monotonic() - start
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"remote video never showed {colours}; last sample {last}")
+
+
+async def wait_for_audio(page: Page, within: float = 15) -> int:
+    packets = 0
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        packets = int(await page.evaluate(AUDIO_PACKETS_JS))
+        if packets > 20:
+            return packets
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"only {packets} audio packets received")
