@@ -1,0 +1,59 @@
+"""Take the README's screenshots from a real consult (run from the repository root).
+
+    .venv/bin/python docs/screenshot.py
+
+Starts a server with the demo data, two headless Chromium processes with Chromium's
+built-in fake camera, and saves docs/img/*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.async_api import async_playwright  # noqa: E402
+
+from tests.support.browser import launch, login  # noqa: E402
+from tests.support.server import run_server  # noqa: E402
+
+OUT = ROOT / "docs" / "img"
+
+
+async def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, run_server(Path(tmp)) as server:
+        async with async_playwright() as pw:
+            a, b = await launch(pw), await launch(pw)
+            specialist = await login(b, server.url, "specialist.demo")
+            clinician = await login(a, server.url, "clinician.demo")
+            for page in (specialist, clinician):
+                await page.set_viewport_size({"width": 1280, "height": 800})
+            await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+            await clinician.get_by_test_id("consult-urgency").select_option("urgent")
+            await clinician.get_by_test_id("consult-summary").fill(
+                "Nam 54 tuổi, đau ngực trái 2 giờ, HA 150/90, mạch 98. Xin ý kiến đọc điện tim."
+            )
+            await clinician.get_by_test_id("consult-submit").click()
+            await specialist.get_by_test_id("accept-consult").first.wait_for()
+            await asyncio.sleep(3)
+            await specialist.screenshot(path=OUT / "queue.png")
+            await specialist.get_by_test_id("accept-consult").first.click()
+            await clinician.get_by_test_id("join-room").first.wait_for()
+            await clinician.screenshot(path=OUT / "clinician.png")
+            await specialist.get_by_test_id("join-room").first.click()
+            await clinician.get_by_test_id("join-room").first.click()
+            status = specialist.get_by_test_id("room-status")
+            await status.and_(specialist.locator('[data-state="connected"]')).wait_for()
+            await asyncio.sleep(4)
+            await specialist.screenshot(path=OUT / "consult.png")
+            await a.close()
+            await b.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
