@@ -56,29 +56,39 @@ class Harness:
         return str(self.server.make_url("")).rstrip("/")
 
     async def anonymous(self) -> Client:
-        client = Client(
-            "", aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)), self.base
-        )
+        client = await anonymous_client(self.base)
         self.clients.append(client)
         return client
 
     async def login(self, username: str, password: str = DEMO_PASSWORD) -> Client:
-        client = await self.anonymous()
-        client.username = username
-        page = await (await client.get("/login")).text()
-        match = _META.search(page)
-        assert match, "login page has no CSRF token"
-        async with client.session.post(
-            self.base + "/login",
-            data={"username": username, "password": password, "csrf_token": match.group(1)},
-            allow_redirects=False,
-        ) as response:
-            assert response.status == 302, f"login of {username} failed: {response.status}"
-        home = await (await client.get("/")).text()
-        found = _META.search(home)
-        assert found
-        client.csrf = found.group(1)
+        client = await login_client(self.base, username, password)
+        self.clients.append(client)
         return client
+
+
+async def anonymous_client(base: str) -> Client:
+    jar = aiohttp.CookieJar(unsafe=True)
+    return Client("", aiohttp.ClientSession(cookie_jar=jar), base)
+
+
+async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) -> Client:
+    """Sign in through the real form (CSRF included); the caller closes ``session``."""
+    client = await anonymous_client(base)
+    client.username = username
+    page = await (await client.get("/login")).text()
+    match = _META.search(page)
+    assert match, "login page has no CSRF token"
+    async with client.session.post(
+        base + "/login",
+        data={"username": username, "password": password, "csrf_token": match.group(1)},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 302, f"login of {username} failed: {response.status}"
+    home = await (await client.get("/")).text()
+    found = _META.search(home)
+    assert found
+    client.csrf = found.group(1)
+    return client
 
 
 def make_config(tmp: Path, **overrides: Any) -> Config:

@@ -55,13 +55,17 @@ def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def run_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+def run_server(
+    tmp: Path, extra_env: dict[str, str] | None = None, name: str = "server"
+) -> Iterator[RunningServer]:
+    """Start a server whose data lives in ``tmp/data`` (shared by servers given the same
+    ``tmp``); its output goes to ``tmp/<name>.log``."""
     data_dir = tmp / "data"
     env = _env(data_dir, extra_env or {})
     cli = [sys.executable, "-m", "consult_server"]
     subprocess.run([*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60)
     port = free_port()
-    log_path = tmp / "server.log"
+    log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
