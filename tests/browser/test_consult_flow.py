@@ -20,7 +20,7 @@ from tests.support.browser import (
     wait_for_audio,
     wait_for_picture,
 )
-from tests.support.server import RunningServer
+from tests.support.server import DEMO_PASSWORD, RunningServer
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,8 @@ async def test_consult_request_accept_join_see_and_hear(
         await clinician.get_by_test_id("join-room").first.click()
         room_url = clinician.url
         assert room_url.endswith("/room")
+        join_token = await clinician.locator("#room").get_attribute("data-join-token")
+        assert join_token
 
         for page in (clinician, specialist):
             await expect(page.get_by_test_id("room-status")).to_have_attribute(
@@ -92,6 +94,11 @@ async def test_consult_request_accept_join_see_and_hear(
     finally:
         await clinician_browser.close()
         await specialist_browser.close()
+
+    # Patient text, passwords and join tokens never reach the server's log.
+    log = server.log()
+    assert "đau ngực" not in log and DEMO_PASSWORD not in log
+    assert join_token not in log
 
     db = sqlite3.connect(server.data_dir / "consult.sqlite3")
     state, started, ended, reason = db.execute(
