@@ -28,7 +28,7 @@ from consult_server.login_sessions import LoginSessions
 from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
-from media.hub import MediaHub
+from media.hub import MediaHub, MediaSettings
 from media.ice_host import configure_host_addresses
 from signaling.handlers import Signaling
 from signaling.rooms import Rooms
@@ -86,7 +86,14 @@ def create_app(config: Config) -> web.Application:
     accounts = Accounts(db)
     consults = Consults(db, accounts, config.consults)
     sessions = LoginSessions(db, config.security.session_hours * 3600)
-    media = MediaHub(config.media.ice_servers)
+    media = MediaHub(
+        MediaSettings(
+            ice_servers=config.media.ice_servers,
+            video_codec=config.media.video_codec,
+            bitrate_floor=config.media.bitrate_floor_kbps * 1000,
+            bitrate_ceiling=config.media.bitrate_ceiling_kbps * 1000,
+        )
+    )
     rooms = Rooms()
     app[keys.CONFIG] = config
     app[keys.DB] = db

@@ -83,6 +83,11 @@ class MediaConfig:
     host_addresses: tuple[str, ...] = ()
     #: STUN/TURN servers for aiortc; none by default (no outside services).
     ice_servers: tuple[str, ...] = ()
+    #: The one video codec every leg negotiates: "VP8" or "H264".
+    video_codec: str = "VP8"
+    #: REMB cap on a publisher: the weakest subscriber's estimate, within these (kbit/s).
+    bitrate_floor_kbps: int = 150
+    bitrate_ceiling_kbps: int = 1500
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "server.cookie_secure": ("auto", "always", "never"),
     "i18n.default_language": ("vi", "en"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+    "media.video_codec": ("VP8", "H264"),
 }
 _POSITIVE = {
     "server.port",
@@ -138,6 +144,8 @@ _POSITIVE = {
     "consults.escalate_urgent_seconds",
     "consults.escalate_emergency_seconds",
     "consults.summary_max_chars",
+    "media.bitrate_floor_kbps",
+    "media.bitrate_ceiling_kbps",
 }
 
 
@@ -231,6 +239,12 @@ def load_config(
 
 
 def _check(config: Config) -> None:
+    if config.media.bitrate_floor_kbps > config.media.bitrate_ceiling_kbps:
+        raise ConfigError(
+            "media.bitrate_floor_kbps",
+            config.media.bitrate_floor_kbps,
+            f"at most media.bitrate_ceiling_kbps ({config.media.bitrate_ceiling_kbps})",
+        )
     for address in config.media.host_addresses:
         try:
             ipaddress.ip_address(address)

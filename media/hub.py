@@ -1,34 +1,45 @@
-"""Rooms of aiortc peers: one ``RTCPeerConnection`` per participant.
+"""Rooms of aiortc peers: one ``RTCPeerConnection`` per participant, media forwarded.
 
-Every participant publishes audio + video and receives every other participant's.
-A participant who reconnects (page reload, new network) sends a fresh offer; the old
-peer is closed and the others' slots are pointed at the new tracks, so nobody else has
-to renegotiate.
+A participant either publishes (camera + microphone) or only receives (a teaching
+session's viewers). Each peer receives, in a fixed order, the publishers it is told to
+(``receive_from``): the browser offers one audio and one video transceiver per such
+publisher, the first pair also carrying its own media. Nothing is decoded or encoded:
+``aiortc_hook`` taps encoded frames off each receiver, ``forwarding`` fans them out.
+
+A participant who reconnects sends a fresh offer: the old peer is closed and the others'
+subscriptions move to the new publication (starting at a keyframe), so nobody else has
+to renegotiate. The publisher's bitrate is capped by REMB at the lowest estimate among
+its subscribers, within the configured floor and ceiling.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
     RTCConfiguration,
-    RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import candidate_from_sdp
 
-from media.slots import ForwardSlot
+from media import aiortc_hook
+from media.forwarding import KeyframeRequester, Publication, Subscription
 
 log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
+REMB_INTERVAL = 1.0
 StateCallback = Callable[[int, int, str], Awaitable[None]]
 
 
@@ -39,116 +50,215 @@ class MediaError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class MediaSettings:
+    ice_servers: tuple[str, ...] = ()
+    #: "VP8" or "H264": every leg of every room negotiates this one codec.
+    video_codec: str = "VP8"
+    bitrate_floor: int = 150_000
+    bitrate_ceiling: int = 1_500_000
+
+
 @dataclass
-class Participant:
+class Peer:
     user_id: int
     pc: RTCPeerConnection
-    #: What this participant publishes, by kind.
-    published: dict[str, MediaStreamTrack] = field(default_factory=dict)
-    #: What this participant receives: one slot per (other participant, kind).
-    slots: dict[tuple[int, str], ForwardSlot] = field(default_factory=dict)
+    publishes: bool
+    #: This peer's own published tracks' receivers and publications, by kind.
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    publications: dict[str, Publication] = field(default_factory=dict)
+    #: What this peer receives: one subscription per (publisher, kind).
+    subscriptions: dict[tuple[int, str], Subscription] = field(default_factory=dict)
+    #: Latest REMB this peer's browser reported per publisher's video, bits/s.
+    remb: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
 class MediaRoom:
-    consult_id: int
-    participants: dict[int, Participant] = field(default_factory=dict)
+    room_id: int
+    peers: dict[int, Peer] = field(default_factory=dict)
+    publications: dict[tuple[int, str], Publication] = field(default_factory=dict)
+
+
+def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapability]:
+    capabilities = RTCRtpSender.getCapabilities(kind).codecs
+    if kind == "audio":
+        return [c for c in capabilities if c.mimeType.lower() == "audio/opus"]
+    wanted = f"video/{video_codec}".lower()
+    chosen = [c for c in capabilities if c.mimeType.lower() == wanted]
+    if video_codec.upper() == "H264":
+        # One profile for every leg: the constrained baseline browsers all offer.
+        chosen = [c for c in chosen if c.parameters.get("profile-level-id") == "42e01f"][:1]
+    return chosen[:1] + [c for c in capabilities if c.mimeType.lower() == "video/rtx"]
 
 
 class MediaHub:
-    def __init__(self, ice_servers: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: MediaSettings | None = None) -> None:
+        self.settings = settings or MediaSettings()
         self._rooms: dict[int, MediaRoom] = {}
-        self._relay = MediaRelay()
-        self._ice = [RTCIceServer(urls=url) for url in ice_servers]
+        self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
         self._on_state: StateCallback | None = None
+        self._remb_task: asyncio.Task[None] | None = None
 
     def on_connection_state(self, callback: StateCallback) -> None:
         self._on_state = callback
 
-    def room(self, consult_id: int) -> MediaRoom | None:
-        return self._rooms.get(consult_id)
+    def room(self, room_id: int) -> MediaRoom | None:
+        return self._rooms.get(room_id)
+
+    # -- negotiation -----------------------------------------------------------------
 
     async def handle_offer(
-        self, consult_id: int, user_id: int, sdp: str, others: Sequence[int]
+        self,
+        room_id: int,
+        user_id: int,
+        sdp: str,
+        receive_from: Sequence[int],
+        publish: bool = True,
     ) -> str:
-        """Build this participant's peer from the browser's offer; return the answer SDP.
-
-        ``others`` are the room's other expected participants: the peer gets one
-        sending slot per kind for each, so media flows as soon as they publish, with no
-        renegotiation. The browser offers one transceiver per kind per remote.
-        """
+        """Build this participant's peer from the browser's offer; return the answer."""
         if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP_BYTES:
             raise MediaError("bad_sdp", "the offer is missing or too large")
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
-        participant = Participant(user_id, pc)
-        room = self._rooms.setdefault(consult_id, MediaRoom(consult_id))
+        peer = Peer(user_id, pc, publish)
+        room = self._rooms.setdefault(room_id, MediaRoom(room_id))
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            participant.published[track.kind] = track
-            if room.participants.get(user_id) is participant:
-                self._wire(room)
+            if peer.publishes:
+                self._publish(room, peer, track)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if self._on_state is not None:
-                await self._on_state(consult_id, user_id, pc.connectionState)
+                await self._on_state(room_id, user_id, pc.connectionState)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        except (ValueError, KeyError, IndexError, AttributeError, aiortc_hook.HookError) as exc:
             await pc.close()
             self._forget_if_empty(room)
             raise MediaError(
                 "bad_sdp", f"the offer could not be read ({type(exc).__name__})"
             ) from None
-        kinds = [t.kind for t in pc.getTransceivers()]
+        transceivers = pc.getTransceivers()
+        kinds = [t.kind for t in transceivers]
         if not kinds or not set(kinds) <= {"audio", "video"}:
             await pc.close()
             self._forget_if_empty(room)
             raise MediaError("bad_sdp", "the offer must carry audio and/or video")
-        old = room.participants.pop(user_id, None)
+        old = room.peers.pop(user_id, None)
         if old is not None:
-            await self._close_participant(room, old)
+            await self._close_peer(room, old)
+        for transceiver in transceivers:
+            transceiver.setCodecPreferences(
+                _codec_preferences(transceiver.kind, self.settings.video_codec)
+            )
+            if not publish:
+                transceiver.direction = "sendonly"
+        publishers = [p for p in receive_from if p != user_id]
         for kind in ("audio", "video"):
             free = kinds.count(kind)
-            for other in others:
-                if other != user_id and free > 0:
-                    slot = ForwardSlot(kind)
-                    pc.addTrack(slot)
-                    participant.slots[(other, kind)] = slot
-                    free -= 1
-        room.participants[user_id] = participant
-        self._wire(room)
-        answer = await pc.createAnswer()
-        await pc.setLocalDescription(answer)
+            for publisher_id in publishers[:free]:
+                self._subscribe(room, peer, publisher_id, kind)
+        room.peers[user_id] = peer
+        for publication_key, publication in room.publications.items():
+            subscription = peer.subscriptions.get(publication_key)
+            if subscription is not None:
+                publication.add(subscription)
+        try:
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except (ValueError, KeyError) as exc:
+            await self.leave(room_id, user_id)
+            raise MediaError(
+                "bad_sdp", f"no common codec or direction ({type(exc).__name__})"
+            ) from None
+        self._ensure_remb_task()
         return str(pc.localDescription.sdp)
 
-    def _forget_if_empty(self, room: MediaRoom) -> None:
-        if not room.participants:
-            self._rooms.pop(room.consult_id, None)
+    def _subscribe(self, room: MediaRoom, peer: Peer, publisher_id: int, kind: str) -> None:
+        subscription = Subscription(kind)
+        sender = peer.pc.addTrack(subscription)
+        peer.subscriptions[(publisher_id, kind)] = subscription
 
-    def _wire(self, room: MediaRoom) -> None:
-        """Point every slot at its publisher's current track."""
-        for receiver in room.participants.values():
-            for (publisher_id, kind), slot in receiver.slots.items():
-                publisher = room.participants.get(publisher_id)
-                track = publisher.published.get(kind) if publisher else None
-                if track is None:
-                    continue
-                current = slot.source
-                if current is not None and getattr(current, "_source", None) is track:
-                    continue
-                slot.attach(self._relay.subscribe(track, buffered=False))
+        def keyframe_request() -> None:
+            publication = room.publications.get((publisher_id, kind))
+            if publication is not None:
+                publication.requester.request()
 
-    async def add_candidate(self, consult_id: int, user_id: int, candidate: object) -> None:
-        """Add a trickled browser candidate; ``None`` means end of candidates."""
-        room = self._rooms.get(consult_id)
-        participant = room.participants.get(user_id) if room else None
-        if participant is None:
+        def remb(bitrate: int) -> None:
+            if kind == "video":
+                peer.remb[publisher_id] = bitrate
+
+        aiortc_hook.watch_sender(sender, keyframe_request, remb)
+
+    def _publish(self, room: MediaRoom, peer: Peer, track: MediaStreamTrack) -> None:
+        receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track)
+        kind = track.kind
+        key = (peer.user_id, kind)
+        old = room.publications.pop(key, None)
+        if old is not None:
+            old.close()
+        publication = Publication(kind, KeyframeRequester(lambda: aiortc_hook.send_pli(receiver)))
+        room.publications[key] = publication
+        peer.publications[kind] = publication
+        peer.receivers[kind] = receiver
+
+        def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
+            publication.on_frame(codec, frame.data, frame.timestamp)
+
+        def on_end() -> None:
+            if room.publications.get(key) is publication:
+                room.publications.pop(key)
+                publication.close()
+
+        aiortc_hook.tap_receiver(receiver, on_frame, on_end)
+        for other in room.peers.values():
+            subscription = other.subscriptions.get(key)
+            if subscription is not None:
+                publication.add(subscription)
+
+    # -- bitrate ---------------------------------------------------------------------
+
+    def _ensure_remb_task(self) -> None:
+        if self._remb_task is None or self._remb_task.done():
+            self._remb_task = asyncio.create_task(self._remb_loop())
+
+    async def _remb_loop(self) -> None:
+        while self._rooms:
+            await asyncio.sleep(REMB_INTERVAL)
+            for room in list(self._rooms.values()):
+                for (publisher_id, kind), _publication in list(room.publications.items()):
+                    if kind == "video":
+                        self._send_cap(room, publisher_id)
+
+    def bitrate_cap(self, room: MediaRoom, publisher_id: int) -> int:
+        """The lowest estimate among the publisher's video subscribers, clamped."""
+        estimates = [
+            peer.remb[publisher_id]
+            for peer in room.peers.values()
+            if (publisher_id, "video") in peer.subscriptions and publisher_id in peer.remb
+        ]
+        cap = min(estimates) if estimates else self.settings.bitrate_ceiling
+        return max(self.settings.bitrate_floor, min(cap, self.settings.bitrate_ceiling))
+
+    def _send_cap(self, room: MediaRoom, publisher_id: int) -> None:
+        peer = room.peers.get(publisher_id)
+        receiver = peer.receivers.get("video") if peer else None
+        if receiver is not None:
+            aiortc_hook.send_remb(receiver, self.bitrate_cap(room, publisher_id))
+
+    # -- candidates and leaving ------------------------------------------------------
+
+    async def add_candidate(self, room_id: int, user_id: int, candidate: object) -> None:
+        """Add a trickled browser candidate; ``None`` or "" means end of candidates."""
+        room = self._rooms.get(room_id)
+        peer = room.peers.get(user_id) if room else None
+        if peer is None:
             raise MediaError("no_peer", "send an offer before candidates")
         if candidate is None:
-            await participant.pc.addIceCandidate(None)
+            await peer.pc.addIceCandidate(None)
             return
         if not isinstance(candidate, dict):
             raise MediaError("bad_candidate", "candidate must be an object or null")
@@ -156,7 +266,7 @@ class MediaHub:
         if not isinstance(line, str) or len(line) > 1024:
             raise MediaError("bad_candidate", "candidate line is missing or too long")
         if not line:
-            await participant.pc.addIceCandidate(None)
+            await peer.pc.addIceCandidate(None)
             return
         try:
             parsed = candidate_from_sdp(line.removeprefix("candidate:"))
@@ -168,43 +278,55 @@ class MediaHub:
         parsed.sdpMLineIndex = index if isinstance(index, int) else None
         if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
             parsed.sdpMLineIndex = 0
-        await participant.pc.addIceCandidate(parsed)
+        await peer.pc.addIceCandidate(parsed)
 
-    async def leave(self, consult_id: int, user_id: int) -> None:
-        room = self._rooms.get(consult_id)
+    async def leave(self, room_id: int, user_id: int) -> None:
+        room = self._rooms.get(room_id)
         if room is None:
             return
-        participant = room.participants.pop(user_id, None)
-        if participant is not None:
-            await self._close_participant(room, participant)
+        peer = room.peers.pop(user_id, None)
+        if peer is not None:
+            await self._close_peer(room, peer)
         self._forget_if_empty(room)
 
-    async def _close_participant(self, room: MediaRoom, participant: Participant) -> None:
-        for other in room.participants.values():
-            for (publisher_id, _kind), slot in other.slots.items():
-                if publisher_id == participant.user_id:
-                    slot.attach(None)
-        for slot in participant.slots.values():
-            slot.stop()
-        await participant.pc.close()
+    def _forget_if_empty(self, room: MediaRoom) -> None:
+        if not room.peers and self._rooms.get(room.room_id) is room:
+            self._rooms.pop(room.room_id)
+            for publication in room.publications.values():
+                publication.close()
+            room.publications.clear()
 
-    async def close_room(self, consult_id: int) -> None:
-        room = self._rooms.pop(consult_id, None)
+    async def _close_peer(self, room: MediaRoom, peer: Peer) -> None:
+        # Only this peer's own publications: a reconnect's new ones already replaced them.
+        for kind, publication in peer.publications.items():
+            key = (peer.user_id, kind)
+            if room.publications.get(key) is publication:
+                room.publications.pop(key)
+            publication.close()
+        for (publisher_id, kind), subscription in peer.subscriptions.items():
+            publication = room.publications.get((publisher_id, kind))
+            if publication is not None:
+                publication.remove(subscription)
+            subscription.stop()
+        await peer.pc.close()
+
+    async def close_room(self, room_id: int) -> None:
+        room = self._rooms.get(room_id)
         if room is None:
             return
-        await asyncio.gather(
-            *(self._close_participant(room, p) for p in list(room.participants.values()))
-        )
+        for peer in list(room.peers.values()):
+            await self.leave(room_id, peer.user_id)
 
     async def close(self) -> None:
-        for consult_id in list(self._rooms):
-            await self.close_room(consult_id)
+        for room_id in list(self._rooms):
+            await self.close_room(room_id)
+        if self._remb_task is not None:
+            self._remb_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._remb_task
 
     def stats(self) -> dict[str, int]:
         return {
             "rooms": len(self._rooms),
-            "peers": sum(len(r.participants) for r in self._rooms.values()),
+            "peers": sum(len(r.peers) for r in self._rooms.values()),
         }
-
-
-__all__ = ["MediaError", "MediaHub", "RTCIceCandidate"]

@@ -194,7 +194,7 @@ class Signaling:
             room = self.rooms.get(claims.consult_id)
             others = sorted(room.expected - {claims.user_id}) if room else []
             answer = await self.media.handle_offer(
-                claims.consult_id, claims.user_id, message.sdp, others
+                claims.consult_id, claims.user_id, message.sdp, receive_from=others
             )
             return {"ok": True, "type": "answer", "sdp": answer}
 

@@ -1,0 +1,137 @@
+"""The one module that reaches into aiortc's private parts (checked against 1.16.0).
+
+aiortc has no public way to take encoded frames off a receiver, nor to see a sender's
+keyframe requests and bandwidth estimates when it is fed pre-encoded packets. What we
+rely on, all guarded by tests/media/test_aiortc_hook.py:
+
+- ``RTCRtpReceiver._handle_rtp_packet`` hands each complete encoded frame (the jitter
+  buffer's output) to ``self.__decoder_queue.put((codec, frame))``; the decoder thread
+  started by ``receive()`` takes them with ``get()``. We put a tap in place of that
+  queue *before* ``receive()``: frames come to us on the event loop, nothing is decoded,
+  and the thread just waits for the stop signal (``put(None)``).
+- ``RTCRtpReceiver.__remote_bitrate_estimator``: set to None, because the forwarder
+  sends the publisher its own REMB (the weakest subscriber's estimate); this also takes
+  the estimator's per-packet cost off the receive path.
+- ``RTCRtpReceiver._send_rtcp_pli(ssrc)`` and ``._send_rtcp(packet)`` send feedback.
+- ``RTCRtpSender._send_keyframe()`` is what a PLI/FIR from the remote calls, and
+  ``RTCRtpSender._handle_rtcp_packet`` sees REMB: we wrap both per instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import aiortc
+from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+CHECKED_AIORTC_VERSIONS = ("1.16.0",)
+
+FrameCallback = Callable[[RTCRtpCodecParameters, JitterFrame], None]
+
+
+class HookError(RuntimeError):
+    """aiortc is not in the state (or version) this module was written for."""
+
+
+def check_version() -> None:
+    if aiortc.__version__ not in CHECKED_AIORTC_VERSIONS:
+        raise HookError(
+            f"media/aiortc_hook.py was checked against aiortc {CHECKED_AIORTC_VERSIONS},"
+            f" not {aiortc.__version__}: re-check it and its tests before upgrading"
+        )
+
+
+class FrameTap:
+    """Stands in for a receiver's decoder queue."""
+
+    def __init__(self, on_frame: FrameCallback, on_end: Callable[[], None]) -> None:
+        self._on_frame = on_frame
+        self._on_end = on_end
+        self._stopped = threading.Event()
+
+    # Called on the event loop by RTCRtpReceiver._handle_rtp_packet / __stop_decoder.
+    def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
+        if item is None:
+            if not self._stopped.is_set():
+                self._stopped.set()
+                self._on_end()
+            return
+        self._on_frame(item[0], item[1])
+
+    # Called on the receiver's decoder thread: idle until stopped, then end it.
+    def get(self, block: bool = True, timeout: float | None = None) -> None:
+        self._stopped.wait()
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver, on_frame: FrameCallback, on_end: Callable[[], None]
+) -> FrameTap:
+    """Route the receiver's encoded frames to ``on_frame``; call before it starts."""
+    check_version()
+    if getattr(receiver, "_RTCRtpReceiver__decoder_thread", "missing") is not None:
+        raise HookError("tap_receiver must run before the receiver starts (decoder thread exists)")
+    if not hasattr(receiver, "_RTCRtpReceiver__decoder_queue"):
+        raise HookError("RTCRtpReceiver has no __decoder_queue")
+    tap = FrameTap(on_frame, on_end)
+    receiver._RTCRtpReceiver__decoder_queue = tap
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+    return tap
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(coro)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+def media_ssrcs(receiver: RTCRtpReceiver) -> list[int]:
+    return [source.source for source in receiver.getSynchronizationSources()]
+
+
+def send_pli(receiver: RTCRtpReceiver) -> bool:
+    """Ask the publisher behind ``receiver`` for a keyframe; False if it sent nothing yet."""
+    ssrcs = media_ssrcs(receiver)
+    for ssrc in ssrcs:
+        _spawn(receiver._send_rtcp_pli(ssrc))
+    return bool(ssrcs)
+
+
+def send_remb(receiver: RTCRtpReceiver, bitrate: int) -> bool:
+    """Tell the publisher behind ``receiver`` to send at most ``bitrate`` bits/s."""
+    ssrcs = media_ssrcs(receiver)
+    rtcp_ssrc = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
+    if not ssrcs or rtcp_ssrc is None:
+        return False
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+    )
+    _spawn(receiver._send_rtcp(packet))
+    return True
+
+
+def watch_sender(
+    sender: RTCRtpSender,
+    on_keyframe_request: Callable[[], None],
+    on_remb: Callable[[int], None],
+) -> None:
+    """Report the remote's PLI/FIR and REMB for this sender (pre-encoded packets path)."""
+    check_version()
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, _ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                on_remb(bitrate)
+                return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
+    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
