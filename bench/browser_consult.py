@@ -91,7 +91,7 @@ async def main_async(runs: int, seconds: float) -> dict[str, Any]:
         "benchmark": "browser_consult",
         "runs": results,
         "median": {k: statistics.median(r[k] for r in results) for k in keys},
-        "media_path": "aiortc MediaRelay (decode + re-encode)",
+        "media_path": "encoded-frame forwarding (media/forwarding.py)",
     }
 
 

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -119,7 +120,11 @@ class MediaHub:
         """Build this participant's peer from the browser's offer; return the answer."""
         if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP_BYTES:
             raise MediaError("bad_sdp", "the offer is missing or too large")
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
+        # MAX_BUNDLE: with aiortc's default (BALANCED) a second transceiver of one kind
+        # stays on a transport that BUNDLE then discards, and never sends.
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=self._ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         peer = Peer(user_id, pc, publish)
         room = self._rooms.setdefault(room_id, MediaRoom(room_id))
 
@@ -303,10 +308,10 @@ class MediaHub:
             if room.publications.get(key) is publication:
                 room.publications.pop(key)
             publication.close()
-        for (publisher_id, kind), subscription in peer.subscriptions.items():
-            publication = room.publications.get((publisher_id, kind))
-            if publication is not None:
-                publication.remove(subscription)
+        for key, subscription in peer.subscriptions.items():
+            source = room.publications.get(key)
+            if source is not None:
+                source.remove(subscription)
             subscription.stop()
         await peer.pc.close()
 

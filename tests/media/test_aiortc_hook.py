@@ -1,0 +1,46 @@
+"""Guard for media/aiortc_hook.py: fails loudly if an aiortc upgrade moves what it uses."""
+
+from __future__ import annotations
+
+import inspect
+
+import aiortc
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
+
+from media import aiortc_hook
+
+
+def test_aiortc_version_is_one_the_hook_was_checked_against() -> None:
+    assert aiortc.__version__ in aiortc_hook.CHECKED_AIORTC_VERSIONS
+
+
+def test_receiver_still_hands_encoded_frames_to_its_decoder_queue() -> None:
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in source
+    assert "self.__jitter_buffer.add(packet)" in source
+    assert "self.__remote_bitrate_estimator" in source
+    worker = inspect.getsource(rtcrtpreceiver.decoder_worker)
+    assert "input_q.get()" in worker and "if task is None" in worker
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    assert "self.__decoder_queue" in receive
+    assert hasattr(RTCRtpReceiver, "_send_rtcp_pli") and hasattr(RTCRtpReceiver, "_send_rtcp")
+
+
+def test_sender_still_routes_pli_to_send_keyframe_and_packs_packets() -> None:
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "self._send_keyframe()" in rtcp and "RTCP_PSFB_APP" in rtcp
+    encoded = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    assert "self.__encoder.pack(data)" in encoded
+
+
+async def test_tap_replaces_the_queue_before_start_and_refuses_after() -> None:
+    pc = RTCPeerConnection()
+    transceiver = pc.addTransceiver("video", direction="recvonly")
+    receiver = transceiver.receiver
+    seen: list[object] = []
+    tap = aiortc_hook.tap_receiver(receiver, lambda codec, frame: seen.append(frame), lambda: None)
+    assert receiver._RTCRtpReceiver__decoder_queue is tap  # type: ignore[attr-defined]
+    assert receiver._RTCRtpReceiver__remote_bitrate_estimator is None  # type: ignore[attr-defined]
+    tap.put(None)
+    tap.get()  # returns at once once stopped: the decoder thread would end here
+    await pc.close()
