@@ -29,7 +29,7 @@ from consult_server.security import access_middleware, error_middleware_factory,
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
 from media.hub import MediaHub, MediaSettings
-from media.ice_host import configure_host_addresses
+from media.ice_host import configure_host_addresses, configure_port_range
 from signaling.handlers import Signaling
 from signaling.rooms import Rooms
 
@@ -48,7 +48,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
-    configure_host_addresses(app[keys.CONFIG].media.host_addresses)
+    media = app[keys.CONFIG].media
+    configure_host_addresses(media.host_addresses)
+    configure_port_range(media.udp_port_min, media.udp_port_max)
     yield
     await app[keys.MEDIA].close()
 

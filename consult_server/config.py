@@ -81,6 +81,9 @@ class MediaConfig:
     #: Addresses the media (ICE) sockets bind to and advertise. Empty: every
     #: non-loopback address of the host (127.0.0.1 if there is none).
     host_addresses: tuple[str, ...] = ()
+    #: UDP ports for media sockets, inclusive; 0 and 0: any free port.
+    udp_port_min: int = 0
+    udp_port_max: int = 0
     #: STUN/TURN servers for aiortc; none by default (no outside services).
     ice_servers: tuple[str, ...] = ()
     #: The one video codec every leg negotiates: "VP8" or "H264".
@@ -239,6 +242,13 @@ def load_config(
 
 
 def _check(config: Config) -> None:
+    low, high = config.media.udp_port_min, config.media.udp_port_max
+    if (low, high) != (0, 0) and not 1024 <= low <= high <= 65535:
+        raise ConfigError(
+            "media.udp_port_min/udp_port_max",
+            f"{low}-{high}",
+            "1024 <= min <= max <= 65535, or both 0",
+        )
     if config.media.bitrate_floor_kbps > config.media.bitrate_ceiling_kbps:
         raise ConfigError(
             "media.bitrate_floor_kbps",

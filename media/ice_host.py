@@ -1,19 +1,68 @@
-"""Which local addresses aioice gathers host candidates on.
+"""Which local addresses and UDP ports aioice gathers host candidates on.
 
-aioice (0.13.0, pinned) offers no per-connection option for this: it asks the
-module-level ``aioice.ice.get_host_addresses`` and leaves out 127.0.0.1. We replace that
-function once per process with one that returns the configured media addresses, and
-falls back to 127.0.0.1 when the host has no other address. tests/media/test_ice_host.py
+aioice (0.13.0, pinned) offers no per-connection option for either:
+
+- addresses: it asks the module-level ``aioice.ice.get_host_addresses`` and leaves out
+  127.0.0.1. We replace that function with one returning the configured media
+  addresses (falling back to 127.0.0.1 when the host has no other address);
+- ports: it binds ``loop.create_datagram_endpoint(..., local_addr=(address, 0))`` on
+  ``asyncio.get_running_loop()``. We give ``aioice.ice`` an ``asyncio`` whose running
+  loop binds port 0 to a free port of the configured range instead, so a hospital
+  firewall can open a range, not the whole port space.
+
+Process-wide by nature (one media configuration per process). tests/media/test_ice_host.py
 fails if an aioice upgrade moves or renames what this relies on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import random
+import types
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aioice.ice
 
-_original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+_original_addresses: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+_ICE_MODULE = vars(aioice.ice)
+_original_asyncio = _ICE_MODULE["asyncio"]
+
+
+class NoFreePort(OSError):
+    def __init__(self, low: int, high: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"no free UDP port in the media range {low}-{high}")
+
+
+class _RangeLoop:
+    """The running loop, except that UDP port 0 means "a free port in the range"."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, low: int, high: int) -> None:
+        self._loop = loop
+        self._low = low
+        self._high = high
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(
+        self, factory: Any, local_addr: Any = None, **kw: Any
+    ) -> Any:
+        if local_addr is None or local_addr[1] != 0:
+            return await self._loop.create_datagram_endpoint(factory, local_addr=local_addr, **kw)
+        size = self._high - self._low + 1
+        start = random.randrange(size)
+        for step in range(size):
+            port = self._low + (start + step) % size
+            try:
+                return await self._loop.create_datagram_endpoint(
+                    factory, local_addr=(local_addr[0], port), **kw
+                )
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise NoFreePort(self._low, self._high)
 
 
 def configure_host_addresses(addresses: Sequence[str]) -> None:
@@ -23,11 +72,23 @@ def configure_host_addresses(addresses: Sequence[str]) -> None:
     def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         if chosen:
             return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
-        found = _original(use_ipv4, use_ipv6)
+        found = _original_addresses(use_ipv4, use_ipv6)
         return found or (["127.0.0.1"] if use_ipv4 else [])
 
     aioice.ice.get_host_addresses = host_addresses
 
 
+def configure_port_range(low: int, high: int) -> None:
+    """Bind media sockets to ports ``low``..``high`` (0, 0: any port)."""
+    if (low, high) == (0, 0):
+        _ICE_MODULE["asyncio"] = _original_asyncio
+        return
+    shim = types.ModuleType("asyncio_media_ports")
+    shim.__dict__.update(_original_asyncio.__dict__)
+    shim.get_running_loop = lambda: _RangeLoop(_original_asyncio.get_running_loop(), low, high)  # type: ignore[attr-defined]
+    _ICE_MODULE["asyncio"] = shim
+
+
 def reset_host_addresses() -> None:
-    aioice.ice.get_host_addresses = _original  # type: ignore[assignment]
+    aioice.ice.get_host_addresses = _original_addresses  # type: ignore[assignment]
+    _ICE_MODULE["asyncio"] = _original_asyncio
