@@ -25,6 +25,7 @@ from consult_server.consults import Consults
 from consult_server.db import Database
 from consult_server.i18n import Catalog
 from consult_server.login_sessions import LoginSessions
+from consult_server.room_catalog import ConsultRooms
 from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
@@ -35,7 +36,6 @@ from signaling.rooms import Rooms
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(web_assets.__file__).parent
-SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
 TICK_SECONDS = 1.0
 
 
@@ -64,7 +64,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
             try:
                 now = time.time()
                 await app[keys.CONSULTS].tick(now)
-                await app[SIGNALING].tick(now)
+                await app[keys.SIGNALING].tick(now)
             except Exception:
                 log.exception("tick failed")
 
@@ -105,8 +105,11 @@ def create_app(config: Config) -> web.Application:
     app[keys.CATALOG] = Catalog()
     app[keys.MEDIA] = media
     app[keys.ROOMS] = rooms
-    signaling = Signaling(config, accounts, consults, sessions, media, rooms)
-    app[SIGNALING] = signaling
+    signaling = Signaling(
+        config, accounts, sessions, media, rooms, {"consult": ConsultRooms(consults)}
+    )
+    consults.set_notifier(signaling.notify_users)
+    app[keys.SIGNALING] = signaling
     app[keys.SIO] = signaling.sio
     signaling.sio.attach(app)
     aiohttp_jinja2.setup(

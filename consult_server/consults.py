@@ -37,6 +37,8 @@ from signaling.consult import (
 from signaling.routing import can_escalate, route
 
 Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
+#: People in one consult room at most (each browser receives everyone else).
+MAX_PARTICIPANTS = 4
 
 _COLUMNS = (
     "state, tier, next_escalation_at, accepted_by, accepted_at, started_at, ended_at, end_reason"
@@ -126,10 +128,24 @@ class Consults:
         )
         return [int(r[0]) for r in rows]
 
+    async def invitees(self, consult_id: int) -> list[int]:
+        rows = await self.db.fetch_all(
+            "SELECT user_id FROM consult_invites WHERE consult_id = ? ORDER BY invited_at",
+            (consult_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def participants(self, consult: Consult) -> list[int]:
+        """Who takes part: the clinician, the accepting specialist, the invited."""
+        people = [consult.clinician_id]
+        if consult.accepted_by is not None:
+            people.append(consult.accepted_by)
+        return people + [u for u in await self.invitees(consult.id) if u not in people]
+
     async def can_see(self, user: User, consult: Consult) -> bool:
-        """Default deny: the clinician who asked, the specialist who accepted, and
-        while open, specialists of that specialty at a facility it reached."""
-        if user.id in (consult.clinician_id, consult.accepted_by):
+        """Default deny: the participants, and while the request is open, specialists
+        of that specialty at a facility it reached."""
+        if user.id in await self.participants(consult):
             return True
         if user.role is not Role.SPECIALIST or consult.specialty not in user.specialties:
             return False
@@ -139,9 +155,7 @@ class Consults:
 
     async def audience(self, consult: Consult) -> set[int]:
         """Users who see this consult change."""
-        users = {consult.clinician_id}
-        if consult.accepted_by is not None:
-            users.add(consult.accepted_by)
+        users = set(await self.participants(consult))
         users.update(
             await self.accounts.specialists_at(await self.targets(consult.id), consult.specialty)
         )
@@ -156,11 +170,13 @@ class Consults:
         elif user.role is Role.SPECIALIST:
             marks = ",".join("?" * len(user.specialties)) or "NULL"
             rows = await self.db.fetch_all(
-                "SELECT c.* FROM consults c WHERE c.accepted_by = ? OR (c.state = 'requested'"
+                "SELECT c.* FROM consults c WHERE c.accepted_by = ?"
+                " OR c.id IN (SELECT consult_id FROM consult_invites WHERE user_id = ?)"
+                " OR (c.state = 'requested'"
                 f" AND c.specialty_code IN ({marks}) AND EXISTS (SELECT 1 FROM consult_targets t"
                 " WHERE t.consult_id = c.id AND t.facility_id = ?))"
                 " ORDER BY c.created_at DESC LIMIT 100",
-                (user.id, *sorted(user.specialties), user.facility_id),
+                (user.id, user.id, *sorted(user.specialties), user.facility_id),
             )
         else:
             return []
@@ -177,6 +193,8 @@ class Consults:
             (consult.id,),
         )
         assert row is not None
+        people = await self.participants(consult)
+        joinable = consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION)
         return {
             "id": consult.id,
             "state": consult.state.value,
@@ -191,9 +209,10 @@ class Consults:
             "specialist": row["specialist_name"],
             "tier": consult.tier,
             "end_reason": consult.end_reason,
-            "mine": viewer.id in (consult.clinician_id, consult.accepted_by),
-            "can_join": viewer.id in (consult.clinician_id, consult.accepted_by)
-            and consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION),
+            "mine": viewer.id in people,
+            "invited": viewer.id in people[2:],
+            "can_join": viewer.id in people and joinable,
+            "participants": len(people),
         }
 
     # -- writing ---------------------------------------------------------------------
@@ -359,6 +378,66 @@ class Consults:
                 }
             )
             await self._notify({user_id}, {"consult": payload, "server_now": time.time()})
+
+    async def invitable(self, user: User, consult_id: int) -> list[dict[str, Any]]:
+        """Specialists a participant may bring in: those at the facilities above the
+        clinician's in the referral tree, the consult's specialty first."""
+        consult = await self.get(consult_id)
+        people = await self.participants(consult)
+        if user.id not in people or consult.state not in (
+            ConsultState.ACCEPTED,
+            ConsultState.IN_SESSION,
+        ):
+            raise NotFound("no such consult", "consult_not_found")
+        tree = await self.accounts.referral_tree()
+        chain = tree.ancestors(consult.facility_id)
+        if not chain:
+            return []
+        marks = ",".join("?" * len(chain))
+        rows = await self.db.fetch_all(
+            "SELECT u.id, u.display_name, f.name AS facility, f.level,"
+            " MAX(s.specialty_code = ?) AS same_specialty FROM users u"
+            " JOIN facilities f ON f.id = u.facility_id"
+            " LEFT JOIN user_specialties s ON s.user_id = u.id"
+            f" WHERE u.role = 'specialist' AND u.active = 1 AND u.facility_id IN ({marks})"
+            " GROUP BY u.id ORDER BY same_specialty DESC, u.display_name",
+            (consult.specialty, *chain),
+        )
+        return [
+            {
+                "id": r["id"],
+                "name": r["display_name"],
+                "facility": r["facility"],
+                "level": r["level"],
+            }
+            for r in rows
+            if r["id"] not in people
+        ]
+
+    async def invite(self, user: User, consult_id: int, invitee_id: object) -> Consult:
+        """Bring one more specialist into an accepted or running consult."""
+        if not isinstance(invitee_id, int) or isinstance(invitee_id, bool):
+            raise BadRequest("user_id must be a number", "bad_payload")
+        consult = await self.get(consult_id)
+        people = await self.participants(consult)
+        if len(people) >= MAX_PARTICIPANTS:
+            raise Conflict(f"a consult takes at most {MAX_PARTICIPANTS} people", "room_full")
+        allowed = {entry["id"] for entry in await self.invitable(user, consult_id)}
+        if invitee_id not in allowed:
+            raise BadRequest("that person cannot be invited to this consult", "not_invitable")
+        now = time.time()
+        await self.db.transaction(
+            [
+                (
+                    "INSERT OR IGNORE INTO consult_invites (consult_id, user_id, invited_by,"
+                    " invited_at) VALUES (?, ?, ?, ?)",
+                    (consult_id, invitee_id, user.id, now),
+                ),
+                (self._event_sql, (consult_id, now, "invited", user.id)),
+            ]
+        )
+        await self._announce(consult)
+        return consult
 
     # -- room bookkeeping ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from consult_server.login_sessions import LoginSession, LoginSessions
     from consult_server.models import User
     from media.hub import MediaHub
+    from signaling.handlers import Signaling
     from signaling.rooms import Rooms
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
@@ -28,6 +29,7 @@ CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 MEDIA: web.AppKey[MediaHub] = web.AppKey("media")
 ROOMS: web.AppKey[Rooms] = web.AppKey("rooms")
+SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
 
 #: The signed-in user of a request (None when anonymous) and their login session.
 USER: web.RequestKey[User | None] = web.RequestKey("user")

@@ -1,4 +1,4 @@
-"""Room join tokens: HMAC-SHA256 signed, expiring, bound to user, consult and role.
+"""Room join tokens: HMAC-SHA256 signed, expiring, bound to user, room and role.
 
 Format: ``base64url(json claims) "." base64url(hmac)``. Verification is constant-time
 and checks every claim; the token itself is never logged.
@@ -18,7 +18,8 @@ from consult_server.errors import Forbidden
 @dataclass(frozen=True)
 class JoinClaims:
     user_id: int
-    consult_id: int
+    #: The room: "consult:<id>" or "teaching:<id>".
+    room: str
     role: str
     expires_at: float
 
@@ -33,7 +34,7 @@ def _unb64(text: str) -> bytes:
 
 def sign_join_token(secret: bytes, claims: JoinClaims) -> str:
     body = json.dumps(
-        {"u": claims.user_id, "c": claims.consult_id, "r": claims.role, "e": claims.expires_at},
+        {"u": claims.user_id, "m": claims.room, "r": claims.role, "e": claims.expires_at},
         separators=(",", ":"),
     ).encode()
     mac = hmac.new(secret, b"join:" + body, hashlib.sha256).digest()
@@ -55,7 +56,7 @@ def verify_join_token(secret: bytes, token: object, now: float) -> JoinClaims:
         raise Forbidden("join token signature is wrong", "token_invalid")
     try:
         raw = json.loads(body)
-        claims = JoinClaims(int(raw["u"]), int(raw["c"]), str(raw["r"]), float(raw["e"]))
+        claims = JoinClaims(int(raw["u"]), str(raw["m"]), str(raw["r"]), float(raw["e"]))
     except (ValueError, KeyError, TypeError):
         raise Forbidden("join token is malformed", "token_invalid") from None
     if now >= claims.expires_at:

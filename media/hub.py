@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
-StateCallback = Callable[[int, int, str], Awaitable[None]]
+StateCallback = Callable[[str, int, str], Awaitable[None]]
 
 
 class MediaError(Exception):
@@ -76,7 +76,7 @@ class Peer:
 
 @dataclass
 class MediaRoom:
-    room_id: int
+    room_id: str
     peers: dict[int, Peer] = field(default_factory=dict)
     publications: dict[tuple[int, str], Publication] = field(default_factory=dict)
 
@@ -96,7 +96,7 @@ def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapabilit
 class MediaHub:
     def __init__(self, settings: MediaSettings | None = None) -> None:
         self.settings = settings or MediaSettings()
-        self._rooms: dict[int, MediaRoom] = {}
+        self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
         self._on_state: StateCallback | None = None
         self._remb_task: asyncio.Task[None] | None = None
@@ -104,14 +104,14 @@ class MediaHub:
     def on_connection_state(self, callback: StateCallback) -> None:
         self._on_state = callback
 
-    def room(self, room_id: int) -> MediaRoom | None:
+    def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
 
     # -- negotiation -----------------------------------------------------------------
 
     async def handle_offer(
         self,
-        room_id: int,
+        room_id: str,
         user_id: int,
         sdp: str,
         receive_from: Sequence[int],
@@ -256,7 +256,7 @@ class MediaHub:
 
     # -- candidates and leaving ------------------------------------------------------
 
-    async def add_candidate(self, room_id: int, user_id: int, candidate: object) -> None:
+    async def add_candidate(self, room_id: str, user_id: int, candidate: object) -> None:
         """Add a trickled browser candidate; ``None`` or "" means end of candidates."""
         room = self._rooms.get(room_id)
         peer = room.peers.get(user_id) if room else None
@@ -285,7 +285,7 @@ class MediaHub:
             parsed.sdpMLineIndex = 0
         await peer.pc.addIceCandidate(parsed)
 
-    async def leave(self, room_id: int, user_id: int) -> None:
+    async def leave(self, room_id: str, user_id: int) -> None:
         room = self._rooms.get(room_id)
         if room is None:
             return
@@ -315,7 +315,7 @@ class MediaHub:
             subscription.stop()
         await peer.pc.close()
 
-    async def close_room(self, room_id: int) -> None:
+    async def close_room(self, room_id: str) -> None:
         room = self._rooms.get(room_id)
         if room is None:
             return

@@ -3,15 +3,16 @@
 A socket connects with the login cookie (refused without one) and joins its
 ``user:<id>`` room, which carries live consult updates. Room sockets also present a
 join token at connect time, and every room message carries it again: it is verified
-(signature, expiry, user, consult) before anything else happens. Errors come back in
-the acknowledgement as ``{"error": {"code", "message"}}`` and change nothing.
+(signature, expiry, user) before anything else happens, and names the room
+("consult:12"). Errors come back in the acknowledgement as ``{"error": {"code",
+"message"}}`` and change nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -20,12 +21,11 @@ import socketio
 
 from consult_server.accounts import Accounts
 from consult_server.config import Config
-from consult_server.consults import Consults
 from consult_server.errors import ClientError
 from consult_server.login_sessions import COOKIE_NAME, LoginSessions
+from consult_server.room_catalog import RoomCatalog, RoomSpec, parse_room_key
 from consult_server.tokens import JoinClaims, verify_join_token
 from media.hub import MediaError, MediaHub
-from signaling.consult import ConsultState
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
@@ -33,7 +33,7 @@ from signaling.messages import (
     MediaStateMessage,
     OfferMessage,
 )
-from signaling.room import Joined, Left, RoomRefused, SessionEnd, SessionStart
+from signaling.room import Joined, Left, Room, RoomRefused, SessionEnd, SessionStart
 from signaling.rooms import Rooms
 
 log = logging.getLogger(__name__)
@@ -58,18 +58,18 @@ class Signaling:
         self,
         config: Config,
         accounts: Accounts,
-        consults: Consults,
         sessions: LoginSessions,
         media: MediaHub,
         rooms: Rooms,
+        catalogs: Mapping[str, RoomCatalog],
     ) -> None:
         self.config = config
         self.accounts = accounts
-        self.consults = consults
         self.sessions = sessions
         self.media = media
         self.rooms = rooms
-        self.presence: dict[int, RoomPresence] = {}
+        self.catalogs = dict(catalogs)
+        self.presence: dict[str, RoomPresence] = {}
         manager = socketio.AsyncRedisManager(config.redis.url) if config.redis.url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -89,7 +89,6 @@ class Signaling:
         }
         for event, handler in handlers.items():
             self.sio.on(event, handler)
-        consults.set_notifier(self.notify_users)
 
     async def notify_users(self, users: set[int], payload: dict[str, Any]) -> None:
         for user_id in users:
@@ -122,10 +121,10 @@ class Signaling:
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         session = await self.sio.get_session(sid)
-        for consult_id in list(session.get("rooms", ())):
-            presence = self.presence.get(consult_id)
+        for key in list(session.get("rooms", ())):
+            presence = self.presence.get(key)
             if presence and presence.sids.get(session["user_id"]) == sid:
-                await self._leave(consult_id, session["user_id"])
+                await self._leave(key, session["user_id"])
 
     async def _claims(self, sid: str, token: str) -> JoinClaims:
         session = await self.sio.get_session(sid)
@@ -133,6 +132,13 @@ class Signaling:
         if claims.user_id != session.get("user_id"):
             raise BadMessage("token_invalid", "this join token is not yours")
         return claims
+
+    def _catalog(self, key: str) -> tuple[RoomCatalog, int]:
+        try:
+            kind, number = parse_room_key(key)
+            return self.catalogs[kind], number
+        except (ValueError, KeyError):
+            raise BadMessage("token_invalid", "the join token names no room") from None
 
     async def _guard(self, sid: str, action: Callable[[], Awaitable[Ack]]) -> Ack:
         try:
@@ -148,41 +154,65 @@ class Signaling:
     async def on_join(self, sid: str, data: object = None) -> Ack:
         async def act() -> Ack:
             claims = await self._claims(sid, JoinMessage.parse(data).token)
-            consult = await self.consults.get(claims.consult_id)
-            if claims.user_id not in (consult.clinician_id, consult.accepted_by):
-                raise RoomRefused("not_a_participant", "you are not a participant of this consult")
-            if consult.state not in (ConsultState.ACCEPTED, ConsultState.IN_SESSION):
-                raise RoomRefused("room_closed", f"this consult is {consult.state.value}")
-            expected = frozenset(
-                u for u in (consult.clinician_id, consult.accepted_by) if u is not None
-            )
-            self.rooms.open(consult.id, expected, self.config.consults.room_grace_seconds)
-            presence = self.presence.setdefault(consult.id, RoomPresence())
+            catalog, number = self._catalog(claims.room)
+            spec = await catalog.spec(number)
+            if spec.allowed is not None and claims.user_id not in spec.allowed:
+                raise RoomRefused("not_a_participant", "you are not a participant of this room")
+            if not spec.joinable:
+                raise RoomRefused("room_closed", f"this room is closed ({spec.state})")
+            room = self._sync(spec)
+            presence = self.presence.setdefault(spec.key, RoomPresence())
             previous = presence.sids.get(claims.user_id)
             if previous is not None and previous != sid:
                 await self.sio.emit("room:replaced", {}, to=previous)
-                await self.media.leave(consult.id, claims.user_id)
+                await self.media.leave(spec.key, claims.user_id)
             now = time.time()
-            decisions = self.rooms.join(consult.id, claims.user_id, now)
+            decisions = self.rooms.join(room.key, claims.user_id, now)
             presence.sids[claims.user_id] = sid
             presence.media.setdefault(claims.user_id, {"audio": True, "video": True})
             session = await self.sio.get_session(sid)
-            session["rooms"].add(consult.id)
-            await self.sio.enter_room(sid, f"room:{consult.id}")
+            session["rooms"].add(spec.key)
+            await self.sio.enter_room(sid, f"room:{spec.key}")
             for decision in decisions:
                 if isinstance(decision, Joined):
-                    await self.consults.record_join(consult.id, claims.user_id, claims.role, now)
+                    await catalog.joined(number, claims.user_id, claims.role, now)
                 elif isinstance(decision, SessionStart):
-                    await self.consults.session_started(consult.id, decision.at)
-            state = await self._room_state(consult.id)
-            await self.sio.emit("room:state", state, room=f"room:{consult.id}")
+                    await catalog.started(number, decision.at)
+            state = await self._room_state(spec.key)
+            await self.sio.emit("room:state", state, room=f"room:{spec.key}")
             return {"ok": True, "room": state}
 
         return await self._guard(sid, act)
 
+    def _sync(self, spec: RoomSpec) -> Room:
+        """Open the room, or take in publishers added since (an invitation)."""
+        room = self.rooms.open(
+            spec.key,
+            lambda: Room(
+                spec.key,
+                publishers=spec.publishers,
+                grace_seconds=self.config.consults.room_grace_seconds,
+                allowed=spec.allowed,
+                quorum=spec.quorum,
+            ),
+        )
+        for user_id in spec.publishers - room.publishers:
+            self.rooms.invite(spec.key, user_id)
+        current = self.rooms.get(spec.key)
+        assert current is not None
+        return current
+
+    async def refresh_room(self, key: str) -> None:
+        """The room's people changed in the store (an invitation): tell everyone in it."""
+        if key not in self.presence:
+            return
+        catalog, number = self._catalog(key)
+        self._sync(await catalog.spec(number))
+        await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
+
     async def _joined(self, sid: str, token: str) -> JoinClaims:
         claims = await self._claims(sid, token)
-        presence = self.presence.get(claims.consult_id)
+        presence = self.presence.get(claims.room)
         if presence is None or presence.sids.get(claims.user_id) != sid:
             raise BadMessage("not_joined", "join the room before sending media messages")
         return claims
@@ -191,10 +221,14 @@ class Signaling:
         async def act() -> Ack:
             message = OfferMessage.parse(data)
             claims = await self._joined(sid, message.token)
-            room = self.rooms.get(claims.consult_id)
-            others = sorted(room.expected - {claims.user_id}) if room else []
+            room = self.rooms.get(claims.room)
+            publishers = sorted(room.publishers) if room else []
             answer = await self.media.handle_offer(
-                claims.consult_id, claims.user_id, message.sdp, receive_from=others
+                claims.room,
+                claims.user_id,
+                message.sdp,
+                receive_from=[p for p in publishers if p != claims.user_id],
+                publish=claims.user_id in publishers,
             )
             return {"ok": True, "type": "answer", "sdp": answer}
 
@@ -204,7 +238,7 @@ class Signaling:
         async def act() -> Ack:
             message = CandidateMessage.parse(data)
             claims = await self._joined(sid, message.token)
-            await self.media.add_candidate(claims.consult_id, claims.user_id, message.candidate)
+            await self.media.add_candidate(claims.room, claims.user_id, message.candidate)
             return {"ok": True}
 
         return await self._guard(sid, act)
@@ -213,12 +247,12 @@ class Signaling:
         async def act() -> Ack:
             message = MediaStateMessage.parse(data)
             claims = await self._joined(sid, message.token)
-            self.presence[claims.consult_id].media[claims.user_id] = {
+            self.presence[claims.room].media[claims.user_id] = {
                 "audio": message.audio,
                 "video": message.video,
             }
-            state = await self._room_state(claims.consult_id)
-            await self.sio.emit("room:state", state, room=f"room:{claims.consult_id}")
+            state = await self._room_state(claims.room)
+            await self.sio.emit("room:state", state, room=f"room:{claims.room}")
             return {"ok": True}
 
         return await self._guard(sid, act)
@@ -226,66 +260,68 @@ class Signaling:
     async def on_leave(self, sid: str, data: object = None) -> Ack:
         async def act() -> Ack:
             claims = await self._joined(sid, JoinMessage.parse(data).token)
-            await self._leave(claims.consult_id, claims.user_id)
-            await self.sio.leave_room(sid, f"room:{claims.consult_id}")
+            await self._leave(claims.room, claims.user_id)
+            await self.sio.leave_room(sid, f"room:{claims.room}")
             return {"ok": True}
 
         return await self._guard(sid, act)
 
     # -- carrying out decisions ------------------------------------------------------
 
-    async def _leave(self, consult_id: int, user_id: int) -> None:
+    async def _leave(self, key: str, user_id: int) -> None:
         now = time.time()
-        presence = self.presence.get(consult_id)
+        presence = self.presence.get(key)
         if presence is not None:
             presence.sids.pop(user_id, None)
-        await self.media.leave(consult_id, user_id)
-        for decision in self.rooms.leave(consult_id, user_id, now):
+        await self.media.leave(key, user_id)
+        catalog, number = self._catalog(key)
+        for decision in self.rooms.leave(key, user_id, now):
             if isinstance(decision, Left):
-                await self.consults.record_leave(consult_id, user_id, now)
+                await catalog.left(number, user_id, now)
             elif isinstance(decision, SessionEnd):
-                await self._end(consult_id, decision)
+                await self._end(key, decision)
                 return
-        if consult_id in self.presence:
-            await self.sio.emit(
-                "room:state", await self._room_state(consult_id), room=f"room:{consult_id}"
-            )
+        if key in self.presence:
+            await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
-    async def _end(self, consult_id: int, decision: SessionEnd) -> None:
-        await self.media.close_room(consult_id)
-        presence = self.presence.pop(consult_id, RoomPresence())
+    async def _end(self, key: str, decision: SessionEnd) -> None:
+        await self.media.close_room(key)
+        catalog, number = self._catalog(key)
+        presence = self.presence.pop(key, RoomPresence())
         for user_id in list(presence.sids):
-            await self.consults.record_leave(consult_id, user_id, decision.at)
-        self.rooms.close(consult_id)
-        try:
-            await self.consults.session_ended(consult_id, decision.at, decision.reason)
-        except ClientError:
-            log.warning("consult %s was not in session when its room ended", consult_id)
-        await self.sio.emit("room:ended", {"reason": decision.reason}, room=f"room:{consult_id}")
+            await catalog.left(number, user_id, decision.at)
+        self.rooms.close(key)
+        await catalog.ended(number, decision.at, decision.reason)
+        await self.sio.emit("room:ended", {"reason": decision.reason}, room=f"room:{key}")
 
     async def tick(self, now: float) -> None:
-        for consult_id, decisions in self.rooms.tick(now):
+        for key, decisions in self.rooms.tick(now):
             for decision in decisions:
                 if isinstance(decision, SessionEnd):
-                    await self._end(consult_id, decision)
+                    await self._end(key, decision)
 
-    async def _room_state(self, consult_id: int) -> dict[str, Any]:
-        room = self.rooms.get(consult_id)
-        presence = self.presence.get(consult_id, RoomPresence())
+    async def _room_state(self, key: str) -> dict[str, Any]:
+        room = self.rooms.get(key)
+        presence = self.presence.get(key, RoomPresence())
+        publishers = sorted(room.publishers) if room else []
         participants = []
-        for user_id in sorted(room.expected if room else ()):
+        for user_id in sorted(set(publishers) | set(presence.sids)):
             user = await self.accounts.user(user_id)
             participants.append(
                 {
                     "user_id": user_id,
                     "name": user.display_name if user else "?",
                     "role": user.role.value if user else "?",
+                    "publishes": user_id in publishers,
                     "present": user_id in presence.sids,
                     **presence.media.get(user_id, {"audio": True, "video": True}),
                 }
             )
         return {
-            "consult_id": consult_id,
+            "room": key,
             "state": room.state.value if room else "ended",
+            # The order in which every browser receives the publishers' media.
+            "publishers": publishers,
             "participants": participants,
+            "viewers": sum(1 for u in presence.sids if u not in publishers),
         }

@@ -1,9 +1,11 @@
-"""The rooms this process holds: a map of consult id to ``room.Room``.
+"""The rooms this process holds, by key ("consult:12", "teaching:3").
 
 Still sans-I/O: methods take the clock as an argument and return decisions.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from signaling import room as room_rules
 from signaling.room import Decision, Room, RoomState
@@ -11,50 +13,54 @@ from signaling.room import Decision, Room, RoomState
 
 class Rooms:
     def __init__(self) -> None:
-        self._rooms: dict[int, Room] = {}
+        self._rooms: dict[str, Room] = {}
 
-    def get(self, consult_id: int) -> Room | None:
-        return self._rooms.get(consult_id)
+    def get(self, key: str) -> Room | None:
+        return self._rooms.get(key)
 
-    def close(self, consult_id: int) -> None:
-        self._rooms.pop(consult_id, None)
-
-    def open(self, consult_id: int, expected: frozenset[int], grace_seconds: float) -> Room:
-        existing = self._rooms.get(consult_id)
+    def open(self, key: str, make: Callable[[], Room]) -> Room:
+        existing = self._rooms.get(key)
         if existing is None:
-            existing = Room(consult_id, expected, grace_seconds)
-            self._rooms[consult_id] = existing
+            existing = make()
+            self._rooms[key] = existing
         return existing
 
-    def join(self, consult_id: int, user_id: int, at: float) -> list[Decision]:
-        room = self._rooms.get(consult_id)
-        if room is None:
-            raise room_rules.RoomRefused("room_closed", "this room is not open")
-        self._rooms[consult_id], decisions = room_rules.join(room, user_id, at)
-        return decisions
+    def close(self, key: str) -> None:
+        self._rooms.pop(key, None)
 
-    def leave(self, consult_id: int, user_id: int, at: float) -> list[Decision]:
-        room = self._rooms.get(consult_id)
-        if room is None:
+    def join(self, key: str, user_id: int, at: float) -> list[Decision]:
+        return self._apply(key, lambda r: room_rules.join(r, user_id, at))
+
+    def leave(self, key: str, user_id: int, at: float) -> list[Decision]:
+        if key not in self._rooms:
             return []
-        new, decisions = room_rules.leave(room, user_id, at)
-        self._store(new)
-        return decisions
+        return self._apply(key, lambda r: room_rules.leave(r, user_id, at))
 
-    def tick(self, now: float) -> list[tuple[int, list[Decision]]]:
+    def invite(self, key: str, user_id: int) -> list[Decision]:
+        if key not in self._rooms:
+            return []
+        return self._apply(key, lambda r: room_rules.invite(r, user_id))
+
+    def tick(self, now: float) -> list[tuple[str, list[Decision]]]:
         due = []
-        for consult_id, room in list(self._rooms.items()):
-            new, decisions = room_rules.tick(room, now)
-            self._store(new)
+        for key in list(self._rooms):
+            decisions = self._apply(key, lambda r: room_rules.tick(r, now))
             if decisions:
-                due.append((consult_id, decisions))
+                due.append((key, decisions))
         return due
 
-    def _store(self, room: Room) -> None:
-        if room.state is RoomState.ENDED:
-            self._rooms.pop(room.consult_id, None)
+    def _apply(
+        self, key: str, step: Callable[[Room], tuple[Room, list[Decision]]]
+    ) -> list[Decision]:
+        room = self._rooms.get(key)
+        if room is None:
+            raise room_rules.RoomRefused("room_closed", "this room is not open")
+        new, decisions = step(room)
+        if new.state is RoomState.ENDED:
+            self._rooms.pop(key, None)
         else:
-            self._rooms[room.consult_id] = room
+            self._rooms[key] = new
+        return decisions
 
     def __len__(self) -> int:
         return len(self._rooms)

@@ -64,3 +64,24 @@ async def cancel_consult(request: web.Request) -> web.Response:
     consults = request.app[keys.CONSULTS]
     consult = await consults.cancel(user, int(request.match_info["consult_id"]))
     return web.json_response({"consult": await consults.describe(consult, user)})
+
+
+@routes.get("/api/consults/{consult_id:\\d+}/invitable")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def invitable(request: web.Request) -> web.Response:
+    user = current_user(request)
+    people = await request.app[keys.CONSULTS].invitable(user, int(request.match_info["consult_id"]))
+    return web.json_response({"specialists": people})
+
+
+@routes.post("/api/consults/{consult_id:\\d+}/invite")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def invite(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consult_id = int(request.match_info["consult_id"])
+    body = await _json_body(request)
+    invitee = body.get("user_id") if isinstance(body, dict) else None
+    consults = request.app[keys.CONSULTS]
+    consult = await consults.invite(user, consult_id, invitee)
+    await request.app[keys.SIGNALING].refresh_room(f"consult:{consult_id}")
+    return web.json_response({"consult": await consults.describe(consult, user)})

@@ -112,14 +112,17 @@ async def room_page(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[keys.CONSULTS]
     consult = await consults.get(int(request.match_info["consult_id"]))
-    if user.id not in (consult.clinician_id, consult.accepted_by):
+    if user.id not in await consults.participants(consult):
         raise Forbidden("you are not a participant of this consult", "not_a_participant")
     config = request.app[keys.CONFIG]
     token = sign_join_token(
         config.secret_bytes(),
         JoinClaims(
-            user.id, consult.id, user.role.value, time.time() + config.security.join_token_seconds
+            user.id,
+            f"consult:{consult.id}",
+            user.role.value,
+            time.time() + config.security.join_token_seconds,
         ),
     )
     details = await consults.describe(consult, user)
-    return render(request, "room.html", {"consult": details, "join_token": token})
+    return render(request, "room.html", {"consult": details, "join_token": token, "invite": True})

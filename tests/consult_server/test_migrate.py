@@ -69,3 +69,32 @@ def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "add_things.sql", "")
     with pytest.raises(ValueError, match="NNNN_name"):
         migrate.available(tmp_path)
+
+
+def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert migrate.upgrade(db, target=1) == [1]
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        """
+        INSERT INTO facilities VALUES (1, 'c', 'Central', 'central', NULL);
+        INSERT INTO facilities VALUES (2, 'x', 'Commune', 'commune', 1);
+        INSERT INTO specialties VALUES ('cardiology', 'Tim mạch', 'Cardiology');
+        INSERT INTO users VALUES (1, 'a', 'A', 'h', 'clinician', 2, NULL, 1, 0);
+        INSERT INTO users VALUES (2, 'b', 'B', 'h', 'specialist', 1, NULL, 1, 0);
+        INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,
+            state, created_at, expires_at, accepted_by)
+            VALUES (5, 1, 2, 'cardiology', 'urgent', 'Đau ngực', 'accepted', 1, 2, 2);
+        """
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(db) == [m.version for m in migrate.available()][1:]
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA foreign_keys=ON")
+    assert conn.execute("SELECT summary, state FROM consults").fetchall() == [
+        ("Đau ngực", "accepted")
+    ]
+    conn.execute("INSERT INTO consult_invites VALUES (5, 2, 1, 3.0)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO consult_invites VALUES (99, 2, 1, 3.0)")

@@ -8,7 +8,7 @@ from consult_server.errors import Forbidden
 from consult_server.tokens import JoinClaims, sign_join_token, verify_join_token
 
 KEY = b"k" * 32
-CLAIMS = JoinClaims(user_id=5, consult_id=9, role="specialist", expires_at=1000.0)
+CLAIMS = JoinClaims(user_id=5, room="consult:9", role="specialist", expires_at=1000.0)
 
 
 def test_round_trip() -> None:
@@ -40,7 +40,7 @@ def test_expired_token() -> None:
 
 def test_claims_cannot_be_swapped_between_tokens() -> None:
     body_a, _ = sign_join_token(KEY, CLAIMS).split(".")
-    other = JoinClaims(user_id=6, consult_id=9, role="clinician", expires_at=1000.0)
+    other = JoinClaims(user_id=6, room="consult:9", role="clinician", expires_at=1000.0)
     _, mac_b = sign_join_token(KEY, other).split(".")
     with pytest.raises(Forbidden):
         verify_join_token(KEY, f"{body_a}.{mac_b}", 999.0)

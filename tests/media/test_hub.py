@@ -43,10 +43,10 @@ async def test_each_peer_receives_the_others_frames_and_audio(hub: MediaHub) -> 
     clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
     try:
         await clinician.accept(
-            await hub.handle_offer(7, CLINICIAN, await clinician.offer(), [SPECIALIST])
+            await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
         )
         await specialist.accept(
-            await hub.handle_offer(7, SPECIALIST, await specialist.offer(), [CLINICIAN])
+            await hub.handle_offer("consult:7", SPECIALIST, await specialist.offer(), [CLINICIAN])
         )
         await wait_until(
             lambda: near(clinician.centre_colour(), BLUE) and near(specialist.centre_colour(), RED)
@@ -61,7 +61,7 @@ async def test_each_peer_receives_the_others_frames_and_audio(hub: MediaHub) -> 
         await clinician.close()
         clinician = ClientPeer((40, 200, 40))
         await clinician.accept(
-            await hub.handle_offer(7, CLINICIAN, await clinician.offer(), [SPECIALIST])
+            await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
         )
         await wait_until(lambda: near(specialist.centre_colour(), (40, 200, 40)))
         await wait_until(lambda: near(clinician.centre_colour(), BLUE))
@@ -69,13 +69,13 @@ async def test_each_peer_receives_the_others_frames_and_audio(hub: MediaHub) -> 
     finally:
         await clinician.close()
         await specialist.close()
-    await hub.close_room(7)
+    await hub.close_room("consult:7")
     assert hub.stats() == {"rooms": 0, "peers": 0}
 
 
 @pytest.mark.parametrize("sdp", ["", "v=0\r\nnonsense", "x" * 70_000])
 async def test_a_malformed_offer_is_refused_and_leaves_no_room(hub: MediaHub, sdp: str) -> None:
     with pytest.raises(MediaError) as info:
-        await hub.handle_offer(8, CLINICIAN, sdp, [SPECIALIST])
+        await hub.handle_offer("consult:8", CLINICIAN, sdp, [SPECIALIST])
     assert info.value.code == "bad_sdp"
     assert hub.stats() == {"rooms": 0, "peers": 0}

@@ -16,7 +16,7 @@ from media.hub import MediaHub
 from media.ice_host import configure_host_addresses, reset_host_addresses
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
 
-ROOM = 3
+ROOM = "teaching:3"
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ async def accepted_consult(harness: Harness) -> tuple[Client, Client, int]:
 def token_for(harness: Harness, user_id: int, consult_id: int, role: str, ttl: float = 60) -> str:
     config = harness.app[keys.CONFIG]
     return sign_join_token(
-        config.secret_bytes(), JoinClaims(user_id, consult_id, role, time.time() + ttl)
+        config.secret_bytes(), JoinClaims(user_id, f"consult:{consult_id}", role, time.time() + ttl)
     )
 
 
@@ -136,7 +136,7 @@ async def test_a_stranger_with_a_forged_claim_gets_no_room(harness: Harness) -> 
     try:
         reply = await sio.call("room:join", {"token": token})
         assert reply["error"]["code"] == "not_a_participant"
-        assert harness.app[keys.ROOMS].get(consult_id) is None
+        assert harness.app[keys.ROOMS].get(f"consult:{consult_id}") is None
     finally:
         await sio.disconnect()
 
@@ -187,3 +187,42 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
     assert sorted(r[0] for r in rows) == sorted(ids.values())
     assert all(r[1] is not None for r in rows)
     assert ended == []  # a left before the end was announced
+
+
+async def test_an_invited_specialist_is_told_live_and_may_join_the_room(harness: Harness) -> None:
+    _, district, consult_id = await accepted_consult(harness)
+    central = await harness.login("specialist.central")
+    central_io = await connect(harness, central)
+    told = collect(central_io, "consult:update")
+    stranger = await harness.login("clinician2.demo")
+    try:
+        status, body = await district.api("GET", f"/api/consults/{consult_id}/invitable")
+        assert status == 200
+        names = [s["name"] for s in body["specialists"]]
+        assert names == ["PGS. Phạm Quốc Dũng"]
+        central_id = body["specialists"][0]["id"]
+        status, body = await stranger.api(
+            "POST", f"/api/consults/{consult_id}/invite", {"user_id": central_id}
+        )
+        assert (status, body["error"]["code"]) == (403, "wrong_role") or status == 404
+        status, body = await district.api(
+            "POST", f"/api/consults/{consult_id}/invite", {"user_id": 999}
+        )
+        assert (status, body["error"]["code"]) == (400, "not_invitable")
+        status, _ = await district.api(
+            "POST", f"/api/consults/{consult_id}/invite", {"user_id": central_id}
+        )
+        assert status == 200
+        await until(lambda: any(u["consult"].get("can_join") for u in told))
+        assert told[-1]["consult"]["invited"] is True
+        assert (await central.get(f"/consults/{consult_id}/room")).status == 200
+        token = token_for(harness, central_id, consult_id, "specialist")
+        room_io = await connect(harness, central, {"join_token": token})
+        try:
+            reply = await room_io.call("room:join", {"token": token})
+            assert reply["ok"] and central_id in reply["room"]["publishers"]
+            assert len(reply["room"]["publishers"]) == 3
+        finally:
+            await room_io.disconnect()
+    finally:
+        await central_io.disconnect()

@@ -30,6 +30,7 @@ CHROMIUM_FLAGS = [
 # Two pictures nobody could confuse: each half a different solid colour.
 CLINICIAN_PICTURE: tuple[Colour, Colour] = ((220, 30, 30), (30, 30, 220))
 SPECIALIST_PICTURE: tuple[Colour, Colour] = ((30, 200, 30), (230, 220, 30))
+CENTRAL_PICTURE: tuple[Colour, Colour] = ((240, 240, 240), (200, 40, 200))
 
 SAMPLE_JS = """(video) => {
   if (!video.videoWidth) return null;
@@ -71,6 +72,15 @@ async def login(browser: Browser, base_url: str, username: str) -> Page:
     await page.get_by_test_id("login-submit").click()
     await page.wait_for_url(base_url + "/")
     return page
+
+
+async def remote_pictures(page: Page, pictures: list[tuple[Colour, Colour]]) -> list[int]:
+    """For each remote <video> on the page, the index of the picture it shows (or -1)."""
+    found = []
+    for index in range(await page.get_by_test_id("remote-video").count()):
+        pixels = await sample(page, index)
+        found.append(next((i for i, p in enumerate(pictures) if shows(pixels, p)), -1))
+    return found
 
 
 async def sample(page: Page, index: int = 0) -> dict[str, list[int]] | None:

@@ -50,7 +50,8 @@ export function upsert(list, consult, addActions) {
   const meta = document.createElement("div");
   meta.className = "muted";
   const who = consult.specialist ? ` · ${t("consult.accepted_by", { name: consult.specialist })}` : "";
-  meta.textContent = `${consult.clinician} · ${consult.facility}${who}`;
+  const invited = consult.invited ? ` · ${t("consult.invited")}` : "";
+  meta.textContent = `${consult.clinician} · ${consult.facility}${who}${invited}`;
   const wait = document.createElement("div");
   wait.className = "wait";
   wait.dataset.waitedSince = String(consult.created_at);

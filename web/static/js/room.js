@@ -8,6 +8,7 @@ import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { openMedia } from "./devices.js";
 import { connectPeer } from "./negotiation.js";
+import { setUpInvite } from "./invite.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -23,8 +24,11 @@ const hangUpButton = /** @type {HTMLButtonElement} */ (root.querySelector('[data
 let pc = null;
 /** @type {MediaStream} */
 let local = new MediaStream();
-/** @type {{user_id: number, name: string, present: boolean, audio: boolean, video: boolean}[]} */
+/** The other publishers, in the order the server sends their media.
+ * @type {{user_id: number, name: string, present: boolean, audio: boolean, video: boolean}[]} */
 let remotes = [];
+/** How many remote publishers the current peer connection was built for. */
+let negotiated = 0;
 /** @type {MediaStream[]} */
 const remoteStreams = [];
 let finished = false;
@@ -94,9 +98,10 @@ function onRemoteTrack(index, track) {
 
 async function startMedia() {
   pc?.close();
+  negotiated = Math.max(1, remotes.length);
   pc = await connectPeer({
     stream: local,
-    remotes: Math.max(1, remotes.length),
+    remotes: negotiated,
     send,
     onRemoteTrack,
     onState: (state) => {
@@ -110,8 +115,7 @@ async function startMedia() {
 async function join() {
   try {
     const { room } = await send("room:join", {});
-    remotes = room.participants.filter((/** @type {any} */ p) => p.user_id !== selfId());
-    renderRemotes();
+    applyRoomState(room);
     await startMedia();
   } catch (error) {
     const err = /** @type {any} */ (error);
@@ -121,6 +125,13 @@ async function join() {
       showNotice(errorText(err));
     }
   }
+}
+
+/** @param {any} room the server's room state */
+function applyRoomState(room) {
+  const byId = new Map(room.participants.map((/** @type {any} */ p) => [p.user_id, p]));
+  remotes = room.publishers.filter((/** @type {number} */ id) => id !== selfId()).map((/** @type {number} */ id) => byId.get(id));
+  renderRemotes();
 }
 
 /** Our own user id: the server lists everyone, we show the others. */
@@ -166,6 +177,9 @@ hangUpButton.addEventListener("click", async () => {
   finish("ended", t("room.you_left"));
 });
 
+const invitePanel = root.querySelector('[data-testid="invite-panel"]');
+if (invitePanel instanceof HTMLElement) setUpInvite(invitePanel, root.dataset.consultId ?? "");
+
 const media = await openMedia();
 local = media.stream;
 localVideo.srcObject = local;
@@ -185,8 +199,9 @@ socket.on("connect_error", (/** @type {any} */ error) => {
   if (data?.code) finish("refused", errorText(data));
 });
 socket.on("room:state", (/** @type {any} */ room) => {
-  remotes = room.participants.filter((/** @type {any} */ p) => p.user_id !== selfId());
-  renderRemotes();
+  applyRoomState(room);
+  // Someone was invited: rebuild the peer with a transceiver pair for them.
+  if (pc && remotes.length > negotiated) startMedia().catch((e) => showNotice(errorText(e)));
 });
 socket.on("room:ended", () => finish("ended", t("room.ended")));
 socket.on("room:replaced", () => finish("ended", t("room.replaced")));
