@@ -25,8 +25,9 @@ from consult_server.consults import Consults
 from consult_server.db import Database
 from consult_server.i18n import Catalog
 from consult_server.login_sessions import LoginSessions
-from consult_server.room_catalog import ConsultRooms
+from consult_server.room_catalog import ConsultRooms, RoomCatalog
 from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
+from consult_server.teaching import Teaching, TeachingRooms
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
 from media.hub import MediaHub, MediaSettings
@@ -105,9 +106,13 @@ def create_app(config: Config) -> web.Application:
     app[keys.CATALOG] = Catalog()
     app[keys.MEDIA] = media
     app[keys.ROOMS] = rooms
-    signaling = Signaling(
-        config, accounts, sessions, media, rooms, {"consult": ConsultRooms(consults)}
-    )
+    teaching = Teaching(db)
+    app[keys.TEACHING] = teaching
+    catalogs: dict[str, RoomCatalog] = {
+        "consult": ConsultRooms(consults),
+        "teaching": TeachingRooms(teaching),
+    }
+    signaling = Signaling(config, accounts, sessions, media, rooms, catalogs)
     consults.set_notifier(signaling.notify_users)
     app[keys.SIGNALING] = signaling
     app[keys.SIO] = signaling.sio

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from consult_server.i18n import Catalog
     from consult_server.login_sessions import LoginSession, LoginSessions
     from consult_server.models import User
+    from consult_server.teaching import Teaching
     from media.hub import MediaHub
     from signaling.handlers import Signaling
     from signaling.rooms import Rooms
@@ -29,6 +30,7 @@ CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 MEDIA: web.AppKey[MediaHub] = web.AppKey("media")
 ROOMS: web.AppKey[Rooms] = web.AppKey("rooms")
+TEACHING: web.AppKey[Teaching] = web.AppKey("teaching")
 SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
 
 #: The signed-in user of a request (None when anonymous) and their login session.

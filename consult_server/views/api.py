@@ -85,3 +85,18 @@ async def invite(request: web.Request) -> web.Response:
     consult = await consults.invite(user, consult_id, invitee)
     await request.app[keys.SIGNALING].refresh_room(f"consult:{consult_id}")
     return web.json_response({"consult": await consults.describe(consult, user)})
+
+
+@routes.get("/api/teaching")
+@requires()
+async def list_teaching(request: web.Request) -> web.Response:
+    return web.json_response({"sessions": await request.app[keys.TEACHING].listing()})
+
+
+@routes.post("/api/teaching")
+@requires(Role.SPECIALIST)
+async def create_teaching(request: web.Request) -> web.Response:
+    session = await request.app[keys.TEACHING].create(
+        current_user(request), await _json_body(request)
+    )
+    return web.json_response({"id": session.id, "room": f"/teaching/{session.id}/room"}, status=201)

@@ -114,15 +114,53 @@ async def room_page(request: web.Request) -> web.Response:
     consult = await consults.get(int(request.match_info["consult_id"]))
     if user.id not in await consults.participants(consult):
         raise Forbidden("you are not a participant of this consult", "not_a_participant")
-    config = request.app[keys.CONFIG]
-    token = sign_join_token(
-        config.secret_bytes(),
-        JoinClaims(
-            user.id,
-            f"consult:{consult.id}",
-            user.role.value,
-            time.time() + config.security.join_token_seconds,
-        ),
-    )
     details = await consults.describe(consult, user)
-    return render(request, "room.html", {"consult": details, "join_token": token, "invite": True})
+    return render(
+        request,
+        "room.html",
+        {
+            "room_title": f"{details['clinician']} · {details['specialty_name']}",
+            "summary": details["summary"],
+            "consult_id": consult.id,
+            "join_token": _join_token(request, f"consult:{consult.id}", user.role.value),
+            "invite": True,
+            "publish": True,
+        },
+    )
+
+
+def _join_token(request: web.Request, room: str, role: str) -> str:
+    config = request.app[keys.CONFIG]
+    user = current_user(request)
+    expires = time.time() + config.security.join_token_seconds
+    return sign_join_token(config.secret_bytes(), JoinClaims(user.id, room, role, expires))
+
+
+@routes.get("/teaching")
+@requires()
+async def teaching_list(request: web.Request) -> web.Response:
+    sessions = await request.app[keys.TEACHING].listing()
+    return render(request, "teaching.html", {"sessions": sessions})
+
+
+@routes.get("/teaching/{session_id:\\d+}/room")
+@requires()
+async def teaching_room(request: web.Request) -> web.Response:
+    user = current_user(request)
+    session = await request.app[keys.TEACHING].get(int(request.match_info["session_id"]))
+    if session.state == "ended":
+        raise Forbidden("this teaching session has ended", "room_ended")
+    presenting = user.id in session.presenters
+    role = "presenter" if presenting else "viewer"
+    return render(
+        request,
+        "room.html",
+        {
+            "room_title": session.title,
+            "summary": "",
+            "consult_id": "",
+            "join_token": _join_token(request, f"teaching:{session.id}", role),
+            "invite": False,
+            "publish": presenting,
+        },
+    )

@@ -1,6 +1,6 @@
 /**
- * The consult room: join with the token, connect media, show each remote participant,
- * mute / camera off / hang up. A socket reconnect rebuilds the peer (session
+ * A room (consult or teaching session): join with the token, connect media, show each
+ * remote publisher, mute / camera off / hang up. Teaching viewers only receive. A socket reconnect rebuilds the peer (session
  * resumption: aiortc has no ICE restart).
  * @module room
  */
@@ -15,9 +15,11 @@ const token = root.dataset.joinToken ?? "";
 const statusEl = /** @type {HTMLElement} */ (root.querySelector('[data-testid="room-status"]'));
 const notice = /** @type {HTMLElement} */ (root.querySelector('[data-testid="room-notice"]'));
 const videos = /** @type {HTMLElement} */ (document.getElementById("videos"));
-const localVideo = /** @type {HTMLVideoElement} */ (root.querySelector('[data-testid="local-video"]'));
-const micButton = /** @type {HTMLButtonElement} */ (root.querySelector('[data-testid="toggle-mic"]'));
-const camButton = /** @type {HTMLButtonElement} */ (root.querySelector('[data-testid="toggle-camera"]'));
+const publishing = root.dataset.publish === "true";
+const viewersEl = root.querySelector('[data-testid="room-viewers"]');
+const localVideo = /** @type {HTMLVideoElement|null} */ (root.querySelector('[data-testid="local-video"]'));
+const micButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="toggle-mic"]'));
+const camButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="toggle-camera"]'));
 const hangUpButton = /** @type {HTMLButtonElement} */ (root.querySelector('[data-testid="hang-up"]'));
 
 /** @type {RTCPeerConnection|null} */
@@ -132,6 +134,7 @@ function applyRoomState(room) {
   const byId = new Map(room.participants.map((/** @type {any} */ p) => [p.user_id, p]));
   remotes = room.publishers.filter((/** @type {number} */ id) => id !== selfId()).map((/** @type {number} */ id) => byId.get(id));
   renderRemotes();
+  if (viewersEl) viewersEl.textContent = room.viewers ? t("room.viewers", { n: room.viewers }) : "";
 }
 
 /** Our own user id: the server lists everyone, we show the others. */
@@ -146,7 +149,7 @@ function finish(state, text) {
   pc = null;
   for (const track of local.getTracks()) track.stop();
   setState(state, text);
-  for (const button of [micButton, camButton, hangUpButton]) button.disabled = true;
+  for (const button of [micButton, camButton, hangUpButton]) if (button) button.disabled = true;
   const home = document.createElement("a");
   home.href = "/";
   home.className = "button";
@@ -170,8 +173,8 @@ function sendMediaState() {
   send("room:media", { audio: enabled("audio"), video: enabled("video") }).catch(() => {});
 }
 
-micButton.addEventListener("click", () => toggle(micButton, "audio", "room.mute", "room.unmute"));
-camButton.addEventListener("click", () => toggle(camButton, "video", "room.camera_off", "room.camera_on"));
+micButton?.addEventListener("click", () => toggle(micButton, "audio", "room.mute", "room.unmute"));
+camButton?.addEventListener("click", () => toggle(camButton, "video", "room.camera_off", "room.camera_on"));
 hangUpButton.addEventListener("click", async () => {
   await send("room:leave", {}).catch(() => {});
   finish("ended", t("room.you_left"));
@@ -180,11 +183,13 @@ hangUpButton.addEventListener("click", async () => {
 const invitePanel = root.querySelector('[data-testid="invite-panel"]');
 if (invitePanel instanceof HTMLElement) setUpInvite(invitePanel, root.dataset.consultId ?? "");
 
-const media = await openMedia();
-local = media.stream;
-localVideo.srcObject = local;
-if (media.missing.length) {
-  showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
+if (publishing) {
+  const media = await openMedia();
+  local = media.stream;
+  if (localVideo) localVideo.srcObject = local;
+  if (media.missing.length) {
+    showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
+  }
 }
 
 // Test and support hook (docs/testing.md): the peer's statistics.
