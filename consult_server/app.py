@@ -31,7 +31,11 @@ from consult_server.teaching import Teaching, TeachingRooms
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
 from media.hub import MediaHub, MediaSettings
-from media.ice_host import configure_host_addresses, configure_port_range
+from media.ice_host import (
+    configure_host_addresses,
+    configure_port_range,
+    install_rtp_fast_path,
+)
 from signaling.handlers import Signaling
 from signaling.rooms import Rooms
 
@@ -52,6 +56,7 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     media = app[keys.CONFIG].media
     configure_host_addresses(media.host_addresses)
     configure_port_range(media.udp_port_min, media.udp_port_max)
+    install_rtp_fast_path()
     yield
     await app[keys.MEDIA].close()
 

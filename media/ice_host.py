@@ -5,6 +5,8 @@ aioice (0.13.0, pinned) offers no per-connection option for either:
 - addresses: it asks the module-level ``aioice.ice.get_host_addresses`` and leaves out
   127.0.0.1. We replace that function with one returning the configured media
   addresses (falling back to 127.0.0.1 when the host has no other address);
+- the RTP fast path: every datagram goes through ``stun.parse_message`` first; media
+  packets (first byte 128..191, RFC 7983) skip straight to the connection;
 - ports: it binds ``loop.create_datagram_endpoint(..., local_addr=(address, 0))`` on
   ``asyncio.get_running_loop()``. We give ``aioice.ice`` an ``asyncio`` whose running
   loop binds port 0 to a free port of the configured range instead, so a hospital
@@ -89,6 +91,24 @@ def configure_port_range(low: int, high: int) -> None:
     _ICE_MODULE["asyncio"] = shim
 
 
+_original_datagram_received = aioice.ice.StunProtocol.datagram_received
+
+
+def _datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: tuple[Any, ...]) -> None:
+    # RFC 7983: a first byte of 128..191 is RTP/RTCP and never STUN. aioice would try
+    # to parse every media packet as STUN first (and raise); skip that on the hot path.
+    if data and 127 < data[0] < 192:
+        self.receiver.data_received(data, self.local_candidate.component)
+        return
+    _original_datagram_received(self, data, addr)
+
+
+def install_rtp_fast_path() -> None:
+    """Hand RTP/RTCP datagrams straight to the connection (saves a STUN parse each)."""
+    aioice.ice.StunProtocol.datagram_received = _datagram_received  # type: ignore[method-assign,assignment]
+
+
 def reset_host_addresses() -> None:
     aioice.ice.get_host_addresses = _original_addresses  # type: ignore[assignment]
     _ICE_MODULE["asyncio"] = _original_asyncio
+    aioice.ice.StunProtocol.datagram_received = _original_datagram_received  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ from media.ice_host import (
     NoFreePort,
     configure_host_addresses,
     configure_port_range,
+    install_rtp_fast_path,
     reset_host_addresses,
 )
 from tests.support.server import free_port
@@ -36,6 +37,44 @@ def test_aioice_still_gathers_the_way_ice_host_expects() -> None:
     component = inspect.getsource(aioice.ice.Connection.get_component_candidates)
     assert "asyncio.get_running_loop()" in component
     assert "loop.create_datagram_endpoint(" in component and "local_addr=(address, 0)" in component
+
+
+def test_aioice_still_tries_stun_first_and_hands_data_to_the_receiver() -> None:
+    source = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    assert "stun.parse_message(data)" in source
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in source
+
+
+async def test_rtp_fast_path_skips_stun_for_media_and_keeps_it_for_stun() -> None:
+    install_rtp_fast_path()
+    got: list[bytes] = []
+    requests: list[object] = []
+
+    class Receiver:
+        def data_received(self, data: bytes, component: int) -> None:
+            got.append(data)
+
+        def request_received(self, message: object, addr: object, protocol: object) -> None:
+            requests.append(message)
+
+    protocol = aioice.ice.StunProtocol(Receiver())  # type: ignore[arg-type]
+    protocol.local_candidate = aioice.Candidate(
+        foundation="1",
+        component=1,
+        transport="udp",
+        priority=1,
+        host="127.0.0.1",
+        port=9,
+        type="host",
+    )
+    rtp = bytes([0x80, 96]) + bytes(20)
+    protocol.datagram_received(rtp, ("127.0.0.1", 5000))
+    assert got == [rtp]
+    request = aioice.stun.Message(
+        message_method=aioice.stun.Method.BINDING, message_class=aioice.stun.Class.REQUEST
+    )
+    protocol.datagram_received(bytes(request), ("127.0.0.1", 5000))
+    assert len(requests) == 1 and got == [rtp], "STUN still takes the STUN path"
 
 
 async def gathered() -> list[tuple[str, int]]:

@@ -1,0 +1,205 @@
+"""The media benchmark: our forwarder against aiortc's MediaRelay and Janus, side by side.
+
+    python -m bench.sfu [--quick] [--json PATH] [--systems ours,janus,mediarelay]
+
+For N = 1, 2, 4, 8, 16 subscribers of one publisher and K = 1, 4, 8, 16 concurrent 1:1
+consults, each system runs the same load in turn (interleaved per point, one invocation):
+pre-encoded VP8 640x480 @ 30 fps (~1.5 Mbit/s) + Opus from aiortc publishers, subscribers
+that count packets and frames without decoding (bench/sfu_load.py, its own process).
+The server's CPU (% of one core, user + system, all threads) and RSS are read from /proc
+while the load runs. Needs root for Janus's network namespace (see bench/janus.py).
+
+MediaRelay is skipped at N = 16 and K = 16: it saturates a core well before (its rows
+say so) and the run would only measure a machine in overload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.janus import run_janus
+from tests.support.server import free_port
+
+FANOUT = (1, 2, 4, 8, 16)
+CONSULTS = (1, 4, 8, 16)
+SYSTEMS = ("ours", "janus", "mediarelay")
+RELAY_LIMIT = 8
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+@contextlib.contextmanager
+def server(system: str) -> Iterator[tuple[int, str]]:
+    """Start the system under test; yield (pid, signaling URL)."""
+    if system == "janus":
+        with run_janus() as janus:
+            yield janus.pid, ""
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sfu_server", "--mode", system, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "READY":
+            raise RuntimeError(f"{system} server did not start")
+        yield process.pid, f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def lag(url: str, reset: bool = False) -> float | None:
+    if not url:
+        return None
+    with urllib.request.urlopen(url + "/stats" + ("?reset=1" if reset else ""), timeout=5) as r:  # noqa: S310
+        return float(json.load(r)["loop_lag_p99_ms"])
+
+
+def run_point(system: str, kind: str, n: int, seconds: float, warmup: float) -> dict[str, Any]:
+    row: dict[str, Any] = {"system": system, kind: n}
+    with server(system) as (pid, url):
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.sfu_load",
+                "--system",
+                system,
+                "--url",
+                url,
+                f"--{kind}",
+                str(n),
+                "--seconds",
+                str(seconds),
+                "--warmup",
+                str(warmup),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert load.stdout is not None
+        cpu0 = t0 = 0.0
+        for line in load.stdout:
+            line = line.strip()
+            if line == "WINDOW START":
+                lag(url, reset=True)
+                cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            elif line == "WINDOW END":
+                row["server_cpu_pct"] = round(
+                    100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0), 1
+                )
+                row["server_rss_mib"] = rss_mib(pid)
+                row["loop_lag_p99_ms"] = lag(url)
+            elif line.startswith("RESULT "):
+                row.update(json.loads(line[len("RESULT ") :]))
+        if load.wait(timeout=60) != 0 or "server_cpu_pct" not in row:
+            row["error"] = f"load generator exited with {load.returncode}"
+    return row
+
+
+def slope(rows: list[dict[str, Any]], system: str) -> float | None:
+    """CPU % per added subscriber: least squares over unsaturated fan-out points."""
+    points = [
+        (r["fanout"], r["server_cpu_pct"])
+        for r in rows
+        if r["system"] == system and "fanout" in r and r.get("server_cpu_pct", 100) < 90
+    ]
+    if len(points) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    den = sum((x - mean_x) ** 2 for x, _ in points)
+    return num / den if den else None
+
+
+def cpu(rows: list[dict[str, Any]], system: str, fanout: int) -> float | None:
+    return next(
+        (
+            r.get("server_cpu_pct")
+            for r in rows
+            if r["system"] == system and r.get("fanout") == fanout
+        ),
+        None,
+    )
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    def div(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 2) if a is not None and b else None
+
+    ours_slope, relay_slope, janus_slope = (slope(rows, s) for s in ("ours", "mediarelay", "janus"))
+    return {
+        "ours_vs_janus_cpu_n1": div(cpu(rows, "ours", 1), cpu(rows, "janus", 1)),
+        "ours_vs_janus_cpu_n8": div(cpu(rows, "ours", 8), cpu(rows, "janus", 8)),
+        "mediarelay_vs_ours_cpu_per_subscriber": div(relay_slope, ours_slope),
+        "ours_cpu_per_forwarded_stream_pct": cpu(rows, "ours", 1),
+        "ours_cpu_per_added_subscriber_pct": round(ours_slope, 2) if ours_slope else None,
+        "janus_cpu_per_added_subscriber_pct": round(janus_slope, 2) if janus_slope else None,
+        "mediarelay_cpu_per_added_subscriber_pct": round(relay_slope, 2) if relay_slope else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="short windows (~3-5 minutes in all)")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    args = parser.parse_args()
+    seconds, warmup = (4.0, 1.0) if args.quick else (15.0, 3.0)
+    systems = [s for s in SYSTEMS if s in args.systems.split(",")]
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    for kind, points in (("fanout", FANOUT), ("consults", CONSULTS)):
+        for n in points:
+            for system in systems:
+                if system == "mediarelay" and n > RELAY_LIMIT:
+                    rows.append(
+                        {"system": system, kind: n, "skipped": "saturates a core well before"}
+                    )
+                    continue
+                row = run_point(system, kind, n, seconds, warmup)
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    report = {
+        "benchmark": "sfu",
+        "quick": args.quick,
+        "window_seconds": seconds,
+        "load": "VP8 640x480@30 ~1.5 Mbit/s + Opus, pre-encoded; subscribers do not decode",
+        "duration_s": round(time.monotonic() - started, 1),
+        "rows": rows,
+        "ratios": ratios(rows),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

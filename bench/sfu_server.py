@@ -1,0 +1,149 @@
+"""The server side of the SFU benchmark, as its own process (so its CPU can be read).
+
+    python -m bench.sfu_server --mode ours|mediarelay --port P
+
+``ours`` is media.hub.MediaHub, exactly as the product runs it. ``mediarelay`` is the
+naive aiortc way: MediaRelay decodes each published track once and every subscriber's
+sender encodes it again. Signaling is a bare HTTP POST /offer (no socket.io, no
+database) so that only the media path is measured. GET /stats reports event-loop lag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from media.hub import MediaHub
+from media.ice_host import configure_host_addresses, install_rtp_fast_path
+
+LAG_PERIOD = 0.05
+
+
+class LagProbe:
+    """Event-loop lag: how late a 50 ms sleep wakes up (20 probes a second: cheap)."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(LAG_PERIOD)
+            self.samples.append(time.monotonic() - start - LAG_PERIOD)
+            del self.samples[:-20000]
+
+    def p99_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+
+    def reset(self) -> None:
+        self.samples.clear()
+
+
+@dataclass
+class RelayRoom:
+    tracks: dict[tuple[int, str], MediaStreamTrack] = field(default_factory=dict)
+    peers: dict[int, RTCPeerConnection] = field(default_factory=dict)
+
+
+class MediaRelaySfu:
+    """The baseline: decode once per publisher, encode once per subscriber."""
+
+    def __init__(self) -> None:
+        self.relay = MediaRelay()
+        self.rooms: dict[str, RelayRoom] = {}
+
+    async def handle_offer(
+        self, room_id: str, user_id: int, sdp: str, receive_from: list[int], publish: bool
+    ) -> str:
+        room = self.rooms.setdefault(room_id, RelayRoom())
+        pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        room.peers[user_id] = pc
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if publish:
+                room.tracks[(user_id, track.kind)] = track
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        for kind in ("audio", "video"):
+            for publisher in receive_from:
+                source = room.tracks.get((publisher, kind))
+                if source is not None:
+                    pc.addTrack(self.relay.subscribe(source, buffered=False))
+        await pc.setLocalDescription(await pc.createAnswer())
+        return str(pc.localDescription.sdp)
+
+    async def close(self) -> None:
+        for room in self.rooms.values():
+            for pc in room.peers.values():
+                await pc.close()
+
+
+async def run(mode: str, host: str, port: int) -> None:
+    configure_host_addresses([host])
+    install_rtp_fast_path()
+    sfu: MediaHub | MediaRelaySfu = MediaHub() if mode == "ours" else MediaRelaySfu()
+    probe = LagProbe()
+    probe.start()
+
+    async def offer(request: web.Request) -> web.Response:
+        body = await request.json()
+        answer = await sfu.handle_offer(
+            body["room"], body["user"], body["sdp"], body["receive_from"], body["publish"]
+        )
+        return web.json_response({"sdp": answer})
+
+    async def stats(request: web.Request) -> web.Response:
+        lag = probe.p99_ms()
+        if request.query.get("reset"):
+            probe.reset()
+        return web.json_response({"loop_lag_p99_ms": lag})
+
+    app = web.Application()
+    app.router.add_post("/offer", offer)
+    app.router.add_get("/stats", stats)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await sfu.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    print("READY", flush=True)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=["ours", "mediarelay"], required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(args.mode, args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()
