@@ -81,7 +81,8 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(config: Config, ticker: bool = True) -> web.Application:
+    """``ticker=False`` leaves the timed rules to the caller (tests that drive the clock)."""
     app = web.Application(
         middlewares=[
             headers_middleware,
@@ -130,5 +131,5 @@ def create_app(config: Config) -> web.Application:
     app.router.add_routes(pages.routes)
     app.router.add_routes(api.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
-    app.cleanup_ctx.extend([_database, _media, _ticker])
+    app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
     return app

@@ -19,17 +19,19 @@ async def user(harness: Harness, username: str) -> User:
     return found
 
 
-async def test_urgent_request_escalates_then_expires_and_everyone_is_told(harness: Harness) -> None:
-    consults = harness.app[keys.CONSULTS]
+async def test_urgent_request_escalates_then_expires_and_everyone_is_told(
+    clock_harness: Harness,
+) -> None:
+    consults = clock_harness.app[keys.CONSULTS]
     told: list[tuple[set[int], dict[str, Any]]] = []
 
     async def notify(users: set[int], payload: dict[str, Any]) -> None:
         told.append((users, payload))
 
     consults.set_notifier(notify)
-    clinician = await user(harness, "clinician.demo")
-    central = await user(harness, "specialist.central")
-    district = await user(harness, "specialist.demo")
+    clinician = await user(clock_harness, "clinician.demo")
+    central = await user(clock_harness, "specialist.central")
+    district = await user(clock_harness, "specialist.demo")
     # The demo tree: internal medicine at the district and the central hospital only,
     # so an urgent request reaches both (nearest level + next level) at once.
     consult = await consults.create(
@@ -49,9 +51,9 @@ async def test_urgent_request_escalates_then_expires_and_everyone_is_told(harnes
     assert {clinician.id, district.id, central.id} <= expired_for
 
 
-async def test_emergency_escalation_adds_the_next_level(harness: Harness) -> None:
-    accounts = harness.app[keys.ACCOUNTS]
-    consults = harness.app[keys.CONSULTS]
+async def test_emergency_escalation_adds_the_next_level(clock_harness: Harness) -> None:
+    accounts = clock_harness.app[keys.ACCOUNTS]
+    consults = clock_harness.app[keys.CONSULTS]
     # Staff cardiology at district and provincial too: three levels above the commune.
     facilities = {f.code: f.id for f in await accounts.facilities()}
     for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
@@ -62,7 +64,7 @@ async def test_emergency_escalation_adds_the_next_level(harness: Harness) -> Non
             facilities[code],
             specialties=frozenset({"cardiology"}),
         )
-    clinician = await user(harness, "clinician.demo")
+    clinician = await user(clock_harness, "clinician.demo")
     consult = await consults.create(
         clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
     )
@@ -82,11 +84,11 @@ async def test_emergency_escalation_adds_the_next_level(harness: Harness) -> Non
     ]
 
 
-async def test_two_specialists_accepting_at_once_one_wins(harness: Harness) -> None:
-    consults = harness.app[keys.CONSULTS]
-    clinician = await user(harness, "clinician.demo")
-    district = await user(harness, "specialist.demo")
-    central = await user(harness, "specialist.central")
+async def test_two_specialists_accepting_at_once_one_wins(clock_harness: Harness) -> None:
+    consults = clock_harness.app[keys.CONSULTS]
+    clinician = await user(clock_harness, "clinician.demo")
+    district = await user(clock_harness, "specialist.demo")
+    central = await user(clock_harness, "specialist.central")
     consult = await consults.create(clinician, NewConsult("internal-medicine", Urgency.URGENT, "x"))
     results = await asyncio.gather(
         consults.accept(district, consult.id),

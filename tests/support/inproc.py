@@ -100,8 +100,8 @@ def make_config(tmp: Path, **overrides: Any) -> Config:
 
 
 @asynccontextmanager
-async def running_app(tmp: Path, **overrides: Any) -> AsyncIterator[Harness]:
-    app = create_app(make_config(tmp, **overrides))
+async def running_app(tmp: Path, ticker: bool = True, **overrides: Any) -> AsyncIterator[Harness]:
+    app = create_app(make_config(tmp, **overrides), ticker=ticker)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     await load_demo(app[keys.ACCOUNTS], DEMO_PASSWORD)
