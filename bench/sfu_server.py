@@ -27,6 +27,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
+from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub
 from media.ice_host import configure_host_addresses, install_rtp_fast_path
 
@@ -101,6 +102,7 @@ class MediaRelaySfu:
 async def run(mode: str, host: str, port: int) -> None:
     configure_host_addresses([host])
     install_rtp_fast_path()
+    install_fast_clock()
     sfu: MediaHub | MediaRelaySfu = MediaHub() if mode == "ours" else MediaRelaySfu()
     probe = LagProbe()
     probe.start()

@@ -30,6 +30,7 @@ from consult_server.security import access_middleware, error_middleware_factory,
 from consult_server.teaching import Teaching, TeachingRooms
 from consult_server.views import api, pages
 from consult_server.views.render import render_error
+from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub, MediaSettings
 from media.ice_host import (
     configure_host_addresses,
@@ -57,6 +58,7 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     configure_host_addresses(media.host_addresses)
     configure_port_range(media.udp_port_min, media.udp_port_max)
     install_rtp_fast_path()
+    install_fast_clock()
     yield
     await app[keys.MEDIA].close()
 

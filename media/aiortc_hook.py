@@ -15,17 +15,21 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
 - ``RTCRtpReceiver._send_rtcp_pli(ssrc)`` and ``._send_rtcp(packet)`` send feedback.
 - ``RTCRtpSender._send_keyframe()`` is what a PLI/FIR from the remote calls, and
   ``RTCRtpSender._handle_rtcp_packet`` sees REMB: we wrap both per instance.
+- ``aiortc.clock.current_ms`` / ``current_ntp_time``: called for every packet sent and
+  received, they do datetime arithmetic; ``install_fast_clock`` puts the same values
+  computed from ``time.time()`` in their place (4% of a busy forwarder's time).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiortc
-from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 
@@ -135,3 +139,24 @@ def watch_sender(
 
     sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
     sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+
+
+#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+NTP_UNIX_OFFSET = 2_208_988_800
+
+
+def fast_current_ms() -> int:
+    return int((time.time() + NTP_UNIX_OFFSET) * 1000)
+
+
+def fast_current_ntp_time() -> int:
+    now = time.time()
+    seconds = int(now)
+    return ((seconds + NTP_UNIX_OFFSET) << 32) | int((now - seconds) * 4_294_967_296)
+
+
+def install_fast_clock() -> None:
+    """Same clock values, without datetime objects on every packet."""
+    check_version()
+    clock.current_ms = fast_current_ms
+    clock.current_ntp_time = fast_current_ntp_time

@@ -44,3 +44,18 @@ async def test_tap_replaces_the_queue_before_start_and_refuses_after() -> None:
     tap.put(None)
     tap.get()  # returns at once once stopped: the decoder thread would end here
     await pc.close()
+
+
+def test_fast_clock_agrees_with_aiortc_clock() -> None:
+    from aiortc import clock
+
+    assert aiortc_hook.fast_current_ms() - clock.current_ms() in range(-2, 3)
+    ntp_ms = (aiortc_hook.fast_current_ntp_time() - clock.current_ntp_time()) * 1000 >> 32
+    assert -2 <= ntp_ms <= 2
+    high = aiortc_hook.fast_current_ntp_time() >> 32
+    assert (
+        high == clock.current_ntp_time() >> 32 or abs(high - (clock.current_ntp_time() >> 32)) == 1
+    )
+    for module in ("rtcrtpsender", "rtcrtpreceiver", "rtcdtlstransport"):
+        source = inspect.getsource(getattr(aiortc, module))
+        assert "from . import clock" in source, f"{module} no longer reads aiortc.clock"
