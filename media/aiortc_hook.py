@@ -9,6 +9,9 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
   started by ``receive()`` takes them with ``get()``. We put a tap in place of that
   queue *before* ``receive()``: frames come to us on the event loop, nothing is decoded,
   and the thread just waits for the stop signal (``put(None)``).
+- ``RTCRtpReceiver.__jitter_buffer``: replaced by ``media.assembler.FrameAssembler``
+  (same ``add`` contract), which hands out a frame as soon as it is complete, never a
+  frame that references a lost one.
 - ``RTCRtpReceiver.__remote_bitrate_estimator``: set to None, because the forwarder
   sends the publisher its own REMB (the weakest subscriber's estimate); this also takes
   the estimator's per-packet cost off the receive path.
@@ -32,6 +35,8 @@ import aiortc
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+from media.assembler import FrameAssembler
 
 CHECKED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -73,16 +78,25 @@ class FrameTap:
 
 
 def tap_receiver(
-    receiver: RTCRtpReceiver, on_frame: FrameCallback, on_end: Callable[[], None]
+    receiver: RTCRtpReceiver,
+    on_frame: FrameCallback,
+    on_end: Callable[[], None],
+    on_loss: Callable[[], None] | None = None,
 ) -> FrameTap:
-    """Route the receiver's encoded frames to ``on_frame``; call before it starts."""
+    """Route the receiver's encoded frames to ``on_frame``; call before it starts.
+
+    ``on_loss`` is called when a video frame is lost for good (forwarding must then
+    wait for the next keyframe)."""
     check_version()
     if getattr(receiver, "_RTCRtpReceiver__decoder_thread", "missing") is not None:
         raise HookError("tap_receiver must run before the receiver starts (decoder thread exists)")
     if not hasattr(receiver, "_RTCRtpReceiver__decoder_queue"):
         raise HookError("RTCRtpReceiver has no __decoder_queue")
     tap = FrameTap(on_frame, on_end)
+    video = getattr(receiver, "_RTCRtpReceiver__kind") == "video"  # noqa: B009
     receiver._RTCRtpReceiver__decoder_queue = tap
+    codecs = getattr(receiver, "_RTCRtpReceiver__codecs")  # noqa: B009  (filled by receive())
+    receiver._RTCRtpReceiver__jitter_buffer = FrameAssembler(video, on_loss, codecs)  # type: ignore[attr-defined]
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
     return tap
 

@@ -114,6 +114,13 @@ class Subscription(MediaStreamTrack):
     def set_keyframe_callback(self, callback: Callable[[], None] | None) -> None:
         self._on_keyframe_needed = callback
 
+    def wait_for_keyframe(self) -> None:
+        """The publisher lost a frame: forward nothing until its next keyframe."""
+        if self._video:
+            self.dropped += len(self._queue)
+            self._queue.clear()
+            self._need_keyframe = True
+
     def restart(self) -> None:
         """The source changed: drop what is queued, start again at a keyframe."""
         self.dropped += len(self._queue)
@@ -227,6 +234,11 @@ class Publication:
         packet.time_base = self._time_base
         for subscription in self.subscriptions:
             subscription.push(packet, keyframe)
+
+    def lost(self) -> None:
+        """A frame of this publication was lost for good (see media.assembler)."""
+        for subscription in self.subscriptions:
+            subscription.wait_for_keyframe()
 
     def close(self) -> None:
         self.requester.close()

@@ -218,7 +218,7 @@ class MediaHub:
                 room.publications.pop(key)
                 publication.close()
 
-        aiortc_hook.tap_receiver(receiver, on_frame, on_end)
+        aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost)
         for other in room.peers.values():
             subscription = other.subscriptions.get(key)
             if subscription is not None:

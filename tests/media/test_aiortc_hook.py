@@ -8,6 +8,7 @@ import aiortc
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
 
 from media import aiortc_hook
+from media.assembler import FrameAssembler
 
 
 def test_aiortc_version_is_one_the_hook_was_checked_against() -> None:
@@ -21,6 +22,10 @@ def test_receiver_still_hands_encoded_frames_to_its_decoder_queue() -> None:
     assert "self.__remote_bitrate_estimator" in source
     worker = inspect.getsource(rtcrtpreceiver.decoder_worker)
     assert "input_q.get()" in worker and "if task is None" in worker
+    init = inspect.getsource(RTCRtpReceiver.__init__)
+    assert "self.__jitter_buffer = JitterBuffer(" in init and "self.__kind = kind" in init
+    assert "self.__codecs: dict[int, RTCRtpCodecParameters] = {}" in init
+    assert "self.__codecs[codec.payloadType] = codec" in inspect.getsource(RTCRtpReceiver.receive)
     receive = inspect.getsource(RTCRtpReceiver.receive)
     assert "self.__decoder_queue" in receive
     assert hasattr(RTCRtpReceiver, "_send_rtcp_pli") and hasattr(RTCRtpReceiver, "_send_rtcp")
@@ -41,6 +46,8 @@ async def test_tap_replaces_the_queue_before_start_and_refuses_after() -> None:
     tap = aiortc_hook.tap_receiver(receiver, lambda codec, frame: seen.append(frame), lambda: None)
     assert receiver._RTCRtpReceiver__decoder_queue is tap  # type: ignore[attr-defined]
     assert receiver._RTCRtpReceiver__remote_bitrate_estimator is None  # type: ignore[attr-defined]
+    assembler = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    assert isinstance(assembler, FrameAssembler) and assembler.video
     tap.put(None)
     tap.get()  # returns at once once stopped: the decoder thread would end here
     await pc.close()
