@@ -24,8 +24,8 @@ from aiortc.jitterbuffer import JitterFrame
 
 #: Packets received past a hole before the hole is given up.
 GIVE_UP = 64
-#: Packets held at most (a bound on memory whatever arrives).
-MAX_PENDING = 512
+#: Packets held at most (a bound on memory whatever arrives; a big keyframe is ~100).
+MAX_PENDING = 2048
 
 
 def _after(a: int, b: int) -> int:
@@ -47,6 +47,8 @@ class FrameAssembler:
         self._codecs = codecs if codecs is not None else {}
         #: First sequence number of the next frame to emit; None until known.
         self._next: int | None = None
+        #: Last sequence number held without a hole before it.
+        self._head = 0
         self._pending: dict[int, Any] = {}
         self.frames = 0
         self.skipped = 0
@@ -60,17 +62,25 @@ class FrameAssembler:
             # never forward half a frame.
             if self._starts_frame(packet):
                 self._next = seq
+                self._head = (seq - 1) & 0xFFFF
             else:
                 if packet.marker:
                     self._next = (seq + 1) & 0xFFFF
+                    self._head = seq
                 return False, None
         if _after(seq, self._next) < 0 or seq in self._pending:
             return False, None  # late duplicate or already emitted
-        self._pending[seq] = packet
+        pending = self._pending
+        pending[seq] = packet
+        if seq == (self._head + 1) & 0xFFFF:
+            head = seq
+            while (head + 1) & 0xFFFF in pending:
+                head = (head + 1) & 0xFFFF
+            self._head = head
         frame = self._complete()
         if frame is not None:
             return False, frame
-        if _after(seq, self._next) >= GIVE_UP or len(self._pending) > MAX_PENDING:
+        if _after(seq, self._head) > GIVE_UP or len(pending) > MAX_PENDING:
             return self._skip(), None
         return False, None
 

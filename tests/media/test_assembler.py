@@ -89,3 +89,12 @@ def test_syncs_on_a_packet_that_starts_a_vp8_frame() -> None:
     assert feed(a, [start, middle]) == [(3000, b"k0k1")], "the stream's first frame is kept"
     b = FrameAssembler(video=True, codecs={96: vp8})
     assert feed(b, [middle]) == [], "a frame joined in the middle is not"
+
+
+def test_a_keyframe_longer_than_the_give_up_distance_is_not_a_hole() -> None:
+    a = FrameAssembler(video=True)
+    feed(a, [packet(0, 0, b"", marker=True)])
+    big = frame_packets(1, 3000, GIVE_UP * 3, b"K")
+    got = feed(a, big)
+    assert len(got) == 1 and len(got[0][1]) == 2 * GIVE_UP * 3
+    assert a.skipped == 0

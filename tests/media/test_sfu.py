@@ -67,8 +67,15 @@ def frames(peer: CapturingPeer, index: int = 0) -> list[bytes]:
     return [data for _, data in peer.captures[index].frames]
 
 
-async def test_frames_arrive_byte_equal_and_a_joiner_starts_at_a_keyframe(hub: MediaHub) -> None:
-    video = EncodedVideoTrack(vp8_frames())
+@pytest.mark.parametrize(
+    "size", [(320, 240, 400), (640, 480, 2500)], ids=["one-packet-frames", "many-packet-frames"]
+)
+async def test_frames_arrive_byte_equal_and_a_joiner_starts_at_a_keyframe(
+    hub: MediaHub, size: tuple[int, int, int]
+) -> None:
+    width, height, kbps = size
+    video = EncodedVideoTrack(vp8_frames(width=width, height=height, kbps=kbps))
+    assert max(len(f.data) for f in video.frames) > 1200 or width == 320
     publisher = await join(hub, 1, CapturingPeer(0, video), [])
     await eventually(lambda: publishing(hub, 1), what="the publisher's first frames")
     viewer = await join(hub, 2, CapturingPeer(1), [1], publish=False)
