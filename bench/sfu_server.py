@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from aiortc import (
@@ -59,10 +60,23 @@ class LagProbe:
         self.samples.clear()
 
 
+class LateTrack(MediaStreamTrack):
+    """A sender track whose source (a relay subscription) may come after the offer."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.source: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+
+    async def recv(self) -> Any:
+        return await (await self.source).recv()
+
+
 @dataclass
 class RelayRoom:
     tracks: dict[tuple[int, str], MediaStreamTrack] = field(default_factory=dict)
     peers: dict[int, RTCPeerConnection] = field(default_factory=dict)
+    waiting: dict[tuple[int, str], list[LateTrack]] = field(default_factory=dict)
 
 
 class MediaRelaySfu:
@@ -83,6 +97,8 @@ class MediaRelaySfu:
         def on_track(track: MediaStreamTrack) -> None:
             if publish:
                 room.tracks[(user_id, track.kind)] = track
+                for late in room.waiting.pop((user_id, track.kind), []):
+                    late.source.set_result(self.relay.subscribe(track, buffered=False))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         for kind in ("audio", "video"):
@@ -90,6 +106,10 @@ class MediaRelaySfu:
                 source = room.tracks.get((publisher, kind))
                 if source is not None:
                     pc.addTrack(self.relay.subscribe(source, buffered=False))
+                else:
+                    late = LateTrack(kind)
+                    room.waiting.setdefault((publisher, kind), []).append(late)
+                    pc.addTrack(late)
         await pc.setLocalDescription(await pc.createAnswer())
         return str(pc.localDescription.sdp)
 

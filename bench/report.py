@@ -1,0 +1,56 @@
+"""Render a bench.sfu JSON report as the Markdown table kept in docs/performance.md.
+
+python -m bench.report REPORT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _cell(value: Any, suffix: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:g}{suffix}"
+    return f"{value}{suffix}"
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [
+        "| load | system | server CPU (% of a core) | RSS MiB | forwarded pkt/s |"
+        " frames delivered | loop lag p99 ms | late joiner first frame s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        load = f"N={row['fanout']}" if "fanout" in row else f"K={row['consults']}"
+        if "skipped" in row or "error" in row:
+            lines.append(
+                f"| {load} | {row['system']} | {row.get('skipped') or row.get('error')} |||||| "
+            )
+            continue
+        delivered = row.get("frames_delivered")
+        lines.append(
+            f"| {load} | {row['system']} | {_cell(row.get('server_cpu_pct'))} |"
+            f" {_cell(row.get('server_rss_mib'))} | {_cell(row.get('forwarded_pps'))} |"
+            f" {_cell(round(100 * delivered, 1) if delivered is not None else None, ' %')} |"
+            f" {_cell(round(row['loop_lag_p99_ms'], 1) if row.get('loop_lag_p99_ms') else None)} |"
+            f" {_cell(row.get('late_joiner_first_frame_s'))} |"
+        )
+    lines.append("")
+    lines.append("| ratio | value |")
+    lines.append("|---|---:|")
+    for key, value in report["ratios"].items():
+        lines.append(f"| `{key}` | {_cell(value)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(table(json.loads(Path(sys.argv[1]).read_text())))
+
+
+if __name__ == "__main__":
+    main()
