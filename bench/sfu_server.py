@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -164,7 +165,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.mode, args.host, args.port))
+        if os.environ.get("CONSULT_BENCH_UVLOOP") == "1":
+            import uvloop
+
+            uvloop.run(run(args.mode, args.host, args.port))
+        else:
+            asyncio.run(run(args.mode, args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -88,12 +88,24 @@ def _serve(config: Config) -> None:
     from consult_server.app import create_app
 
     log.info(
-        "consult-server on http://%s:%s (data in %s)",
+        "consult-server on http://%s:%s (data in %s, %s event loop)",
         config.server.host,
         config.server.port,
         config.data_dir,
+        config.server.event_loop,
     )
-    web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None)
+    loop = None
+    if config.server.event_loop == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(
+        create_app(config),
+        host=config.server.host,
+        port=config.server.port,
+        print=None,
+        loop=loop,
+    )
 
 
 def _demo(config: Config, password: str) -> None:

@@ -31,6 +31,8 @@ class ServerConfig:
     port: int = 8080
     #: "auto" marks cookies Secure when the request came over HTTPS; "always" or "never".
     cookie_secure: str = "auto"
+    #: "uvloop" (faster media path) or "asyncio" (the standard library's loop).
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class Config:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "server.cookie_secure": ("auto", "always", "never"),
+    "server.event_loop": ("uvloop", "asyncio"),
     "i18n.default_language": ("vi", "en"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "media.video_codec": ("VP8", "H264"),

@@ -36,6 +36,8 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
             "positive",
         ),
         ({"CONSULT_I18N_DEFAULT_LANGUAGE": "fr"}, "i18n.default_language", "one of vi, en"),
+        ({"CONSULT_SERVER_EVENT_LOOP": "trio"}, "server.event_loop", "one of uvloop, asyncio"),
+        ({"CONSULT_MEDIA_UDP_PORT_MIN": "50000"}, "media.udp_port_min", "1024 <= min <= max"),
         ({"CONSULT_MEDIA_HOST_ADDRESSES": "not-an-ip"}, "media.host_addresses", "an IP address"),
         ({"CONSULT_SECURITY_SECRET_KEY": "short"}, "security.secret_key", "at least 32 bytes"),
     ],
