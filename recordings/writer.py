@@ -1,0 +1,176 @@
+"""Stream-copy recording: encoded frames into a Matroska/WebM file, never re-encoded.
+
+One ``RecordingWriter`` per participant per session. The media path calls ``push``,
+which never blocks: frames go through a bounded queue to a writer thread that muxes
+them with PyAV. A full queue (a disk too slow) drops frames and counts them; the call
+goes on. Clusters are closed and flushed every second, so a process killed mid-session
+leaves a file that plays up to about a second before the kill.
+
+Timestamps are milliseconds since the session's shared origin, so the files of one
+session line up: the first frame of each track is placed at its arrival time, later
+ones by their RTP timestamps.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+log = logging.getLogger(__name__)
+
+#: Frames waiting for the disk at most (~8 s of 30 fps video + audio).
+QUEUE_FRAMES = 600
+MS = Fraction(1, 1000)
+_STOP = object()
+
+
+def opus_head(channels: int = 2, pre_skip: int = 312, rate: int = 48000) -> bytes:
+    """The Opus identification header Matroska stores as CodecPrivate (RFC 7845 5.1)."""
+    return b"OpusHead" + struct.pack("<BBHIhB", 1, channels, pre_skip, rate, 0, 0)
+
+
+def vp8_size(keyframe: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 key frame's header (RFC 6386 9.1)."""
+    if len(keyframe) < 10 or keyframe[0] & 1 or keyframe[3:6] != b"\x9d\x01\x2a":
+        return None
+    width, height = struct.unpack("<HH", keyframe[6:10])
+    return width & 0x3FFF, height & 0x3FFF
+
+
+@dataclass
+class TrackClock:
+    """Maps one track's RTP timestamps onto the session's millisecond timeline."""
+
+    clock_rate: int
+    origin: float
+    first_rtp: int | None = None
+    first_ms: int = 0
+    last_ms: int = -1
+
+    def to_ms(self, rtp_timestamp: int, arrival: float) -> int:
+        if self.first_rtp is None:
+            self.first_rtp = rtp_timestamp
+            self.first_ms = max(0, int((arrival - self.origin) * 1000))
+        ms = self.first_ms + (rtp_timestamp - self.first_rtp) * 1000 // self.clock_rate
+        ms = max(ms, self.last_ms + 1)  # strictly increasing for the muxer
+        self.last_ms = ms
+        return ms
+
+
+@dataclass
+class WriterStats:
+    frames_written: int = 0
+    frames_dropped: int = 0
+    bytes_written: int = 0
+    started_at: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class RecordingWriter:
+    def __init__(self, path: Path, origin: float, video: bool = True, audio: bool = True) -> None:
+        self.path = path
+        self.origin = origin
+        self.want_video = video
+        self.want_audio = audio
+        self.stats = WriterStats()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._clocks = {"video": TrackClock(90_000, origin), "audio": TrackClock(48_000, origin)}
+        self._waiting_keyframe = video
+        self._thread = threading.Thread(target=self._run, name=f"recorder-{path.name}", daemon=True)
+        self._thread.start()
+
+    # -- media path (event loop): never blocks -------------------------------------
+
+    def push(self, kind: str, data: bytes, rtp_timestamp: int, keyframe: bool) -> bool:
+        """Queue one encoded frame; False if it was dropped."""
+        if kind == "video":
+            if self._waiting_keyframe:
+                if not keyframe:
+                    return False
+                self._waiting_keyframe = False
+        elif self._waiting_keyframe:
+            return False  # audio starts with the picture, so both tracks line up
+        ms = self._clocks[kind].to_ms(rtp_timestamp, time.monotonic())
+        try:
+            self._queue.put_nowait((kind, data, ms, keyframe))
+        except queue.Full:
+            self.stats.frames_dropped += 1
+            return False
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the file (cues, duration); waits for the writer thread."""
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            self.stats.errors.append("queue full at close")
+        self._thread.join(timeout)
+
+    # -- writer thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        container = None
+        streams: dict[str, Any] = {}
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                kind, data, ms, keyframe = item
+                if container is None:
+                    size = vp8_size(data) if kind == "video" else None
+                    if self.want_video and size is None:
+                        continue  # the first video frame must be a key frame to size the track
+                    container, streams = self._open(size)
+                    self.stats.started_at = time.time()
+                stream = streams.get(kind)
+                if stream is None:
+                    continue
+                packet = av.Packet(data)
+                packet.stream = stream
+                packet.pts = packet.dts = ms
+                packet.time_base = MS
+                packet.is_keyframe = keyframe
+                container.mux(packet)
+                self.stats.frames_written += 1
+                self.stats.bytes_written += len(data)
+        except Exception as exc:  # a broken disk must not take the call down
+            log.exception("recording %s failed", self.path.name)
+            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            if container is not None:
+                try:
+                    container.close()
+                except Exception as exc:
+                    self.stats.errors.append(f"close: {exc}")
+
+    def _open(self, size: tuple[int, int] | None) -> tuple[Any, dict[str, Any]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        container = av.open(
+            str(self.path),
+            mode="w",
+            format="matroska",
+            options={"cluster_time_limit": "1000", "flush_packets": "1"},
+        )
+        streams: dict[str, Any] = {}
+        if self.want_video and size is not None:
+            video = container.add_stream("libvpx", rate=30)
+            video.width, video.height = size
+            video.time_base = MS
+            streams["video"] = video
+        if self.want_audio:
+            audio = container.add_stream("libopus", rate=48000)
+            audio.codec_context.extradata = opus_head()
+            audio.time_base = MS
+            streams["audio"] = audio
+        container.start_encoding()
+        return container, streams
