@@ -28,14 +28,8 @@ from tests.support.browser import (
     picture,
     wait_for_picture,
 )
+from tests.support.proc import rss_mib
 from tests.support.server import RunningServer, run_server
-
-
-def rss_mib(server: RunningServer) -> float:
-    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def cpu_percent(server: RunningServer, seconds: float) -> float:
@@ -73,7 +67,7 @@ async def one_run(tmp: Path, seconds: float) -> dict[str, Any]:
                     "accept_to_both_remote_frames_s": round(first_frames, 3),
                     "server_cpu_pct_idle": round(idle, 1),
                     "server_cpu_pct_1to1": round(busy, 1),
-                    "server_rss_mib": round(rss_mib(server), 1),
+                    "server_rss_mib": round(rss_mib(server.process.pid), 1),
                 }
             finally:
                 await a.close()

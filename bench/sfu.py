@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.janus import run_janus
+from tests.support.proc import cpu_seconds, rss_mib
 from tests.support.server import free_port
 
 FANOUT = (1, 2, 4, 8, 16)
@@ -35,18 +35,6 @@ CONSULTS = (1, 4, 8, 16)
 SYSTEMS = ("ours", "janus", "mediarelay")
 #: Beyond these MediaRelay needs more than the machine's two cores (decode + encode).
 RELAY_LIMIT = {"fanout": 8, "consults": 4}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 @contextlib.contextmanager

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from media.hub import MediaError, MediaHub
-from media.ice_host import configure_host_addresses, reset_host_addresses
 from tests.support.peers import ClientPeer, Colour
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
 CLINICIAN, SPECIALIST = 1, 2
-
-
-@pytest.fixture
-async def hub() -> AsyncIterator[MediaHub]:
-    configure_host_addresses(["127.0.0.1"])
-    media = MediaHub()
-    yield media
-    await media.close()
-    reset_host_addresses()
 
 
 def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import pytest
@@ -13,19 +13,9 @@ import pytest
 from media import aiortc_hook
 from media.forwarding import VIDEO_QUEUE_FRAMES
 from media.hub import MediaHub
-from media.ice_host import configure_host_addresses, reset_host_addresses
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
 
 ROOM = "teaching:3"
-
-
-@pytest.fixture
-async def hub() -> AsyncIterator[MediaHub]:
-    configure_host_addresses(["127.0.0.1"])
-    media = MediaHub()
-    yield media
-    await media.close()
-    reset_host_addresses()
 
 
 async def eventually(check: Callable[[], bool], within: float = 15.0, what: str = "") -> None:

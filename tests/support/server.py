@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.proc import cpu_seconds
+
 DEMO_PASSWORD = "demo-password-for-tests"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -32,9 +34,7 @@ class RunningServer:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return cpu_seconds(self.process.pid)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
