@@ -199,6 +199,8 @@ class Publication:
         self.kind = kind
         self.requester = requester
         self.subscriptions: list[Subscription] = []
+        #: Also handed every frame: recorders, as (data, rtp timestamp, keyframe).
+        self.sinks: list[Callable[[bytes, int, bool], None]] = []
         self.codec_name = ""
         self._time_base = fractions.Fraction(1, 90_000)
         self._clock_rate = 0
@@ -227,6 +229,8 @@ class Publication:
         self.frames += 1
         if keyframe and video:
             self.keyframes += 1
+        for sink in self.sinks:
+            sink(data, timestamp, keyframe)
         if not self.subscriptions:
             return
         packet = Packet(data)

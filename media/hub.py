@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiortc import (
     RTCBundlePolicy,
@@ -36,6 +38,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from media import aiortc_hook
 from media.forwarding import KeyframeRequester, Publication, Subscription
+from recordings.writer import RecordingWriter
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,10 @@ class MediaRoom:
     room_id: str
     peers: dict[int, Peer] = field(default_factory=dict)
     publications: dict[tuple[int, str], Publication] = field(default_factory=dict)
+    #: While recording: where, and one stream-copy writer per publishing participant.
+    recording_dir: Path | None = None
+    recorders: dict[int, RecordingWriter] = field(default_factory=dict)
+    recording_origin: float = 0.0
 
 
 def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapability]:
@@ -219,10 +226,54 @@ class MediaHub:
                 publication.close()
 
         aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost)
+        if room.recording_dir is not None:
+            self._record(room, peer.user_id, kind, publication, new_source=True)
         for other in room.peers.values():
             subscription = other.subscriptions.get(key)
             if subscription is not None:
                 publication.add(subscription)
+
+    # -- recording -------------------------------------------------------------------
+
+    def start_recording(self, room_id: str, directory: Path) -> None:
+        """Stream-copy every publisher's media into ``directory/<user>.mkv``."""
+        room = self._rooms.setdefault(room_id, MediaRoom(room_id))
+        if room.recording_dir is not None:
+            return
+        room.recording_dir = directory
+        room.recording_origin = time.monotonic()
+        for (user_id, kind), publication in room.publications.items():
+            self._record(room, user_id, kind, publication)
+            if kind == "video":
+                publication.requester.request()  # start the file on a fresh key frame
+
+    def _record(
+        self,
+        room: MediaRoom,
+        user_id: int,
+        kind: str,
+        publication: Publication,
+        new_source: bool = False,
+    ) -> None:
+        assert room.recording_dir is not None
+        writer = room.recorders.get(user_id)
+        if writer is None:
+            writer = RecordingWriter(room.recording_dir / f"{user_id}.mkv", room.recording_origin)
+            room.recorders[user_id] = writer
+        elif new_source:
+            writer.new_source(kind)
+        publication.sinks.append(writer.sink(kind))
+
+    async def stop_recording(self, room_id: str) -> dict[int, RecordingWriter]:
+        """Finish the files (off the event loop); returns the writers by participant."""
+        room = self._rooms.get(room_id)
+        if room is None or room.recording_dir is None:
+            return {}
+        for publication in room.publications.values():
+            publication.sinks.clear()
+        writers, room.recorders, room.recording_dir = room.recorders, {}, None
+        await asyncio.gather(*(asyncio.to_thread(w.close) for w in writers.values()))
+        return writers
 
     # -- bitrate ---------------------------------------------------------------------
 
@@ -292,6 +343,8 @@ class MediaHub:
         peer = room.peers.pop(user_id, None)
         if peer is not None:
             await self._close_peer(room, peer)
+        if not room.peers:
+            await self.stop_recording(room_id)
         self._forget_if_empty(room)
 
     def _forget_if_empty(self, room: MediaRoom) -> None:
@@ -319,6 +372,7 @@ class MediaHub:
         room = self._rooms.get(room_id)
         if room is None:
             return
+        await self.stop_recording(room_id)
         for peer in list(room.peers.values()):
             await self.leave(room_id, peer.user_id)
 

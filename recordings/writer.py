@@ -18,6 +18,7 @@ import queue
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -106,6 +107,21 @@ class RecordingWriter:
             self.stats.frames_dropped += 1
             return False
         return True
+
+    def new_source(self, kind: str) -> None:
+        """The participant reconnected: map the new stream by arrival, video from a key frame."""
+        clock = self._clocks[kind]
+        self._clocks[kind] = TrackClock(clock.clock_rate, self.origin, last_ms=clock.last_ms)
+        if kind == "video":
+            self._waiting_keyframe = True
+
+    def sink(self, kind: str) -> Callable[[bytes, int, bool], None]:
+        """A callback for one track's frames (see media.forwarding.Publication.sinks)."""
+
+        def push(data: bytes, rtp_timestamp: int, keyframe: bool) -> None:
+            self.push(kind, data, rtp_timestamp, keyframe)
+
+        return push
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the file (cues, duration); waits for the writer thread."""
