@@ -4,7 +4,8 @@
 
 ``ours`` is media.hub.MediaHub, exactly as the product runs it. ``mediarelay`` is the
 naive aiortc way: MediaRelay decodes each published track once and every subscriber's
-sender encodes it again. Signaling is a bare HTTP POST /offer (no socket.io, no
+sender encodes it again. CONSULT_BENCH_RECORD_DIR=DIR also records every room there (stream copy, as the product
+does). Signaling is a bare HTTP POST /offer (no socket.io, no
 database) so that only the media path is measured. GET /stats reports event-loop lag.
 """
 
@@ -17,6 +18,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -128,11 +130,15 @@ async def run(mode: str, host: str, port: int) -> None:
     probe = LagProbe()
     probe.start()
 
+    record_dir = os.environ.get("CONSULT_BENCH_RECORD_DIR")
+
     async def offer(request: web.Request) -> web.Response:
         body = await request.json()
         answer = await sfu.handle_offer(
             body["room"], body["user"], body["sdp"], body["receive_from"], body["publish"]
         )
+        if record_dir and isinstance(sfu, MediaHub):
+            sfu.start_recording(body["room"], Path(record_dir) / body["room"])
         return web.json_response({"sdp": answer})
 
     async def stats(request: web.Request) -> web.Response:
