@@ -2,11 +2,13 @@
 
     python -m bench.sfu_server --mode ours|mediarelay --port P
 
-``ours`` is media.hub.MediaHub, exactly as the product runs it. ``mediarelay`` is the
-naive aiortc way: MediaRelay decodes each published track once and every subscriber's
-sender encodes it again. CONSULT_BENCH_RECORD_DIR=DIR also records every room there (stream copy, as the product
-does). Signaling is a bare HTTP POST /offer (no socket.io, no
-database) so that only the media path is measured. GET /stats reports event-loop lag.
+``ours`` is media.hub.MediaHub, exactly as the product runs it (on uvloop, the
+product's default; CONSULT_BENCH_LOOP=asyncio for the standard loop). ``mediarelay`` is
+the naive aiortc way: MediaRelay decodes each published track once and every
+subscriber's sender encodes it again. CONSULT_BENCH_RECORD_DIR=DIR also records every
+room there (stream copy, as the product does). Signaling is a bare HTTP POST /offer (no
+socket.io, no database) so that only the media path is measured. GET /stats reports
+event-loop lag.
 """
 
 from __future__ import annotations
