@@ -117,7 +117,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     teaching = Teaching(db)
     app[keys.TEACHING] = teaching
     catalogs: dict[str, RoomCatalog] = {
-        "consult": ConsultRooms(consults),
+        "consult": ConsultRooms(consults, config.recordings, config.data_dir),
         "teaching": TeachingRooms(teaching),
     }
     signaling = Signaling(config, accounts, sessions, media, rooms, catalogs)

@@ -96,6 +96,14 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class RecordingsConfig:
+    #: Record consults whose patient consented (per facility below).
+    enabled: bool = True
+    #: Codes of facilities whose consults are never recorded.
+    disabled_facilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class I18nConfig:
     #: Language of the interface for users who have not chosen one.
     default_language: str = "vi"
@@ -115,6 +123,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     consults: ConsultConfig = field(default_factory=ConsultConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     i18n: I18nConfig = field(default_factory=I18nConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
@@ -165,6 +174,12 @@ def _coerce(key: str, expected: Any, value: Any, source: str = "") -> Any:
 
 
 def _convert(key: str, expected: Any, value: Any) -> Any:
+    if expected is bool or expected == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        raise ConfigError(key, value, "true or false")
     if expected is int or expected == "int":
         if isinstance(value, bool):
             raise ConfigError(key, value, "an integer")

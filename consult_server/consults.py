@@ -50,6 +50,8 @@ class NewConsult:
     specialty: str
     urgency: Urgency
     summary: str
+    #: The clinician confirmed the patient's consent to recording.
+    consent: bool = False
 
     @classmethod
     def parse(cls, payload: object, max_summary: int) -> NewConsult:
@@ -70,7 +72,10 @@ class NewConsult:
             raise BadRequest("a short case summary is required", "summary_required")
         if len(summary) > max_summary:
             raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
-        return cls(specialty, urgency, summary.strip())
+        consent = payload.get("consent", False)
+        if not isinstance(consent, bool):
+            raise BadRequest("consent must be true or false", "bad_consent")
+        return cls(specialty, urgency, summary.strip(), consent)
 
 
 def _consult_from_row(row: Row) -> Consult:
@@ -236,8 +241,8 @@ class Consults:
         )
         _, consult_id = await self.db.execute(
             "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency, summary,"
-            " state, tier, created_at, expires_at, next_escalation_at)"
-            " VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?)",
+            " state, tier, created_at, expires_at, next_escalation_at, recording_consent)"
+            " VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)",
             (
                 clinician.id,
                 clinician.facility_id,
@@ -247,6 +252,7 @@ class Consults:
                 now,
                 now + self.config.expire_after_seconds,
                 now + period if escalates and period is not None else None,
+                int(request.consent),
             ),
         )
         assert consult_id is not None

@@ -7,13 +7,34 @@ The socket.io edge stays ignorant of consults and SQL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+from consult_server.config import RecordingsConfig
 from consult_server.consults import Consults
 from consult_server.errors import ClientError
 from signaling.consult import ConsultState
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    path: Path
+    frames: int
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,10 @@ class RoomSpec:
 
 class RoomCatalog(Protocol):
     async def spec(self, room_id: int) -> RoomSpec: ...
+    async def recording_target(self, room_id: int, at: float) -> Path | None: ...
+    async def recordings_finished(
+        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
+    ) -> None: ...
     async def started(self, room_id: int, at: float) -> None: ...
     async def ended(self, room_id: int, at: float, reason: str) -> None: ...
     async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
@@ -37,10 +62,59 @@ class RoomCatalog(Protocol):
 
 
 class ConsultRooms:
-    """Consult rooms: the participants publish; two of them keep it running."""
+    """Consult rooms: the participants publish; two of them keep it running. A session
+    is recorded when the patient consented and the clinician's facility records."""
 
-    def __init__(self, consults: Consults) -> None:
+    def __init__(
+        self,
+        consults: Consults,
+        recordings: RecordingsConfig | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         self.consults = consults
+        self.recordings = recordings or RecordingsConfig(enabled=False)
+        self.data_dir = data_dir or Path("data")
+
+    async def recording_target(self, room_id: int, at: float) -> Path | None:
+        """Where this session's files go, or None when it is not to be recorded."""
+        if not self.recordings.enabled:
+            return None
+        row = await self.consults.db.fetch_one(
+            "SELECT c.recording_consent, f.code FROM consults c"
+            " JOIN facilities f ON f.id = c.facility_id WHERE c.id = ?",
+            (room_id,),
+        )
+        if row is None or not row[0] or row[1] in self.recordings.disabled_facilities:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(at))
+        return self.data_dir / "recordings" / f"consult-{room_id}" / stamp
+
+    async def recordings_finished(
+        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
+    ) -> None:
+        """Catalog each participant's finished file with its size and SHA-256."""
+        people = await self.consults.participants(await self.consults.get(room_id))
+        roles = {people[0]: "clinician"} | {u: "specialist" for u in people[1:]}
+        now = time.time()
+        for user_id, file in files.items():
+            if not file.path.exists():
+                continue
+            digest, size = await asyncio.to_thread(sha256_of, file.path)
+            await self.consults.db.execute(
+                "INSERT INTO recordings (consult_id, user_id, role, path, started_at, ended_at,"
+                " size, sha256, frames, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete')",
+                (
+                    room_id,
+                    user_id,
+                    roles.get(user_id, "specialist"),
+                    str(file.path),
+                    started_at,
+                    now,
+                    size,
+                    digest,
+                    file.frames,
+                ),
+            )
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)

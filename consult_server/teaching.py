@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from consult_server.db import Database
 from consult_server.errors import BadRequest, Forbidden, NotFound
 from consult_server.models import Role, User
-from consult_server.room_catalog import RoomSpec
+from consult_server.room_catalog import RecordingFile, RoomSpec
 
 TITLE_MAX = 200
 
@@ -94,6 +95,14 @@ class TeachingRooms:
             session.state != "ended",
             session.state,
         )
+
+    async def recording_target(self, room_id: int, at: float) -> Path | None:
+        return None  # teaching sessions are not recorded (yet)
+
+    async def recordings_finished(
+        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
+    ) -> None:
+        return None
 
     async def started(self, room_id: int, at: float) -> None:
         await self.db.execute(

@@ -23,7 +23,7 @@ from consult_server.accounts import Accounts
 from consult_server.config import Config
 from consult_server.errors import ClientError
 from consult_server.login_sessions import COOKIE_NAME, LoginSessions
-from consult_server.room_catalog import RoomCatalog, RoomSpec, parse_room_key
+from consult_server.room_catalog import RecordingFile, RoomCatalog, RoomSpec, parse_room_key
 from consult_server.tokens import JoinClaims, verify_join_token
 from media.hub import MediaError, MediaHub
 from signaling.messages import (
@@ -70,6 +70,8 @@ class Signaling:
         self.rooms = rooms
         self.catalogs = dict(catalogs)
         self.presence: dict[str, RoomPresence] = {}
+        #: Rooms being recorded, with when the recording started.
+        self.recording: dict[str, float] = {}
         manager = socketio.AsyncRedisManager(config.redis.url) if config.redis.url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -178,6 +180,10 @@ class Signaling:
                     await catalog.joined(number, claims.user_id, claims.role, now)
                 elif isinstance(decision, SessionStart):
                     await catalog.started(number, decision.at)
+                    target = await catalog.recording_target(number, decision.at)
+                    if target is not None:
+                        self.media.start_recording(spec.key, target)
+                        self.recording[spec.key] = decision.at
             state = await self._room_state(spec.key)
             await self.sio.emit("room:state", state, room=f"room:{spec.key}")
             return {"ok": True, "room": state}
@@ -285,8 +291,15 @@ class Signaling:
             await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
     async def _end(self, key: str, decision: SessionEnd) -> None:
-        await self.media.close_room(key)
         catalog, number = self._catalog(key)
+        started = self.recording.pop(key, None)
+        if started is not None:
+            writers = await self.media.stop_recording(key)
+            files = {
+                user: RecordingFile(w.path, w.stats.frames_written) for user, w in writers.items()
+            }
+            await catalog.recordings_finished(number, started, files)
+        await self.media.close_room(key)
         presence = self.presence.pop(key, RoomPresence())
         for user_id in list(presence.sids):
             await catalog.left(number, user_id, decision.at)
@@ -324,4 +337,5 @@ class Signaling:
             "publishers": publishers,
             "participants": participants,
             "viewers": sum(1 for u in presence.sids if u not in publishers),
+            "recording": key in self.recording,
         }

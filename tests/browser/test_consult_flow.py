@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import time
 from pathlib import Path
 
+import av
 import pytest
 from playwright.async_api import Playwright, expect
 
@@ -41,6 +43,7 @@ async def test_consult_request_accept_join_see_and_hear(
         await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
         await clinician.get_by_test_id("consult-urgency").select_option("urgent")
         await clinician.get_by_test_id("consult-summary").fill("Nam 54 tuổi, đau ngực 2 giờ.")
+        await clinician.get_by_test_id("consult-consent").check()
         await clinician.get_by_test_id("consult-submit").click()
         status = clinician.get_by_test_id("consult-status").first
         await expect(status).to_have_attribute("data-state", "requested")
@@ -67,6 +70,8 @@ async def test_consult_request_accept_join_see_and_hear(
         await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
         await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
         first_frame = time.monotonic() - accepted_at
+        for page in (clinician, specialist):
+            await expect(page.get_by_test_id("recording-indicator")).to_be_visible()
         assert await wait_for_audio(clinician) > 20
         assert await wait_for_audio(specialist) > 20
         timing = os.environ.get("CONSULT_TIMING_FILE")
@@ -108,3 +113,15 @@ async def test_consult_request_accept_join_see_and_hear(
     assert started is not None and ended > started
     roles = sorted(r[0] for r in db.execute("SELECT role FROM consult_participants"))
     assert roles == ["clinician", "specialist"]
+
+    # With the patient's consent, each participant's media was recorded and catalogued.
+    rows = db.execute("SELECT role, path, size, sha256, frames, status FROM recordings").fetchall()
+    assert sorted(r[0] for r in rows) == ["clinician", "specialist"]
+    for _role, path, size, sha256, frames, status in rows:
+        data = Path(path).read_bytes()
+        assert status == "complete" and size == len(data) and frames > 20
+        assert sha256 == hashlib.sha256(data).hexdigest()
+        with av.open(path) as container:
+            assert {s.type for s in container.streams} == {"video", "audio"}
+            decoded = sum(len(p.decode()) for p in container.demux(video=0) if p.size)
+        assert decoded > 20

@@ -23,6 +23,10 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
     config = load_config(toml, env={"CONSULT_SERVER_PORT": "9100"}, overrides={"server.port": 9200})
     assert config.server.port == 9200
     assert load_config(None, env={}).i18n.default_language == "vi"
+    assert (
+        load_config(None, env={"CONSULT_RECORDINGS_ENABLED": "false"}).recordings.enabled is False
+    )
+    assert load_config(None, env={}).recordings.enabled is True
 
 
 @pytest.mark.parametrize(
@@ -37,6 +41,7 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
         ),
         ({"CONSULT_I18N_DEFAULT_LANGUAGE": "fr"}, "i18n.default_language", "one of vi, en"),
         ({"CONSULT_SERVER_EVENT_LOOP": "trio"}, "server.event_loop", "one of uvloop, asyncio"),
+        ({"CONSULT_RECORDINGS_ENABLED": "maybe"}, "recordings.enabled", "true or false"),
         ({"CONSULT_MEDIA_UDP_PORT_MIN": "50000"}, "media.udp_port_min", "1024 <= min <= max"),
         ({"CONSULT_MEDIA_HOST_ADDRESSES": "not-an-ip"}, "media.host_addresses", "an IP address"),
         ({"CONSULT_SECURITY_SECRET_KEY": "short"}, "security.secret_key", "at least 32 bytes"),

@@ -73,9 +73,11 @@ async def test_request_is_routed_accepted_once_and_visible_only_to_its_people(
     central = await harness.login("specialist.central")
     other_commune = await harness.login("clinician2.demo")
 
-    status, body = await clinician.api("POST", "/api/consults", REQUEST)
+    status, body = await clinician.api("POST", "/api/consults", {**REQUEST, "consent": True})
     assert status == 201 and body["consult"]["state"] == "requested"
     consult_id = body["consult"]["id"]
+    db = sqlite3.connect(harness.app[keys.CONFIG].database_path)
+    assert db.execute("SELECT recording_consent FROM consults").fetchone() == (1,)
 
     # Routine internal medicine from a commune reaches the district only.
     _, queue = await district.api("GET", "/api/consults")
@@ -116,6 +118,7 @@ async def test_wrong_role_and_bad_input_change_nothing(harness: Harness) -> None
         ({**REQUEST, "summary": "x" * 2001}, "summary_too_long"),
         (["not", "an", "object"], "bad_payload"),
         ({"summary": "x" * 20000}, "payload_too_large"),
+        ({**REQUEST, "consent": "yes"}, "bad_consent"),
     ]
     for body_in, code in cases:
         status, body = await clinician.api("POST", "/api/consults", body_in)

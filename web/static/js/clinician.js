@@ -48,7 +48,12 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
   try {
     const { consult } = await api("/api/consults", {
       method: "POST",
-      body: { specialty: data.get("specialty"), urgency: data.get("urgency"), summary: data.get("summary") },
+      body: {
+        specialty: data.get("specialty"),
+        urgency: data.get("urgency"),
+        summary: data.get("summary"),
+        consent: data.get("consent") === "on",
+      },
     });
     upsert(list, consult, actionsFor);
     form.reset();

@@ -135,6 +135,8 @@ function applyRoomState(room) {
   remotes = room.publishers.filter((/** @type {number} */ id) => id !== selfId()).map((/** @type {number} */ id) => byId.get(id));
   renderRemotes();
   if (viewersEl) viewersEl.textContent = room.viewers ? t("room.viewers", { n: room.viewers }) : "";
+  const recording = root.querySelector('[data-testid="recording-indicator"]');
+  if (recording instanceof HTMLElement) recording.hidden = !room.recording;
 }
 
 /** Our own user id: the server lists everyone, we show the others. */
