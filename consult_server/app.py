@@ -25,6 +25,7 @@ from consult_server.consults import Consults
 from consult_server.db import Database
 from consult_server.i18n import Catalog
 from consult_server.login_sessions import LoginSessions
+from consult_server.recovery import recover_recordings
 from consult_server.room_catalog import ConsultRooms, RoomCatalog
 from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
 from consult_server.teaching import Teaching, TeachingRooms
@@ -49,6 +50,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     migrate.upgrade(config.database_path)
     await app[keys.DB].open()
+    await recover_recordings(app[keys.DB])
     yield
     await app[keys.DB].close()
 

@@ -27,6 +27,11 @@ class RecordingFile:
     frames: int
 
 
+def recording_path(directory: Path, user_id: int) -> Path:
+    """Where one participant's media of one session is written."""
+    return directory / f"{user_id}.mkv"
+
+
 def sha256_of(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -52,6 +57,7 @@ class RoomSpec:
 class RoomCatalog(Protocol):
     async def spec(self, room_id: int) -> RoomSpec: ...
     async def recording_target(self, room_id: int, at: float) -> Path | None: ...
+    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None: ...
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None: ...
@@ -89,32 +95,39 @@ class ConsultRooms:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(at))
         return self.data_dir / "recordings" / f"consult-{room_id}" / stamp
 
+    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
+        """Catalog each participant's file as 'recording' (a crash leaves it findable)."""
+        people = await self.consults.participants(await self.consults.get(room_id))
+        for index, user_id in enumerate(people):
+            role = "clinician" if index == 0 else "specialist"
+            await self.consults.db.execute(
+                "INSERT INTO recordings (consult_id, user_id, role, path, started_at, status)"
+                " VALUES (?, ?, ?, ?, ?, 'recording')",
+                (room_id, user_id, role, str(recording_path(target, user_id)), started_at),
+            )
+
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None:
-        """Catalog each participant's finished file with its size and SHA-256."""
-        people = await self.consults.participants(await self.consults.get(room_id))
-        roles = {people[0]: "clinician"} | {u: "specialist" for u in people[1:]}
+        """Complete each participant's entry with size, frames and SHA-256; an entry
+        whose participant never sent a frame is removed."""
+        db = self.consults.db
         now = time.time()
-        for user_id, file in files.items():
-            if not file.path.exists():
+        for file in files.values():
+            if not await asyncio.to_thread(file.path.exists):
                 continue
             digest, size = await asyncio.to_thread(sha256_of, file.path)
-            await self.consults.db.execute(
-                "INSERT INTO recordings (consult_id, user_id, role, path, started_at, ended_at,"
-                " size, sha256, frames, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete')",
-                (
-                    room_id,
-                    user_id,
-                    roles.get(user_id, "specialist"),
-                    str(file.path),
-                    started_at,
-                    now,
-                    size,
-                    digest,
-                    file.frames,
-                ),
+            await db.execute(
+                "UPDATE recordings SET ended_at = ?, size = ?, sha256 = ?, frames = ?,"
+                " status = 'complete' WHERE path = ? AND status = 'recording'",
+                (now, size, digest, file.frames, str(file.path)),
             )
+        rows = await db.fetch_all(
+            "SELECT id FROM recordings WHERE consult_id = ? AND status = 'recording'",
+            (room_id,),
+        )
+        for row in rows:
+            await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)

@@ -99,6 +99,9 @@ class TeachingRooms:
     async def recording_target(self, room_id: int, at: float) -> Path | None:
         return None  # teaching sessions are not recorded (yet)
 
+    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
+        return None
+
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None:

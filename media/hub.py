@@ -258,6 +258,7 @@ class MediaHub:
         assert room.recording_dir is not None
         writer = room.recorders.get(user_id)
         if writer is None:
+            # The same name as consult_server.room_catalog.recording_path (the catalog).
             writer = RecordingWriter(room.recording_dir / f"{user_id}.mkv", room.recording_origin)
             room.recorders[user_id] = writer
         elif new_source:

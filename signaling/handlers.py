@@ -184,6 +184,7 @@ class Signaling:
                     if target is not None:
                         self.media.start_recording(spec.key, target)
                         self.recording[spec.key] = decision.at
+                        await catalog.recording_started(number, decision.at, target)
             state = await self._room_state(spec.key)
             await self.sio.emit("room:state", state, room=f"room:{spec.key}")
             return {"ok": True, "room": state}

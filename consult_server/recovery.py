@@ -1,0 +1,40 @@
+"""At start-up: files a crash left behind are hashed and marked interrupted.
+
+A recording's catalog entry is written as 'recording' when it starts; only a clean end
+turns it 'complete'. Any entry still 'recording' when the server starts belongs to a
+process that died: its file (written so that it plays up to about a second before the
+kill) gets its size and SHA-256 and the status 'interrupted'; an entry whose file never
+got a frame is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from consult_server.db import Database
+from consult_server.room_catalog import sha256_of
+
+log = logging.getLogger(__name__)
+
+
+async def recover_recordings(db: Database) -> int:
+    """Mark what a crash left; return how many files were recovered."""
+    rows = await db.fetch_all("SELECT id, path FROM recordings WHERE status = 'recording'")
+    recovered = 0
+    for row in rows:
+        path = Path(row["path"])
+        if not await asyncio.to_thread(path.exists):
+            await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
+            continue
+        digest, size = await asyncio.to_thread(sha256_of, path)
+        await db.execute(
+            "UPDATE recordings SET status = 'interrupted', size = ?, sha256 = ?, ended_at = ?"
+            " WHERE id = ?",
+            (size, digest, (await asyncio.to_thread(path.stat)).st_mtime, row["id"]),
+        )
+        recovered += 1
+    if recovered:
+        log.warning("%d recording(s) interrupted by a crash were recovered", recovered)
+    return recovered
