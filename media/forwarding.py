@@ -8,7 +8,8 @@ sender only re-packetizes it (``encoder.pack``).
 Rules on the hot path (every frame, thousands of packets a second):
 - bounded queues everywhere; a subscriber that falls behind drops what it has and
   waits for the next keyframe instead of queueing (video), or drops the oldest (audio);
-- a video subscription starts at a keyframe, and asks for one when it (re)starts;
+- a video subscription starts at a keyframe, and asks for one when it (re)starts and
+  again with every frame it must drop while it waits;
 - keyframe requests to the publisher are throttled, and a request that falls inside
   the throttle window is sent when it ends, never lost.
 """
@@ -136,6 +137,10 @@ class Subscription(MediaStreamTrack):
         if self._need_keyframe:
             if not keyframe:
                 self.dropped += 1
+                # Keep asking until one comes: a publisher may drop a request that
+                # arrives too soon after its last key frame (the throttle bounds this).
+                if self._on_keyframe_needed is not None:
+                    self._on_keyframe_needed()
                 return
             self._need_keyframe = False
         queue = self._queue

@@ -50,6 +50,7 @@ async def test_subscriber_starts_at_a_keyframe_and_asks_for_one() -> None:
     pub.on_frame(VP8, DELTA, 0)
     pub.on_frame(VP8, KEY, 3000)
     pub.on_frame(VP8, DELTA, 6000)
+    assert len(requests) == 2, "a dropped frame while waiting asks again"
     first, second = await sub.recv(), await sub.recv()
     assert bytes(first) == KEY and first.pts == 3000
     assert first.time_base == fractions.Fraction(1, 90000)
