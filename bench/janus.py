@@ -20,6 +20,8 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.server import wait_until_serving
+
 NETNS = "csbench"
 HOST_IF, JANUS_IF = "csb-host", "csb-janus"
 HOST_IP, JANUS_IP = "10.77.0.1", "10.77.0.2"
@@ -118,7 +120,7 @@ def run_janus() -> Iterator[subprocess.Popen[bytes]]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_http(process)
+            wait_until_serving(f"http://{JANUS_IP}:{JANUS_PORT}/janus/info", process, 20, "janus")
             yield process
         finally:
             process.terminate()
@@ -132,21 +134,6 @@ def run_janus() -> Iterator[subprocess.Popen[bytes]]:
 def janus_pid(launcher: subprocess.Popen[bytes]) -> int:
     """``ip netns exec`` execs janus in place: the launcher's pid is Janus's."""
     return launcher.pid
-
-
-def _wait_http(process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("janus exited at start")
-        try:
-            with urllib.request.urlopen(f"http://{JANUS_IP}:{JANUS_PORT}/janus/info", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("janus HTTP transport did not come up")
 
 
 class JanusError(RuntimeError):

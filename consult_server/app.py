@@ -44,6 +44,8 @@ from signaling.rooms import Rooms
 log = logging.getLogger(__name__)
 WEB_DIR = Path(web_assets.__file__).parent
 TICK_SECONDS = 1.0
+#: Expired login sessions are deleted this often.
+PURGE_SECONDS = 600.0
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -66,15 +68,20 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
-    """Drive the timed rules (expiry, escalation, room grace) once a second."""
+    """Drive the timed rules (expiry, escalation, room grace) once a second, and delete
+    expired login sessions every ten minutes."""
 
     async def run() -> None:
+        last_purge = 0.0
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
                 now = time.time()
                 await app[keys.CONSULTS].tick(now)
                 await app[keys.SIGNALING].tick(now)
+                if now - last_purge >= PURGE_SECONDS:
+                    await app[keys.SESSIONS].purge_expired()
+                    last_purge = now
             except Exception:
                 log.exception("tick failed")
 

@@ -20,7 +20,6 @@ from consult_server.db import Database, Row
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 from consult_server.models import Role, User
 from signaling.consult import (
-    FINAL_STATES,
     Accept,
     Cancel,
     Consult,
@@ -460,6 +459,3 @@ class Consults:
             " AND left_at IS NULL",
             (at, consult_id, user_id),
         )
-
-    async def is_final(self, consult_id: int) -> bool:
-        return (await self.get(consult_id)).state in FINAL_STATES

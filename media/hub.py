@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
-StateCallback = Callable[[str, int, str], Awaitable[None]]
 
 
 class MediaError(Exception):
@@ -105,11 +104,7 @@ class MediaHub:
         self.settings = settings or MediaSettings()
         self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
-        self._on_state: StateCallback | None = None
         self._remb_task: asyncio.Task[None] | None = None
-
-    def on_connection_state(self, callback: StateCallback) -> None:
-        self._on_state = callback
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
@@ -139,11 +134,6 @@ class MediaHub:
         def on_track(track: MediaStreamTrack) -> None:
             if peer.publishes:
                 self._publish(room, peer, track)
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if self._on_state is not None:
-                await self._on_state(room_id, user_id, pc.connectionState)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))

@@ -61,6 +61,3 @@ class Rooms:
         else:
             self._rooms[key] = new
         return decisions
-
-    def __len__(self) -> int:
-        return len(self._rooms)

@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 
 from media.hub import MediaHub
-from tests.media.test_sfu import contiguous_in, eventually, frames, join, publishing
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
+from tests.support.sfu import ROOM, contiguous_in, eventually, frames, join, publishing
 
 
 async def test_a_recorded_session_holds_each_publishers_frames_byte_for_byte(
@@ -20,9 +20,9 @@ async def test_a_recorded_session_holds_each_publishers_frames_byte_for_byte(
     viewer = await join(hub, 2, CapturingPeer(1), [1], publish=False)
     try:
         await eventually(lambda: publishing(hub, 1) and len(frames(viewer)) > 5)
-        hub.start_recording("teaching:3", tmp_path)
+        hub.start_recording(ROOM, tmp_path)
         await asyncio.sleep(2.5)
-        writers = await hub.stop_recording("teaching:3")
+        writers = await hub.stop_recording(ROOM)
         # The call goes on after the recording stopped.
         seen = len(frames(viewer))
         await eventually(lambda: len(frames(viewer)) > seen + 5, what="frames after the stop")

@@ -12,11 +12,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.proc import cpu_seconds
 
 DEMO_PASSWORD = "demo-password-for-tests"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[Any], within: float, what: str) -> None:
+    """Poll ``url`` until it answers; fail if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)
 
 
 def free_port() -> int:
@@ -72,15 +86,10 @@ def run_server(
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, data_dir, log_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(server.url + "/healthz", timeout=1):  # noqa: S310
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + server.log()) from None
-                time.sleep(0.1)
+        try:
+            wait_until_serving(server.url + "/healthz", process, 30, "consult-server")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{server.log()}") from None
         yield server
     finally:
         process.terminate()
