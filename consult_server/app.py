@@ -20,16 +20,21 @@ from aiohttp import web
 import web as web_assets
 from consult_server import keys, migrate
 from consult_server.accounts import Accounts
+from consult_server.audit import AuditLog
 from consult_server.config import Config
 from consult_server.consults import Consults
 from consult_server.db import Database
+from consult_server.file_check import HashCheck
 from consult_server.i18n import Catalog
 from consult_server.login_sessions import LoginSessions
 from consult_server.recovery import recover_recordings
+from consult_server.retention import delete_expired
+from consult_server.review import Review
 from consult_server.room_catalog import ConsultRooms, RoomCatalog
 from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
 from consult_server.teaching import Teaching, TeachingRooms
 from consult_server.views import api, pages
+from consult_server.views import review as review_views
 from consult_server.views.render import render_error
 from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub, MediaSettings
@@ -46,12 +51,15 @@ WEB_DIR = Path(web_assets.__file__).parent
 TICK_SECONDS = 1.0
 #: Expired login sessions are deleted this often.
 PURGE_SECONDS = 600.0
+#: Recordings past their retention are looked for this often.
+RETENTION_SECONDS = 3600.0
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     migrate.upgrade(config.database_path)
     await app[keys.DB].open()
+    await app[keys.AUDIT].open()
     await recover_recordings(app[keys.DB])
     yield
     await app[keys.DB].close()
@@ -68,11 +76,12 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
-    """Drive the timed rules (expiry, escalation, room grace) once a second, and delete
-    expired login sessions every ten minutes."""
+    """Drive the timed rules (expiry, escalation, room grace) once a second, delete
+    expired login sessions every ten minutes and recordings past retention hourly."""
 
     async def run() -> None:
-        last_purge = 0.0
+        last_purge = last_retention = 0.0
+        retention_days = app[keys.CONFIG].recordings.retention_days
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
@@ -82,6 +91,9 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                 if now - last_purge >= PURGE_SECONDS:
                     await app[keys.SESSIONS].purge_expired()
                     last_purge = now
+                if now - last_retention >= RETENTION_SECONDS:
+                    last_retention = now
+                    await delete_expired(app[keys.DB], app[keys.AUDIT], retention_days, now)
             except Exception:
                 log.exception("tick failed")
 
@@ -125,6 +137,9 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[keys.ROOMS] = rooms
     teaching = Teaching(db)
     app[keys.TEACHING] = teaching
+    app[keys.AUDIT] = AuditLog(db)
+    app[keys.REVIEW] = Review(db, accounts, config.recordings)
+    app[keys.HASH_CHECK] = HashCheck()
     catalogs: dict[str, RoomCatalog] = {
         "consult": ConsultRooms(consults, config.recordings, config.data_dir),
         "teaching": TeachingRooms(teaching),
@@ -141,6 +156,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     app.router.add_routes(pages.routes)
     app.router.add_routes(api.routes)
+    app.router.add_routes(review_views.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
     return app

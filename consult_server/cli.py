@@ -1,4 +1,4 @@
-"""``consult-server``: serve, demo, create-user, db (migrations)."""
+"""``consult-server``: serve, demo, create-user, db (migrations), audit verify."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     db = sub.add_parser("db", help="schema migrations")
     db.add_argument("action", choices=["upgrade", "status"])
+    audit = sub.add_parser("audit", help="the audit log")
+    audit.add_argument("action", choices=["verify"], help="check the hash chain")
     return parser
 
 
@@ -153,6 +155,24 @@ def _db(config: Config, action: str) -> None:
         )
 
 
+def _audit_verify(config: Config) -> int:
+    """Exit 0 when the chain holds, 1 naming the first broken entry."""
+    from consult_server.audit import verify
+
+    if not config.database_path.exists():
+        print(f"no database at {config.database_path}", file=sys.stderr)
+        return 2
+    verdict = verify(config.database_path)
+    if verdict.ok:
+        print(f"audit log intact: {verdict.entries} entries")
+        return 0
+    print(
+        f"audit log BROKEN at entry {verdict.broken_at}: {verdict.reason}"
+        f" ({verdict.entries} entries read)"
+    )
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -166,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _demo(config, args.password)
         elif args.command == "create-user":
             _create_user(config, args)
+        elif args.command == "audit":
+            return _audit_verify(config)
         else:
             _db(config, args.action)
     except ConsultError as exc:

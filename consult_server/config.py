@@ -101,6 +101,10 @@ class RecordingsConfig:
     enabled: bool = True
     #: Codes of facilities whose consults are never recorded.
     disabled_facilities: tuple[str, ...] = ()
+    #: May clinicians and specialists watch their own consults' recordings?
+    participants_may_view: bool = False
+    #: Delete recordings this many days after they started; 0 keeps them.
+    retention_days: int = 0
 
 
 @dataclass(frozen=True)

@@ -447,15 +447,28 @@ class Consults:
     # -- room bookkeeping ------------------------------------------------------------
 
     async def record_join(self, consult_id: int, user_id: int, role: str, at: float) -> None:
-        await self.db.execute(
-            "INSERT INTO consult_participants (consult_id, user_id, role, joined_at)"
-            " VALUES (?, ?, ?, ?)",
-            (consult_id, user_id, role, at),
+        await self.db.transaction(
+            [
+                (
+                    "INSERT INTO consult_participants (consult_id, user_id, role, joined_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (consult_id, user_id, role, at),
+                ),
+                (self._event_sql, (consult_id, at, "room_join", user_id)),
+            ]
         )
 
     async def record_leave(self, consult_id: int, user_id: int, at: float) -> None:
-        await self.db.execute(
+        changed, _ = await self.db.execute(
             "UPDATE consult_participants SET left_at = ? WHERE consult_id = ? AND user_id = ?"
             " AND left_at IS NULL",
             (at, consult_id, user_id),
         )
+        if changed:
+            await self.record_event(consult_id, user_id, "room_leave", at)
+
+    async def record_event(
+        self, consult_id: int, user_id: int | None, kind: str, at: float
+    ) -> None:
+        """Something happened in the room (for the recording's review timeline)."""
+        await self.db.execute(self._event_sql, (consult_id, at, kind, user_id))

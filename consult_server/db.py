@@ -6,7 +6,7 @@ that carries signaling and media.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,9 @@ class Database:
         async with self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> tuple[int, int | None]:
+    async def execute(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> tuple[int, int | None]:
         """Run one statement; return (rows changed, last row id)."""
         async with self.conn.execute(sql, params) as cursor:
             return cursor.rowcount, cursor.lastrowid

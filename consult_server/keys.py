@@ -10,12 +10,15 @@ if TYPE_CHECKING:
     import socketio
 
     from consult_server.accounts import Accounts
+    from consult_server.audit import AuditLog
     from consult_server.config import Config
     from consult_server.consults import Consults
     from consult_server.db import Database
+    from consult_server.file_check import HashCheck
     from consult_server.i18n import Catalog
     from consult_server.login_sessions import LoginSession, LoginSessions
     from consult_server.models import User
+    from consult_server.review import Review
     from consult_server.teaching import Teaching
     from media.hub import MediaHub
     from signaling.handlers import Signaling
@@ -32,6 +35,9 @@ MEDIA: web.AppKey[MediaHub] = web.AppKey("media")
 ROOMS: web.AppKey[Rooms] = web.AppKey("rooms")
 TEACHING: web.AppKey[Teaching] = web.AppKey("teaching")
 SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
+REVIEW: web.AppKey[Review] = web.AppKey("review")
+HASH_CHECK: web.AppKey[HashCheck] = web.AppKey("hash_check")
 
 #: The signed-in user of a request (None when anonymous) and their login session.
 USER: web.RequestKey[User | None] = web.RequestKey("user")

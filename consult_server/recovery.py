@@ -3,8 +3,9 @@
 A recording's catalog entry is written as 'recording' when it starts; only a clean end
 turns it 'complete'. Any entry still 'recording' when the server starts belongs to a
 process that died: its file (written so that it plays up to about a second before the
-kill) gets its size and SHA-256 and the status 'interrupted'; an entry whose file never
-got a frame is removed.
+kill) is remuxed into a complete one (duration, cues: players can seek it), then gets its
+size and SHA-256 and the status 'interrupted'; an entry whose file never got a frame is
+removed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from consult_server.db import Database
 from consult_server.room_catalog import sha256_of
+from recordings.remux import remux
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +30,21 @@ async def recover_recordings(db: Database) -> int:
         if not await asyncio.to_thread(path.exists):
             await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
             continue
+        ended = (await asyncio.to_thread(path.stat)).st_mtime
+        await asyncio.to_thread(remux, path)
         digest, size = await asyncio.to_thread(sha256_of, path)
         await db.execute(
             "UPDATE recordings SET status = 'interrupted', size = ?, sha256 = ?, ended_at = ?"
             " WHERE id = ?",
-            (size, digest, (await asyncio.to_thread(path.stat)).st_mtime, row["id"]),
+            (size, digest, ended, row["id"]),
         )
         recovered += 1
+    await db.execute(
+        "UPDATE recording_sessions SET ended_at = (SELECT MAX(r.ended_at) FROM recordings r"
+        " WHERE r.session_id = recording_sessions.id) WHERE ended_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.session_id = recording_sessions.id"
+        " AND r.status = 'recording')"
+    )
     if recovered:
         log.warning("%d recording(s) interrupted by a crash were recovered", recovered)
     return recovered

@@ -18,6 +18,7 @@ from typing import Protocol
 from consult_server.config import RecordingsConfig
 from consult_server.consults import Consults
 from consult_server.errors import ClientError
+from recordings.writer import EXTENSION
 from signaling.consult import ConsultState
 
 
@@ -29,7 +30,7 @@ class RecordingFile:
 
 def recording_path(directory: Path, user_id: int) -> Path:
     """Where one participant's media of one session is written."""
-    return directory / f"{user_id}.mkv"
+    return directory / f"{user_id}{EXTENSION}"
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
@@ -65,6 +66,7 @@ class RoomCatalog(Protocol):
     async def ended(self, room_id: int, at: float, reason: str) -> None: ...
     async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
     async def left(self, room_id: int, user_id: int, at: float) -> None: ...
+    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None: ...
 
 
 class ConsultRooms:
@@ -97,13 +99,26 @@ class ConsultRooms:
 
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
         """Catalog each participant's file as 'recording' (a crash leaves it findable)."""
+        db = self.consults.db
         people = await self.consults.participants(await self.consults.get(room_id))
+        _, session_id = await db.execute(
+            "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, ?)",
+            (room_id, started_at),
+        )
         for index, user_id in enumerate(people):
             role = "clinician" if index == 0 else "specialist"
-            await self.consults.db.execute(
-                "INSERT INTO recordings (consult_id, user_id, role, path, started_at, status)"
-                " VALUES (?, ?, ?, ?, ?, 'recording')",
-                (room_id, user_id, role, str(recording_path(target, user_id)), started_at),
+            await db.execute(
+                "INSERT INTO recordings"
+                " (consult_id, session_id, user_id, role, path, started_at, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'recording')",
+                (
+                    room_id,
+                    session_id,
+                    user_id,
+                    role,
+                    str(recording_path(target, user_id)),
+                    started_at,
+                ),
             )
 
     async def recordings_finished(
@@ -128,6 +143,10 @@ class ConsultRooms:
         )
         for row in rows:
             await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
+        await db.execute(
+            "UPDATE recording_sessions SET ended_at = ? WHERE consult_id = ? AND started_at = ?",
+            (now, room_id, started_at),
+        )
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)
@@ -148,6 +167,9 @@ class ConsultRooms:
 
     async def left(self, room_id: int, user_id: int, at: float) -> None:
         await self.consults.record_leave(room_id, user_id, at)
+
+    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
+        await self.consults.record_event(room_id, user_id, kind, at)
 
 
 def parse_room_key(key: str) -> tuple[str, int]:

@@ -134,3 +134,6 @@ class TeachingRooms:
             " AND left_at IS NULL",
             (at, room_id, user_id),
         )
+
+    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
+        """Teaching sessions are not recorded: no review timeline to keep."""

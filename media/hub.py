@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from media import aiortc_hook
 from media.forwarding import KeyframeRequester, Publication, Subscription
-from recordings.writer import RecordingWriter
+from recordings.writer import EXTENSION, RecordingWriter
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ class MediaRoom:
     recording_dir: Path | None = None
     recorders: dict[int, RecordingWriter] = field(default_factory=dict)
     recording_origin: float = 0.0
+    #: Told (on the event loop) when a participant's first frame is in its file.
+    on_recorded: Callable[[int], None] | None = None
 
 
 def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapability]:
@@ -225,12 +227,19 @@ class MediaHub:
 
     # -- recording -------------------------------------------------------------------
 
-    def start_recording(self, room_id: str, directory: Path) -> None:
-        """Stream-copy every publisher's media into ``directory/<user>.mkv``."""
+    def start_recording(
+        self,
+        room_id: str,
+        directory: Path,
+        on_recorded: Callable[[int], None] | None = None,
+    ) -> None:
+        """Stream-copy every publisher's media into ``directory/<user>.webm``;
+        ``on_recorded(user_id)`` runs when a participant's first frame is written."""
         room = self._rooms.setdefault(room_id, MediaRoom(room_id))
         if room.recording_dir is not None:
             return
         room.recording_dir = directory
+        room.on_recorded = on_recorded
         room.recording_origin = time.monotonic()
         for (user_id, kind), publication in room.publications.items():
             self._record(room, user_id, kind, publication)
@@ -249,11 +258,27 @@ class MediaHub:
         writer = room.recorders.get(user_id)
         if writer is None:
             # The same name as consult_server.room_catalog.recording_path (the catalog).
-            writer = RecordingWriter(room.recording_dir / f"{user_id}.mkv", room.recording_origin)
+            writer = RecordingWriter(
+                room.recording_dir / f"{user_id}{EXTENSION}",
+                room.recording_origin,
+                on_first_frame=self._first_frame_callback(room, user_id),
+            )
             room.recorders[user_id] = writer
         elif new_source:
             writer.new_source(kind)
         publication.sinks.append(writer.sink(kind))
+
+    @staticmethod
+    def _first_frame_callback(room: MediaRoom, user_id: int) -> Callable[[], None] | None:
+        callback = room.on_recorded
+        if callback is None:
+            return None
+        loop = asyncio.get_running_loop()
+
+        def tell() -> None:
+            loop.call_soon_threadsafe(callback, user_id)
+
+        return tell
 
     async def stop_recording(self, room_id: str) -> dict[int, RecordingWriter]:
         """Finish the files (off the event loop); returns the writers by participant."""
@@ -263,6 +288,7 @@ class MediaHub:
         for publication in room.publications.values():
             publication.sinks.clear()
         writers, room.recorders, room.recording_dir = room.recorders, {}, None
+        room.on_recorded = None
         await asyncio.gather(*(asyncio.to_thread(w.close) for w in writers.values()))
         return writers
 

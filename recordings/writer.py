@@ -1,4 +1,4 @@
-"""Stream-copy recording: encoded frames into a Matroska/WebM file, never re-encoded.
+"""Stream-copy recording: encoded frames into a WebM (Matroska) file, never re-encoded.
 
 One ``RecordingWriter`` per participant per session. The media path calls ``push``,
 which never blocks: frames go through a bounded queue to a writer thread that muxes
@@ -76,9 +76,24 @@ class WriterStats:
     errors: list[str] = field(default_factory=list)
 
 
+#: The file name extension of a participant's recording (VP8 + Opus in WebM, which
+#: browsers play directly).
+EXTENSION = ".webm"
+
+
 class RecordingWriter:
-    def __init__(self, path: Path, origin: float, video: bool = True, audio: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        origin: float,
+        video: bool = True,
+        audio: bool = True,
+        on_first_frame: Callable[[], None] | None = None,
+    ) -> None:
+        """``on_first_frame`` is called once, on the writer thread, when the first frame
+        is in the file."""
         self.path = path
+        self._on_first_frame = on_first_frame
         self.origin = origin
         self.want_video = video
         self.want_audio = audio
@@ -157,6 +172,8 @@ class RecordingWriter:
                 packet.time_base = MS
                 packet.is_keyframe = keyframe
                 container.mux(packet)
+                if not self.stats.frames_written and self._on_first_frame is not None:
+                    self._on_first_frame()
                 self.stats.frames_written += 1
                 self.stats.bytes_written += len(data)
         except Exception as exc:  # a broken disk must not take the call down
@@ -174,7 +191,7 @@ class RecordingWriter:
         container = av.open(
             str(self.path),
             mode="w",
-            format="matroska",
+            format="webm",
             options={"cluster_time_limit": "1000", "flush_packets": "1"},
         )
         streams: dict[str, Any] = {}

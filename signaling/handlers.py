@@ -10,6 +10,8 @@ join token at connect time, and every room message carries it again: it is verif
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,6 +41,11 @@ from signaling.rooms import Rooms
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 MAX_MESSAGE_BYTES = 128 * 1024
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("room task failed", exc_info=task.exception())
 
 
 def _error(code: str, message: str) -> Ack:
@@ -72,6 +79,9 @@ class Signaling:
         self.presence: dict[str, RoomPresence] = {}
         #: Rooms being recorded, with when the recording started.
         self.recording: dict[str, float] = {}
+        #: Participants of a recorded room whose media is already in a file: the room
+        #: shows the recording indicator from the first recorded frame.
+        self.recorded: dict[str, set[int]] = {}
         manager = socketio.AsyncRedisManager(config.redis.url) if config.redis.url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -182,7 +192,9 @@ class Signaling:
                     await catalog.started(number, decision.at)
                     target = await catalog.recording_target(number, decision.at)
                     if target is not None:
-                        self.media.start_recording(spec.key, target)
+                        self.media.start_recording(
+                            spec.key, target, functools.partial(self._recorded, spec.key)
+                        )
                         self.recording[spec.key] = decision.at
                         await catalog.recording_started(number, decision.at, target)
             state = await self._room_state(spec.key)
@@ -190,6 +202,21 @@ class Signaling:
             return {"ok": True, "room": state}
 
         return await self._guard(sid, act)
+
+    def _recorded(self, key: str, user_id: int) -> None:
+        """A participant's first frame is in its file (called on the loop by the hub)."""
+        people = self.recorded.setdefault(key, set())
+        first = not people
+        people.add(user_id)
+        if first and key in self.recording:
+            task = asyncio.create_task(self._recording_live(key))
+            task.add_done_callback(_log_failure)
+
+    async def _recording_live(self, key: str) -> None:
+        catalog, number = self._catalog(key)
+        await catalog.event(number, None, "recording_start", time.time())
+        if key in self.presence:
+            await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
     def _sync(self, spec: RoomSpec) -> Room:
         """Open the room, or take in publishers added since (an invitation)."""
@@ -254,10 +281,16 @@ class Signaling:
         async def act() -> Ack:
             message = MediaStateMessage.parse(data)
             claims = await self._joined(sid, message.token)
-            self.presence[claims.room].media[claims.user_id] = {
-                "audio": message.audio,
-                "video": message.video,
-            }
+            media = self.presence[claims.room].media
+            before = media.get(claims.user_id, {"audio": True, "video": True})
+            after = {"audio": message.audio, "video": message.video}
+            media[claims.user_id] = after
+            catalog, number = self._catalog(claims.room)
+            now = time.time()
+            for kind in ("audio", "video"):
+                if before.get(kind) != after[kind]:
+                    switch = "on" if after[kind] else "off"
+                    await catalog.event(number, claims.user_id, f"room_{kind}_{switch}", now)
             state = await self._room_state(claims.room)
             await self.sio.emit("room:state", state, room=f"room:{claims.room}")
             return {"ok": True}
@@ -294,8 +327,10 @@ class Signaling:
     async def _end(self, key: str, decision: SessionEnd) -> None:
         catalog, number = self._catalog(key)
         started = self.recording.pop(key, None)
+        self.recorded.pop(key, None)
         if started is not None:
             writers = await self.media.stop_recording(key)
+            await catalog.event(number, None, "recording_stop", time.time())
             files = {
                 user: RecordingFile(w.path, w.stats.frames_written) for user, w in writers.items()
             }
@@ -338,5 +373,5 @@ class Signaling:
             "publishers": publishers,
             "participants": participants,
             "viewers": sum(1 for u in presence.sids if u not in publishers),
-            "recording": key in self.recording,
+            "recording": key in self.recording and bool(self.recorded.get(key)),
         }

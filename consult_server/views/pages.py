@@ -103,6 +103,8 @@ async def home(request: web.Request) -> web.Response:
         return render(request, "clinician.html", context)
     if user.role is Role.SPECIALIST:
         return render(request, "specialist.html", context)
+    if user.role is Role.SUPERVISOR:
+        raise web.HTTPFound("/review")
     return render(request, "overview.html", context)
 
 

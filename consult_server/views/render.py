@@ -12,6 +12,7 @@ from aiohttp import web
 from consult_server import keys
 from consult_server.errors import ClientError
 from consult_server.i18n import LANGUAGES
+from consult_server.models import Role
 from consult_server.security import LANG_COOKIE, ensure_pre_csrf
 
 ASSET_VERSION = importlib.metadata.version("consult-server")
@@ -44,8 +45,15 @@ def render(
     def t(key: str, **params: object) -> str:
         return catalog.gettext(lang, key, **params)
 
+    user = request.get(keys.USER)
+    recordings = request.app[keys.CONFIG].recordings
     page = {
         "t": t,
+        "can_review": user is not None
+        and (
+            user.role is Role.SUPERVISOR
+            or (user.role in (Role.CLINICIAN, Role.SPECIALIST) and recordings.participants_may_view)
+        ),
         "lang": lang,
         "user": request.get(keys.USER),
         "csrf_token": csrf,

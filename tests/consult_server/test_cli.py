@@ -93,4 +93,4 @@ def test_demo_twice_then_create_user_and_db_status(tmp_path: Path) -> None:
     assert nowhere.returncode == 2 and "no facility with code mars" in nowhere.stderr
 
     status = cli(tmp_path, "db", "status")
-    assert "schema version 0004; pending: none" in status.stdout
+    assert "schema version 0005; pending: none" in status.stdout

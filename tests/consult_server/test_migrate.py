@@ -98,3 +98,39 @@ def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
     conn.execute("INSERT INTO consult_invites VALUES (5, 2, 1, 3.0)")
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO consult_invites VALUES (99, 2, 1, 3.0)")
+
+
+def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path) -> None:
+    """0005 on a database holding recordings: files of one session share one new row."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(db, target=4)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'f', 'F', 'commune');"
+        "INSERT INTO specialties VALUES ('im', 'Nội', 'Internal');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 'a', 'A', 'x', 'clinician', 1, 0), (2, 'b', 'B', 'x',"
+        " 'specialist', 1, 0);"
+        "INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,"
+        " state, created_at, expires_at) VALUES (9, 1, 1, 'im', 'routine', 's', 'ended', 0, 1);"
+        "INSERT INTO recordings (consult_id, user_id, role, path, started_at, ended_at, status)"
+        " VALUES (9, 1, 'clinician', 'a1', 100.0, 160.0, 'complete'),"
+        " (9, 2, 'specialist', 'b1', 100.0, 170.0, 'complete'),"
+        " (9, 1, 'clinician', 'a2', 500.0, 530.0, 'interrupted');"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(db) == [5]
+    conn = sqlite3.connect(db)
+    sessions = conn.execute(
+        "SELECT id, consult_id, started_at, ended_at FROM recording_sessions ORDER BY id"
+    ).fetchall()
+    assert [s[1:] for s in sessions] == [(9, 100.0, 170.0), (9, 500.0, 530.0)]
+    files = conn.execute("SELECT path, session_id FROM recordings ORDER BY id").fetchall()
+    assert files == [("a1", sessions[0][0]), ("b1", sessions[0][0]), ("a2", sessions[1][0])]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute(
+            "INSERT INTO audit_log VALUES (1, 0, NULL, 's', 'view', 'o', 'r', '{}', 'p', 'h')"
+        )
+        conn.execute("DELETE FROM audit_log")
+    conn.close()

@@ -1,9 +1,17 @@
-"""Start-up recovery: a recording a crash left 'recording' becomes 'interrupted', hashed."""
+"""Start-up recovery: a recording a crash left 'recording' is remuxed into a playable,
+seekable file, hashed, and marked 'interrupted'."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import av
 
 from consult_server import keys
 from consult_server.consults import NewConsult
@@ -11,8 +19,26 @@ from consult_server.recovery import recover_recordings
 from signaling.consult import Urgency
 from tests.support.inproc import Harness
 
+ROOT = Path(__file__).resolve().parents[2]
 
-async def test_files_left_by_a_crash_are_hashed_and_marked_interrupted(
+
+def killed_recording(path: Path, seconds: float) -> None:
+    """A file whose recorder process was killed with SIGKILL after ``seconds``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.record_until_killed", str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("RECORDING")
+    time.sleep(seconds)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+
+async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
     clock_harness: Harness, tmp_path: Path
 ) -> None:
     app = clock_harness.app
@@ -21,18 +47,30 @@ async def test_files_left_by_a_crash_are_hashed_and_marked_interrupted(
     consult = await app[keys.CONSULTS].create(
         clinician, NewConsult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
     )
-    left = tmp_path / "1.mkv"
-    left.write_bytes(b"\x1a\x45\xdf\xa3" + b"cluster" * 1000)
+    left = tmp_path / "1.webm"
+    killed_recording(left, 3.2)
+    with av.open(str(left)) as container:
+        assert container.duration is None, "a killed recorder leaves no duration"
     db = app[keys.DB]
-    for path in (left, tmp_path / "never-written.mkv"):
+    _, session = await db.execute(
+        "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, 1.0)", (consult.id,)
+    )
+    for path in (left, tmp_path / "never-written.webm"):
         await db.execute(
-            "INSERT INTO recordings (consult_id, user_id, role, path, started_at, status)"
-            " VALUES (?, ?, 'clinician', ?, 1.0, 'recording')",
-            (consult.id, clinician.id, str(path)),
+            "INSERT INTO recordings (consult_id, session_id, user_id, role, path, started_at,"
+            " status) VALUES (?, ?, ?, 'clinician', ?, 1.0, 'recording')",
+            (consult.id, session, clinician.id, str(path)),
         )
     assert await recover_recordings(db) == 1
     rows = await db.fetch_all("SELECT path, status, size, sha256 FROM recordings")
     assert [(r["path"], r["status"]) for r in rows] == [(str(left), "interrupted")]
     assert rows[0]["size"] == left.stat().st_size
     assert rows[0]["sha256"] == hashlib.sha256(left.read_bytes()).hexdigest()
+    ended = await db.fetch_one("SELECT ended_at FROM recording_sessions WHERE id = ?", (session,))
+    assert ended is not None and ended[0] is not None
+    with av.open(str(left)) as container:
+        assert container.duration is not None and container.duration > 1_500_000
+        decoded = sum(len(packet.decode()) for packet in container.demux(video=0))
+        assert decoded >= 60
+        container.seek(1_000_000)  # cues: a player can seek
     assert await recover_recordings(db) == 0, "recovery is idempotent"

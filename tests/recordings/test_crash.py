@@ -13,7 +13,7 @@ import av
 
 
 def test_killed_recorder_leaves_a_playable_file(tmp_path: Path) -> None:
-    path = tmp_path / "killed.mkv"
+    path = tmp_path / "killed.webm"
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.record_until_killed", str(path)],
         stdout=subprocess.PIPE,

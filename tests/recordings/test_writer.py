@@ -41,7 +41,7 @@ def test_headers() -> None:
 def test_stream_copy_reopens_with_every_frame_decodable(tmp_path: Path) -> None:
     video = vp8_frames(count=60, gop=30)
     audio = opus_frames(100)
-    path = tmp_path / "p1.mkv"
+    path = tmp_path / "p1.webm"
     writer = RecordingWriter(path, origin=time.monotonic())
     # Two seconds of a call: 30 fps video and 50 fps audio, interleaved by time.
     for i in range(60):

@@ -84,7 +84,8 @@ async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) 
         allow_redirects=False,
     ) as response:
         assert response.status == 302, f"login of {username} failed: {response.status}"
-    home = await (await client.get("/")).text()
+    async with client.session.get(base + "/") as response:  # follows the role's redirect
+        home = await response.text()
     found = _META.search(home)
     assert found
     client.csrf = found.group(1)

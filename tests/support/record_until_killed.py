@@ -1,6 +1,6 @@
 """Records pre-encoded media in real time until it is killed (for the SIGKILL test).
 
-    python -m tests.support.record_until_killed OUT.mkv
+    python -m tests.support.record_until_killed OUT.webm
 
 Prints "RECORDING <unix time of the session origin>" once frames flow.
 """

@@ -1,0 +1,164 @@
+"""Recording review: the list, a session's page, and the authorizing file handler.
+
+Every look at a recording goes through here and into the audit log: opening a
+session's page ("view"), starting to play a file ("play": a request from byte 0; the
+range requests of seeking are not logged again), downloading one ("download"), and
+every refusal ("refuse", with the reason).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from consult_server import keys
+from consult_server.audit import Actor
+from consult_server.errors import ClientError, Conflict, Forbidden, NotFound
+from consult_server.models import Role, User
+from consult_server.review import STATUSES, ReviewFilters, clock_text, local_date
+from consult_server.security import current_user, requires
+from consult_server.views.render import language_of, render
+
+routes = web.RouteTableDef()
+
+
+class Gone(ClientError):
+    status = 410
+
+
+def _actor(request: web.Request, user: User) -> Actor:
+    return Actor.user(user, request.remote)
+
+
+async def _refuse(
+    request: web.Request, user: User, obj: str, reason: str, error: ClientError
+) -> ClientError:
+    await request.app[keys.AUDIT].append(_actor(request, user), "refuse", obj, {"reason": reason})
+    return error
+
+
+@routes.get("/review")
+@requires()
+async def review_list(request: web.Request) -> web.Response:
+    user = current_user(request)
+    review = request.app[keys.REVIEW]
+    if (await review.scope(user)).empty:
+        raise Forbidden("you may not review recordings", "not_a_reviewer")
+    filters = ReviewFilters.parse(request.query)
+    language = language_of(request)
+    page = await review.listing(user, filters, language)
+    specialties = await request.app[keys.ACCOUNTS].specialties()
+    return render(
+        request,
+        "review_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "facilities": await review.facilities_in_scope(user),
+            "specialties": [
+                (s.code, s.name_en if language == "en" else s.name_vi) for s in specialties
+            ],
+            "statuses": STATUSES,
+            "local_date": local_date,
+            "clock": clock_text,
+            "page_link": lambda n: "/review?" + urlencode(filters.query(page=n)),
+        },
+    )
+
+
+@routes.get("/review/sessions/{session_id:\\d+}")
+@requires()
+async def review_session(request: web.Request) -> web.Response:
+    user = current_user(request)
+    app = request.app
+    session_id = int(request.match_info["session_id"])
+    obj = f"recording_session:{session_id}"
+    review = app[keys.REVIEW]
+    details = await review.session(session_id, language_of(request))
+    if details is None:
+        raise NotFound("no such recording", "recording_not_found")
+    if not await review.may_review(user, session_id):
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "not_in_scope",
+            Forbidden("you may not review this recording", "not_a_reviewer"),
+        )
+    await app[keys.AUDIT].append(_actor(request, user), "view", obj)
+    audit = []
+    if user.role is Role.SUPERVISOR:
+        objects = [obj, *(f"recording:{f['id']}" for f in details["files"])]
+        audit = await app[keys.AUDIT].for_objects(objects)
+    return render(
+        request,
+        "review_session.html",
+        {
+            "session": details,
+            "audit": audit,
+            "show_audit": user.role is Role.SUPERVISOR,
+            "local_date": local_date,
+            "clock": clock_text,
+        },
+    )
+
+
+def _starts_at_zero(request: web.Request) -> bool:
+    try:
+        return request.http_range.start in (None, 0)
+    except ValueError:
+        return True  # a malformed Range: aiohttp answers it as a whole-file request
+
+
+@routes.get("/recordings/{recording_id:\\d+}/file")
+@requires()
+async def recording_file(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    app = request.app
+    recording_id = int(request.match_info["recording_id"])
+    obj = f"recording:{recording_id}"
+    review = app[keys.REVIEW]
+    row = await review.recording(recording_id)
+    if row is None:
+        raise NotFound("no such recording", "recording_not_found")
+    if row["session_id"] is None or not await review.may_review(user, row["session_id"]):
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "not_in_scope",
+            Forbidden("you may not open this recording", "not_a_reviewer"),
+        )
+    if row["status"] == "deleted":
+        raise await _refuse(
+            request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")
+        )
+    if row["status"] == "recording":
+        raise Conflict("this recording is still being made", "recording_in_progress")
+    path = Path(row["path"])
+    if row["status"] == "damaged" or not await app[keys.HASH_CHECK].matches(path, row["sha256"]):
+        await review.mark_damaged(recording_id)
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "hash_mismatch",
+            Conflict(
+                "this file no longer matches its catalogued SHA-256; it is marked damaged",
+                "recording_damaged",
+            ),
+        )
+    download = request.query.get("download") == "1"
+    if download:
+        await app[keys.AUDIT].append(_actor(request, user), "download", obj, {"size": row["size"]})
+    elif _starts_at_zero(request):
+        await app[keys.AUDIT].append(_actor(request, user), "play", obj)
+    headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
+    if download:
+        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(row["started_at"]))
+        name = f"consult-{row['consult_id']}-{stamp}-{row['role']}-{row['user_id']}.webm"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return web.FileResponse(path, headers=headers)
