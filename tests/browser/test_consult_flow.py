@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -19,6 +20,8 @@ from tests.support.browser import (
     launch,
     login,
     picture,
+    sample,
+    shows,
     wait_for_audio,
     wait_for_picture,
 )
@@ -79,6 +82,9 @@ async def test_consult_request_accept_join_see_and_hear(
             with open(timing, "a") as out:
                 out.write(json.dumps({"accept_to_both_remote_frames_s": first_frame}) + "\n")
 
+        # Talk a little: the recordings must be long enough to review.
+        await asyncio.sleep(5)
+
         # Another commune's clinician is refused at the door.
         intruder = await login(clinician_browser, server.url, "clinician2.demo")
         response = await intruder.goto(room_url)
@@ -115,6 +121,7 @@ async def test_consult_request_accept_join_see_and_hear(
     assert roles == ["clinician", "specialist"]
 
     # With the patient's consent, each participant's media was recorded and catalogued.
+    people = dict(db.execute("SELECT id, username FROM users"))
     rows = db.execute("SELECT role, path, size, sha256, frames, status FROM recordings").fetchall()
     assert sorted(r[0] for r in rows) == ["clinician", "specialist"]
     for _role, path, size, sha256, frames, status in rows:
@@ -125,3 +132,56 @@ async def test_consult_request_accept_join_see_and_hear(
             assert {s.type for s in container.streams} == {"video", "audio"}
             decoded = sum(len(p.decode()) for p in container.demux(video=0) if p.size)
         assert decoded > 20
+
+    # The province's supervisor finds the session and plays both files in step.
+    recorded = {people[r[0]]: r[1] for r in db.execute("SELECT user_id, id FROM recordings")}
+    await review_recording(playwright, server, recorded)
+
+
+async def review_recording(
+    playwright: Playwright, server: RunningServer, recorded: dict[str, int]
+) -> None:
+    browser = await launch(playwright)
+    try:
+        supervisor = await login(browser, server.url, "supervisor.demo")
+        assert supervisor.url.endswith("/review")
+        items = supervisor.get_by_test_id("recording-item")
+        await expect(items).to_have_count(1)
+        await expect(items.first.get_by_test_id("recording-status")).to_have_attribute(
+            "data-state", "complete"
+        )
+        await items.first.get_by_test_id("recording-open").click()
+        players = supervisor.get_by_test_id("recording-player")
+        await expect(players).to_have_count(2)
+        ids = [
+            int(await f.get_attribute("data-recording") or 0)
+            for f in await supervisor.get_by_test_id("recording-file").all()
+        ]
+        assert sorted(ids) == sorted(recorded.values())
+        await supervisor.get_by_test_id("play-all").click()
+        await expect(supervisor.get_by_test_id("play-all")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        times = "els => els.map(v => v.currentTime)"
+        await asyncio.sleep(1.0)
+        first = await players.evaluate_all(times)
+        await asyncio.sleep(2.0)
+        second = await players.evaluate_all(times)
+        durations = await players.evaluate_all("els => els.map(v => v.duration)")
+        print(f"recording durations {durations}")
+        print(f"playback currentTime: {first} then {second}")
+        assert all(b > a + 1.5 for a, b in zip(first, second, strict=True)), (first, second)
+        assert abs(second[0] - second[1]) <= 0.25, second
+        # Each file shows its own participant's camera picture.
+        order = {v: k for k, v in recorded.items()}
+        expected = {"clinician.demo": CLINICIAN_PICTURE, "specialist.demo": SPECIALIST_PICTURE}
+        for index, recording_id in enumerate(ids):
+            pixels = await sample(supervisor, index, "recording-player")
+            assert shows(pixels, expected[order[recording_id]]), (order[recording_id], pixels)
+        # Opening and playing are in the session's audit log, shown on the page.
+        await supervisor.reload()
+        log = supervisor.get_by_test_id("audit-log")
+        await expect(log.locator('tr[data-action="view"]')).to_have_count(2)
+        await expect(log.locator('tr[data-action="play"]')).to_have_count(2)
+    finally:
+        await browser.close()

@@ -70,7 +70,8 @@ async def login(browser: Browser, base_url: str, username: str) -> Page:
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
     await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url(base_url + "/")
+    # The role's home: "/" (supervisors go on to "/review").
+    await page.wait_for_url(lambda url: not url.split("?")[0].endswith("/login"))
     return page
 
 
@@ -83,8 +84,10 @@ async def remote_pictures(page: Page, pictures: list[tuple[Colour, Colour]]) -> 
     return found
 
 
-async def sample(page: Page, index: int = 0) -> dict[str, list[int]] | None:
-    video = page.get_by_test_id("remote-video").nth(index)
+async def sample(
+    page: Page, index: int = 0, test_id: str = "remote-video"
+) -> dict[str, list[int]] | None:
+    video = page.get_by_test_id(test_id).nth(index)
     result: Any = await video.evaluate(SAMPLE_JS)
     return result if result is None else dict(result)
 
