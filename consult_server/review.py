@@ -308,7 +308,8 @@ class Review:
     async def files(self, session_id: int) -> list[dict[str, Any]]:
         rows = await self.db.fetch_all(
             "SELECT r.id, r.user_id, r.role, r.status, r.size, r.sha256, r.frames,"
-            " r.started_at, r.ended_at, u.display_name AS name, f.name AS facility"
+            " r.frames_dropped, r.started_at, r.ended_at, u.display_name AS name,"
+            " f.name AS facility"
             " FROM recordings r JOIN users u ON u.id = r.user_id"
             " JOIN facilities f ON f.id = u.facility_id WHERE r.session_id = ? ORDER BY r.id",
             (session_id,),

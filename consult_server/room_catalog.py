@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,15 @@ from consult_server.errors import ClientError
 from recordings.writer import EXTENSION
 from signaling.consult import ConsultState
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RecordingFile:
     path: Path
     frames: int
+    #: Frames the writer dropped because the disk did not keep up.
+    dropped: int = 0
 
 
 def recording_path(directory: Path, user_id: int) -> Path:
@@ -132,10 +137,16 @@ class ConsultRooms:
             if not await asyncio.to_thread(file.path.exists):
                 continue
             digest, size = await asyncio.to_thread(sha256_of, file.path)
+            if file.dropped:
+                log.warning(
+                    "recording %s lost %d frames: the disk did not keep up",
+                    file.path.name,
+                    file.dropped,
+                )
             await db.execute(
                 "UPDATE recordings SET ended_at = ?, size = ?, sha256 = ?, frames = ?,"
-                " status = 'complete' WHERE path = ? AND status = 'recording'",
-                (now, size, digest, file.frames, str(file.path)),
+                " frames_dropped = ?, status = 'complete' WHERE path = ? AND status = 'recording'",
+                (now, size, digest, file.frames, file.dropped, str(file.path)),
             )
         rows = await db.fetch_all(
             "SELECT id FROM recordings WHERE consult_id = ? AND status = 'recording'",

@@ -1,10 +1,12 @@
 """Stream-copy recording: encoded frames into a WebM (Matroska) file, never re-encoded.
 
 One ``RecordingWriter`` per participant per session. The media path calls ``push``,
-which never blocks: frames go through a bounded queue to a writer thread that muxes
-them with PyAV. A full queue (a disk too slow) drops frames and counts them; the call
-goes on. Clusters are closed and flushed every second, so a process killed mid-session
-leaves a file that plays up to about a second before the kill.
+which never blocks: frames go into a bounded deque (an append, no lock, no thread wake)
+that a writer thread drains every ``DRAIN_SECONDS`` and muxes with PyAV. A full deque (a
+disk too slow) drops frames and counts them (the catalog and the review page show the
+count); the call goes on. Every frame reaches the OS as it is muxed and clusters close
+every second, so a process killed mid-session leaves a file that plays up to a fraction
+of a second before the kill.
 
 Timestamps are milliseconds since the session's shared origin, so the files of one
 session line up: the first frame of each track is placed at its arrival time, later
@@ -14,10 +16,10 @@ ones by their RTP timestamps.
 from __future__ import annotations
 
 import logging
-import queue
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,8 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Frames waiting for the disk at most (~8 s of 30 fps video + audio).
 QUEUE_FRAMES = 600
+#: How often the writer thread takes what arrived: waking it per frame cost more than
+#: the muxing itself (a thread switch and a GIL hand-off per frame).
+DRAIN_SECONDS = 0.1
 MS = Fraction(1, 1000)
-_STOP = object()
 
 
 def opus_head(channels: int = 2, pre_skip: int = 312, rate: int = 48000) -> bytes:
@@ -98,7 +102,11 @@ class RecordingWriter:
         self.want_video = video
         self.want_audio = audio
         self.stats = WriterStats()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._pending: deque[tuple[str, bytes, int, bool]] = deque()
+        self._closing = threading.Event()
+        # The writer thread's own: the open file and its streams by kind.
+        self._container: Any = None
+        self._streams: dict[str, Any] = {}
         self._clocks = {"video": TrackClock(90_000, origin), "audio": TrackClock(48_000, origin)}
         self._waiting_keyframe = video
         self._thread = threading.Thread(target=self._run, name=f"recorder-{path.name}", daemon=True)
@@ -115,12 +123,11 @@ class RecordingWriter:
                 self._waiting_keyframe = False
         elif self._waiting_keyframe:
             return False  # audio starts with the picture, so both tracks line up
-        ms = self._clocks[kind].to_ms(rtp_timestamp, time.monotonic())
-        try:
-            self._queue.put_nowait((kind, data, ms, keyframe))
-        except queue.Full:
+        if len(self._pending) >= QUEUE_FRAMES or self._closing.is_set():
             self.stats.frames_dropped += 1
             return False
+        ms = self._clocks[kind].to_ms(rtp_timestamp, time.monotonic())
+        self._pending.append((kind, data, ms, keyframe))
         return True
 
     def new_source(self, kind: str) -> None:
@@ -140,51 +147,54 @@ class RecordingWriter:
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the file (cues, duration); waits for the writer thread."""
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            self.stats.errors.append("queue full at close")
+        self._closing.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.stats.errors.append("writer did not finish in time")
 
     # -- writer thread -------------------------------------------------------------
 
     def _run(self) -> None:
-        container = None
-        streams: dict[str, Any] = {}
         try:
             while True:
-                item = self._queue.get()
-                if item is _STOP:
+                closing = self._closing.wait(DRAIN_SECONDS)
+                self._drain()
+                if closing:
                     break
-                kind, data, ms, keyframe = item
-                if container is None:
-                    size = vp8_size(data) if kind == "video" else None
-                    if self.want_video and size is None:
-                        continue  # the first video frame must be a key frame to size the track
-                    container, streams = self._open(size)
-                    self.stats.started_at = time.time()
-                stream = streams.get(kind)
-                if stream is None:
-                    continue
-                packet = av.Packet(data)
-                packet.stream = stream
-                packet.pts = packet.dts = ms
-                packet.time_base = MS
-                packet.is_keyframe = keyframe
-                container.mux(packet)
-                if not self.stats.frames_written and self._on_first_frame is not None:
-                    self._on_first_frame()
-                self.stats.frames_written += 1
-                self.stats.bytes_written += len(data)
         except Exception as exc:  # a broken disk must not take the call down
             log.exception("recording %s failed", self.path.name)
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
-            if container is not None:
+            if self._container is not None:
                 try:
-                    container.close()
+                    self._container.close()
                 except Exception as exc:
                     self.stats.errors.append(f"close: {exc}")
+
+    def _drain(self) -> None:
+        """Mux what arrived (the file opens at the first key frame, which sizes it)."""
+        pending = self._pending
+        while pending:
+            kind, data, ms, keyframe = pending.popleft()
+            if self._container is None:
+                size = vp8_size(data) if kind == "video" else None
+                if self.want_video and size is None:
+                    continue
+                self._container, self._streams = self._open(size)
+                self.stats.started_at = time.time()
+            stream = self._streams.get(kind)
+            if stream is None:
+                continue
+            packet = av.Packet(data)
+            packet.stream = stream
+            packet.pts = packet.dts = ms
+            packet.time_base = MS
+            packet.is_keyframe = keyframe
+            self._container.mux(packet)
+            if not self.stats.frames_written and self._on_first_frame is not None:
+                self._on_first_frame()
+            self.stats.frames_written += 1
+            self.stats.bytes_written += len(data)
 
     def _open(self, size: tuple[int, int] | None) -> tuple[Any, dict[str, Any]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -332,7 +332,8 @@ class Signaling:
             writers = await self.media.stop_recording(key)
             await catalog.event(number, None, "recording_stop", time.time())
             files = {
-                user: RecordingFile(w.path, w.stats.frames_written) for user, w in writers.items()
+                user: RecordingFile(w.path, w.stats.frames_written, w.stats.frames_dropped)
+                for user, w in writers.items()
             }
             await catalog.recordings_finished(number, started, files)
         await self.media.close_room(key)

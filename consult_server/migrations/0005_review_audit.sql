@@ -18,6 +18,8 @@ UPDATE recordings SET session_id = (
 );
 CREATE INDEX recordings_session ON recordings (session_id);
 ALTER TABLE recordings ADD COLUMN deleted_at REAL;
+-- Frames the recorder could not write in time (a disk too slow): the call went on.
+ALTER TABLE recordings ADD COLUMN frames_dropped INTEGER NOT NULL DEFAULT 0;
 
 -- consult_events also carries what happened in the room: joins, leaves, microphone and
 -- camera switches, recording start and stop (kinds prefixed "room_").

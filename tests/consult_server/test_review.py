@@ -311,9 +311,13 @@ async def test_session_page_shows_players_timeline_and_downloads(world: World) -
             "INSERT INTO consult_events (consult_id, at, kind, actor_id) VALUES (?, ?, ?, ?)",
             (consult, at + offset, kind, world.users[user] if user else None),
         )
+    await db.execute(
+        "UPDATE recordings SET frames_dropped = 42 WHERE id = ?", (world.own.recording_ids[1],)
+    )
     client = await world.harness.login("supervisor.demo")
     page = await (await client.get(f"/review/sessions/{world.own.session_id}")).text()
     assert page.count('data-testid="recording-player"') == 2
+    assert page.count('data-testid="recording-dropped"') == 1 and "42" in page
     assert page.count('data-testid="recording-download"') == 2
     assert 'data-testid="play-all"' in page
     kinds = re.findall(r'<li data-kind="([a-z_]+)">', page)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 import av
 
-from recordings.writer import RecordingWriter, opus_head, vp8_size
+from recordings.writer import QUEUE_FRAMES, RecordingWriter, opus_head, vp8_size
 from tests.support.encoded import vp8_frames
 
 
@@ -67,3 +68,34 @@ def test_stream_copy_reopens_with_every_frame_decodable(tmp_path: Path) -> None:
     with av.open(str(path)) as container:
         first = next(p for p in container.demux(video=0) if p.size)
         assert bytes(first) == video[0].data
+
+
+class SlowDiskWriter(RecordingWriter):
+    """A writer whose disk stalls: each drain waits until the test lets it go."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.disk = threading.Event()
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _drain(self) -> None:
+        self.disk.wait()
+        super()._drain()
+
+
+def test_a_stalled_disk_drops_frames_and_counts_them_but_push_goes_on(tmp_path: Path) -> None:
+    video = vp8_frames(count=60, gop=30)
+    writer = SlowDiskWriter(tmp_path / "slow.webm", origin=time.monotonic(), audio=False)
+    pushed = 3 * QUEUE_FRAMES
+    accepted = sum(
+        writer.push("video", video[i % 60].data, i * 3000, video[i % 60].keyframe)
+        for i in range(pushed)
+    )
+    # The stalled disk held nothing up: every push returned, the surplus was dropped.
+    assert accepted == QUEUE_FRAMES
+    assert writer.stats.frames_dropped == pushed - QUEUE_FRAMES
+    writer.disk.set()
+    writer.close()
+    assert writer.stats.frames_written == QUEUE_FRAMES
+    with av.open(str(writer.path)) as container:
+        decoded = sum(len(p.decode()) for p in container.demux(video=0) if p.size)
+    assert decoded == QUEUE_FRAMES
