@@ -1,6 +1,7 @@
 """The media benchmark: our forwarder against aiortc's MediaRelay and Janus, side by side.
 
     python -m bench.sfu [--quick] [--json PATH] [--systems ours,janus,mediarelay]
+                        [--only fanout,consults,recording]
 
 For N = 1, 2, 4, 8, 16 subscribers of one publisher and K = 1, 4, 8, 16 concurrent 1:1
 consults, each system runs the same load in turn (interleaved per point, one invocation):
@@ -11,6 +12,11 @@ while the load runs. Needs root for Janus's network namespace (see bench/janus.p
 
 MediaRelay is skipped at N = 16 and K = 8, 16: it needs more than both cores before that
 (its rows say so) and the run would only measure a machine in overload.
+
+The recording dimension (rows with ``record``) runs, interleaved and twice each: ours
+unrecorded and recorded by stream copy at N = 1 and K = 1, 4, 8; MediaRelay unrecorded
+and recorded by aiortc's MediaRecorder (MP4 / H.264) at N = 1 (one more stream to
+encode already takes it near a core).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -35,21 +43,29 @@ CONSULTS = (1, 4, 8, 16)
 SYSTEMS = ("ours", "janus", "mediarelay")
 #: Beyond these MediaRelay needs more than the machine's two cores (decode + encode).
 RELAY_LIMIT = {"fanout": 8, "consults": 4}
+#: The recording dimension: (kind, n) points and the (system, record) pairs run at each.
+RECORDING_POINTS = (("fanout", 1), ("consults", 1), ("consults", 4), ("consults", 8))
+RECORDING_CONFIGS = {
+    "ours": ("none", "copy"),
+    "mediarelay": ("none", "mediarecorder"),
+}
+RECORDING_RELAY_POINTS = (("fanout", 1),)
+RECORDING_REPEATS = 2
 
 
 @contextlib.contextmanager
-def server(system: str) -> Iterator[tuple[int, str]]:
+def server(system: str, record: str = "none") -> Iterator[tuple[int, str]]:
     """Start the system under test; yield (pid, signaling URL)."""
     if system == "janus":
         with run_janus() as janus:
             yield janus.pid, ""
         return
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.sfu_server", "--mode", system, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    command = [sys.executable, "-m", "bench.sfu_server", "--mode", system, "--port", str(port)]
+    scratch = tempfile.TemporaryDirectory(prefix="sfu-record-")
+    if record != "none":
+        command += ["--record", record, "--record-dir", scratch.name]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         if process.stdout.readline().strip() != "READY":
@@ -57,7 +73,8 @@ def server(system: str) -> Iterator[tuple[int, str]]:
         yield process.pid, f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
+        scratch.cleanup()
 
 
 def lag(url: str, reset: bool = False) -> float | None:
@@ -67,9 +84,13 @@ def lag(url: str, reset: bool = False) -> float | None:
         return float(json.load(r)["loop_lag_p99_ms"])
 
 
-def run_point(system: str, kind: str, n: int, seconds: float, warmup: float) -> dict[str, Any]:
+def run_point(
+    system: str, kind: str, n: int, seconds: float, warmup: float, record: str = "none"
+) -> dict[str, Any]:
     row: dict[str, Any] = {"system": system, kind: n}
-    with server(system) as (pid, url):
+    if record != "none":
+        row["record"] = record
+    with server(system, record) as (pid, url):
         load = subprocess.Popen(
             [
                 sys.executable,
@@ -117,6 +138,7 @@ def slope(rows: list[dict[str, Any]], system: str) -> float | None:
         for r in rows
         if r["system"] == system
         and "fanout" in r
+        and "record" not in r
         and r.get("server_cpu_pct", 100) < 90
         and (r.get("frames_delivered") or 0) >= 0.9
     ]
@@ -134,7 +156,7 @@ def cpu(rows: list[dict[str, Any]], system: str, fanout: int) -> float | None:
         (
             r.get("server_cpu_pct")
             for r in rows
-            if r["system"] == system and r.get("fanout") == fanout
+            if r["system"] == system and r.get("fanout") == fanout and "record" not in r
         ),
         None,
     )
@@ -156,6 +178,63 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     }
 
 
+def recording_cpu(
+    rows: list[dict[str, Any]], system: str, record: str, kind: str, n: int
+) -> float | None:
+    """Median server CPU of the recording phase's runs of one configuration."""
+    values = [
+        r["server_cpu_pct"]
+        for r in rows
+        if r.get("phase") == "recording"
+        and r["system"] == system
+        and r.get("record", "none") == record
+        and r.get(kind) == n
+        and "server_cpu_pct" in r
+    ]
+    return statistics.median(values) if values else None
+
+
+def recording_ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Per recorded stream: the CPU recording adds, divided by the publishers recorded."""
+    out: dict[str, float | None] = {}
+    for kind, n in RECORDING_POINTS:
+        off = recording_cpu(rows, "ours", "none", kind, n)
+        on = recording_cpu(rows, "ours", "copy", kind, n)
+        streams = 1 if kind == "fanout" else 2 * n
+        label = f"{'n' if kind == 'fanout' else 'k'}{n}"
+        if off is not None and on is not None:
+            out[f"ours_record_cpu_per_stream_pct_{label}"] = round((on - off) / streams, 2)
+            out[f"ours_recorded_vs_unrecorded_{label}"] = round(on / off, 2) if off else None
+    relay_off = recording_cpu(rows, "mediarelay", "none", "fanout", 1)
+    relay_on = recording_cpu(rows, "mediarelay", "mediarecorder", "fanout", 1)
+    if relay_off is not None and relay_on is not None:
+        added = relay_on - relay_off
+        out["mediarecorder_cpu_per_stream_pct_n1"] = round(added, 2)
+        ours = out.get("ours_record_cpu_per_stream_pct_n1")
+        out["mediarecorder_vs_ours_record_cost_n1"] = (
+            round(added / ours, 1) if ours and ours > 0 else None
+        )
+    return out
+
+
+def recording_phase(seconds: float, warmup: float, systems: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for kind, n in RECORDING_POINTS:
+        for repeat in range(RECORDING_REPEATS):
+            for system, records in RECORDING_CONFIGS.items():
+                if system not in systems:
+                    continue
+                if system == "mediarelay" and (kind, n) not in RECORDING_RELAY_POINTS:
+                    continue
+                for record in records:
+                    row = run_point(system, kind, n, seconds, warmup, record)
+                    row.update({"phase": "recording", "repeat": repeat})
+                    row.setdefault("record", "none")
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,12 +242,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short windows (~3-5 minutes in all)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--only", default="fanout,consults,recording", help="phases to run (comma-separated)"
+    )
     args = parser.parse_args()
+    phases = args.only.split(",")
     seconds, warmup = (4.0, 1.0) if args.quick else (15.0, 3.0)
     systems = [s for s in SYSTEMS if s in args.systems.split(",")]
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     for kind, points in (("fanout", FANOUT), ("consults", CONSULTS)):
+        if kind not in phases:
+            continue
         for n in points:
             for system in systems:
                 if system == "mediarelay" and n > RELAY_LIMIT[kind]:
@@ -179,6 +264,8 @@ def main() -> None:
                 row = run_point(system, kind, n, seconds, warmup)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
+    if "recording" in phases:
+        rows += recording_phase(seconds, warmup, systems)
     report = {
         "benchmark": "sfu",
         "quick": args.quick,
@@ -186,7 +273,7 @@ def main() -> None:
         "load": "VP8 640x480@30 ~1.5 Mbit/s + Opus, pre-encoded; subscribers do not decode",
         "duration_s": round(time.monotonic() - started, 1),
         "rows": rows,
-        "ratios": ratios(rows),
+        "ratios": {**ratios(rows), **recording_ratios(rows)},
     }
     text = json.dumps(report, indent=2)
     print(text)

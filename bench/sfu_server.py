@@ -1,14 +1,17 @@
 """The server side of the SFU benchmark, as its own process (so its CPU can be read).
 
     python -m bench.sfu_server --mode ours|mediarelay --port P
+        [--record none|copy|mediarecorder --record-dir DIR]
 
 ``ours`` is media.hub.MediaHub, exactly as the product runs it (on uvloop, the
 product's default; CONSULT_BENCH_LOOP=asyncio for the standard loop). ``mediarelay`` is
 the naive aiortc way: MediaRelay decodes each published track once and every
-subscriber's sender encodes it again. CONSULT_BENCH_RECORD_DIR=DIR also records every
-room there (stream copy, as the product does). Signaling is a bare HTTP POST /offer (no
-socket.io, no database) so that only the media path is measured. GET /stats reports
-event-loop lag.
+subscriber's sender encodes it again. ``--record copy`` (ours) records every publisher
+by stream copy, as the product does; ``--record mediarecorder`` (mediarelay) records
+every publisher with aiortc's MediaRecorder (decoded frames encoded again, into MP4 /
+H.264: its cheaper format), the way an aiortc application records without our writer.
+Signaling is a bare HTTP POST /offer (no socket.io, no database) so that only the media
+path is measured. GET /stats reports event-loop lag.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.contrib.media import MediaRelay
+from aiortc.contrib.media import MediaRecorder, MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from media.aiortc_hook import install_fast_clock
@@ -87,9 +90,11 @@ class RelayRoom:
 class MediaRelaySfu:
     """The baseline: decode once per publisher, encode once per subscriber."""
 
-    def __init__(self) -> None:
+    def __init__(self, record_dir: Path | None = None) -> None:
         self.relay = MediaRelay()
         self.rooms: dict[str, RelayRoom] = {}
+        self.record_dir = record_dir
+        self.recorders: list[MediaRecorder] = []
 
     async def handle_offer(
         self, room_id: str, user_id: int, sdp: str, receive_from: list[int], publish: bool
@@ -106,6 +111,16 @@ class MediaRelaySfu:
                     late.source.set_result(self.relay.subscribe(track, buffered=False))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        if publish and self.record_dir is not None:
+            path = self.record_dir / room_id / f"{user_id}.mp4"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            recorder = MediaRecorder(str(path))
+            for kind in ("audio", "video"):
+                track = room.tracks.get((user_id, kind))
+                if track is not None:
+                    recorder.addTrack(self.relay.subscribe(track, buffered=False))
+            await recorder.start()
+            self.recorders.append(recorder)
         for kind in ("audio", "video"):
             for publisher in receive_from:
                 source = room.tracks.get((publisher, kind))
@@ -119,28 +134,39 @@ class MediaRelaySfu:
         return str(pc.localDescription.sdp)
 
     async def close(self) -> None:
+        for recorder in self.recorders:
+            await recorder.stop()
         for room in self.rooms.values():
             for pc in room.peers.values():
                 await pc.close()
 
 
-async def run(mode: str, host: str, port: int) -> None:
+async def run(mode: str, host: str, port: int, record: str, record_dir: Path | None) -> None:
     configure_host_addresses([host])
     install_rtp_fast_path()
     install_fast_clock()
-    sfu: MediaHub | MediaRelaySfu = MediaHub() if mode == "ours" else MediaRelaySfu()
+    if (mode, record) not in (
+        ("ours", "none"),
+        ("ours", "copy"),
+        ("mediarelay", "none"),
+        ("mediarelay", "mediarecorder"),
+    ):
+        raise SystemExit(f"--record {record} does not go with --mode {mode}")
+    if record != "none" and record_dir is None:
+        raise SystemExit("--record needs --record-dir")
+    sfu: MediaHub | MediaRelaySfu = (
+        MediaHub() if mode == "ours" else MediaRelaySfu(record_dir if record != "none" else None)
+    )
     probe = LagProbe()
     probe.start()
-
-    record_dir = os.environ.get("CONSULT_BENCH_RECORD_DIR")
 
     async def offer(request: web.Request) -> web.Response:
         body = await request.json()
         answer = await sfu.handle_offer(
             body["room"], body["user"], body["sdp"], body["receive_from"], body["publish"]
         )
-        if record_dir and isinstance(sfu, MediaHub):
-            sfu.start_recording(body["room"], Path(record_dir) / body["room"])
+        if record == "copy" and record_dir is not None and isinstance(sfu, MediaHub):
+            sfu.start_recording(body["room"], record_dir / body["room"])
         return web.json_response({"sdp": answer})
 
     async def stats(request: web.Request) -> web.Response:
@@ -171,14 +197,20 @@ def main() -> None:
     parser.add_argument("--mode", choices=["ours", "mediarelay"], required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--record", choices=["none", "copy", "mediarecorder"], default="none")
+    parser.add_argument("--record-dir", type=Path)
     args = parser.parse_args()
+    main_task = run(args.mode, args.host, args.port, args.record, args.record_dir)
+    loop = os.environ.get("CONSULT_BENCH_LOOP", "uvloop")
     with contextlib.suppress(KeyboardInterrupt):
-        if os.environ.get("CONSULT_BENCH_UVLOOP") == "1":
+        if loop == "uvloop":
             import uvloop
 
-            uvloop.run(run(args.mode, args.host, args.port))
+            uvloop.run(main_task)
+        elif loop == "asyncio":
+            asyncio.run(main_task)
         else:
-            asyncio.run(run(args.mode, args.host, args.port))
+            raise SystemExit(f"CONSULT_BENCH_LOOP={loop}: uvloop or asyncio")
 
 
 if __name__ == "__main__":
