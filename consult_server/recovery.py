@@ -6,12 +6,20 @@ process that died: its file (written so that it plays up to about a second befor
 kill) is remuxed into a complete one (duration, cues: players can seek it), then gets its
 size and SHA-256 and the status 'interrupted'; an entry whose file never got a frame is
 removed.
+
+Only entries whose recorder is gone are touched: each names the process writing it
+("host:pid"). Another host's entries are left to that host's own start-up, and entries
+of a process still alive on this host (several processes can share one database) are
+still being written. (A dead recorder's pid taken by an unrelated process delays its
+recovery to the next start.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from pathlib import Path
 
 from consult_server.db import Database
@@ -21,11 +29,33 @@ from recordings.remux import remux
 log = logging.getLogger(__name__)
 
 
+def orphaned(recorder: str | None) -> bool:
+    """Is the process that wrote this entry gone (and the entry ours to recover)?"""
+    if recorder is None:
+        return True
+    host, _, pid = recorder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 async def recover_recordings(db: Database) -> int:
     """Mark what a crash left; return how many files were recovered."""
-    rows = await db.fetch_all("SELECT id, path FROM recordings WHERE status = 'recording'")
+    rows = await db.fetch_all(
+        "SELECT id, path, recorder FROM recordings WHERE status = 'recording'"
+    )
     recovered = 0
     for row in rows:
+        if not orphaned(row["recorder"]):
+            continue
         path = Path(row["path"])
         if not await asyncio.to_thread(path.exists):
             await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,11 @@ class RecordingFile:
     frames: int
     #: Frames the writer dropped because the disk did not keep up.
     dropped: int = 0
+
+
+def recorder_id() -> str:
+    """This process, as the catalog names the one writing a recording."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def recording_path(directory: Path, user_id: int) -> Path:
@@ -114,8 +121,8 @@ class ConsultRooms:
             role = "clinician" if index == 0 else "specialist"
             await db.execute(
                 "INSERT INTO recordings"
-                " (consult_id, session_id, user_id, role, path, started_at, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'recording')",
+                " (consult_id, session_id, user_id, role, path, started_at, status, recorder)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
                 (
                     room_id,
                     session_id,
@@ -123,6 +130,7 @@ class ConsultRooms:
                     role,
                     str(recording_path(target, user_id)),
                     started_at,
+                    recorder_id(),
                 ),
             )
 

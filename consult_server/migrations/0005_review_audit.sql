@@ -18,6 +18,9 @@ UPDATE recordings SET session_id = (
 );
 CREATE INDEX recordings_session ON recordings (session_id);
 ALTER TABLE recordings ADD COLUMN deleted_at REAL;
+-- Which process records it ("host:pid"): start-up recovery leaves alone what another
+-- live process on this host (or another host) is still writing.
+ALTER TABLE recordings ADD COLUMN recorder TEXT;
 -- Frames the recorder could not write in time (a disk too slow): the call went on.
 ALTER TABLE recordings ADD COLUMN frames_dropped INTEGER NOT NULL DEFAULT 0;
 

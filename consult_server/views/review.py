@@ -16,7 +16,7 @@ from aiohttp import web
 
 from consult_server import keys
 from consult_server.audit import Actor
-from consult_server.errors import ClientError, Conflict, Forbidden, NotFound
+from consult_server.errors import ClientError, Conflict, Forbidden
 from consult_server.models import Role, User
 from consult_server.review import STATUSES, ReviewFilters, clock_text, local_date
 from consult_server.security import current_user, requires
@@ -78,16 +78,12 @@ async def review_session(request: web.Request) -> web.Response:
     obj = f"recording_session:{session_id}"
     review = app[keys.REVIEW]
     details = await review.session(session_id, language_of(request))
+    # The same answer whether or not the session exists: ids reveal nothing.
+    refusal = Forbidden("you may not review this recording", "not_a_reviewer")
     if details is None:
-        raise NotFound("no such recording", "recording_not_found")
+        raise refusal
     if not await review.may_review(user, session_id):
-        raise await _refuse(
-            request,
-            user,
-            obj,
-            "not_in_scope",
-            Forbidden("you may not review this recording", "not_a_reviewer"),
-        )
+        raise await _refuse(request, user, obj, "not_in_scope", refusal)
     await app[keys.AUDIT].append(_actor(request, user), "view", obj)
     audit = []
     if user.role is Role.SUPERVISOR:
@@ -122,16 +118,11 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     obj = f"recording:{recording_id}"
     review = app[keys.REVIEW]
     row = await review.recording(recording_id)
+    refusal = Forbidden("you may not open this recording", "not_a_reviewer")
     if row is None:
-        raise NotFound("no such recording", "recording_not_found")
+        raise refusal
     if row["session_id"] is None or not await review.may_review(user, row["session_id"]):
-        raise await _refuse(
-            request,
-            user,
-            obj,
-            "not_in_scope",
-            Forbidden("you may not open this recording", "not_a_reviewer"),
-        )
+        raise await _refuse(request, user, obj, "not_in_scope", refusal)
     if row["status"] == "deleted":
         raise await _refuse(
             request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")

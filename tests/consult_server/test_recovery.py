@@ -3,9 +3,11 @@ seekable file, hashed, and marked 'interrupted'."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,3 +76,47 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
         assert decoded >= 60
         container.seek(1_000_000)  # cues: a player can seek
     assert await recover_recordings(db) == 0, "recovery is idempotent"
+
+
+async def test_only_entries_whose_recorder_is_gone_are_recovered(
+    clock_harness: Harness, tmp_path: Path
+) -> None:
+    """Several processes share one database: a live one's recordings are left alone."""
+    app = clock_harness.app
+    db = app[keys.DB]
+    clinician = await app[keys.ACCOUNTS].authenticate("clinician.demo", "demo-password-for-tests")
+    assert clinician is not None
+    consult = await app[keys.CONSULTS].create(
+        clinician, NewConsult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
+    )
+    alive = await asyncio.create_subprocess_exec("sleep", "60")
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()
+    host = socket.gethostname()
+    try:
+        recorders = {
+            "live-process": f"{host}:{alive.pid}",
+            "dead-process": f"{host}:{dead.pid}",
+            "other-host": f"not-{host}:{dead.pid}",
+            "this-process": f"{host}:{os.getpid()}",
+        }
+        for name, recorder in recorders.items():
+            path = tmp_path / f"{name}.webm"
+            path.write_bytes(b"\x1a\x45\xdf\xa3 not a finished file")
+            await db.execute(
+                "INSERT INTO recordings (consult_id, user_id, role, path, started_at, status,"
+                " recorder) VALUES (?, ?, 'clinician', ?, 1.0, 'recording', ?)",
+                (consult.id, clinician.id, str(path), recorder),
+            )
+        assert await recover_recordings(db) == 1
+        rows = await db.fetch_all("SELECT path, status FROM recordings ORDER BY id")
+        states = {Path(r["path"]).stem: r["status"] for r in rows}
+        assert states == {
+            "live-process": "recording",
+            "dead-process": "interrupted",
+            "other-host": "recording",
+            "this-process": "recording",
+        }
+    finally:
+        alive.kill()
+        await alive.wait()
