@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -140,8 +141,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[keys.AUDIT] = AuditLog(db)
     app[keys.REVIEW] = Review(db, accounts, config.recordings)
     app[keys.HASH_CHECK] = HashCheck()
+    recordings = config.recordings
+    if recordings.enabled and config.media.video_codec != "VP8":
+        # The writer stream-copies VP8 only; never produce files that will not play.
+        log.warning("recordings are off: they need media.video_codec = \"VP8\"")
+        recordings = dataclasses.replace(recordings, enabled=False)
     catalogs: dict[str, RoomCatalog] = {
-        "consult": ConsultRooms(consults, config.recordings, config.data_dir),
+        "consult": ConsultRooms(consults, recordings, config.data_dir),
         "teaching": TeachingRooms(teaching),
     }
     signaling = Signaling(config, accounts, sessions, media, rooms, catalogs)
