@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import av
@@ -21,8 +22,10 @@ async def test_a_recorded_session_holds_each_publishers_frames_byte_for_byte(
     try:
         await eventually(lambda: publishing(hub, 1) and len(frames(viewer)) > 5)
         hub.start_recording(ROOM, tmp_path)
+        started = time.monotonic()
         await asyncio.sleep(2.5)
         writers = await hub.stop_recording(ROOM)
+        session = time.monotonic() - started
         # The call goes on after the recording stopped.
         seen = len(frames(viewer))
         await eventually(lambda: len(frames(viewer)) > seen + 5, what="frames after the stop")
@@ -38,7 +41,13 @@ async def test_a_recorded_session_holds_each_publishers_frames_byte_for_byte(
         }
         recorded = [bytes(p) for p in container.demux(video=0) if p.size]
     with av.open(str(tmp_path / "1.webm")) as container:
+        duration = float(container.duration or 0) / av.time_base
         decoded = sum(len(p.decode()) for p in container.demux(video=0) if p.size)
+    with av.open(str(tmp_path / "1.webm")) as container:
+        audio = [p for p in container.demux(audio=0) if p.size]
+        audio_decoded = sum(len(p.decode()) for p in audio)
+    assert abs(duration - session) <= 0.05 * session, (duration, session)
+    assert audio and audio_decoded == len(audio), "every audio frame decodes"
     assert len(recorded) >= 50, len(recorded)
     assert recorded[0][0] & 1 == 0, "the file starts on a key frame"
     assert contiguous_in(recorded, video.sent), "recorded frames differ from those sent"
