@@ -26,6 +26,8 @@ def table(report: dict[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["rows"]:
+        if row.get("phase") == "recording":
+            continue
         load = f"N={row['fanout']}" if "fanout" in row else f"K={row['consults']}"
         if "skipped" in row or "error" in row:
             lines.append(
@@ -40,6 +42,27 @@ def table(report: dict[str, Any]) -> str:
             f" {_cell(round(row['loop_lag_p99_ms'], 1) if row.get('loop_lag_p99_ms') else None)} |"
             f" {_cell(row.get('late_joiner_first_frame_s'))} |"
         )
+    recording = [r for r in report["rows"] if r.get("phase") == "recording"]
+    if recording:
+        lines += [
+            "",
+            "| load | system | recorded by | server CPU (% of a core), each run |"
+            " frames delivered | loop lag p99 ms |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for row in recording:
+            load = f"N={row['fanout']}" if "fanout" in row else f"K={row['consults']}"
+            groups.setdefault((load, row["system"], row["record"]), []).append(row)
+        for (load, system, record), runs in groups.items():
+            cpu = ", ".join(_cell(r.get("server_cpu_pct")) for r in runs)
+            good = [r for r in runs if "error" not in r] or runs
+            delivered = min((r.get("frames_delivered") or 0) for r in good)
+            lag = max((r.get("loop_lag_p99_ms") or 0) for r in good)
+            lines.append(
+                f"| {load} | {system} | {record} | {cpu} |"
+                f" {_cell(round(100 * delivered, 1), ' %')} | {_cell(round(lag, 1))} |"
+            )
     lines.append("")
     lines.append("| ratio | value |")
     lines.append("|---|---:|")
