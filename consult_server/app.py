@@ -144,7 +144,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     recordings = config.recordings
     if recordings.enabled and config.media.video_codec != "VP8":
         # The writer stream-copies VP8 only; never produce files that will not play.
-        log.warning("recordings are off: they need media.video_codec = \"VP8\"")
+        log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
     catalogs: dict[str, RoomCatalog] = {
         "consult": ConsultRooms(consults, recordings, config.data_dir),

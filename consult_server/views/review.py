@@ -40,6 +40,17 @@ async def _refuse(
     return error
 
 
+async def _in_scope(request: web.Request, user: User, session_id: int | None, obj: str) -> None:
+    """Refuse unless ``user`` may review the session (None: there is none). The answer is
+    the same whether or not it exists, so ids reveal nothing; refusing an existing one
+    is audited."""
+    refusal = Forbidden("you may not open this recording", "not_a_reviewer")
+    if session_id is None:
+        raise refusal
+    if not await request.app[keys.REVIEW].may_review(user, session_id):
+        raise await _refuse(request, user, obj, "not_in_scope", refusal)
+
+
 @routes.get("/review")
 @requires()
 async def review_list(request: web.Request) -> web.Response:
@@ -76,14 +87,9 @@ async def review_session(request: web.Request) -> web.Response:
     app = request.app
     session_id = int(request.match_info["session_id"])
     obj = f"recording_session:{session_id}"
-    review = app[keys.REVIEW]
-    details = await review.session(session_id, language_of(request))
-    # The same answer whether or not the session exists: ids reveal nothing.
-    refusal = Forbidden("you may not review this recording", "not_a_reviewer")
-    if details is None:
-        raise refusal
-    if not await review.may_review(user, session_id):
-        raise await _refuse(request, user, obj, "not_in_scope", refusal)
+    details = await app[keys.REVIEW].session(session_id, language_of(request))
+    await _in_scope(request, user, session_id if details else None, obj)
+    assert details is not None
     await app[keys.AUDIT].append(_actor(request, user), "view", obj)
     audit = []
     if user.role is Role.SUPERVISOR:
@@ -118,11 +124,8 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     obj = f"recording:{recording_id}"
     review = app[keys.REVIEW]
     row = await review.recording(recording_id)
-    refusal = Forbidden("you may not open this recording", "not_a_reviewer")
-    if row is None:
-        raise refusal
-    if row["session_id"] is None or not await review.may_review(user, row["session_id"]):
-        raise await _refuse(request, user, obj, "not_in_scope", refusal)
+    await _in_scope(request, user, row["session_id"] if row else None, obj)
+    assert row is not None
     if row["status"] == "deleted":
         raise await _refuse(
             request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")
