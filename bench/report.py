@@ -29,6 +29,8 @@ def table(report: dict[str, Any]) -> str:
         if row.get("phase") == "recording":
             continue
         load = f"N={row['fanout']}" if "fanout" in row else f"K={row['consults']}"
+        if "repeat" in row:
+            load += f" (run {row['repeat'] + 1})"
         if "skipped" in row or "error" in row:
             lines.append(
                 f"| {load} | {row['system']} | {row.get('skipped') or row.get('error')} |||||| "

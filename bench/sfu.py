@@ -43,6 +43,10 @@ CONSULTS = (1, 4, 8, 16)
 SYSTEMS = ("ours", "janus", "mediarelay")
 #: Beyond these MediaRelay needs more than the machine's two cores (decode + encode).
 RELAY_LIMIT = {"fanout": 8, "consults": 4}
+#: The points of the ours-vs-Janus ratios run this many times, interleaved; the ratios
+#: use the medians (one 15 s window of a few % of a core varies by +-20 %).
+RATIO_FANOUT = (1, 8)
+RATIO_REPEATS = 3
 #: The recording dimension: (kind, n) points and the (system, record) pairs run at each.
 RECORDING_POINTS = (("fanout", 1), ("consults", 1), ("consults", 4), ("consults", 8))
 RECORDING_CONFIGS = {
@@ -152,14 +156,16 @@ def slope(rows: list[dict[str, Any]], system: str) -> float | None:
 
 
 def cpu(rows: list[dict[str, Any]], system: str, fanout: int) -> float | None:
-    return next(
-        (
-            r.get("server_cpu_pct")
-            for r in rows
-            if r["system"] == system and r.get("fanout") == fanout and "record" not in r
-        ),
-        None,
-    )
+    """Median server CPU of the system's runs at this fan-out (unrecorded)."""
+    values = [
+        r["server_cpu_pct"]
+        for r in rows
+        if r["system"] == system
+        and r.get("fanout") == fanout
+        and "record" not in r
+        and "server_cpu_pct" in r
+    ]
+    return statistics.median(values) if values else None
 
 
 def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
@@ -260,15 +266,21 @@ def main() -> None:
         if kind not in phases:
             continue
         for n in points:
-            for system in systems:
-                if system == "mediarelay" and n > RELAY_LIMIT[kind]:
-                    rows.append(
-                        {"system": system, kind: n, "skipped": "saturates a core well before"}
-                    )
-                    continue
-                row = run_point(system, kind, n, seconds, warmup)
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+            repeats = RATIO_REPEATS if kind == "fanout" and n in RATIO_FANOUT else 1
+            for repeat in range(repeats):
+                for system in systems:
+                    if system == "mediarelay" and repeat:
+                        continue  # its ratio is a slope over all points: once is enough
+                    if system == "mediarelay" and n > RELAY_LIMIT[kind]:
+                        rows.append(
+                            {"system": system, kind: n, "skipped": "saturates a core well before"}
+                        )
+                        continue
+                    row = run_point(system, kind, n, seconds, warmup)
+                    if repeats > 1:
+                        row["repeat"] = repeat
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
     if "recording" in phases:
         rows += recording_phase(seconds, warmup, systems)
     report = {
