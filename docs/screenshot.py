@@ -3,7 +3,9 @@
     .venv/bin/python docs/screenshot.py
 
 Starts a server with the demo data, two headless Chromium processes with Chromium's
-built-in fake camera, and saves docs/img/*.png.
+built-in fake camera, and saves docs/img/*.png: the queue, the clinician's page, the
+consult (recorded, with consent), then the supervisor's recordings list and the
+session's review page.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ async def main() -> None:
             await clinician.get_by_test_id("consult-summary").fill(
                 "Nam 54 tuổi, đau ngực trái 2 giờ, HA 150/90, mạch 98. Xin ý kiến đọc điện tim."
             )
+            await clinician.get_by_test_id("consult-consent").check()
             await clinician.get_by_test_id("consult-submit").click()
             await specialist.get_by_test_id("accept-consult").first.wait_for()
             await asyncio.sleep(3)
@@ -51,6 +54,21 @@ async def main() -> None:
             await status.and_(specialist.locator('[data-state="connected"]')).wait_for()
             await asyncio.sleep(4)
             await specialist.screenshot(path=OUT / "consult.png")
+            await asyncio.sleep(4)
+            await clinician.get_by_test_id("toggle-mic").click()
+            await asyncio.sleep(2)
+            await specialist.get_by_test_id("hang-up").click()
+            await clinician.get_by_test_id("hang-up").click()
+            await asyncio.sleep(2)
+            supervisor = await login(a, server.url, "supervisor.demo")
+            await supervisor.set_viewport_size({"width": 1280, "height": 800})
+            await supervisor.get_by_test_id("recording-item").first.wait_for()
+            await supervisor.screenshot(path=OUT / "recordings.png")
+            await supervisor.get_by_test_id("recording-open").first.click()
+            await supervisor.get_by_test_id("play-all").click()
+            await asyncio.sleep(3)
+            await supervisor.get_by_test_id("play-all").click()
+            await supervisor.screenshot(path=OUT / "review.png", full_page=True)
             await a.close()
             await b.close()
 

@@ -107,6 +107,8 @@ class MediaHub:
         self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
         self._remb_task: asyncio.Task[None] | None = None
+        #: Recordings finished because everyone left, until stop_recording collects them.
+        self._finished: dict[str, dict[int, RecordingWriter]] = {}
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
@@ -281,10 +283,11 @@ class MediaHub:
         return tell
 
     async def stop_recording(self, room_id: str) -> dict[int, RecordingWriter]:
-        """Finish the files (off the event loop); returns the writers by participant."""
+        """Finish the files (off the event loop); returns the writers by participant
+        (also when the files were finished as the last participant left)."""
         room = self._rooms.get(room_id)
         if room is None or room.recording_dir is None:
-            return {}
+            return self._finished.pop(room_id, {})
         for publication in room.publications.values():
             publication.sinks.clear()
         writers, room.recorders, room.recording_dir = room.recorders, {}, None
@@ -360,8 +363,10 @@ class MediaHub:
         peer = room.peers.pop(user_id, None)
         if peer is not None:
             await self._close_peer(room, peer)
-        if not room.peers:
-            await self.stop_recording(room_id)
+        if not room.peers and room.recording_dir is not None:
+            # The last one left: finish the files now; whoever stops the recording
+            # (the room's end) still gets their writers.
+            self._finished[room_id] = await self.stop_recording(room_id)
         self._forget_if_empty(room)
 
     def _forget_if_empty(self, room: MediaRoom) -> None:

@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import sqlite3
 import time
 from pathlib import Path
 
 import av
-import socketio
 
-from tests.support.inproc import Client, login_client
+from tests.support.inproc import login_client
 from tests.support.peers import ClientPeer, Colour
-from tests.support.server import RunningServer, run_server
+from tests.support.room_client import accepted_consult, join
+from tests.support.server import run_server
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
 TALK_SECONDS = 5.0
-_TOKEN = re.compile(r'data-join-token="([^"]+)"')
 
 
 async def until(check: object, within: float, what: str) -> None:
@@ -29,23 +27,6 @@ async def until(check: object, within: float, what: str) -> None:
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
-
-
-async def join(server: RunningServer, client: Client, consult_id: int, peer: ClientPeer) -> None:
-    page = await (await client.get(f"/consults/{consult_id}/room")).text()
-    match = _TOKEN.search(page)
-    assert match, "room page without a join token"
-    token = match.group(1)
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        server.url, headers={"Cookie": client.cookie_header()}, transports=["websocket"]
-    )
-    assert (await sio.call("room:join", {"token": token}))["ok"]
-    answer = await sio.call(
-        "room:offer", {"token": token, "type": "offer", "sdp": await peer.offer()}, timeout=20
-    )
-    assert answer.get("ok"), answer
-    await peer.accept(answer["sdp"])
 
 
 def last_video_second(path: Path) -> float:
@@ -67,22 +48,9 @@ async def test_a_killed_server_leaves_playable_interrupted_recordings(tmp_path: 
         clinician = await login_client(server.url, "clinician.demo")
         specialist = await login_client(server.url, "specialist.demo")
         try:
-            status, body = await clinician.api(
-                "POST",
-                "/api/consults",
-                {
-                    "specialty": "internal-medicine",
-                    "urgency": "routine",
-                    "summary": "Ho kéo dài",
-                    "consent": True,
-                },
-            )
-            assert status == 201, body
-            consult_id = int(body["consult"]["id"])
-            status, _ = await specialist.api("POST", f"/api/consults/{consult_id}/accept")
-            assert status == 200
-            await join(server, clinician, consult_id, peers[0])
-            await join(server, specialist, consult_id, peers[1])
+            consult_id = await accepted_consult(clinician, specialist)
+            await join(server.url, clinician, consult_id, peers[0])
+            await join(server.url, specialist, consult_id, peers[1])
             await until(lambda: peers[0].received.frames and peers[1].received.frames, 30, "media")
             db = sqlite3.connect(server.data_dir / "consult.sqlite3")
             started_at = db.execute("SELECT started_at FROM recording_sessions").fetchone()[0]

@@ -1,0 +1,70 @@
+"""A recorded consult through the real app: the catalog, the timeline events and the
+indicator, however the room ends."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from pathlib import Path
+
+import av
+
+from consult_server import keys
+from tests.support.inproc import Harness
+from tests.support.peers import ClientPeer, Colour
+from tests.support.room_client import accepted_consult, join
+
+RED: Colour = (220, 40, 40)
+BLUE: Colour = (40, 40, 220)
+
+
+async def until(check: object, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> None:
+    """Both hang up at once: the last one out finishes the files, and the room's end
+    still catalogues them complete with their hashes (they were once lost here)."""
+    clinician = await harness.login("clinician.demo")
+    specialist = await harness.login("specialist.demo")
+    consult_id = await accepted_consult(clinician, specialist)
+    a = await join(harness.base, clinician, consult_id, ClientPeer(RED))
+    b = await join(harness.base, specialist, consult_id, ClientPeer(BLUE))
+    states: list[dict[str, object]] = []
+    a.sio.on("room:state", states.append)
+    await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media")
+    await until(lambda: any(s.get("recording") for s in states), 10, "the indicator")
+    await asyncio.sleep(1.5)
+    await b.leave()
+    await a.leave()
+    db = harness.app[keys.DB]
+
+    async def rows() -> list[tuple[str, str, int, str]]:
+        found = await db.fetch_all("SELECT path, status, size, sha256 FROM recordings")
+        return [(r[0], r[1], r[2], r[3]) for r in found]
+
+    for _ in range(100):
+        if [r[1] for r in await rows()] == ["complete", "complete"]:
+            break
+        await asyncio.sleep(0.05)
+    found = await rows()
+    assert [r[1] for r in found] == ["complete", "complete"], found
+    for path, _status, size, sha256 in found:
+        data = Path(path).read_bytes()
+        assert size == len(data) and sha256 == hashlib.sha256(data).hexdigest()
+        with av.open(path) as container:
+            assert container.duration is not None, "closed properly: duration written"
+            assert sum(len(p.decode()) for p in container.demux(video=0) if p.size) > 10
+    kinds = [
+        r[0]
+        for r in await db.fetch_all(
+            "SELECT kind FROM consult_events WHERE consult_id = ? ORDER BY id", (consult_id,)
+        )
+    ]
+    room = [k for k in kinds if k.startswith(("room_", "recording_"))]
+    assert room[:2] == ["room_join", "room_join"] and "recording_start" in room
+    assert room[-3:] == ["room_leave", "room_leave", "recording_stop"], room
