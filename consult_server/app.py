@@ -73,7 +73,13 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     install_rtp_fast_path()
     install_fast_clock()
     yield
+    await app[keys.SIGNALING].finish_recordings()
     await app[keys.MEDIA].close()
+
+
+async def _stop_signaling(app: web.Application) -> None:
+    """First thing on a stop: recordings finished, sockets closed (see Signaling.shutdown)."""
+    await app[keys.SIGNALING].shutdown()
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
@@ -164,5 +170,6 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.router.add_routes(api.routes)
     app.router.add_routes(review_views.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
+    app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
     return app

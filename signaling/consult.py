@@ -1,6 +1,9 @@
 """The consult life cycle as a transition table.
 
     requested --Accept--> accepted --SessionStarted--> in_session --SessionEnded--> ended
+                                                       in_session --SessionStarted--> in_session
+                                                       (the room was lost with a server
+                                                       restart and its people came back)
         |  \\--Escalate--> requested (one more referral level)
         |--Cancel--> cancelled        accepted --Cancel--> cancelled
         \\--Expire--> expired
@@ -113,6 +116,7 @@ TRANSITIONS: dict[tuple[ConsultState, type], ConsultState] = {
     (_S.ACCEPTED, Cancel): _S.CANCELLED,
     (_S.ACCEPTED, SessionStarted): _S.IN_SESSION,
     (_S.IN_SESSION, SessionEnded): _S.ENDED,
+    (_S.IN_SESSION, SessionStarted): _S.IN_SESSION,
 }
 
 
@@ -137,7 +141,8 @@ def apply(consult: Consult, event: ConsultEvent) -> Consult:
                 raise IllegalTransition(consult.state, event, "no level left to escalate to")
             change.update(tier=consult.tier + 1, next_escalation_at=next_at)
         case SessionStarted(at=at):
-            change.update(started_at=at)
+            if consult.started_at is None:  # a resumed session keeps the first start
+                change.update(started_at=at)
         case SessionEnded(at=at, reason=reason):
             change.update(ended_at=at, end_reason=reason)
     return dataclasses.replace(consult, **change)  # type: ignore[arg-type]

@@ -79,6 +79,8 @@ class Signaling:
         self.presence: dict[str, RoomPresence] = {}
         #: Rooms being recorded, with when the recording started.
         self.recording: dict[str, float] = {}
+        #: Set when the server stops: socket disconnects are not people leaving.
+        self.stopping = False
         #: Participants of a recorded room whose media is already in a file: the room
         #: shows the recording indicator from the first recorded frame.
         self.recorded: dict[str, set[int]] = {}
@@ -132,6 +134,8 @@ class Signaling:
         await self.sio.enter_room(sid, f"user:{user.id}")
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        if self.stopping:
+            return  # the server closes the sockets: nobody left, the rooms just stop here
         session = await self.sio.get_session(sid)
         for key in list(session.get("rooms", ())):
             presence = self.presence.get(key)
@@ -324,18 +328,44 @@ class Signaling:
         if key in self.presence:
             await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
-    async def _end(self, key: str, decision: SessionEnd) -> None:
+    async def _stop_recording(self, key: str) -> None:
+        """Finish a room's files and catalogue them (if it is being recorded)."""
         catalog, number = self._catalog(key)
         started = self.recording.pop(key, None)
         self.recorded.pop(key, None)
-        if started is not None:
-            writers = await self.media.stop_recording(key)
-            await catalog.event(number, None, "recording_stop", time.time())
-            files = {
-                user: RecordingFile(w.path, w.stats.frames_written, w.stats.frames_dropped)
-                for user, w in writers.items()
-            }
-            await catalog.recordings_finished(number, started, files)
+        if started is None:
+            return
+        writers = await self.media.stop_recording(key)
+        await catalog.event(number, None, "recording_stop", time.time())
+        files = {
+            user: RecordingFile(w.path, w.stats.frames_written, w.stats.frames_dropped)
+            for user, w in writers.items()
+        }
+        await catalog.recordings_finished(number, started, files)
+
+    async def shutdown(self) -> None:
+        """The server is stopping (a restart, an upgrade): finish the recordings, then
+        close every socket at once (browsers reconnect to the restarted server) without
+        taking it as people leaving: their consults stay in session, to be resumed."""
+        self.stopping = True
+        await self.finish_recordings()
+        if self.sio.eio.sockets:
+            await self.sio.eio.disconnect()
+        await self.sio.shutdown()
+
+    async def finish_recordings(self) -> None:
+        """The server is stopping: close every recording cleanly (catalogued complete).
+        Consults stay in session; whoever rejoins after the restart starts a new
+        recorded session."""
+        for key in list(self.recording):
+            try:
+                await self._stop_recording(key)
+            except Exception:
+                log.exception("could not finish the recording of %s", key)
+
+    async def _end(self, key: str, decision: SessionEnd) -> None:
+        catalog, number = self._catalog(key)
+        await self._stop_recording(key)
         await self.media.close_room(key)
         presence = self.presence.pop(key, RoomPresence())
         for user_id in list(presence.sids):

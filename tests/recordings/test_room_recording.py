@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from pathlib import Path
 
 import av
 
 from consult_server import keys
-from tests.support.inproc import Harness
+from tests.support.inproc import Harness, running_app
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import accepted_consult, join
 
@@ -68,3 +69,50 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
     room = [k for k in kinds if k.startswith(("room_", "recording_"))]
     assert room[:2] == ["room_join", "room_join"] and "recording_start" in room
     assert room[-3:] == ["room_leave", "room_leave", "recording_stop"], room
+
+
+async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
+    tmp_path: Path,
+) -> None:
+    """A graceful stop (an upgrade) catalogues the running recordings complete and keeps
+    the consult in session; after the restart its people rejoin, and the resumed session
+    is recorded as a second session."""
+    async with running_app(tmp_path) as first:
+        clinician = await first.login("clinician.demo")
+        specialist = await first.login("specialist.demo")
+        consult_id = await accepted_consult(clinician, specialist)
+        a = await join(first.base, clinician, consult_id, ClientPeer(RED))
+        b = await join(first.base, specialist, consult_id, ClientPeer(BLUE))
+        await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media")
+        await asyncio.sleep(1.5)
+        database = first.app[keys.CONFIG].database_path
+    # The app is stopped (its clean-up ran) while both were still in the room.
+    await a.peer.close()
+    await b.peer.close()
+    db = sqlite3.connect(database)
+    assert [r[0] for r in db.execute("SELECT status FROM recordings")] == ["complete"] * 2
+    assert db.execute("SELECT state FROM consults").fetchone() == ("in_session",)
+    db.close()
+
+    async with running_app(tmp_path) as second:
+        clinician = await second.login("clinician.demo")
+        specialist = await second.login("specialist.demo")
+        a = await join(second.base, clinician, consult_id, ClientPeer(RED))
+        b = await join(second.base, specialist, consult_id, ClientPeer(BLUE))
+        await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media again")
+        await asyncio.sleep(1.0)
+        await b.leave()
+        await a.leave()
+        store = second.app[keys.DB]
+        for _ in range(100):
+            consult = await store.fetch_one("SELECT state FROM consults")
+            if consult is not None and consult[0] == "ended":
+                break
+            await asyncio.sleep(0.05)
+        sessions = await store.fetch_all(
+            "SELECT s.id, COUNT(r.id), MIN(r.status), MAX(r.status) FROM recording_sessions s"
+            " JOIN recordings r ON r.session_id = s.id GROUP BY s.id ORDER BY s.id"
+        )
+        assert [tuple(r)[1:] for r in sessions] == [(2, "complete", "complete")] * 2
+        final = await store.fetch_one("SELECT state FROM consults")
+        assert final is not None and final[0] == "ended"

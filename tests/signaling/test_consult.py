@@ -86,8 +86,16 @@ def test_every_illegal_transition_raises_and_changes_nothing(
 
 
 def test_illegal_transition_count_is_the_whole_table() -> None:
-    # 6 states x 6 event kinds, of which exactly 7 pairs are legal.
-    assert len(TRANSITIONS) == 7
+    # 6 states x 6 event kinds, of which exactly 8 pairs are legal.
+    assert len(TRANSITIONS) == 8
+
+
+def test_a_session_resumed_after_a_restart_keeps_its_first_start() -> None:
+    """The server restarted mid-consult: the room is gone, the consult is in session;
+    its people rejoin and the room starts again."""
+    c = apply(apply(consult(), Accept(SPECIALIST, 150.0)), SessionStarted(160.0))
+    resumed = apply(c, SessionStarted(600.0))
+    assert (resumed.state, resumed.started_at) == (ConsultState.IN_SESSION, 160.0)
 
 
 def test_first_accept_wins_second_is_illegal() -> None:
