@@ -28,6 +28,7 @@ from consult_server.db import Database
 from consult_server.file_check import HashCheck
 from consult_server.i18n import Catalog
 from consult_server.login_sessions import LoginSessions
+from consult_server.proxies import parse_networks, proxy_middleware
 from consult_server.recovery import recover_recordings
 from consult_server.retention import delete_expired
 from consult_server.review import Review
@@ -115,6 +116,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     """``ticker=False`` leaves the timed rules to the caller (tests that drive the clock)."""
     app = web.Application(
         middlewares=[
+            proxy_middleware,
             headers_middleware,
             error_middleware_factory(render_error),
             access_middleware,
@@ -135,6 +137,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     rooms = Rooms()
     app[keys.CONFIG] = config
+    app[keys.TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
     app[keys.DB] = db
     app[keys.ACCOUNTS] = accounts
     app[keys.CONSULTS] = consults

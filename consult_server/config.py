@@ -33,6 +33,8 @@ class ServerConfig:
     cookie_secure: str = "auto"
     #: "uvloop" (faster media path) or "asyncio" (the standard library's loop).
     event_loop: str = "uvloop"
+    #: Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,13 @@ def _check(config: Config) -> None:
             config.media.bitrate_floor_kbps,
             f"at most media.bitrate_ceiling_kbps ({config.media.bitrate_ceiling_kbps})",
         )
+    for proxy in config.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "server.trusted_proxies", proxy, "an IP address or network (10.0.0.0/24)"
+            ) from None
     for address in config.media.host_addresses:
         try:
             ipaddress.ip_address(address)

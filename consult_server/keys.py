@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from consult_server.i18n import Catalog
     from consult_server.login_sessions import LoginSession, LoginSessions
     from consult_server.models import User
+    from consult_server.proxies import Network
     from consult_server.review import Review
     from consult_server.teaching import Teaching
     from media.hub import MediaHub
@@ -38,6 +39,7 @@ SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 REVIEW: web.AppKey[Review] = web.AppKey("review")
 HASH_CHECK: web.AppKey[HashCheck] = web.AppKey("hash_check")
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 
 #: The signed-in user of a request (None when anonymous) and their login session.
 USER: web.RequestKey[User | None] = web.RequestKey("user")

@@ -44,6 +44,12 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
         ({"CONSULT_RECORDINGS_ENABLED": "maybe"}, "recordings.enabled", "true or false"),
         ({"CONSULT_MEDIA_UDP_PORT_MIN": "50000"}, "media.udp_port_min", "1024 <= min <= max"),
         ({"CONSULT_MEDIA_HOST_ADDRESSES": "not-an-ip"}, "media.host_addresses", "an IP address"),
+        (
+            {"CONSULT_SERVER_TRUSTED_PROXIES": "10.0.0.1, nginx"},
+            "server.trusted_proxies",
+            "an IP address or network",
+        ),
+        ({"CONSULT_RECORDINGS_RETENTION_DAYS": "-3"}, "recordings.retention_days", "non-negative"),
         ({"CONSULT_SECURITY_SECRET_KEY": "short"}, "security.secret_key", "at least 32 bytes"),
     ],
 )
