@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import pickle
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -132,6 +133,34 @@ class Counter:
     first_frame_at: float | None = None
 
 
+#: Receive buffer of each load socket. The kernel default (~200 KiB, ~90 full-size
+#: packets) overflowed when Janus, which forwards each packet to all subscribers at
+#: once, sent a key frame to 16 subscribers while this Python process was busy: drops,
+#: then NACKs, then retransmissions, and the run collapsed (frames delivered ~1 %).
+RECEIVE_BUFFER_BYTES = 8 << 20
+
+
+def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
+    """Give this peer's UDP sockets room for bursts (SO_RCVBUFFORCE as root)."""
+    seen: set[int] = set()
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is None:
+            continue
+        for protocol in dtls.transport._connection._protocols:
+            sock = protocol.transport.get_extra_info("socket") if protocol.transport else None
+            if sock is None or sock.fileno() in seen:
+                continue
+            seen.add(sock.fileno())
+            force = getattr(socket, "SO_RCVBUFFORCE", None)
+            try:
+                if force is None:
+                    raise PermissionError
+                sock.setsockopt(socket.SOL_SOCKET, force, RECEIVE_BUFFER_BYTES)
+            except PermissionError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+
+
 @dataclass
 class LoadPeer:
     """One participant of the load: publishes (optional) and receives ``remotes``."""
@@ -185,11 +214,13 @@ class LoadPeer:
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        enlarge_receive_buffers(self.pc)
         return str(self.pc.localDescription.sdp)
 
     async def answer_to(self, offer_sdp: str) -> str:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        enlarge_receive_buffers(self.pc)
         return str(self.pc.localDescription.sdp)
 
     async def accept(self, answer_sdp: str) -> None:
