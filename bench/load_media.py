@@ -227,12 +227,16 @@ class LoadPeer:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
     async def packets_received(self) -> int:
-        report = await self.pc.getStats()
-        return sum(
-            int(getattr(s, "packetsReceived", 0) or 0)
-            for s in report.values()
-            if getattr(s, "type", "") == "inbound-rtp"
-        )
+        """RTP packets received by all this peer's receivers, retransmissions included.
+
+        Read from each receiver's per-SSRC statistics: ``getStats()`` names a receiver's
+        streams by the receiver alone, so with a retransmission (RTX) stream one entry
+        hides the other and the sum can even go backwards (it did, Janus at N = 16)."""
+        total = 0
+        for transceiver in self.pc.getTransceivers():
+            streams = getattr(transceiver.receiver, "_RTCRtpReceiver__remote_streams", {})
+            total += sum(stream.packets_received for stream in streams.values())
+        return total
 
     def frames_sent(self) -> int:
         return self.video._count if self.video is not None else 0
