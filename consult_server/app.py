@@ -150,6 +150,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[keys.AUDIT] = AuditLog(db)
     app[keys.REVIEW] = Review(db, accounts, config.recordings)
     app[keys.HASH_CHECK] = HashCheck()
+    app[keys.PLAY_LOG] = review_views.PlayLog()
     recordings = config.recordings
     if recordings.enabled and config.media.video_codec != "VP8":
         # The writer stream-copies VP8 only; never produce files that will not play.

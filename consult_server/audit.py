@@ -97,6 +97,12 @@ class AuditLog:
     async def append(
         self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
     ) -> None:
+        await self.db.execute(*self.statement(actor, action, obj, detail))
+
+    def statement(
+        self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The INSERT of one entry, to run inside a caller's transaction."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         at = time.time()
@@ -112,7 +118,7 @@ class AuditLog:
             "content": content_of(at, actor.user_id, actor.name, action, obj, actor.remote, text),
             "genesis": GENESIS,
         }
-        await self.db.execute(_APPEND, params)
+        return _APPEND, params
 
     async def for_objects(self, objects: list[str], limit: int = 500) -> list[AuditEntry]:
         if not objects:

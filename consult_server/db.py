@@ -59,7 +59,9 @@ class Database:
         async with self.conn.execute(sql, params) as cursor:
             return cursor.rowcount, cursor.lastrowid
 
-    async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+    async def transaction(
+        self, statements: Iterable[tuple[str, Sequence[Any] | Mapping[str, Any]]]
+    ) -> None:
         """Run statements atomically (all or none)."""
         await self.conn.execute("BEGIN IMMEDIATE")
         try:

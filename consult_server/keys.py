@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from consult_server.proxies import Network
     from consult_server.review import Review
     from consult_server.teaching import Teaching
+    from consult_server.views.review import PlayLog
     from media.hub import MediaHub
     from signaling.handlers import Signaling
     from signaling.rooms import Rooms
@@ -39,6 +40,7 @@ SIGNALING: web.AppKey[Signaling] = web.AppKey("signaling")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 REVIEW: web.AppKey[Review] = web.AppKey("review")
 HASH_CHECK: web.AppKey[HashCheck] = web.AppKey("hash_check")
+PLAY_LOG: web.AppKey[PlayLog] = web.AppKey("play_log")
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 
 #: The signed-in user of a request (None when anonymous) and their login session.

@@ -31,16 +31,22 @@ async def delete_expired(db: Database, audit: AuditLog, days: int, now: float | 
     actor = Actor.system("retention")
     for row in rows:
         path = Path(row["path"])
+        # The file first, then the catalog and the audit entry together: a crash in
+        # between leaves the entry due, and the next run deletes (nothing) and records it.
         await asyncio.to_thread(path.unlink, missing_ok=True)
-        await db.execute(
-            "UPDATE recordings SET status = 'deleted', deleted_at = ? WHERE id = ?",
-            (now, row["id"]),
-        )
-        await audit.append(
-            actor,
-            "delete",
-            f"recording:{row['id']}",
-            {"reason": "retention", "days": days, "size": row["size"]},
+        await db.transaction(
+            [
+                (
+                    "UPDATE recordings SET status = 'deleted', deleted_at = ? WHERE id = ?",
+                    (now, row["id"]),
+                ),
+                audit.statement(
+                    actor,
+                    "delete",
+                    f"recording:{row['id']}",
+                    {"reason": "retention", "days": days, "size": row["size"]},
+                ),
+            ]
         )
         # Remove the session's directory once it is empty (keeps the data dir tidy).
         for directory in (path.parent, path.parent.parent):

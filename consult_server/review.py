@@ -83,12 +83,12 @@ class Scope:
 def _date(value: str, name: str, end: bool) -> float:
     try:
         day = datetime.date.fromisoformat(value)
-    except ValueError:
+        start = datetime.datetime.combine(day, datetime.time(), LOCAL_OFFSET)
+        if end:
+            start += datetime.timedelta(days=1)
+        return start.timestamp()
+    except (ValueError, OverflowError):
         raise BadRequest(f"{name} must be a date (YYYY-MM-DD)", "bad_filter") from None
-    start = datetime.datetime.combine(day, datetime.time(), LOCAL_OFFSET)
-    if end:
-        start += datetime.timedelta(days=1)
-    return start.timestamp()
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,10 @@ class ReviewFilters:
             raw = query.get(name, "").strip()
             if not raw:
                 return None
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            if (
+                not (raw.isascii() and raw.isdigit() and len(raw) <= 10)
+                or not low <= int(raw) <= high
+            ):
                 raise BadRequest(f"{name} must be a number from {low} to {high}", "bad_filter")
             return int(raw)
 
@@ -128,7 +131,7 @@ class ReviewFilters:
         )
         for value, name in ((filters.date_from, "from"), (filters.date_to, "to")):
             if value:
-                _date(value, name, end=False)
+                _date(value, name, end=name == "to")
         return filters
 
     def query(self, **changes: Any) -> dict[str, str]:

@@ -107,8 +107,6 @@ class MediaHub:
         self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
         self._remb_task: asyncio.Task[None] | None = None
-        #: Recordings finished because everyone left, until stop_recording collects them.
-        self._finished: dict[str, dict[int, RecordingWriter]] = {}
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
@@ -283,15 +281,15 @@ class MediaHub:
         return tell
 
     async def stop_recording(self, room_id: str) -> dict[int, RecordingWriter]:
-        """Finish the files (off the event loop); returns the writers by participant
-        (also when the files were finished as the last participant left)."""
+        """Finish the files (off the event loop); returns the writers by participant."""
         room = self._rooms.get(room_id)
         if room is None or room.recording_dir is None:
-            return self._finished.pop(room_id, {})
+            return {}
         for publication in room.publications.values():
             publication.sinks.clear()
         writers, room.recorders, room.recording_dir = room.recorders, {}, None
         room.on_recorded = None
+        self._forget_if_empty(room)
         await asyncio.gather(*(asyncio.to_thread(w.close) for w in writers.values()))
         return writers
 
@@ -363,14 +361,12 @@ class MediaHub:
         peer = room.peers.pop(user_id, None)
         if peer is not None:
             await self._close_peer(room, peer)
-        if not room.peers and room.recording_dir is not None:
-            # The last one left: finish the files now; whoever stops the recording
-            # (the room's end) still gets their writers.
-            self._finished[room_id] = await self.stop_recording(room_id)
         self._forget_if_empty(room)
 
     def _forget_if_empty(self, room: MediaRoom) -> None:
-        if not room.peers and self._rooms.get(room.room_id) is room:
+        """Drop a room nobody is in, unless it is being recorded: a recorded room waits
+        (its files open) for its people to come back or for stop_recording."""
+        if not room.peers and room.recording_dir is None and self._rooms.get(room.room_id) is room:
             self._rooms.pop(room.room_id)
             for publication in room.publications.values():
                 publication.close()

@@ -209,10 +209,12 @@ class Signaling:
 
     def _recorded(self, key: str, user_id: int) -> None:
         """A participant's first frame is in its file (called on the loop by the hub)."""
+        if key not in self.recording:
+            return  # the recording stopped while that frame was being written
         people = self.recorded.setdefault(key, set())
         first = not people
         people.add(user_id)
-        if first and key in self.recording:
+        if first:
             task = asyncio.create_task(self._recording_live(key))
             task.add_done_callback(_log_failure)
 

@@ -1,9 +1,10 @@
 """Recording review: the list, a session's page, and the authorizing file handler.
 
 Every look at a recording goes through here and into the audit log: opening a
-session's page ("view"), starting to play a file ("play": a request from byte 0; the
-range requests of seeking are not logged again), downloading one ("download"), and
-every refusal ("refuse", with the reason).
+session's page ("view"), fetching a file to play it ("play": the first request of a user
+for a file in any 10 minutes, whatever its Range, so no request shape escapes it; the
+seeks that follow are not logged again), downloading one ("download"), and every
+refusal ("refuse", with the reason).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def review_list(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/review/sessions/{session_id:\\d+}")
+@routes.get("/review/sessions/{session_id:\\d{1,12}}")
 @requires()
 async def review_session(request: web.Request) -> web.Response:
     user = current_user(request)
@@ -108,14 +109,29 @@ async def review_session(request: web.Request) -> web.Response:
     )
 
 
-def _starts_at_zero(request: web.Request) -> bool:
-    try:
-        return request.http_range.start in (None, 0)
-    except ValueError:
-        return True  # a malformed Range: aiohttp answers it as a whole-file request
+#: A user's requests for one file within this many seconds make one "play" entry: the
+#: first request (whatever its Range) is always logged, the seeks that follow are not.
+PLAY_WINDOW_SECONDS = 600.0
 
 
-@routes.get("/recordings/{recording_id:\\d+}/file")
+class PlayLog:
+    """When each (user, recording) was last logged as played, in this process."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, int], float] = {}
+
+    def due(self, user_id: int, recording_id: int, now: float) -> bool:
+        key = (user_id, recording_id)
+        last = self._last.get(key)
+        if last is not None and now - last < PLAY_WINDOW_SECONDS:
+            return False
+        if len(self._last) > 10_000:  # forget the stale ones now and then
+            self._last = {k: t for k, t in self._last.items() if now - t < PLAY_WINDOW_SECONDS}
+        self._last[key] = now
+        return True
+
+
+@routes.get("/recordings/{recording_id:\\d{1,12}}/file")
 @requires()
 async def recording_file(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
@@ -131,7 +147,13 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
             request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")
         )
     if row["status"] == "recording":
-        raise Conflict("this recording is still being made", "recording_in_progress")
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "in_progress",
+            Conflict("this recording is still being made", "recording_in_progress"),
+        )
     path = Path(row["path"])
     if row["status"] == "damaged" or not await app[keys.HASH_CHECK].matches(path, row["sha256"]):
         await review.mark_damaged(recording_id)
@@ -148,7 +170,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     download = request.query.get("download") == "1"
     if download:
         await app[keys.AUDIT].append(_actor(request, user), "download", obj, {"size": row["size"]})
-    elif _starts_at_zero(request):
+    elif request.method == "GET" and app[keys.PLAY_LOG].due(user.id, recording_id, time.time()):
         await app[keys.AUDIT].append(_actor(request, user), "play", obj)
     headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
     if download:

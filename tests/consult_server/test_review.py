@@ -340,3 +340,50 @@ async def test_a_deleted_recording_is_gone_and_refusal_audited(world: World) -> 
     assert response.status == 410
     last = await db.fetch_one("SELECT action, detail FROM audit_log ORDER BY id DESC")
     assert last is not None and last["action"] == "refuse" and "deleted" in last["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Range": "bytes=-99999999999"},
+        {"Range": "bytes=1-"},
+        {"Range": "bytes=1-", "If-Range": "Thu, 01 Jan 1970 00:00:00 GMT"},
+        {"Range": "bytes=nonsense"},
+    ],
+    ids=["suffix", "from-byte-1", "stale-if-range", "malformed"],
+)
+async def test_no_request_shape_escapes_the_play_entry(
+    world: World, headers: dict[str, str]
+) -> None:
+    client = await world.harness.login("supervisor.demo")
+    recording = world.own.recording_ids[0]
+    response = await client.get(f"/recordings/{recording}/file", headers=headers)
+    await response.read()
+    assert response.status in (200, 206, 416)
+    rows = await world.harness.app[keys.DB].fetch_all(
+        "SELECT action, object FROM audit_log WHERE actor = 'supervisor.demo'"
+    )
+    assert [(r[0], r[1]) for r in rows] == [("play", f"recording:{recording}")]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/review?to=9999-12-31", 400),
+        ("/review?from=0001-01-01&to=0001-01-01", 200),
+        ("/review?page=%C2%B2", 400),
+        ("/review?page=" + "1" * 5000, 400),
+        ("/review?min_minutes=-1", 400),
+        ("/review?status=lost", 400),
+        ("/review/sessions/99999999999999999999", 404),
+        ("/recordings/99999999999999999999/file", 404),
+        ("/review/sessions/424242", 403),
+        ("/recordings/424242/file", 403),
+    ],
+)
+async def test_bad_input_gets_a_clear_answer_not_a_crash(
+    world: World, path: str, status: int
+) -> None:
+    client = await world.harness.login("supervisor.demo")
+    response = await client.get(path, headers={"Accept": "application/json"})
+    assert response.status == status, await response.text()

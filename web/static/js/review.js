@@ -27,13 +27,15 @@ if (root) {
     return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${s}` : `${m}:${s}`;
   };
 
+  /** @param {HTMLVideoElement} v  its length, when the browser knows a finite one */
+  const length = (v) => (Number.isFinite(v.duration) ? v.duration : 0);
+
   /** The file that leads: the longest one known so far. */
-  const leader = () =>
-    videos.reduce((best, v) => ((v.duration || 0) > (best.duration || 0) ? v : best), videos[0]);
+  const leader = () => videos.reduce((best, v) => (length(v) > length(best) ? v : best), videos[0]);
 
   /** @param {number} at */
   const jump = (at) => {
-    for (const v of videos) v.currentTime = Math.min(at, v.duration || at);
+    for (const v of videos) v.currentTime = Math.min(at, length(v) || at);
     seek.value = String(at);
     position.value = clock(at);
   };
@@ -46,9 +48,11 @@ if (root) {
       for (const v of videos) v.pause();
       return;
     }
-    const at = leader().currentTime;
+    const lead = leader();
+    // Played to the end: play again from the start.
+    const at = lead.ended || (length(lead) && lead.currentTime >= length(lead)) ? 0 : lead.currentTime;
     jump(at);
-    await Promise.allSettled(videos.filter((v) => !v.duration || at < v.duration).map((v) => v.play()));
+    await Promise.allSettled(videos.filter((v) => !length(v) || at < length(v)).map((v) => v.play()));
   };
 
   const follow = () => {
@@ -62,7 +66,7 @@ if (root) {
     if (!playing) return;
     for (const v of videos) {
       if (v === lead) continue;
-      if (v.duration && at >= v.duration) {
+      if (length(v) && at >= length(v)) {
         v.pause();
         continue;
       }
@@ -94,7 +98,7 @@ if (root) {
   }
   for (const v of videos) {
     v.addEventListener("loadedmetadata", () => {
-      const longest = Math.max(...videos.map((x) => x.duration || 0), Number(root.dataset.duration) || 0);
+      const longest = Math.max(...videos.map(length), Number(root.dataset.duration) || 0);
       seek.max = String(longest);
     });
   }
