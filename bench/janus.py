@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.proc import stop
 from tests.support.server import wait_until_serving
 
 NETNS = "csbench"
@@ -123,11 +124,7 @@ def run_janus() -> Iterator[subprocess.Popen[bytes]]:
             wait_until_serving(f"http://{JANUS_IP}:{JANUS_PORT}/janus/info", process, 20, "janus")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
             teardown_netns()
 
 

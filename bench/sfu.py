@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.janus import run_janus
-from tests.support.proc import cpu_seconds, rss_mib
+from tests.support.proc import cpu_seconds, rss_mib, stop
 from tests.support.server import free_port
 
 FANOUT = (1, 2, 4, 8, 16)
@@ -76,8 +76,7 @@ def server(system: str, record: str = "none") -> Iterator[tuple[int, str]]:
             raise RuntimeError(f"{system} server did not start")
         yield process.pid, f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, timeout=30)
         scratch.cleanup()
 
 
@@ -155,14 +154,22 @@ def slope(rows: list[dict[str, Any]], system: str) -> float | None:
     return num / den if den else None
 
 
-def cpu(rows: list[dict[str, Any]], system: str, fanout: int) -> float | None:
-    """Median server CPU of the system's runs at this fan-out (unrecorded)."""
+def cpu(
+    rows: list[dict[str, Any]],
+    system: str,
+    n: int,
+    kind: str = "fanout",
+    record: str | None = None,
+) -> float | None:
+    """Median server CPU of a system's runs at one point: of the fan-out / consult
+    phases (``record`` None: their rows carry no ``record``), or of the recording phase
+    with that recording (its rows all carry one, "none" included)."""
     values = [
         r["server_cpu_pct"]
         for r in rows
         if r["system"] == system
-        and r.get("fanout") == fanout
-        and "record" not in r
+        and r.get(kind) == n
+        and r.get("record") == record
         and "server_cpu_pct" in r
     ]
     return statistics.median(values) if values else None
@@ -184,35 +191,19 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     }
 
 
-def recording_cpu(
-    rows: list[dict[str, Any]], system: str, record: str, kind: str, n: int
-) -> float | None:
-    """Median server CPU of the recording phase's runs of one configuration."""
-    values = [
-        r["server_cpu_pct"]
-        for r in rows
-        if r.get("phase") == "recording"
-        and r["system"] == system
-        and r.get("record", "none") == record
-        and r.get(kind) == n
-        and "server_cpu_pct" in r
-    ]
-    return statistics.median(values) if values else None
-
-
 def recording_ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     """Per recorded stream: the CPU recording adds, divided by the publishers recorded."""
     out: dict[str, float | None] = {}
     for kind, n in RECORDING_POINTS:
-        off = recording_cpu(rows, "ours", "none", kind, n)
-        on = recording_cpu(rows, "ours", "copy", kind, n)
+        off = cpu(rows, "ours", n, kind, "none")
+        on = cpu(rows, "ours", n, kind, "copy")
         streams = 1 if kind == "fanout" else 2 * n
         label = f"{'n' if kind == 'fanout' else 'k'}{n}"
         if off is not None and on is not None:
             out[f"ours_record_cpu_per_stream_pct_{label}"] = round((on - off) / streams, 2)
             out[f"ours_recorded_vs_unrecorded_{label}"] = round(on / off, 2) if off else None
-    relay_off = recording_cpu(rows, "mediarelay", "none", "fanout", 1)
-    relay_on = recording_cpu(rows, "mediarelay", "mediarecorder", "fanout", 1)
+    relay_off = cpu(rows, "mediarelay", 1, "fanout", "none")
+    relay_on = cpu(rows, "mediarelay", 1, "fanout", "mediarecorder")
     if relay_off is not None and relay_on is not None:
         added = relay_on - relay_off
         out["mediarecorder_cpu_per_stream_pct_n1"] = round(added, 2)

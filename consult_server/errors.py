@@ -7,7 +7,8 @@
         ├── NotAuthenticated     no valid login session                  (401)
         ├── Forbidden            wrong role, facility or token           (403)
         ├── NotFound             no such object, or not visible to you   (404)
-        └── Conflict             illegal in the object's current state   (409)
+        ├── Conflict             illegal in the object's current state   (409)
+        └── Gone                 deleted for good (retention)            (410)
 
 The UI translates ``code`` (``errors.<code>`` in web/translations); the English message
 is a fallback. Messages never contain patient text, passwords or tokens.
@@ -68,3 +69,8 @@ class NotFound(ClientError):
 class Conflict(ClientError):
     status = 409
     code = "conflict"
+
+
+class Gone(ClientError):
+    status = 410
+    code = "gone"

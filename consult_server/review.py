@@ -294,10 +294,8 @@ class Review:
             for e in events
             if start - 5 <= e["at"] <= until
         ]
-        statuses = {f["status"] for f in files}
-        status = next(
-            (s for s in ("recording", "damaged", "interrupted") if s in statuses),
-            "deleted" if statuses == {"deleted"} else "complete",
+        status = await self.db.fetch_one(
+            f"SELECT {_STATUS_SQL} FROM recordings r WHERE r.session_id = ?", (session_id,)
         )
         return {
             **dict(head),
@@ -305,7 +303,7 @@ class Review:
             "duration": None if ended is None else max(0.0, ended - start),
             "files": files,
             "timeline": timeline,
-            "status": status,
+            "status": status[0] if status else "complete",
         }
 
     async def files(self, session_id: int) -> list[dict[str, Any]]:

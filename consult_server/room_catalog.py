@@ -156,12 +156,9 @@ class ConsultRooms:
                 " frames_dropped = ?, status = 'complete' WHERE path = ? AND status = 'recording'",
                 (now, size, digest, file.frames, file.dropped, str(file.path)),
             )
-        rows = await db.fetch_all(
-            "SELECT id FROM recordings WHERE consult_id = ? AND status = 'recording'",
-            (room_id,),
+        await db.execute(
+            "DELETE FROM recordings WHERE consult_id = ? AND status = 'recording'", (room_id,)
         )
-        for row in rows:
-            await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
         await db.execute(
             "UPDATE recording_sessions SET ended_at = ? WHERE consult_id = ? AND started_at = ?",
             (now, room_id, started_at),

@@ -81,9 +81,9 @@ class Signaling:
         self.recording: dict[str, float] = {}
         #: Set when the server stops: socket disconnects are not people leaving.
         self.stopping = False
-        #: Participants of a recorded room whose media is already in a file: the room
-        #: shows the recording indicator from the first recorded frame.
-        self.recorded: dict[str, set[int]] = {}
+        #: Recorded rooms with a frame already in a file: the recording indicator shows
+        #: from the first recorded frame.
+        self.recording_live: set[str] = set()
         manager = socketio.AsyncRedisManager(config.redis.url) if config.redis.url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -209,14 +209,11 @@ class Signaling:
 
     def _recorded(self, key: str, user_id: int) -> None:
         """A participant's first frame is in its file (called on the loop by the hub)."""
-        if key not in self.recording:
-            return  # the recording stopped while that frame was being written
-        people = self.recorded.setdefault(key, set())
-        first = not people
-        people.add(user_id)
-        if first:
-            task = asyncio.create_task(self._recording_live(key))
-            task.add_done_callback(_log_failure)
+        if key not in self.recording or key in self.recording_live:
+            return  # stopped while that frame was being written, or not the first
+        self.recording_live.add(key)
+        task = asyncio.create_task(self._recording_live(key))
+        task.add_done_callback(_log_failure)
 
     async def _recording_live(self, key: str) -> None:
         catalog, number = self._catalog(key)
@@ -334,7 +331,7 @@ class Signaling:
         """Finish a room's files and catalogue them (if it is being recorded)."""
         catalog, number = self._catalog(key)
         started = self.recording.pop(key, None)
-        self.recorded.pop(key, None)
+        self.recording_live.discard(key)
         if started is None:
             return
         writers = await self.media.stop_recording(key)
@@ -406,5 +403,5 @@ class Signaling:
             "publishers": publishers,
             "participants": participants,
             "viewers": sum(1 for u in presence.sids if u not in publishers),
-            "recording": key in self.recording and bool(self.recorded.get(key)),
+            "recording": key in self.recording_live,
         }

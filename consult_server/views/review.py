@@ -17,17 +17,13 @@ from aiohttp import web
 
 from consult_server import keys
 from consult_server.audit import Actor
-from consult_server.errors import ClientError, Conflict, Forbidden
+from consult_server.errors import ClientError, Conflict, Forbidden, Gone
 from consult_server.models import Role, User
 from consult_server.review import STATUSES, ReviewFilters, clock_text, local_date
 from consult_server.security import current_user, requires
 from consult_server.views.render import language_of, render
 
 routes = web.RouteTableDef()
-
-
-class Gone(ClientError):
-    status = 410
 
 
 def _actor(request: web.Request, user: User) -> Actor:

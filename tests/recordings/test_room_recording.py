@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
-import time
 from pathlib import Path
 
 import av
@@ -15,16 +14,10 @@ from consult_server import keys
 from tests.support.inproc import Harness, running_app
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import accepted_consult, join
+from tests.support.sfu import eventually
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
-
-
-async def until(check: object, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> None:
@@ -37,8 +30,8 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
     b = await join(harness.base, specialist, consult_id, ClientPeer(BLUE))
     states: list[dict[str, object]] = []
     a.sio.on("room:state", states.append)
-    await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media")
-    await until(lambda: any(s.get("recording") for s in states), 10, "the indicator")
+    await eventually(lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media")
+    await eventually(lambda: any(s.get("recording") for s in states), 10, "the indicator")
     await asyncio.sleep(1.5)
     await b.leave()
     await a.leave()
@@ -83,7 +76,9 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
         consult_id = await accepted_consult(clinician, specialist)
         a = await join(first.base, clinician, consult_id, ClientPeer(RED))
         b = await join(first.base, specialist, consult_id, ClientPeer(BLUE))
-        await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media")
+        await eventually(
+            lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media"
+        )
         await asyncio.sleep(1.5)
         database = first.app[keys.CONFIG].database_path
     # The app is stopped (its clean-up ran) while both were still in the room.
@@ -99,7 +94,9 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
         specialist = await second.login("specialist.demo")
         a = await join(second.base, clinician, consult_id, ClientPeer(RED))
         b = await join(second.base, specialist, consult_id, ClientPeer(BLUE))
-        await until(lambda: a.peer.received.frames and b.peer.received.frames, 30, "media again")
+        await eventually(
+            lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media again"
+        )
         await asyncio.sleep(1.0)
         await b.leave()
         await a.leave()

@@ -16,17 +16,11 @@ from tests.support.inproc import login_client
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import accepted_consult, join
 from tests.support.server import run_server
+from tests.support.sfu import eventually
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
 TALK_SECONDS = 5.0
-
-
-async def until(check: object, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def last_video_second(path: Path) -> float:
@@ -51,7 +45,9 @@ async def test_a_killed_server_leaves_playable_interrupted_recordings(tmp_path: 
             consult_id = await accepted_consult(clinician, specialist)
             await join(server.url, clinician, consult_id, peers[0])
             await join(server.url, specialist, consult_id, peers[1])
-            await until(lambda: peers[0].received.frames and peers[1].received.frames, 30, "media")
+            await eventually(
+                lambda: bool(peers[0].received.frames and peers[1].received.frames), 30, "media"
+            )
             db = sqlite3.connect(server.data_dir / "consult.sqlite3")
             started_at = db.execute("SELECT started_at FROM recording_sessions").fetchone()[0]
             await asyncio.sleep(TALK_SECONDS)

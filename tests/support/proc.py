@@ -1,9 +1,12 @@
-"""What /proc says of a process: CPU time and resident memory (Linux)."""
+"""Child processes: what /proc says of them (CPU time, resident memory; Linux), and
+stopping them."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def cpu_seconds(pid: int) -> float:
@@ -17,3 +20,13 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.proc import cpu_seconds
+from tests.support.proc import cpu_seconds, stop
 
 DEMO_PASSWORD = "demo-password-for-tests"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -92,8 +92,4 @@ def run_server(
             raise RuntimeError(f"{exc}:\n{server.log()}") from None
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
