@@ -87,6 +87,7 @@ async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[No
 def _serve(config: Config) -> None:
     from aiohttp import web
 
+    from consult_server.access_log import PathOnlyAccessLogger
     from consult_server.app import create_app
 
     log.info(
@@ -107,6 +108,7 @@ def _serve(config: Config) -> None:
         port=config.server.port,
         print=None,
         loop=loop,
+        access_log_class=PathOnlyAccessLogger,
     )
 
 

@@ -238,27 +238,31 @@ class Consults:
         escalates = period is not None and can_escalate(
             tree, clinician.facility_id, request.specialty, request.urgency, 0
         )
-        _, consult_id = await self.db.execute(
-            "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency, summary,"
-            " state, tier, created_at, expires_at, next_escalation_at, recording_consent)"
-            " VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)",
-            (
-                clinician.id,
-                clinician.facility_id,
-                request.specialty,
-                request.urgency.value,
-                request.summary,
-                now,
-                now + self.config.expire_after_seconds,
-                now + period if escalates and period is not None else None,
-                int(request.consent),
-            ),
-        )
-        assert consult_id is not None
-        await self.db.transaction(
-            [("INSERT INTO consult_targets VALUES (?, ?, 0)", (consult_id, f)) for f in targets]
-            + [(self._event_sql, (consult_id, now, "requested", clinician.id))]
-        )
+        # The consult, its routing and its first event are one transaction: a request
+        # that is filed is always routed (never "requested" and seen by nobody).
+        async with self.db.atomic() as tx:
+            _, consult_id = await tx.execute(
+                "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency,"
+                " summary, state, tier, created_at, expires_at, next_escalation_at,"
+                " recording_consent) VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)",
+                (
+                    clinician.id,
+                    clinician.facility_id,
+                    request.specialty,
+                    request.urgency.value,
+                    request.summary,
+                    now,
+                    now + self.config.expire_after_seconds,
+                    now + period if escalates and period is not None else None,
+                    int(request.consent),
+                ),
+            )
+            assert consult_id is not None
+            for facility_id in targets:
+                await tx.execute(
+                    "INSERT INTO consult_targets VALUES (?, ?, 0)", (consult_id, facility_id)
+                )
+            await tx.execute(self._event_sql, (consult_id, now, "requested", clinician.id))
         consult = await self.get(consult_id)
         await self._announce(consult)
         return consult
@@ -274,18 +278,21 @@ class Consults:
         values = [getattr(after, c.strip()) for c in _COLUMNS.split(",")]
         values[0] = after.state.value
         sets = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
-        changed, _ = await self.db.execute(
-            f"UPDATE consults SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
-            (*values, consult_id, version),
-        )
+        kind = "escalated" if after.tier != before.tier else after.state.value
+        # The change and its event row together (conditional on the version read).
+        async with self.db.atomic() as tx:
+            changed, _ = await tx.execute(
+                f"UPDATE consults SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+                (*values, consult_id, version),
+            )
+            if changed == 1:
+                await tx.execute(self._event_sql, (consult_id, time.time(), kind, actor))
         if changed != 1:
             current = await self.get(consult_id)
             raise Conflict(
                 f"the consult changed meanwhile (now {current.state.value})",
                 f"consult_{current.state.value}",
             )
-        kind = "escalated" if after.tier != before.tier else after.state.value
-        await self.db.execute(self._event_sql, (consult_id, time.time(), kind, actor))
         return after
 
     async def accept(self, specialist: User, consult_id: int) -> Consult:

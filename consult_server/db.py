@@ -2,23 +2,50 @@
 
 Queries run on aiosqlite's thread so a commit's fsync never stalls the event loop
 that carries signaling and media.
+
+Every use of the one connection holds ``_lock``: a transaction owns the connection
+from its ``BEGIN IMMEDIATE`` to its ``COMMIT`` or ``ROLLBACK``. Without it two
+coroutines' transactions collided ("cannot start a transaction within a transaction"),
+and a plain write that landed inside another's failing transaction was rolled back
+with it while its caller had been told it succeeded. Inside ``atomic()`` use the
+``Transaction`` it yields, never the ``Database`` (the lock is not re-entrant).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 Row = aiosqlite.Row
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class Transaction:
+    """Statements inside one ``Database.atomic()`` block (all or none)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> tuple[int, int | None]:
+        """Run one statement; return (rows changed, last row id)."""
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount, cursor.lastrowid
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
 
 
 class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,7 +62,8 @@ class Database:
 
     async def close(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
+            async with self._lock:
+                await self._conn.close()
             self._conn = None
 
     @property
@@ -45,29 +73,33 @@ class Database:
         return self._conn
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def execute(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> tuple[int, int | None]:
+    async def execute(self, sql: str, params: Params = ()) -> tuple[int, int | None]:
         """Run one statement; return (rows changed, last row id)."""
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return cursor.rowcount, cursor.lastrowid
 
-    async def transaction(
-        self, statements: Iterable[tuple[str, Sequence[Any] | Mapping[str, Any]]]
-    ) -> None:
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._lock:
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def transaction(self, statements: Iterable[tuple[str, Params]]) -> None:
         """Run statements atomically (all or none)."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.atomic() as tx:
             for sql, params in statements:
-                await self.conn.execute(sql, params)
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
+                await tx.execute(sql, params)

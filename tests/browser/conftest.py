@@ -20,6 +20,15 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
+def installed_server(tmp_path: Path, installed_cli: Path) -> Iterator[RunningServer]:
+    """The server from the wheel, installed in a fresh venv, run outside the checkout."""
+    require_binary(CHROMIUM, "Chromium")
+    env = {"CONSULT_CONSULTS_ROOM_GRACE_SECONDS": "3"}
+    with run_server(tmp_path, env, cli=[str(installed_cli)]) as running:
+        yield running
+
+
+@pytest.fixture
 async def playwright() -> AsyncIterator[Playwright]:
     async with async_playwright() as pw:
         yield pw

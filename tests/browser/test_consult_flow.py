@@ -30,9 +30,11 @@ from tests.support.server import DEMO_PASSWORD, RunningServer
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.parametrize("installed", [False, True], ids=["checkout", "wheel"])
 async def test_consult_request_accept_join_see_and_hear(
-    server: RunningServer, playwright: Playwright, tmp_path: Path
+    installed: bool, request: pytest.FixtureRequest, playwright: Playwright, tmp_path: Path
 ) -> None:
+    server: RunningServer = request.getfixturevalue("installed_server" if installed else "server")
     clinician_browser = await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE))
     specialist_browser = await launch(
         playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -192,3 +193,31 @@ def test_every_route_of_the_app_declares_who_may_call_it(tmp_path: Path) -> None
         and getattr(route.handler, "_consult_access", None) is None
     ]
     assert undeclared == []
+
+
+async def test_two_clinicians_filing_at_the_same_instant_are_both_filed_and_routed(
+    harness: Harness,
+) -> None:
+    """One shared connection used to run both transactions at once: one request got a
+    500 and stayed behind committed but unrouted (no specialist ever saw it)."""
+    first = await harness.login("clinician.demo")
+    second = await harness.login("clinician2.demo")
+    district = await harness.login("specialist.demo")
+    pairs = 25
+    for _ in range(pairs):
+        results = await asyncio.gather(
+            first.api("POST", "/api/consults", {**REQUEST, "urgency": "emergency"}),
+            second.api("POST", "/api/consults", {**REQUEST, "urgency": "emergency"}),
+        )
+        assert [status for status, _ in results] == [201, 201], results
+    db = sqlite3.connect(harness.app[keys.CONFIG].database_path)
+    unrouted = db.execute(
+        "SELECT COUNT(*) FROM consults c WHERE NOT EXISTS"
+        " (SELECT 1 FROM consult_targets t WHERE t.consult_id = c.id)"
+    ).fetchone()
+    assert db.execute("SELECT COUNT(*) FROM consults").fetchone() == (2 * pairs,)
+    assert unrouted == (0,)
+    events = db.execute("SELECT COUNT(*) FROM consult_events WHERE kind = 'requested'").fetchone()
+    assert events == (2 * pairs,)
+    _, queue = await district.api("GET", "/api/consults")
+    assert len(queue["consults"]) >= pairs, "the district sees its communes' requests"

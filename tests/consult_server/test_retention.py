@@ -3,11 +3,13 @@ catalog keeps the entry marked deleted; younger files and 0 (keep) are untouched
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from consult_server import keys
-from consult_server.audit import verify
+from consult_server.audit import AuditLog, verify
+from consult_server.db import Database
 from consult_server.retention import DAY, delete_expired
 from tests.support.inproc import Harness
 from tests.support.recorded import insert_consult, seed_session
@@ -51,4 +53,35 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
     )
     assert '"reason":"retention"' in entry["detail"]
     assert await delete_expired(db, audit, 30, now) == 0, "nothing twice"
+    assert verify(app[keys.CONFIG].database_path).entries == 1
+
+
+async def test_two_processes_running_retention_at_once_audit_each_file_once(
+    clock_harness: Harness, tmp_path: Path
+) -> None:
+    """Two servers sharing the database both find the same file due: one entry each."""
+    app = clock_harness.app
+    db, audit = app[keys.DB], app[keys.AUDIT]
+    clinician = await db.fetch_one(
+        "SELECT id, facility_id FROM users WHERE username = 'clinician.demo'"
+    )
+    assert clinician is not None
+    consult = await insert_consult(db, clinician[0], clinician[1])
+    now = time.time()
+    await seed_session(
+        db, tmp_path, consult, [(clinician[0], "clinician")], started_at=now - 31 * DAY
+    )
+    other = Database(app[keys.CONFIG].database_path)  # the second process's connection
+    await other.open()
+    other_audit = AuditLog(other)
+    await other_audit.open()
+    try:
+        counts = await asyncio.gather(
+            delete_expired(db, audit, 30, now), delete_expired(other, other_audit, 30, now)
+        )
+    finally:
+        await other.close()
+    assert sorted(counts) == [0, 1]
+    rows = await db.fetch_all("SELECT action, object FROM audit_log")
+    assert [r["action"] for r in rows] == ["delete"]
     assert verify(app[keys.CONFIG].database_path).entries == 1

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,7 @@ class RunningServer:
 
 def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # the server finds its code where it was installed
     env.update(
         {
             "CONSULT_DATA_DIR": str(data_dir),
@@ -70,19 +71,29 @@ def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def run_server(
-    tmp: Path, extra_env: dict[str, str] | None = None, name: str = "server"
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    name: str = "server",
+    cli: Sequence[str] | None = None,
 ) -> Iterator[RunningServer]:
     """Start a server whose data lives in ``tmp/data`` (shared by servers given the same
-    ``tmp``); its output goes to ``tmp/<name>.log``."""
+    ``tmp``); its output goes to ``tmp/<name>.log``. ``cli``: the command to run (default:
+    this checkout's code); it runs in ``tmp``, outside the checkout."""
     data_dir = tmp / "data"
     env = _env(data_dir, extra_env or {})
-    cli = [sys.executable, "-m", "consult_server"]
-    subprocess.run([*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60)
+    cli = list(cli) if cli is not None else [sys.executable, "-m", "consult_server"]
+    subprocess.run(
+        [*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60, cwd=tmp
+    )
     port = free_port()
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, data_dir, log_path)
     try:

@@ -71,6 +71,8 @@ async function load() {
 }
 
 form.addEventListener("submit", submitRequest);
+// Disabled in the page until this script runs: the form never submits natively.
+/** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="consult-submit"]')).disabled = false;
 const socket = connect();
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);

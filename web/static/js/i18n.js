@@ -5,6 +5,10 @@
  */
 const catalog = JSON.parse(document.getElementById("i18n")?.textContent || "{}");
 
+// Every page module imports this one: reaching here means the page's scripts loaded
+// (boot.js shows a warning otherwise).
+document.documentElement.dataset.scripts = "ready";
+
 /**
  * Translate a key, filling {name} placeholders.
  * @param {string} key

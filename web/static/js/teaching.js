@@ -8,6 +8,9 @@ import { errorText } from "./i18n.js";
 const form = document.getElementById("new-teaching");
 if (form instanceof HTMLFormElement) {
   const error = /** @type {HTMLElement} */ (form.querySelector('[data-testid="form-error"]'));
+  // Disabled in the page until this script runs: the form never submits natively.
+  const submit = /** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="teaching-submit"]'));
+  submit.disabled = false;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
