@@ -43,6 +43,7 @@ from media.hub import MediaHub, MediaSettings
 from media.ice_host import (
     configure_host_addresses,
     configure_port_range,
+    install_consent_freshness,
     install_rtp_fast_path,
 )
 from signaling.handlers import Signaling
@@ -72,6 +73,7 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     configure_host_addresses(media.host_addresses)
     configure_port_range(media.udp_port_min, media.udp_port_max)
     install_rtp_fast_path()
+    install_consent_freshness()
     install_fast_clock()
     yield
     await app[keys.SIGNALING].finish_recordings()

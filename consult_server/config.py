@@ -75,7 +75,7 @@ class ConsultConfig:
     #: Same for emergency requests.
     escalate_emergency_seconds: int = 120
     #: A room with one participant gone ends after this long.
-    room_grace_seconds: int = 60
+    room_grace_seconds: int = 120
     #: Longest case summary accepted, in characters.
     summary_max_chars: int = 2000
 

@@ -27,6 +27,8 @@ PAGE_SIZE = 20
 TIMELINE_KINDS = (
     "room_join",
     "room_leave",
+    "room_drop",
+    "room_return",
     "room_audio_off",
     "room_audio_on",
     "room_video_off",

@@ -10,6 +10,13 @@ A participant who reconnects sends a fresh offer: the old peer is closed and the
 subscriptions move to the new publication (starting at a keyframe), so nobody else has
 to renegotiate. The publisher's bitrate is capped by REMB at the lowest estimate among
 its subscribers, within the configured floor and ceiling.
+
+Every second the hub also looks at each connected peer: one whose connection failed
+(consent expired, DTLS gone, closed by the browser) or that has sent nothing at all for
+``SILENT_AFTER`` seconds (a browser sends audio and RTCP continuously, muted or not) is
+reported lost
+through ``on_peer_state``, and reported live again if its packets resume. The peer
+itself is kept: the link may come back, or the browser sends a new offer.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import candidate_from_sdp
 
-from media import aiortc_hook
+from media import aiortc_hook, ice_host
 from media.forwarding import KeyframeRequester, Publication, Subscription
 from recordings.writer import EXTENSION, RecordingWriter
 
@@ -44,6 +51,11 @@ log = logging.getLogger(__name__)
 
 MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
+#: Seconds without a single datagram from a connected peer before it is reported lost.
+SILENT_AFTER = 5.0
+
+#: (room, user, "lost" | "live", reason): told when a peer's link dies or comes back.
+PeerStateCallback = Callable[[str, int, str, str], None]
 
 
 class MediaError(Exception):
@@ -74,6 +86,8 @@ class Peer:
     subscriptions: dict[tuple[int, str], Subscription] = field(default_factory=dict)
     #: Latest REMB this peer's browser reported per publisher's video, bits/s.
     remb: dict[int, int] = field(default_factory=dict)
+    #: Reported lost (failed or silent) and not live again since.
+    lost: bool = False
 
 
 @dataclass
@@ -107,6 +121,8 @@ class MediaHub:
         self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
         self._remb_task: asyncio.Task[None] | None = None
+        #: Set by the signaling edge: told when a peer's link is lost or comes back.
+        self.on_peer_state: PeerStateCallback | None = None
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
@@ -136,6 +152,14 @@ class MediaHub:
         def on_track(track: MediaStreamTrack) -> None:
             if peer.publishes:
                 self._publish(room, peer, track)
+
+        @pc.on("connectionstatechange")
+        def on_connection_state() -> None:
+            # Failed: consent expired or DTLS broke. Closed while still in the room: the
+            # browser closed its side (the hub pops a peer before closing it itself).
+            state = pc.connectionState
+            if state in ("failed", "closed") and room.peers.get(user_id) is peer:
+                self._report(room, peer, lost=True, reason=f"media_{state}")
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -302,10 +326,37 @@ class MediaHub:
     async def _remb_loop(self) -> None:
         while self._rooms:
             await asyncio.sleep(REMB_INTERVAL)
+            now = time.monotonic()
             for room in list(self._rooms.values()):
                 for (publisher_id, kind), _publication in list(room.publications.items()):
                     if kind == "video":
                         self._send_cap(room, publisher_id)
+                for peer in list(room.peers.values()):
+                    self._check_link(room, peer, now)
+
+    def _check_link(self, room: MediaRoom, peer: Peer, now: float) -> None:
+        """Report a connected peer that went silent, or a lost one whose packets resumed."""
+        if peer.pc.connectionState != "connected":
+            return
+        heard = ice_host.last_received(aiortc_hook.ice_connection(peer.pc))
+        if heard is None:
+            return
+        silent = now - heard >= SILENT_AFTER
+        if silent and not peer.lost:
+            self._report(room, peer, lost=True, reason="media_silent")
+        elif not silent and peer.lost:
+            self._report(room, peer, lost=False, reason="media_back")
+
+    def _report(self, room: MediaRoom, peer: Peer, lost: bool, reason: str) -> None:
+        if peer.lost == lost:
+            return
+        peer.lost = lost
+        if lost:
+            log.warning("room %s: participant %s lost (%s)", room.room_id, peer.user_id, reason)
+        else:
+            log.info("room %s: participant %s back (%s)", room.room_id, peer.user_id, reason)
+        if self.on_peer_state is not None:
+            self.on_peer_state(room.room_id, peer.user_id, "lost" if lost else "live", reason)
 
     def bitrate_cap(self, room: MediaRoom, publisher_id: int) -> int:
         """The lowest estimate among the publisher's video subscribers, clamped."""

@@ -10,7 +10,14 @@ aioice (0.13.0, pinned) offers no per-connection option for either:
 - ports: it binds ``loop.create_datagram_endpoint(..., local_addr=(address, 0))`` on
   ``asyncio.get_running_loop()``. We give ``aioice.ice`` an ``asyncio`` whose running
   loop binds port 0 to a free port of the configured range instead, so a hospital
-  firewall can open a range, not the whole port space.
+  firewall can open a range, not the whole port space;
+- consent freshness (RFC 7675): aioice sends one check every ~5 s with no
+  retransmission and a 0.5 s timeout, and closes the connection after six misses in a
+  row, so any round trip over 0.5 s (every Edge-class link) killed the call after ~30 s.
+  Ours retransmits each check (0.5, 1, 2 s) and gives consent up only when no check
+  has been answered for ``CONSENT_TIMEOUT`` (30 s, the RFC's figure), whatever the RTT.
+  It also stamps the connection with the time of the last datagram received, which the
+  media hub reads to notice a silent peer in seconds rather than 30;
 
 Process-wide by nature (one media configuration per process). tests/media/test_ice_host.py
 fails if an aioice upgrade moves or renames what this relies on.
@@ -20,12 +27,17 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import random
+import time
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import aioice.ice
+from aioice import stun
+
+log = logging.getLogger(__name__)
 
 _original_addresses: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
 _ICE_MODULE = vars(aioice.ice)
@@ -94,13 +106,25 @@ def configure_port_range(low: int, high: int) -> None:
 _original_datagram_received = aioice.ice.StunProtocol.datagram_received
 
 
+#: Attribute set on each aioice Connection: time.monotonic() of its last datagram.
+LAST_RECEIVED = "consult_last_received"
+
+
 def _datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: tuple[Any, ...]) -> None:
     # RFC 7983: a first byte of 128..191 is RTP/RTCP and never STUN. aioice would try
     # to parse every media packet as STUN first (and raise); skip that on the hot path.
+    receiver = self.receiver
+    setattr(receiver, LAST_RECEIVED, time.monotonic())
     if data and 127 < data[0] < 192:
-        self.receiver.data_received(data, self.local_candidate.component)
+        receiver.data_received(data, self.local_candidate.component)
         return
     _original_datagram_received(self, data, addr)
+
+
+def last_received(connection: object) -> float | None:
+    """When ``connection`` (an aioice Connection) last received a datagram, if ever."""
+    value = getattr(connection, LAST_RECEIVED, None)
+    return value if isinstance(value, float) else None
 
 
 def install_rtp_fast_path() -> None:
@@ -108,7 +132,47 @@ def install_rtp_fast_path() -> None:
     aioice.ice.StunProtocol.datagram_received = _datagram_received  # type: ignore[method-assign,assignment]
 
 
+#: RFC 7675: consent is lost after 30 s without an answered check.
+CONSENT_TIMEOUT = 30.0
+#: Retransmissions of one check (sent at 0, 0.5, 1.5 and 3.5 s; given up at 7.5 s).
+CONSENT_RETRANSMISSIONS = 3
+_original_query_consent = aioice.ice.Connection.query_consent
+
+
+async def _query_consent(self: aioice.ice.Connection) -> None:
+    """RFC 7675 consent freshness that a slow or briefly cut link survives."""
+    assert self.remote_password is not None
+    key = self.remote_password.encode("utf8")
+    answered = time.monotonic()
+    while True:
+        await asyncio.sleep(aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))
+        for pair in list(self._nominated.values()):
+            request = self.build_request(pair, nominate=False)
+            try:
+                await pair.protocol.request(
+                    request,
+                    pair.remote_addr,
+                    integrity_key=key,
+                    retransmissions=CONSENT_RETRANSMISSIONS,
+                )
+            except stun.TransactionError:
+                continue
+            answered = time.monotonic()
+        silent = time.monotonic() - answered
+        if silent >= CONSENT_TIMEOUT:
+            log.warning("ICE consent expired: no check answered for %.0f s", silent)
+            self._query_consent_task = None
+            await self.close()
+            return
+
+
+def install_consent_freshness() -> None:
+    """Replace aioice's consent check with one that tolerates slow links."""
+    aioice.ice.Connection.query_consent = _query_consent  # type: ignore[method-assign]
+
+
 def reset_host_addresses() -> None:
     aioice.ice.get_host_addresses = _original_addresses  # type: ignore[assignment]
     _ICE_MODULE["asyncio"] = _original_asyncio
     aioice.ice.StunProtocol.datagram_received = _original_datagram_received  # type: ignore[method-assign]
+    aioice.ice.Connection.query_consent = _original_query_consent  # type: ignore[method-assign]

@@ -35,12 +35,24 @@ from signaling.messages import (
     MediaStateMessage,
     OfferMessage,
 )
-from signaling.room import Joined, Left, Room, RoomRefused, SessionEnd, SessionStart
+from signaling.room import (
+    Decision,
+    Dropped,
+    Joined,
+    Left,
+    Returned,
+    Room,
+    RoomRefused,
+    SessionEnd,
+    SessionStart,
+)
 from signaling.rooms import Rooms
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 MAX_MESSAGE_BYTES = 128 * 1024
+PING_INTERVAL = 5
+PING_TIMEOUT = 6
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -89,9 +101,14 @@ class Signaling:
             async_mode="aiohttp",
             client_manager=manager,
             max_http_buffer_size=MAX_MESSAGE_BYTES,
+            # A dead socket is noticed in ~10 s on both sides (the defaults, 25 + 20 s,
+            # left a frozen room for most of a minute); a ping is a few bytes.
+            ping_interval=PING_INTERVAL,
+            ping_timeout=PING_TIMEOUT,
             logger=False,
             engineio_logger=False,
         )
+        media.on_peer_state = self._peer_state
         handlers: dict[str, Callable[..., Awaitable[Any]]] = {
             "connect": self.on_connect,
             "disconnect": self.on_disconnect,
@@ -140,7 +157,9 @@ class Signaling:
         for key in list(session.get("rooms", ())):
             presence = self.presence.get(key)
             if presence and presence.sids.get(session["user_id"]) == sid:
-                await self._leave(key, session["user_id"])
+                # Not a hang-up (that is room:leave): the seat is kept for the grace.
+                presence.sids.pop(session["user_id"], None)
+                await self._drop(key, session["user_id"], "socket_lost")
 
     async def _claims(self, sid: str, token: str) -> JoinClaims:
         session = await self.sio.get_session(sid)
@@ -192,6 +211,8 @@ class Signaling:
             for decision in decisions:
                 if isinstance(decision, Joined):
                     await catalog.joined(number, claims.user_id, claims.role, now)
+                elif isinstance(decision, Returned):
+                    await catalog.event(number, claims.user_id, "room_return", now)
                 elif isinstance(decision, SessionStart):
                     await catalog.started(number, decision.at)
                     target = await catalog.recording_target(number, decision.at)
@@ -327,6 +348,39 @@ class Signaling:
         if key in self.presence:
             await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
+    async def _drop(self, key: str, user_id: int, reason: str) -> None:
+        """A participant's link went silent or failed: seat kept, the others told."""
+        now = time.time()
+        catalog, number = self._catalog(key)
+        for decision in self.rooms.drop(key, user_id, now, reason):
+            if isinstance(decision, Dropped):
+                log.warning("%s: participant %s dropped (%s)", key, user_id, reason)
+                await catalog.event(number, user_id, "room_drop", now)
+        if key in self.presence:
+            await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
+
+    def _peer_state(self, key: str, user_id: int, state: str, reason: str) -> None:
+        """From the media hub (on the loop): a peer's link was lost or came back."""
+        task = asyncio.create_task(self._link_changed(key, user_id, state, reason))
+        task.add_done_callback(_log_failure)
+
+    async def _link_changed(self, key: str, user_id: int, state: str, reason: str) -> None:
+        presence = self.presence.get(key)
+        if presence is None or user_id not in presence.sids:
+            return  # gone already, or its socket dropped (that drop was recorded)
+        if state == "lost":
+            await self._drop(key, user_id, reason)
+            return
+        room = self.rooms.get(key)
+        if room is None or user_id not in room.dropped:
+            return
+        catalog, number = self._catalog(key)
+        now = time.time()
+        for decision in self.rooms.join(key, user_id, now):
+            if isinstance(decision, Returned):
+                await catalog.event(number, user_id, "room_return", now)
+        await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
+
     async def _stop_recording(self, key: str) -> None:
         """Finish a room's files and catalogue them (if it is being recorded)."""
         catalog, number = self._catalog(key)
@@ -375,24 +429,49 @@ class Signaling:
 
     async def tick(self, now: float) -> None:
         for key, decisions in self.rooms.tick(now):
-            for decision in decisions:
-                if isinstance(decision, SessionEnd):
-                    await self._end(key, decision)
+            await self._carry_out(key, decisions)
+
+    async def _carry_out(self, key: str, decisions: list[Decision]) -> None:
+        """The ticker's decisions: a dropped seat given up, or the session's end."""
+        catalog, number = self._catalog(key)
+        for decision in decisions:
+            if isinstance(decision, Left):
+                log.warning("%s: participant %s did not come back in time", key, decision.user_id)
+                presence = self.presence.get(key)
+                if presence is not None:
+                    presence.sids.pop(decision.user_id, None)
+                await self.media.leave(key, decision.user_id)
+                await catalog.left(number, decision.user_id, decision.at)
+            elif isinstance(decision, SessionEnd):
+                await self._end(key, decision)
+                return
+        if key in self.presence:
+            await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
     async def _room_state(self, key: str) -> dict[str, Any]:
         room = self.rooms.get(key)
         presence = self.presence.get(key, RoomPresence())
         publishers = sorted(room.publishers) if room else []
         participants = []
+        present = room.present if room else frozenset()
         for user_id in sorted(set(publishers) | set(presence.sids)):
             user = await self.accounts.user(user_id)
+            seat_until = room.seat_until(user_id) if room else None
             participants.append(
                 {
                     "user_id": user_id,
                     "name": user.display_name if user else "?",
                     "role": user.role.value if user else "?",
                     "publishes": user_id in publishers,
-                    "present": user_id in presence.sids,
+                    "present": user_id in present,
+                    # "present", "dropped" (link lost, seat kept until seat_until) or
+                    # "away" (not joined yet, or left).
+                    "status": "present"
+                    if user_id in present
+                    else "dropped"
+                    if seat_until is not None
+                    else "away",
+                    "seat_until": seat_until,
                     **presence.media.get(user_id, {"audio": True, "video": True}),
                 }
             )
@@ -404,4 +483,5 @@ class Signaling:
             "participants": participants,
             "viewers": sum(1 for u in presence.sids if u not in publishers),
             "recording": key in self.recording_live,
+            "server_now": time.time(),
         }

@@ -36,6 +36,11 @@ class Rooms:
             return []
         return self._apply(key, lambda r: room_rules.leave(r, user_id, at))
 
+    def drop(self, key: str, user_id: int, at: float, reason: str) -> list[Decision]:
+        if key not in self._rooms:
+            return []
+        return self._apply(key, lambda r: room_rules.drop(r, user_id, at, reason))
+
     def invite(self, key: str, user_id: int) -> list[Decision]:
         if key not in self._rooms:
             return []

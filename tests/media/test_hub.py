@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from media import aiortc_hook
+from media import hub as hub_module
 from media.hub import MediaError, MediaHub
 from tests.support.peers import ClientPeer, Colour
 
@@ -68,3 +70,43 @@ async def test_a_malformed_offer_is_refused_and_leaves_no_room(hub: MediaHub, sd
         await hub.handle_offer("consult:8", CLINICIAN, sdp, [SPECIALIST])
     assert info.value.code == "bad_sdp"
     assert hub.stats() == {"rooms": 0, "peers": 0}
+
+
+async def test_a_silent_peer_is_reported_lost_then_live_and_a_failed_one_lost(
+    hub: MediaHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub watches its peers: nothing heard for SILENT_AFTER seconds (here 1.5)
+    is a lost link; packets again bring it back; a failed connection is lost."""
+    monkeypatch.setattr(hub_module, "SILENT_AFTER", 1.5)
+    reports: list[tuple[str, int, str, str]] = []
+    hub.on_peer_state = lambda *report: reports.append(report)
+    clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
+    try:
+        await clinician.accept(
+            await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
+        )
+        await specialist.accept(
+            await hub.handle_offer("consult:7", SPECIALIST, await specialist.offer(), [CLINICIAN])
+        )
+        await wait_until(lambda: near(specialist.centre_colour(), RED))
+        # The server stops hearing the clinician (its socket paused: the packets wait
+        # in the kernel as they would in a cut link's queue).
+        room = hub.room("consult:7")
+        assert room is not None
+        connection = aiortc_hook.ice_connection(room.peers[CLINICIAN].pc)
+        sockets = [p.transport for p in connection._protocols]  # type: ignore[attr-defined]
+        for transport in sockets:
+            transport.pause_reading()
+        await wait_until(lambda: len(reports) == 1, within=10)
+        assert reports == [("consult:7", CLINICIAN, "lost", "media_silent")]
+        for transport in sockets:
+            transport.resume_reading()
+        await wait_until(lambda: len(reports) == 2, within=10)
+        assert reports[1] == ("consult:7", CLINICIAN, "live", "media_back")
+        # The specialist's browser goes away for good (its peer closes): failed, lost.
+        await specialist.close()
+        await wait_until(lambda: len(reports) == 3, within=45)
+        assert reports[2][1:3] == (SPECIALIST, "lost")
+    finally:
+        await clinician.close()
+        await specialist.close()

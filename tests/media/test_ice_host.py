@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 from collections.abc import Iterator
 
@@ -10,14 +11,18 @@ import aioice
 import aioice.ice
 import pytest
 
+from media import ice_host
 from media.ice_host import (
     NoFreePort,
     configure_host_addresses,
     configure_port_range,
+    install_consent_freshness,
     install_rtp_fast_path,
+    last_received,
     reset_host_addresses,
 )
 from tests.support.server import free_port
+from tests.support.udp_relay import LinkShape, UdpRelay
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +122,102 @@ async def test_ports_come_from_the_configured_range_until_it_is_full() -> None:
 
 def test_no_free_port_error_names_the_range() -> None:
     assert "40000-40010" in str(NoFreePort(40000, 40010))
+
+
+def test_aioice_still_checks_consent_the_way_ice_host_replaces() -> None:
+    source = inspect.getsource(aioice.ice.Connection.query_consent)
+    assert "retransmissions=0" in source and "CONSENT_FAILURES" in source
+    assert "self._query_consent_task = asyncio.create_task(self.query_consent())" in (
+        inspect.getsource(aioice.ice.Connection.connect)
+    )
+    for name in ("_nominated", "build_request", "remote_password", "close"):
+        assert name in inspect.getsource(aioice.ice.Connection), name
+    assert isinstance(aioice.ice.CONSENT_INTERVAL, int | float)
+
+
+async def connected_through(
+    shape: LinkShape,
+) -> tuple[aioice.Connection, aioice.Connection, UdpRelay]:
+    """Two aioice connections on 127.0.0.1 that reach each other only via a relay."""
+    configure_host_addresses(["127.0.0.1"])
+    a = aioice.Connection(ice_controlling=True)
+    b = aioice.Connection(ice_controlling=False)
+    await a.gather_candidates()
+    await b.gather_candidates()
+    [ca], [cb] = a.local_candidates, b.local_candidates
+    relay = UdpRelay((ca.host, ca.port), (cb.host, cb.port), shape)
+    await relay.start()
+
+    def via(candidate: aioice.Candidate, address: tuple[str, int]) -> aioice.Candidate:
+        moved = copy.copy(candidate)
+        moved.host, moved.port = address
+        return moved
+
+    await a.add_remote_candidate(via(cb, relay.address(relay.a_side)))
+    await b.add_remote_candidate(via(ca, relay.address(relay.b_side)))
+    await a.add_remote_candidate(None)
+    await b.add_remote_candidate(None)
+    a.remote_username, a.remote_password = b.local_username, b.local_password
+    b.remote_username, b.remote_password = a.local_username, a.local_password
+    await asyncio.wait_for(asyncio.gather(a.connect(), b.connect()), 30)
+    return a, b, relay
+
+
+async def alive_after(a: aioice.Connection, b: aioice.Connection, seconds: float) -> bool:
+    """Whether A's data still reaches B after ``seconds`` (consent not given up)."""
+    await asyncio.sleep(seconds)
+    try:
+        await a.send(b"still there?")
+        return await asyncio.wait_for(b.recv(), 5) == b"still there?"
+    except (ConnectionError, TimeoutError):
+        return False
+
+
+@pytest.mark.parametrize("ours", [False, True], ids=["aioice", "ice_host"])
+async def test_consent_survives_a_slow_link_and_a_cut_shorter_than_the_timeout(
+    ours: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0.8 s round trip (an Edge-class link) killed aioice's consent after six checks;
+    ours answers it by retransmitting and keeps consent until a 30 s (here 4 s)
+    silence. Time is scaled down: checks every 0.3 s instead of 5 s."""
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.3)
+    monkeypatch.setattr(ice_host, "CONSENT_TIMEOUT", 4.0)
+    if ours:
+        install_consent_freshness()
+    shape = LinkShape(delay=0.4)
+    a, b, relay = await connected_through(shape)
+    try:
+        alive = await alive_after(a, b, 6.0)
+        assert alive is ours, "aioice's own check gives a 0.8 s round trip up"
+        if not ours:
+            return
+        shape.cut = True
+        await asyncio.sleep(2.5)
+        shape.cut = False
+        assert await alive_after(a, b, 1.0), "a cut shorter than the timeout is survived"
+        shape.cut = True
+        await asyncio.sleep(4.0 + 2.0 + 1.0)  # timeout + one check's retransmissions
+        shape.cut = False
+        assert not await alive_after(a, b, 0.0), "consent is given up after the timeout"
+    finally:
+        relay.close()
+        await a.close()
+        await b.close()
+
+
+async def test_the_fast_path_stamps_when_a_connection_last_heard_anything() -> None:
+    install_rtp_fast_path()
+    a, b, relay = await connected_through(LinkShape())
+    try:
+        before = last_received(b)
+        assert before is not None, "the checks were received"
+        await asyncio.sleep(0.05)
+        await a.send(bytes([0x80, 96]) + bytes(20))
+        assert await asyncio.wait_for(b.recv(), 5)
+        after = last_received(b)
+        assert after is not None and after > before
+        assert last_received(object()) is None
+    finally:
+        relay.close()
+        await a.close()
+        await b.close()

@@ -6,9 +6,11 @@ import pytest
 
 from signaling import room
 from signaling.room import (
+    Dropped,
     Invited,
     Joined,
     Left,
+    Returned,
     Room,
     RoomRefused,
     RoomState,
@@ -110,3 +112,67 @@ def test_teaching_room_viewers_anyone_presenter_quorum_one() -> None:
     assert r.incomplete_since == 3.0, "no presenter left: the grace clock runs"
     r, _ = room.join(r, B, 10.0)
     assert r.incomplete_since is None
+
+
+def running() -> Room:
+    r, _ = room.join(consult_room(), A, 1.0)
+    r, _ = room.join(r, B, 2.0)
+    return r
+
+
+def test_a_dropped_participant_keeps_the_seat_and_returns_within_the_grace() -> None:
+    r, out = room.drop(running(), A, 10.0, "media_silent")
+    assert out == [Dropped(A, 10.0, "media_silent")]
+    assert r.state is RoomState.ACTIVE and A not in r.present and r.seat_until(A) == 70.0
+    assert r.incomplete_since == 10.0, "below quorum: the others see it at once"
+    assert room.tick(r, 69.0)[1] == []
+    back, out = room.join(r, A, 50.0)
+    assert out == [Returned(A, 50.0)], "the same seat, not a new participant"
+    assert back.present == {A, B} and not back.dropped and back.incomplete_since is None
+    assert room.tick(back, 1_000.0)[1] == []
+
+
+def test_a_seat_not_taken_back_within_the_grace_ends_the_session() -> None:
+    r, _ = room.drop(running(), A, 10.0, "socket_lost")
+    ended, out = room.tick(r, 70.0)
+    assert out == [SessionEnd(70.0, "grace_expired")] and ended.state is RoomState.ENDED
+
+
+def test_two_dropping_at_once_keep_the_room_and_either_can_return() -> None:
+    """Before drops existed, two drops before anyone rejoined ended the consult."""
+    r, _ = room.drop(running(), A, 10.0, "socket_lost")
+    r, out = room.drop(r, B, 10.0, "media_failed")
+    assert out == [Dropped(B, 10.0, "media_failed")]
+    assert r.state is RoomState.ACTIVE and not r.present and set(r.dropped) == {A, B}
+    r, out = room.join(r, B, 40.0)
+    assert out == [Returned(B, 40.0)]
+    r, out = room.join(r, A, 41.0)
+    assert out == [Returned(A, 41.0)] and r.incomplete_since is None
+    assert r.state is RoomState.ACTIVE and r.present == {A, B}
+
+
+def test_hanging_up_while_the_other_is_dropped_waits_for_the_dropped_seat() -> None:
+    r, _ = room.drop(running(), A, 10.0, "socket_lost")
+    r, out = room.leave(r, B, 12.0)
+    assert out == [Left(B, 12.0)] and r.state is RoomState.ACTIVE, "A may still come back"
+    r, out = room.join(r, A, 20.0)
+    assert out == [Returned(A, 20.0)]
+    r, out = room.leave(r, A, 30.0)
+    assert out == [Left(A, 30.0), SessionEnd(30.0, "all_left")]
+
+
+def test_a_dropped_third_participant_gives_up_the_seat_after_the_grace() -> None:
+    r, _ = room.invite(running(), C)
+    r, _ = room.join(r, C, 3.0)
+    r, _ = room.drop(r, C, 10.0, "media_silent")
+    assert r.incomplete_since is None, "A and B are still consulting"
+    r, out = room.tick(r, 70.0)
+    assert out == [Left(C, 70.0)] and r.state is RoomState.ACTIVE and not r.dropped
+
+
+def test_drop_of_someone_not_present_and_after_the_end_changes_nothing() -> None:
+    r = running()
+    assert room.drop(r, C, 5.0, "socket_lost") == (r, [])
+    r, _ = room.leave(r, A, 6.0)
+    r, _ = room.leave(r, B, 7.0)
+    assert room.drop(r, B, 8.0, "socket_lost") == (r, [])

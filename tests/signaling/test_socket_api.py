@@ -12,6 +12,7 @@ import socketio
 from consult_server import keys
 from consult_server.tokens import JoinClaims, sign_join_token
 from tests.support.inproc import Client, Harness
+from tests.support.sfu import eventually
 
 REQUEST = {"specialty": "internal-medicine", "urgency": "routine", "summary": "Ho kéo dài"}
 
@@ -175,6 +176,7 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
     assert (await consults.get(consult_id)).state.value == "in_session"
     await b.call("room:leave", {"token": tb})
     await b.disconnect()
+    await a.call("room:leave", {"token": ta})
     await a.disconnect()
     deadline = time.monotonic() + 5
     while (consult := await consults.get(consult_id)).state.value != "ended":
@@ -186,7 +188,67 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
     )
     assert sorted(r[0] for r in rows) == sorted(ids.values())
     assert all(r[1] is not None for r in rows)
-    assert ended == []  # a left before the end was announced
+    assert ended == [{"reason": "all_left"}], "the last to hang up ends it, and is told"
+
+
+async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
+    harness: Harness,
+) -> None:
+    """A socket lost is a drop, not a hang-up: both dropping at once (a shared link cut)
+    used to end the consult for good; now both seats wait for the grace time."""
+    clinician, specialist, consult_id = await accepted_consult(harness)
+    ids = {
+        "clinician": await user_id(harness, "clinician.demo"),
+        "specialist": await user_id(harness, "specialist.demo"),
+    }
+    ta = token_for(harness, ids["clinician"], consult_id, "clinician")
+    tb = token_for(harness, ids["specialist"], consult_id, "specialist")
+    a = await connect(harness, clinician)
+    b = await connect(harness, specialist)
+    states = collect(b, "room:state")
+    assert (await a.call("room:join", {"token": ta}))["ok"]
+    assert (await b.call("room:join", {"token": tb}))["room"]["state"] == "active"
+    await a.disconnect()
+    await eventually(lambda: any(_status(s, ids["clinician"]) == "dropped" for s in states))
+    dropped = next(s for s in states if _status(s, ids["clinician"]) == "dropped")
+    seat = next(p for p in dropped["participants"] if p["user_id"] == ids["clinician"])
+    assert seat["seat_until"] - dropped["server_now"] == pytest.approx(120, abs=2)
+    await b.disconnect()
+    await asyncio.sleep(0.3)
+    consults = harness.app[keys.CONSULTS]
+    assert (await consults.get(consult_id)).state.value == "in_session"
+
+    a = await connect(harness, clinician)
+    b = await connect(harness, specialist)
+    try:
+        assert (await a.call("room:join", {"token": ta}))["ok"]
+        reply = await b.call("room:join", {"token": tb})
+        assert reply["room"]["state"] == "active"
+        assert {p["status"] for p in reply["room"]["participants"]} == {"present"}
+        rows = await harness.app[keys.DB].fetch_all(
+            "SELECT kind FROM consult_events WHERE consult_id = ? AND kind LIKE 'room_%'"
+            " ORDER BY id",
+            (consult_id,),
+        )
+        assert [r[0] for r in rows] == [
+            "room_join",
+            "room_join",
+            "room_drop",
+            "room_drop",
+            "room_return",
+            "room_return",
+        ]
+        participants = await harness.app[keys.DB].fetch_all(
+            "SELECT COUNT(*) FROM consult_participants WHERE consult_id = ?", (consult_id,)
+        )
+        assert participants[0][0] == 2, "the same seats, not new participants"
+    finally:
+        await a.disconnect()
+        await b.disconnect()
+
+
+def _status(state: dict[str, Any], user: int) -> str | None:
+    return next((p["status"] for p in state["participants"] if p["user_id"] == user), None)
 
 
 async def test_an_invited_specialist_is_told_live_and_may_join_the_room(harness: Harness) -> None:

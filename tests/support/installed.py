@@ -4,6 +4,7 @@ into a fresh virtual environment outside the checkout (no editable install, no
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,10 +16,25 @@ SERVED = ("web/templates", "web/translations", "web/static", "consult_server/mig
 
 
 def build_wheel(out: Path) -> Path:
+    """Build from a copy of the files git would carry (tracked or not ignored): an
+    in-tree build would reuse a stale ``build/`` and leave ``*.egg-info`` behind."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout.decode()
+    source = out / "source"
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
         check=True,
         timeout=600,
+        cwd=source,
     )
     return next(out.glob("consult_server-*.whl"))
 
