@@ -51,11 +51,18 @@ AUDIO_PACKETS_JS = """async () => {
 }"""
 
 
-async def launch(playwright: Playwright, picture: Path | None = None) -> Browser:
-    args = list(CHROMIUM_FLAGS)
+async def launch(
+    playwright: Playwright,
+    picture: Path | None = None,
+    executable: Path | str = CHROMIUM,
+    extra_args: tuple[str, ...] = (),
+) -> Browser:
+    args = [*CHROMIUM_FLAGS, *extra_args]
     if picture is not None:
         args.append(f"--use-file-for-fake-video-capture={picture}")
-    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    return await playwright.chromium.launch(
+        executable_path=str(executable), headless=True, args=args
+    )
 
 
 def picture(tmp_path: Path, name: str, colours: tuple[Colour, Colour]) -> Path:

@@ -1,7 +1,13 @@
 /**
  * A room (consult or teaching session): join with the token, connect media, show each
- * remote publisher, mute / camera off / hang up. Teaching viewers only receive. A socket reconnect rebuilds the peer (session
- * resumption: aiortc has no ICE restart).
+ * remote publisher, mute / camera off / leave. Teaching viewers only receive.
+ *
+ * Reconnect, don't reload: a watchdog notices a dead peer connection (failed, ICE
+ * disconnected for a few seconds, or no media arriving while someone is there) and
+ * rebuilds it by itself with backoff (aiortc has no ICE restart, so a new peer
+ * connection takes the same seat); a socket reconnect does the same. Someone whose link
+ * dropped is shown as reconnecting, with the time their seat is kept, never as a frozen
+ * picture presented as live.
  * @module room
  */
 import { errorText, t } from "./i18n.js";
@@ -34,12 +40,43 @@ let negotiated = 0;
 /** @type {MediaStream[]} */
 const remoteStreams = [];
 let finished = false;
+/** Server clock minus ours, ms (for the seat countdowns). */
+let clockSkew = 0;
+/** A rebuild of the peer connection is under way. */
+let building = false;
+/** Each join counts up: a join overtaken by a newer one (a socket reconnect) gives up. */
+let generation = 0;
+let rebuildAttempts = 0;
+let lastRebuild = 0;
+/** Since when ICE has been "disconnected" (0: it is not). */
+let disconnectedSince = 0;
+/** Inbound media bytes at the last watchdog look, and since when they stopped growing. */
+let inboundBytes = 0;
+let inboundStalledSince = 0;
+const BACKOFF_MS = [0, 1000, 2000, 4000, 8000, 15000];
+const ICE_DISCONNECTED_MS = 3000;
+const MEDIA_STALLED_MS = 5000;
 
-/** @param {"connecting"|"connected"|"ended"|"refused"} state @param {string} [detail] */
+/** @param {"connecting"|"waiting"|"connected"|"reconnecting"|"ended"|"refused"} state @param {string} [detail] */
 function setState(state, detail) {
-  statusEl.dataset.state = state;
-  statusEl.textContent = t("room.state." + state);
+  if (statusEl.dataset.state !== state) {
+    statusEl.dataset.state = state;
+    statusEl.textContent = t("room.state." + state);
+  }
   if (detail !== undefined) showNotice(detail);
+}
+
+/** The room's status from the socket, our peer connection and who else is here. */
+function updateStatus() {
+  if (finished) return;
+  const others = remotes.some((p) => p?.status === "present");
+  if (!socket.connected || building || pc?.connectionState === "failed" || disconnectedSince) {
+    setState("reconnecting");
+  } else if (pc?.connectionState !== "connected") {
+    setState("connecting");
+  } else {
+    setState(others ? "connected" : "waiting");
+  }
 }
 
 /** @param {string} text */
@@ -50,7 +87,9 @@ function showNotice(text) {
 
 /** @param {string} event @param {object} payload */
 async function send(event, payload) {
-  const reply = await socket.timeout(15000).emitWithAck(event, { ...payload, token });
+  // Volatile: nothing is queued while the socket is down, so a stale offer can never
+  // reach the server after the reconnect and replace the fresh peer.
+  const reply = await socket.volatile.timeout(15000).emitWithAck(event, { ...payload, token });
   if (reply?.error) throw reply.error;
   return reply;
 }
@@ -75,13 +114,28 @@ function tile(index) {
   return figure;
 }
 
+/** @param {number} ms */
+function minutesSeconds(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
+
 function renderRemotes() {
   remotes.forEach((person, index) => {
+    if (!person) return;
     const figure = tile(index);
     figure.dataset.userId = String(person.user_id);
-    figure.dataset.present = String(person.present);
+    figure.dataset.present = String(person.status === "present");
+    figure.dataset.status = person.status;
+    let away = "";
+    if (person.status === "dropped" && person.seat_until) {
+      const left = person.seat_until * 1000 - (Date.now() + clockSkew);
+      away = t("room.peer_reconnecting", { time: minutesSeconds(left) });
+    } else if (person.status === "away") {
+      away = t("room.waiting_for");
+    }
     const flags = [
-      person.present ? "" : t("room.waiting_for"),
+      away,
       person.audio ? "" : t("room.muted"),
       person.video ? "" : t("room.camera_is_off"),
     ].filter(Boolean);
@@ -98,45 +152,112 @@ function onRemoteTrack(index, track) {
   stream.addTrack(track);
 }
 
-async function startMedia() {
+/** @param {number} [mine] the join this belongs to (stale ones close what they built) */
+async function startMedia(mine = generation) {
   pc?.close();
+  disconnectedSince = 0;
+  inboundStalledSince = 0;
+  inboundBytes = 0;
   negotiated = Math.max(1, remotes.length);
-  pc = await connectPeer({
+  const built = await connectPeer({
     stream: local,
     remotes: negotiated,
     send,
     onRemoteTrack,
     onState: (state) => {
-      if (finished) return;
-      if (state === "connected") setState("connected", "");
-      else if (state === "failed" || state === "disconnected") setState("connecting", t("room.reconnecting"));
+      if (finished || built !== pc) return;
+      if (state === "connected") {
+        rebuildAttempts = 0;
+        showNotice("");
+      }
+      updateStatus();
     },
   });
+  if (mine !== generation || finished) {
+    built.close();
+    return;
+  }
+  pc = built;
+  built.addEventListener("iceconnectionstatechange", () => {
+    if (built !== pc) return;
+    const state = built.iceConnectionState;
+    disconnectedSince = state === "disconnected" ? disconnectedSince || Date.now() : 0;
+    updateStatus();
+  });
+  updateStatus();
 }
 
+/** Join (or take our seat back) and build a new peer connection. */
 async function join() {
+  if (finished) return;
+  const mine = ++generation;
+  building = true;
+  lastRebuild = Date.now();
+  updateStatus();
   try {
     const { room } = await send("room:join", {});
+    if (mine !== generation) return;
     applyRoomState(room);
-    await startMedia();
+    await startMedia(mine);
   } catch (error) {
+    if (mine !== generation) return;
     const err = /** @type {any} */ (error);
     if (["not_a_participant", "token_invalid", "token_expired", "room_closed", "room_ended"].includes(err?.code)) {
       finish("refused", errorText(err));
     } else {
-      showNotice(errorText(err));
+      showNotice(err?.code ? errorText(err) : t("room.reconnecting"));
+    }
+  } finally {
+    if (mine === generation) {
+      building = false;
+      updateStatus();
     }
   }
 }
 
+/** Sum of the media bytes received so far (0 without a peer connection). */
+async function inboundTotal() {
+  if (!pc) return 0;
+  let total = 0;
+  for (const report of (await pc.getStats()).values()) {
+    if (report.type === "inbound-rtp") total += report.bytesReceived ?? 0;
+  }
+  return total;
+}
+
+/** Once a second: rebuild a peer connection that died, with backoff. */
+async function watchdog() {
+  if (finished || building || !pc) return;
+  const now = Date.now();
+  const others = remotes.some((p) => p?.status === "present");
+  const total = await inboundTotal();
+  if (total > inboundBytes || !others) inboundStalledSince = 0;
+  else if (!inboundStalledSince) inboundStalledSince = now;
+  inboundBytes = total;
+  const dead =
+    pc.connectionState === "failed" ||
+    (disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS) ||
+    (inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS);
+  renderRemotes(); // the countdowns
+  if (!dead || !socket.connected) return; // without the socket, its reconnect rejoins
+  const wait = BACKOFF_MS[Math.min(rebuildAttempts, BACKOFF_MS.length - 1)];
+  if (now - lastRebuild < wait) return;
+  rebuildAttempts += 1;
+  console.info("rebuilding the peer connection", { attempt: rebuildAttempts });
+  showNotice(t("room.reconnecting"));
+  await join();
+}
+
 /** @param {any} room the server's room state */
 function applyRoomState(room) {
+  if (typeof room.server_now === "number") clockSkew = room.server_now * 1000 - Date.now();
   const byId = new Map(room.participants.map((/** @type {any} */ p) => [p.user_id, p]));
   remotes = room.publishers.filter((/** @type {number} */ id) => id !== selfId()).map((/** @type {number} */ id) => byId.get(id));
   renderRemotes();
   if (viewersEl) viewersEl.textContent = room.viewers ? t("room.viewers", { n: room.viewers }) : "";
   const recording = root.querySelector('[data-testid="recording-indicator"]');
   if (recording instanceof HTMLElement) recording.hidden = !room.recording;
+  updateStatus();
 }
 
 /** Our own user id: the server lists everyone, we show the others. */
@@ -152,6 +273,17 @@ function finish(state, text) {
   for (const track of local.getTracks()) track.stop();
   setState(state, text);
   for (const button of [micButton, camButton, hangUpButton]) if (button) button.disabled = true;
+  const recording = root.querySelector('[data-testid="recording-indicator"]');
+  if (recording instanceof HTMLElement) recording.hidden = true;
+  if (state === "ended" && text === t("room.you_left")) {
+    // Leaving is not ending: whoever left may come back while the room runs.
+    const rejoin = document.createElement("button");
+    rejoin.className = "primary";
+    rejoin.dataset.testid = "rejoin";
+    rejoin.textContent = t("room.rejoin");
+    rejoin.addEventListener("click", () => window.location.reload());
+    notice.append(" ", rejoin);
+  }
   const home = document.createElement("a");
   home.href = "/";
   home.className = "button";
@@ -160,13 +292,13 @@ function finish(state, text) {
   socket.disconnect();
 }
 
-/** @param {HTMLButtonElement} button @param {"audio"|"video"} kind @param {string} onKey @param {string} offKey */
-function toggle(button, kind, onKey, offKey) {
+/** @param {HTMLButtonElement} button @param {"audio"|"video"} kind */
+function toggle(button, kind) {
+  // One label; the pressed state says whether it is on (WAI-ARIA toggle button).
   const tracks = local.getTracks().filter((tr) => tr.kind === kind);
   const off = button.getAttribute("aria-pressed") !== "true";
   for (const track of tracks) track.enabled = !off;
   button.setAttribute("aria-pressed", String(off));
-  button.textContent = t(off ? offKey : onKey);
   sendMediaState();
 }
 
@@ -175,8 +307,8 @@ function sendMediaState() {
   send("room:media", { audio: enabled("audio"), video: enabled("video") }).catch(() => {});
 }
 
-micButton?.addEventListener("click", () => toggle(micButton, "audio", "room.mute", "room.unmute"));
-camButton?.addEventListener("click", () => toggle(camButton, "video", "room.camera_off", "room.camera_on"));
+micButton?.addEventListener("click", () => toggle(micButton, "audio"));
+camButton?.addEventListener("click", () => toggle(camButton, "video"));
 hangUpButton.addEventListener("click", async () => {
   await send("room:leave", {}).catch(() => {});
   finish("ended", t("room.you_left"));
@@ -192,6 +324,14 @@ if (publishing) {
   if (media.missing.length) {
     showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
   }
+  // A control that cannot work is disabled, and says why.
+  for (const [button, kind] of /** @type {const} */ ([[micButton, "audio"], [camButton, "video"]])) {
+    if (button && media.missing.includes(kind)) {
+      button.disabled = true;
+      button.setAttribute("aria-pressed", "true");
+      button.title = t("device.missing_" + kind);
+    }
+  }
 }
 
 // Test and support hook (docs/testing.md): the peer's statistics.
@@ -200,7 +340,18 @@ Object.assign(window, {
 });
 
 const socket = connect({ join_token: token });
-socket.on("connect", join);
+socket.on("connect", () => {
+  join().then(() => {
+    // Tell the others what we cannot send (no camera, no microphone).
+    if (local.getTracks().length < 2 && publishing) sendMediaState();
+  });
+});
+socket.on("disconnect", () => updateStatus());
+setInterval(() => watchdog().catch((e) => console.warn("watchdog", e)), 1000);
+// Closing the page is leaving (not a dropped link that keeps a seat for minutes).
+window.addEventListener("pagehide", (event) => {
+  if (!event.persisted && !finished && socket.connected) socket.emit("room:leave", { token });
+});
 socket.on("connect_error", (/** @type {any} */ error) => {
   const data = error?.data;
   if (data?.code) finish("refused", errorText(data));
@@ -208,7 +359,7 @@ socket.on("connect_error", (/** @type {any} */ error) => {
 socket.on("room:state", (/** @type {any} */ room) => {
   applyRoomState(room);
   // Someone was invited: rebuild the peer with a transceiver pair for them.
-  if (pc && remotes.length > negotiated) startMedia().catch((e) => showNotice(errorText(e)));
+  if (pc && !building && remotes.length > negotiated) startMedia().catch((e) => showNotice(errorText(e)));
 });
 socket.on("room:ended", () => finish("ended", t("room.ended")));
 socket.on("room:replaced", () => finish("ended", t("room.replaced")));
