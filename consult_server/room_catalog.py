@@ -71,6 +71,9 @@ class RoomCatalog(Protocol):
     async def spec(self, room_id: int) -> RoomSpec: ...
     async def recording_target(self, room_id: int, at: float) -> Path | None: ...
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None: ...
+    async def recording_joined(
+        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
+    ) -> None: ...
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None: ...
@@ -111,28 +114,30 @@ class ConsultRooms:
 
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
         """Catalog each participant's file as 'recording' (a crash leaves it findable)."""
-        db = self.consults.db
         people = await self.consults.participants(await self.consults.get(room_id))
-        _, session_id = await db.execute(
+        await self.consults.db.execute(
             "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, ?)",
             (room_id, started_at),
         )
         for index, user_id in enumerate(people):
             role = "clinician" if index == 0 else "specialist"
-            await db.execute(
-                "INSERT INTO recordings"
-                " (consult_id, session_id, user_id, role, path, started_at, status, recorder)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
-                (
-                    room_id,
-                    session_id,
-                    user_id,
-                    role,
-                    str(recording_path(target, user_id)),
-                    started_at,
-                    recorder_id(),
-                ),
-            )
+            await self.recording_joined(room_id, started_at, target, user_id, role)
+
+    async def recording_joined(
+        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
+    ) -> None:
+        """Catalog a participant's file in a session being recorded, unless it already
+        is: a specialist invited into a recorded room had a file but no entry (no hash,
+        not reviewable, out of retention's reach)."""
+        path = str(recording_path(target, user_id))
+        await self.consults.db.execute(
+            "INSERT INTO recordings"
+            " (consult_id, session_id, user_id, role, path, started_at, status, recorder)"
+            " SELECT ?, s.id, ?, ?, ?, ?, 'recording', ? FROM recording_sessions s"
+            " WHERE s.consult_id = ? AND s.started_at = ?"
+            " AND NOT EXISTS (SELECT 1 FROM recordings WHERE path = ?)",
+            (room_id, user_id, role, path, started_at, recorder_id(), room_id, started_at, path),
+        )
 
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]

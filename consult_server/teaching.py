@@ -102,6 +102,11 @@ class TeachingRooms:
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
         return None
 
+    async def recording_joined(
+        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
+    ) -> None:
+        return None
+
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None:

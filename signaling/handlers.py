@@ -211,6 +211,7 @@ class Signaling:
             for decision in decisions:
                 if isinstance(decision, Joined):
                     await catalog.joined(number, claims.user_id, claims.role, now)
+                    await self._catalog_recorded(catalog, spec.key, claims)
                 elif isinstance(decision, Returned):
                     await catalog.event(number, claims.user_id, "room_return", now)
                 elif isinstance(decision, SessionStart):
@@ -227,6 +228,18 @@ class Signaling:
             return {"ok": True, "room": state}
 
         return await self._guard(sid, act)
+
+    async def _catalog_recorded(self, catalog: RoomCatalog, key: str, claims: JoinClaims) -> None:
+        """Someone joins a room being recorded (an invited specialist): their file gets
+        its catalog entry now, like those of the people there at the start."""
+        started = self.recording.get(key)
+        room = self.rooms.get(key)
+        if started is None or room is None or claims.user_id not in room.publishers:
+            return
+        _, number = self._catalog(key)
+        target = await catalog.recording_target(number, started)
+        if target is not None:
+            await catalog.recording_joined(number, started, target, claims.user_id, claims.role)
 
     def _recorded(self, key: str, user_id: int) -> None:
         """A participant's first frame is in its file (called on the loop by the hub)."""

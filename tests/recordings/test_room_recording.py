@@ -113,3 +113,47 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
         assert [tuple(r)[1:] for r in sessions] == [(2, "complete", "complete")] * 2
         final = await store.fetch_one("SELECT state FROM consults")
         assert final is not None and final[0] == "ended"
+
+
+async def test_an_invited_specialists_file_is_catalogued_like_the_others(
+    harness: Harness,
+) -> None:
+    """A specialist invited into a room already being recorded: their file was written
+    but never catalogued (no hash, not reviewable, out of retention's reach)."""
+    clinician = await harness.login("clinician.demo")
+    specialist = await harness.login("specialist.demo")
+    central = await harness.login("specialist.central")
+    consult_id = await accepted_consult(clinician, specialist)
+    a = await join(harness.base, clinician, consult_id, ClientPeer(RED))
+    b = await join(harness.base, specialist, consult_id, ClientPeer(BLUE))
+    states: list[dict[str, object]] = []
+    a.sio.on("room:state", states.append)
+    await eventually(lambda: any(s.get("recording") for s in states), 15, "the indicator")
+    central_id = (
+        await harness.app[keys.DB].fetch_one(
+            "SELECT id FROM users WHERE username = 'specialist.central'"
+        )
+    )[0]  # type: ignore[index]
+    status, _ = await specialist.api(
+        "POST", f"/api/consults/{consult_id}/invite", {"user_id": central_id}
+    )
+    assert status == 200
+    c = await join(harness.base, central, consult_id, ClientPeer((40, 200, 40)))
+    await eventually(lambda: bool(c.peer.received.frames), 30, "media to the invited")
+    await asyncio.sleep(1.5)
+    for client in (c, b, a):
+        await client.leave()
+    db = harness.app[keys.DB]
+    for _ in range(100):
+        rows = await db.fetch_all("SELECT user_id, role, path, status, sha256 FROM recordings")
+        if len(rows) == 3 and all(r["status"] == "complete" for r in rows):
+            break
+        await asyncio.sleep(0.05)
+    by_user = {r["user_id"]: r for r in rows}
+    assert central_id in by_user, [dict(r) for r in rows]
+    entry = by_user[central_id]
+    assert (entry["role"], entry["status"]) == ("specialist", "complete")
+    data = Path(entry["path"]).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    sessions = await db.fetch_all("SELECT DISTINCT session_id FROM recordings")
+    assert len(sessions) == 1, "one recorded session holds all three files"
