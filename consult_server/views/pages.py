@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -14,7 +16,7 @@ from consult_server.login_sessions import COOKIE_NAME
 from consult_server.models import Role
 from consult_server.security import LANG_COOKIE, cookie_secure, current_user, public, requires
 from consult_server.tokens import JoinClaims, sign_join_token
-from consult_server.views.render import render
+from consult_server.views.render import language_of, render
 
 routes = web.RouteTableDef()
 
@@ -97,9 +99,19 @@ async def set_language(request: web.Request) -> web.Response:
 async def home(request: web.Request) -> web.Response:
     user = current_user(request)
     app = request.app
-    facility = await app[keys.ACCOUNTS].facility(user.facility_id)
-    context = {"facility": facility, "specialties": await app[keys.ACCOUNTS].specialties()}
+    accounts = app[keys.ACCOUNTS]
+    facility = await accounts.facility(user.facility_id)
+    context: dict[str, Any] = {"facility": facility, "specialties": await accounts.specialties()}
     if user.role is Role.CLINICIAN:
+        # Only what somebody above this facility covers, in the reader's alphabetical
+        # order, and nothing preselected (a default once sent inattentive requests to
+        # the first specialty in the list, at the central hospital).
+        tree = await accounts.referral_tree()
+        covered = [s for s in context["specialties"] if tree.levels_for(user.facility_id, s.code)]
+        lang = language_of(request)
+        context["specialties"] = sorted(
+            covered, key=lambda s: unicodedata.normalize("NFD", s.name(lang).casefold())
+        )
         return render(request, "clinician.html", context)
     if user.role is Role.SPECIALIST:
         return render(request, "specialist.html", context)

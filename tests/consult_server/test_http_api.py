@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
 
@@ -153,6 +154,38 @@ async def test_language_is_remembered_per_user(harness: Harness) -> None:
     again = await harness.login("clinician.demo")
     again.session.cookie_jar.clear(lambda c: c.key == "consult_lang")
     assert "New consult request" in await (await again.get("/")).text()
+
+
+def _specialty_options(page: str) -> list[tuple[str, bool]]:
+    select = page.split('data-testid="consult-specialty">', 1)[1].split("</select>", 1)[0]
+    return [
+        (m.group(1), "selected" in m.group(0))
+        for m in re.finditer(r'<option value="([^"]*)"[^>]*>', select)
+    ]
+
+
+async def test_the_request_form_preselects_no_specialty_and_offers_only_covered_ones(
+    harness: Harness,
+) -> None:
+    """A preselected first option (cardiology) once routed inattentive requests to the
+    central hospital. Demo: the district covers internal medicine, the centre also
+    cardiology; nobody above the commune covers pediatrics, obstetrics or radiology."""
+    clinician = await harness.login("clinician.demo")
+    page = await (await clinician.get("/")).text()
+    assert _specialty_options(page) == [
+        ("", True),
+        ("internal-medicine", False),
+        ("cardiology", False),
+    ]
+    assert re.search(r"<label[^>]*>[^<]*<select name=\"urgency\"", page), "urgency is labelled"
+    async with clinician.session.post(
+        harness.base + "/language",
+        data={"lang": "en", "csrf_token": clinician.csrf, "next": "/"},
+        allow_redirects=False,
+    ):
+        pass
+    page = await (await clinician.get("/")).text()
+    assert [code for code, _ in _specialty_options(page)] == ["", "cardiology", "internal-medicine"]
 
 
 async def test_security_headers_and_no_outside_hosts(harness: Harness) -> None:

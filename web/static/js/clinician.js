@@ -55,8 +55,10 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
         consent: data.get("consent") === "on",
       },
     });
-    upsert(list, consult, actionsFor);
+    const li = upsert(list, consult, actionsFor);
     form.reset();
+    // Focus stays with what was just filed (it would fall to <body> with the button).
+    li.focus();
   } catch (error) {
     showError(errorText(/** @type {any} */ (error)));
   } finally {

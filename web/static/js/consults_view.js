@@ -31,6 +31,7 @@ export function upsert(list, consult, addActions) {
     li = document.createElement("li");
     li.dataset.consultId = String(consult.id);
     li.dataset.testid = "consult-item";
+    li.tabIndex = -1; // focusable by script (after filing or accepting), not a tab stop
     list.prepend(li);
   }
   li.replaceChildren();

@@ -34,7 +34,9 @@ async function acceptConsult(id, button) {
   button.disabled = true;
   try {
     const { consult } = await api(`/api/consults/${id}/accept`, { method: "POST" });
-    upsert(queue, consult, actionsFor);
+    const li = upsert(queue, consult, actionsFor);
+    // The accept button is gone: keep the keyboard on the next step (join the room).
+    /** @type {HTMLElement|null} */ (li.querySelector('[data-testid="join-room"]') ?? li)?.focus();
   } catch (error) {
     const err = /** @type {any} */ (error);
     const li = queue.querySelector(`[data-consult-id="${id}"]`);
