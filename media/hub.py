@@ -53,6 +53,11 @@ MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
 #: Seconds without a single datagram from a connected peer before it is reported lost.
 SILENT_AFTER = 5.0
+#: A publisher's cap before any subscriber has an estimate (a new or rebuilt peer): low,
+#: so a call does not open by flooding a slow link at the ceiling.
+START_BITRATE = 300_000
+#: The cap rises at most this much per second (it falls at once).
+RAMP_PER_SECOND = 1.15
 
 #: (room, user, "lost" | "live", reason): told when a peer's link dies or comes back.
 PeerStateCallback = Callable[[str, int, str, str], None]
@@ -88,6 +93,8 @@ class Peer:
     remb: dict[int, int] = field(default_factory=dict)
     #: Reported lost (failed or silent) and not live again since.
     lost: bool = False
+    #: The REMB cap last sent to this publisher, bits/s (None: none yet).
+    sent_cap: int | None = None
 
 
 @dataclass
@@ -359,20 +366,28 @@ class MediaHub:
             self.on_peer_state(room.room_id, peer.user_id, "lost" if lost else "live", reason)
 
     def bitrate_cap(self, room: MediaRoom, publisher_id: int) -> int:
-        """The lowest estimate among the publisher's video subscribers, clamped."""
+        """The lowest estimate among the publisher's video subscribers, clamped; with no
+        estimate yet, ``START_BITRATE``."""
         estimates = [
             peer.remb[publisher_id]
             for peer in room.peers.values()
             if (publisher_id, "video") in peer.subscriptions and publisher_id in peer.remb
         ]
-        cap = min(estimates) if estimates else self.settings.bitrate_ceiling
+        cap = min(estimates) if estimates else START_BITRATE
         return max(self.settings.bitrate_floor, min(cap, self.settings.bitrate_ceiling))
 
     def _send_cap(self, room: MediaRoom, publisher_id: int) -> None:
         peer = room.peers.get(publisher_id)
         receiver = peer.receivers.get("video") if peer else None
-        if receiver is not None:
-            aiortc_hook.send_remb(receiver, self.bitrate_cap(room, publisher_id))
+        if peer is None or receiver is None:
+            return
+        target = self.bitrate_cap(room, publisher_id)
+        previous = peer.sent_cap if peer.sent_cap is not None else START_BITRATE
+        # Up gently (a subscriber's estimate can overshoot a link that just recovered),
+        # down at once.
+        cap = min(target, max(int(previous * RAMP_PER_SECOND), self.settings.bitrate_floor))
+        peer.sent_cap = cap
+        aiortc_hook.send_remb(receiver, cap)
 
     # -- candidates and leaving ------------------------------------------------------
 

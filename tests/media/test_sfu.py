@@ -9,6 +9,7 @@ from functools import partial
 import pytest
 
 from media import aiortc_hook
+from media import hub as hub_module
 from media.forwarding import VIDEO_QUEUE_FRAMES
 from media.hub import MediaHub
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
@@ -181,11 +182,36 @@ async def test_publisher_bitrate_follows_the_weakest_subscriber(hub: MediaHub) -
         room = hub.room(ROOM)
         assert room is not None
         await eventually(lambda: hub.bitrate_cap(room, 1) == 400_000, what="cap 400k")
+        # What the publisher is told ramps up from the start value, never jumps.
+        assert hub_module.START_BITRATE <= 400_000
+        publisher_peer = room.peers[1]
+        await eventually(lambda: publisher_peer.sent_cap == 400_000, what="ramped to 400k")
         receiver = next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
         assert aiortc_hook.send_remb(receiver, 10_000)
         await eventually(
             lambda: hub.bitrate_cap(room, 1) == hub.settings.bitrate_floor, what="floor"
         )
+        await eventually(
+            lambda: publisher_peer.sent_cap == hub.settings.bitrate_floor, what="down at once"
+        )
     finally:
         for peer in (publisher, a, b):
             await peer.close()
+
+
+async def test_a_new_publisher_starts_low_and_is_never_told_the_ceiling_at_once(
+    hub: MediaHub,
+) -> None:
+    """With no subscriber estimate yet the cap was the 1.5 Mbit/s ceiling, which
+    flooded a slow downlink at the start of every call."""
+    video = EncodedVideoTrack(vp8_frames())
+    publisher = await join(hub, 1, CapturingPeer(0, video), [])
+    try:
+        room = hub.room(ROOM)
+        assert room is not None
+        await eventually(lambda: room.peers[1].sent_cap is not None, what="a first REMB")
+        first = room.peers[1].sent_cap
+        assert first is not None and first <= hub_module.START_BITRATE * 1.2
+        assert first < hub.settings.bitrate_ceiling
+    finally:
+        await publisher.close()
