@@ -36,10 +36,6 @@ class Transaction:
         async with self._conn.execute(sql, params) as cursor:
             return cursor.rowcount, cursor.lastrowid
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
 
 class Database:
     def __init__(self, path: Path) -> None:

@@ -18,9 +18,9 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
 - ``RTCRtpReceiver._send_rtcp_pli(ssrc)`` and ``._send_rtcp(packet)`` send feedback.
 - ``RTCRtpSender._send_keyframe()`` is what a PLI/FIR from the remote calls, and
   ``RTCRtpSender._handle_rtcp_packet`` sees REMB: we wrap both per instance.
-- ``RTCIceTransport._connection``: the aioice connection under a peer (all its
-  transceivers share one with MAX_BUNDLE), where ``media.ice_host`` stamps the time of
-  the last datagram received.
+- ``RTCDtlsTransport.__rx_packets``: the datagrams (RTP, RTCP, DTLS) a peer's transport
+  has received, counted by aiortc for its stats; the hub reads it once a second to
+  notice a silent peer, at no cost per packet.
 - ``aiortc.clock.current_ms`` / ``current_ntp_time``: called for every packet sent and
   received, they do datetime arithmetic; ``install_fast_clock`` puts the same values
   computed from ``time.time()`` in their place (4% of a busy forwarder's time).
@@ -162,12 +162,14 @@ def watch_sender(
 NTP_UNIX_OFFSET = 2_208_988_800
 
 
-def ice_connection(pc: aiortc.RTCPeerConnection) -> object | None:
-    """The aioice connection carrying ``pc``'s media (None before negotiation)."""
+def packets_received(pc: aiortc.RTCPeerConnection) -> int | None:
+    """Datagrams ``pc``'s transport has received so far (None before negotiation).
+    All transceivers share one transport (MAX_BUNDLE)."""
     for transceiver in pc.getTransceivers():
         dtls = transceiver.receiver.transport
         if dtls is not None:
-            return getattr(dtls.transport, "_connection", None)
+            count = getattr(dtls, "_RTCDtlsTransport__rx_packets", None)
+            return count if isinstance(count, int) else None
     return None
 
 

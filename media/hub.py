@@ -43,7 +43,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.sdp import candidate_from_sdp
 
-from media import aiortc_hook, ice_host
+from media import aiortc_hook
 from media.forwarding import KeyframeRequester, Publication, Subscription
 from recordings.writer import EXTENSION, RecordingWriter
 
@@ -95,6 +95,10 @@ class Peer:
     lost: bool = False
     #: The REMB cap last sent to this publisher, bits/s (None: none yet).
     sent_cap: int | None = None
+    #: Datagrams received by the peer's transport at the last look, and since when
+    #: that count has not moved.
+    heard_packets: int = -1
+    heard_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -345,10 +349,12 @@ class MediaHub:
         """Report a connected peer that went silent, or a lost one whose packets resumed."""
         if peer.pc.connectionState != "connected":
             return
-        heard = ice_host.last_received(aiortc_hook.ice_connection(peer.pc))
-        if heard is None:
+        count = aiortc_hook.packets_received(peer.pc)
+        if count is None:
             return
-        silent = now - heard >= SILENT_AFTER
+        if count != peer.heard_packets:
+            peer.heard_packets, peer.heard_at = count, now
+        silent = now - peer.heard_at >= SILENT_AFTER
         if silent and not peer.lost:
             self._report(room, peer, lost=True, reason="media_silent")
         elif not silent and peer.lost:

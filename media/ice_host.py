@@ -16,8 +16,6 @@ aioice (0.13.0, pinned) offers no per-connection option for either:
   row, so any round trip over 0.5 s (every Edge-class link) killed the call after ~30 s.
   Ours retransmits each check (0.5, 1, 2 s) and gives consent up only when no check
   has been answered for ``CONSENT_TIMEOUT`` (30 s, the RFC's figure), whatever the RTT.
-  It also stamps the connection with the time of the last datagram received, which the
-  media hub reads to notice a silent peer in seconds rather than 30;
 
 Process-wide by nature (one media configuration per process). tests/media/test_ice_host.py
 fails if an aioice upgrade moves or renames what this relies on.
@@ -106,25 +104,13 @@ def configure_port_range(low: int, high: int) -> None:
 _original_datagram_received = aioice.ice.StunProtocol.datagram_received
 
 
-#: Attribute set on each aioice Connection: time.monotonic() of its last datagram.
-LAST_RECEIVED = "consult_last_received"
-
-
 def _datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: tuple[Any, ...]) -> None:
     # RFC 7983: a first byte of 128..191 is RTP/RTCP and never STUN. aioice would try
     # to parse every media packet as STUN first (and raise); skip that on the hot path.
-    receiver = self.receiver
-    setattr(receiver, LAST_RECEIVED, time.monotonic())
     if data and 127 < data[0] < 192:
-        receiver.data_received(data, self.local_candidate.component)
+        self.receiver.data_received(data, self.local_candidate.component)
         return
     _original_datagram_received(self, data, addr)
-
-
-def last_received(connection: object) -> float | None:
-    """When ``connection`` (an aioice Connection) last received a datagram, if ever."""
-    value = getattr(connection, LAST_RECEIVED, None)
-    return value if isinstance(value, float) else None
 
 
 def install_rtp_fast_path() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from tests.support.browser import (
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.netns import namespace
 from tests.support.server import run_server
+from tests.support.y4m import Colour
 
 pytestmark = pytest.mark.browser
 CUT_SECONDS = 35
@@ -41,11 +43,11 @@ async def flowing(page: Page) -> bool:
     return int(await page.evaluate(AUDIO_PACKETS_JS)) > before
 
 
-async def back(page: Page, colours: tuple[tuple[int, int, int], ...], within: float) -> float:
+async def back(page: Page, colours: tuple[Colour, Colour], within: float) -> float:
     """Seconds until ``page`` hears audio and shows ``colours`` again."""
     start = time.monotonic()
     while time.monotonic() - start < within:
-        if await flowing(page) and shows(await sample(page), colours):  # type: ignore[arg-type]
+        if await flowing(page) and shows(await sample(page), colours):
             return time.monotonic() - start
     raise AssertionError(f"media did not come back within {within} s")
 
@@ -90,7 +92,9 @@ async def test_a_35_second_cut_comes_back_without_a_reload(
     assert db.execute("SELECT COUNT(*) FROM consult_participants").fetchone() == (2,)
 
 
-async def consult_through_a_cut(clinician: Page, specialist: Page, cut: object) -> None:
+async def consult_through_a_cut(
+    clinician: Page, specialist: Page, cut: Callable[[bool], None]
+) -> None:
     await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
     await clinician.get_by_test_id("consult-summary").fill("Trẻ 4 tuổi, sốt")
     await clinician.get_by_test_id("consult-submit").click()
@@ -105,7 +109,7 @@ async def consult_through_a_cut(clinician: Page, specialist: Page, cut: object) 
     await back(clinician, SPECIALIST_PICTURE, within=30)
     await clinician.evaluate("window.sameDocument = true")
 
-    cut(True)  # type: ignore[operator]
+    cut(True)
     started = time.monotonic()
     tile = specialist.locator('figure.remote[data-status="dropped"]')
     await expect(tile).to_have_count(1, timeout=20_000)
@@ -115,7 +119,7 @@ async def consult_through_a_cut(clinician: Page, specialist: Page, cut: object) 
         "data-state", "reconnecting", timeout=20_000
     )
     await asyncio.sleep(max(0.0, CUT_SECONDS - (time.monotonic() - started)))
-    cut(False)  # type: ignore[operator]
+    cut(False)
     restored = time.monotonic()
 
     to_specialist = await back(specialist, CLINICIAN_PICTURE, within=60)

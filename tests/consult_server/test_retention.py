@@ -12,7 +12,20 @@ from consult_server.audit import AuditLog, verify
 from consult_server.db import Database
 from consult_server.retention import DAY, delete_expired
 from tests.support.inproc import Harness
-from tests.support.recorded import insert_consult, seed_session
+from tests.support.recorded import Seeded, insert_consult, seed_session
+
+
+async def clinician_sessions(db: Database, tmp_path: Path, started: list[float]) -> list[Seeded]:
+    """One consult of clinician.demo with a recorded session starting at each time."""
+    clinician = await db.fetch_one(
+        "SELECT id, facility_id FROM users WHERE username = 'clinician.demo'"
+    )
+    assert clinician is not None
+    consult = await insert_consult(db, clinician[0], clinician[1])
+    return [
+        await seed_session(db, tmp_path, consult, [(clinician[0], "clinician")], started_at=at)
+        for at in started
+    ]
 
 
 async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
@@ -20,18 +33,8 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
 ) -> None:
     app = clock_harness.app
     db, audit = app[keys.DB], app[keys.AUDIT]
-    clinician = await db.fetch_one(
-        "SELECT id, facility_id FROM users WHERE username = 'clinician.demo'"
-    )
-    assert clinician is not None
-    consult = await insert_consult(db, clinician[0], clinician[1])
     now = time.time()
-    old = await seed_session(
-        db, tmp_path, consult, [(clinician[0], "clinician")], started_at=now - 31 * DAY
-    )
-    young = await seed_session(
-        db, tmp_path, consult, [(clinician[0], "clinician")], started_at=now - 29 * DAY
-    )
+    old, young = await clinician_sessions(db, tmp_path, [now - 31 * DAY, now - 29 * DAY])
     assert await delete_expired(db, audit, 0, now) == 0, "0 keeps everything"
     assert old.paths[0].exists()
 
@@ -62,15 +65,8 @@ async def test_two_processes_running_retention_at_once_audit_each_file_once(
     """Two servers sharing the database both find the same file due: one entry each."""
     app = clock_harness.app
     db, audit = app[keys.DB], app[keys.AUDIT]
-    clinician = await db.fetch_one(
-        "SELECT id, facility_id FROM users WHERE username = 'clinician.demo'"
-    )
-    assert clinician is not None
-    consult = await insert_consult(db, clinician[0], clinician[1])
     now = time.time()
-    await seed_session(
-        db, tmp_path, consult, [(clinician[0], "clinician")], started_at=now - 31 * DAY
-    )
+    await clinician_sessions(db, tmp_path, [now - 31 * DAY])
     other = Database(app[keys.CONFIG].database_path)  # the second process's connection
     await other.open()
     other_audit = AuditLog(other)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import inspect
 
 import aiortc
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    rtcdtlstransport,
+    rtcrtpreceiver,
+)
 
 from media import aiortc_hook
 from media.assembler import FrameAssembler
@@ -29,6 +35,12 @@ def test_receiver_still_hands_encoded_frames_to_its_decoder_queue() -> None:
     receive = inspect.getsource(RTCRtpReceiver.receive)
     assert "self.__decoder_queue" in receive
     assert hasattr(RTCRtpReceiver, "_send_rtcp_pli") and hasattr(RTCRtpReceiver, "_send_rtcp")
+
+
+def test_dtls_transport_still_counts_the_datagrams_it_receives() -> None:
+    source = inspect.getsource(rtcdtlstransport.RTCDtlsTransport)
+    assert "self.__rx_packets = 0" in source and "self.__rx_packets += 1" in source
+    assert aiortc_hook.packets_received(RTCPeerConnection()) is None, "not negotiated"
 
 
 def test_sender_still_routes_pli_to_send_keyframe_and_packs_packets() -> None:

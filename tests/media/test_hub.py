@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
-from media import aiortc_hook
 from media import hub as hub_module
 from media.hub import MediaError, MediaHub
 from tests.support.peers import ClientPeer, Colour
@@ -30,15 +30,20 @@ async def wait_until(check: object, within: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def offer_both(hub: MediaHub, clinician: ClientPeer, specialist: ClientPeer) -> None:
+    """Both peers into "consult:7", each receiving the other."""
+    await clinician.accept(
+        await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
+    )
+    await specialist.accept(
+        await hub.handle_offer("consult:7", SPECIALIST, await specialist.offer(), [CLINICIAN])
+    )
+
+
 async def test_each_peer_receives_the_others_frames_and_audio(hub: MediaHub) -> None:
     clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
     try:
-        await clinician.accept(
-            await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
-        )
-        await specialist.accept(
-            await hub.handle_offer("consult:7", SPECIALIST, await specialist.offer(), [CLINICIAN])
-        )
+        await offer_both(hub, clinician, specialist)
         await wait_until(
             lambda: near(clinician.centre_colour(), BLUE) and near(specialist.centre_colour(), RED)
         )
@@ -82,19 +87,16 @@ async def test_a_silent_peer_is_reported_lost_then_live_and_a_failed_one_lost(
     hub.on_peer_state = lambda *report: reports.append(report)
     clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
     try:
-        await clinician.accept(
-            await hub.handle_offer("consult:7", CLINICIAN, await clinician.offer(), [SPECIALIST])
-        )
-        await specialist.accept(
-            await hub.handle_offer("consult:7", SPECIALIST, await specialist.offer(), [CLINICIAN])
-        )
+        await offer_both(hub, clinician, specialist)
         await wait_until(lambda: near(specialist.centre_colour(), RED))
         # The server stops hearing the clinician (its socket paused: the packets wait
         # in the kernel as they would in a cut link's queue).
         room = hub.room("consult:7")
         assert room is not None
-        connection = aiortc_hook.ice_connection(room.peers[CLINICIAN].pc)
-        sockets = [p.transport for p in connection._protocols]  # type: ignore[attr-defined]
+        dtls = room.peers[CLINICIAN].pc.getTransceivers()[0].receiver.transport
+        connection = dtls.transport._connection  # the peer's aioice connection
+        # (the selector loop's datagram transports can pause reading)
+        sockets: list[Any] = [p.transport for p in connection._protocols]
         for transport in sockets:
             transport.pause_reading()
         await wait_until(lambda: len(reports) == 1, within=10)

@@ -11,18 +11,19 @@ from pathlib import Path
 import av
 
 from consult_server import keys
-from tests.support.inproc import Harness, running_app
+from tests.support.inproc import Client, Harness, running_app
 from tests.support.peers import ClientPeer, Colour
-from tests.support.room_client import accepted_consult, join
+from tests.support.room_client import InRoom, accepted_consult, join
 from tests.support.sfu import eventually
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
 
 
-async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> None:
-    """Both hang up at once: the last one out finishes the files, and the room's end
-    still catalogues them complete with their hashes (they were once lost here)."""
+async def recorded_pair(harness: Harness) -> tuple[Client, int, InRoom, InRoom]:
+    """clinician.demo and specialist.demo in a consented, recorded consult room, media
+    flowing both ways and the recording indicator on; returns the specialist's client,
+    the consult and both room clients."""
     clinician = await harness.login("clinician.demo")
     specialist = await harness.login("specialist.demo")
     consult_id = await accepted_consult(clinician, specialist)
@@ -32,6 +33,13 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
     a.sio.on("room:state", states.append)
     await eventually(lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media")
     await eventually(lambda: any(s.get("recording") for s in states), 10, "the indicator")
+    return specialist, consult_id, a, b
+
+
+async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> None:
+    """Both hang up at once: the last one out finishes the files, and the room's end
+    still catalogues them complete with their hashes (they were once lost here)."""
+    _, consult_id, a, b = await recorded_pair(harness)
     await asyncio.sleep(1.5)
     await b.leave()
     await a.leave()
@@ -120,15 +128,8 @@ async def test_an_invited_specialists_file_is_catalogued_like_the_others(
 ) -> None:
     """A specialist invited into a room already being recorded: their file was written
     but never catalogued (no hash, not reviewable, out of retention's reach)."""
-    clinician = await harness.login("clinician.demo")
-    specialist = await harness.login("specialist.demo")
     central = await harness.login("specialist.central")
-    consult_id = await accepted_consult(clinician, specialist)
-    a = await join(harness.base, clinician, consult_id, ClientPeer(RED))
-    b = await join(harness.base, specialist, consult_id, ClientPeer(BLUE))
-    states: list[dict[str, object]] = []
-    a.sio.on("room:state", states.append)
-    await eventually(lambda: any(s.get("recording") for s in states), 15, "the indicator")
+    specialist, consult_id, a, b = await recorded_pair(harness)
     central_id = (
         await harness.app[keys.DB].fetch_one(
             "SELECT id FROM users WHERE username = 'specialist.central'"
