@@ -90,6 +90,14 @@ class MediaConfig:
     udp_port_max: int = 0
     #: STUN/TURN servers for aiortc; none by default (no outside services).
     ice_servers: tuple[str, ...] = ()
+    #: TURN servers handed to browsers with short-lived credentials (coturn's REST
+    #: scheme), e.g. "turns:turn.example.vn:443?transport=tcp". Empty: no TURN.
+    turn_urls: tuple[str, ...] = ()
+    #: The secret shared with coturn (``static-auth-secret``), at least 32 bytes.
+    turn_secret: str = ""
+    #: "all": direct UDP or TURN, whichever works; "relay": TURN only (a site whose
+    #: firewall blocks direct UDP to the media server).
+    ice_transport_policy: str = "all"
     #: The one video codec every leg negotiates: "VP8" or "H264".
     video_codec: str = "VP8"
     #: REMB cap on a publisher: the weakest subscriber's estimate, within these (kbit/s).
@@ -286,6 +294,7 @@ def _check(config: Config) -> None:
             raise ConfigError(
                 "server.trusted_proxies", proxy, "an IP address or network (10.0.0.0/24)"
             ) from None
+    _check_turn(config.media)
     for address in config.media.host_addresses:
         try:
             ipaddress.ip_address(address)
@@ -294,6 +303,29 @@ def _check(config: Config) -> None:
     secret = config.security.secret_key
     if secret and len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigError("security.secret_key", "<hidden>", f"at least {MIN_SECRET_BYTES} bytes")
+
+
+def _check_turn(media: MediaConfig) -> None:
+    for url in media.turn_urls:
+        # The schemes a browser accepts in iceServers[].urls (RFC 7064, RFC 7065).
+        if not url.startswith(("turn:", "turns:", "stun:")) or len(url) < 8:
+            raise ConfigError(
+                "media.turn_urls", url, "turn:HOST[:PORT][?transport=udp|tcp] or turns:..."
+            )
+    if media.turn_urls and len(media.turn_secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            "media.turn_secret",
+            "<hidden>" if media.turn_secret else "",
+            f"at least {MIN_SECRET_BYTES} bytes when media.turn_urls is set",
+        )
+    if media.ice_transport_policy not in ("all", "relay"):
+        raise ConfigError(
+            "media.ice_transport_policy", media.ice_transport_policy, '"all" or "relay"'
+        )
+    if media.ice_transport_policy == "relay" and not media.turn_urls:
+        raise ConfigError(
+            "media.ice_transport_policy", "relay", "media.turn_urls set (relay needs TURN)"
+        )
 
 
 def ensure_data_dir(config: Config) -> Config:

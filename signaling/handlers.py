@@ -27,6 +27,7 @@ from consult_server.errors import ClientError
 from consult_server.login_sessions import COOKIE_NAME, LoginSessions
 from consult_server.room_catalog import RecordingFile, RoomCatalog, RoomSpec, parse_room_key
 from consult_server.tokens import JoinClaims, verify_join_token
+from consult_server.turn import ice_servers
 from media.hub import MediaError, MediaHub
 from signaling.messages import (
     BadMessage,
@@ -225,7 +226,18 @@ class Signaling:
                         await catalog.recording_started(number, decision.at, target)
             state = await self._room_state(spec.key)
             await self.sio.emit("room:state", state, room=f"room:{spec.key}")
-            return {"ok": True, "room": state}
+            return {
+                "ok": True,
+                "room": state,
+                # The browser's RTCConfiguration: TURN with a credential that expires
+                # with this join token (nothing unless media.turn_urls is set).
+                "ice": {
+                    "ice_servers": ice_servers(
+                        self.config.media, claims.user_id, claims.expires_at
+                    ),
+                    "policy": self.config.media.ice_transport_policy,
+                },
+            }
 
         return await self._guard(sid, act)
 

@@ -28,11 +28,16 @@ function gatheringComplete(pc) {
  *   send: (event: string, payload: object) => Promise<any>,
  *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
  *   onState: (state: RTCPeerConnectionState) => void,
- * }} options
+ *   ice?: {ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy},
+ * }} options  `ice` comes with the server's join reply: TURN servers with short-lived
+ *   credentials (none unless configured: nothing outside the health service is used).
  * @returns {Promise<RTCPeerConnection>}
  */
-export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState }) {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState, ice }) {
+  const pc = new RTCPeerConnection({
+    iceServers: ice?.ice_servers ?? [],
+    iceTransportPolicy: ice?.policy ?? "all",
+  });
   for (const kind of ["audio", "video"]) {
     const track = stream.getTracks().find((t) => t.kind === kind);
     pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly", streams: [stream] });

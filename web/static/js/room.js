@@ -40,6 +40,9 @@ let negotiated = 0;
 /** @type {MediaStream[]} */
 const remoteStreams = [];
 let finished = false;
+/** ICE servers and policy from the last join reply (TURN credentials expire). */
+/** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
+let ice = { ice_servers: [], policy: "all" };
 /** Server clock minus ours, ms (for the seat countdowns). */
 let clockSkew = 0;
 /** A rebuild of the peer connection is under way. */
@@ -164,6 +167,7 @@ async function startMedia(mine = generation) {
     remotes: negotiated,
     send,
     onRemoteTrack,
+    ice,
     onState: (state) => {
       if (finished || built !== pc) return;
       if (state === "connected") {
@@ -195,8 +199,10 @@ async function join() {
   lastRebuild = Date.now();
   updateStatus();
   try {
-    const { room } = await send("room:join", {});
+    const reply = await send("room:join", {});
     if (mine !== generation) return;
+    const room = reply.room;
+    if (reply.ice) ice = reply.ice;
     applyRoomState(room);
     await startMedia(mine);
   } catch (error) {

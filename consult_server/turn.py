@@ -1,0 +1,31 @@
+"""Short-lived TURN credentials by coturn's REST scheme (``use-auth-secret``).
+
+The username is ``<expiry unix time>:<user id>`` and the password the base64 HMAC-SHA1
+of that username under the secret shared with coturn (``static-auth-secret``). coturn
+checks both and refuses an expired username, so a browser holds a credential only for
+as long as its join token, and no account is ever provisioned on the TURN server.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from consult_server.config import MediaConfig
+
+
+def ice_servers(media: MediaConfig, user_id: int, expires: float) -> list[dict[str, Any]]:
+    """The browser's ``RTCConfiguration.iceServers``: empty unless TURN is configured."""
+    if not media.turn_urls:
+        return []
+    username = f"{int(expires)}:{user_id}"
+    digest = hmac.new(media.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
+    return [
+        {
+            "urls": list(media.turn_urls),
+            "username": username,
+            "credential": base64.b64encode(digest).decode("ascii"),
+        }
+    ]
