@@ -12,12 +12,18 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
 - ``RTCRtpReceiver.__jitter_buffer``: replaced by ``media.assembler.FrameAssembler``
   (same ``add`` contract), which hands out a frame as soon as it is complete, never a
   frame that references a lost one.
-- ``RTCRtpReceiver.__remote_bitrate_estimator``: set to None, because the forwarder
-  sends the publisher its own REMB (the weakest subscriber's estimate); this also takes
-  the estimator's per-packet cost off the receive path.
+- ``RTCRtpReceiver.__remote_bitrate_estimator``: on video, replaced by an
+  ``UplinkEstimate`` that runs aiortc's own receive-side (abs-send-time) estimator for
+  what it measures, the publisher's uplink, but never lets the receiver send its REMB
+  (``add`` returns None): the hub sends one REMB, the lower of the uplink and the
+  weakest subscriber. None on audio.
 - ``RTCRtpReceiver._send_rtcp_pli(ssrc)`` and ``._send_rtcp(packet)`` send feedback.
 - ``RTCRtpSender._send_keyframe()`` is what a PLI/FIR from the remote calls, and
-  ``RTCRtpSender._handle_rtcp_packet`` sees REMB: we wrap both per instance.
+  ``RTCRtpSender._handle_rtcp_packet`` sees REMB and the receiver reports (loss on the
+  subscriber's leg): we wrap both per instance.
+- ``RTCRtpTransceiver._codecs``: the codecs ``setRemoteDescription`` negotiated, each a
+  copy for this transceiver, whose format parameters the answer writes (Opus's
+  ``useinbandfec=1``: aiortc's own Opus codec declares none).
 - ``RTCDtlsTransport.__rx_packets``: the datagrams (RTP, RTCP, DTLS) a peer's transport
   has received, counted by aiortc for its stats; the hub reads it once a second to
   notice a silent peer, at no cost per packet.
@@ -37,7 +43,15 @@ from typing import Any
 import aiortc
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.jitterbuffer import JitterFrame
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 from media.assembler import FrameAssembler
 
@@ -80,16 +94,37 @@ class FrameTap:
         self._stopped.wait()
 
 
+class UplinkEstimate:
+    """aiortc's receive-side bandwidth estimator on a publisher's video, silenced: its
+    estimate (``bitrate``, bits/s, None until it has one) is read by the hub instead of
+    being sent to the publisher as a REMB of its own."""
+
+    def __init__(self) -> None:
+        self._estimator = RemoteBitrateEstimator()
+        self.bitrate: int | None = None
+
+    def add(self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int) -> None:
+        found = self._estimator.add(
+            arrival_time_ms=arrival_time_ms,
+            abs_send_time=abs_send_time,
+            payload_size=payload_size,
+            ssrc=ssrc,
+        )
+        if found is not None:
+            self.bitrate = found[0]
+
+
 def tap_receiver(
     receiver: RTCRtpReceiver,
     on_frame: FrameCallback,
     on_end: Callable[[], None],
     on_loss: Callable[[], None] | None = None,
+    uplink: UplinkEstimate | None = None,
 ) -> FrameTap:
     """Route the receiver's encoded frames to ``on_frame``; call before it starts.
 
     ``on_loss`` is called when a video frame is lost for good (forwarding must then
-    wait for the next keyframe)."""
+    wait for the next keyframe). ``uplink`` (video) measures the publisher's uplink."""
     check_version()
     if getattr(receiver, "_RTCRtpReceiver__decoder_thread", "missing") is not None:
         raise HookError("tap_receiver must run before the receiver starts (decoder thread exists)")
@@ -100,7 +135,7 @@ def tap_receiver(
     receiver._RTCRtpReceiver__decoder_queue = tap
     codecs = getattr(receiver, "_RTCRtpReceiver__codecs")  # noqa: B009  (filled by receive())
     receiver._RTCRtpReceiver__jitter_buffer = FrameAssembler(video, on_loss, codecs)  # type: ignore[attr-defined]
-    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = uplink if video else None  # type: ignore[attr-defined]
     return tap
 
 
@@ -138,12 +173,18 @@ def watch_sender(
     sender: RTCRtpSender,
     on_keyframe_request: Callable[[], None],
     on_remb: Callable[[int], None],
+    on_loss: Callable[[float], None] | None = None,
 ) -> None:
-    """Report the remote's PLI/FIR and REMB for this sender (pre-encoded packets path)."""
+    """Report the remote's PLI/FIR and REMB for this sender (pre-encoded packets path),
+    and the fraction of this sender's packets its receiver reports lost (0..1)."""
     check_version()
     original = sender._handle_rtcp_packet
 
     async def handle_rtcp_packet(packet: Any) -> None:
+        if on_loss is not None and isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for report in packet.reports:
+                if report.ssrc == sender._ssrc:
+                    on_loss(report.fraction_lost / 256)
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, _ssrcs = unpack_remb_fci(packet.fci)
@@ -160,6 +201,16 @@ def watch_sender(
 
 #: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 NTP_UNIX_OFFSET = 2_208_988_800
+
+
+def answer_codec_parameters(
+    transceiver: aiortc.RTCRtpTransceiver, mime_type: str, parameters: dict[str, Any]
+) -> None:
+    """Add format parameters to a negotiated codec, for the answer to carry; call after
+    setRemoteDescription, before createAnswer."""
+    for codec in transceiver._codecs:
+        if codec.mimeType.lower() == mime_type:
+            codec.parameters.update(parameters)
 
 
 def packets_received(pc: aiortc.RTCPeerConnection) -> int | None:

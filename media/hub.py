@@ -8,15 +8,16 @@ publisher, the first pair also carrying its own media. Nothing is decoded or enc
 
 A participant who reconnects sends a fresh offer: the old peer is closed and the others'
 subscriptions move to the new publication (starting at a keyframe), so nobody else has
-to renegotiate. The publisher's bitrate is capped by REMB at the lowest estimate among
-its subscribers, within the configured floor and ceiling.
+to renegotiate. The publisher's bitrate is capped by REMB at the lower of its own
+uplink (aiortc's receive-side estimator, measured here) and its weakest subscriber's
+leg (that subscriber's REMB, less the loss its receiver reports), within the configured
+floor and ceiling; it starts low and ramps up.
 
 Every second the hub also looks at each connected peer: one whose connection failed
 (consent expired, DTLS gone, closed by the browser) or that has sent nothing at all for
 ``SILENT_AFTER`` seconds (a browser sends audio and RTCP continuously, muted or not) is
-reported lost
-through ``on_peer_state``, and reported live again if its packets resume. The peer
-itself is kept: the link may come back, or the browser sends a new offer.
+reported lost through ``on_peer_state``, and reported live again if its packets resume.
+The peer itself is kept: the link may come back, or the browser sends a new offer.
 """
 
 from __future__ import annotations
@@ -53,11 +54,17 @@ MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
 #: Seconds without a single datagram from a connected peer before it is reported lost.
 SILENT_AFTER = 5.0
-#: A publisher's cap before any subscriber has an estimate (a new or rebuilt peer): low,
-#: so a call does not open by flooding a slow link at the ceiling.
-START_BITRATE = 300_000
+#: Opus format parameters in our answers (RFC 7587).
+OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1}
+#: A subscriber leg's capacity until its browser sends an estimate (a new or rebuilt
+#: peer): low, so a call does not open by flooding a slow link (an Edge-class link
+#: carries ~240 kbit/s, audio included).
+START_BITRATE = 150_000
 #: The cap rises at most this much per second (it falls at once).
 RAMP_PER_SECOND = 1.15
+#: Loss a subscriber's receiver reports on its leg above which its estimate is cut by
+#: half the loss (the loss-based rule of Google's congestion control).
+LOSS_TOLERATED = 0.10
 
 #: (room, user, "lost" | "live", reason): told when a peer's link dies or comes back.
 PeerStateCallback = Callable[[str, int, str, str], None]
@@ -91,6 +98,10 @@ class Peer:
     subscriptions: dict[tuple[int, str], Subscription] = field(default_factory=dict)
     #: Latest REMB this peer's browser reported per publisher's video, bits/s.
     remb: dict[int, int] = field(default_factory=dict)
+    #: Latest fraction of each publisher's video this peer reports lost on its leg.
+    loss: dict[int, float] = field(default_factory=dict)
+    #: The receive-side estimate of this peer's own uplink (its published video).
+    uplink: aiortc_hook.UplinkEstimate | None = None
     #: Reported lost (failed or silent) and not live again since.
     lost: bool = False
     #: The REMB cap last sent to this publisher, bits/s (None: none yet).
@@ -112,6 +123,11 @@ class MediaRoom:
     recording_origin: float = 0.0
     #: Told (on the event loop) when a participant's first frame is in its file.
     on_recorded: Callable[[int], None] | None = None
+
+
+def _leg_estimate(remb: int, loss: float) -> int:
+    """A subscriber leg's capacity: its REMB, cut by half the loss above the tolerance."""
+    return int(remb * (1 - 0.5 * loss)) if loss > LOSS_TOLERATED else remb
 
 
 def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapability]:
@@ -193,6 +209,10 @@ class MediaHub:
             transceiver.setCodecPreferences(
                 _codec_preferences(transceiver.kind, self.settings.video_codec)
             )
+            if transceiver.kind == "audio":
+                # In-band FEC: a browser sends it only when the answer says the far end
+                # can use it; on a lossy mountain link it keeps speech intelligible.
+                aiortc_hook.answer_codec_parameters(transceiver, "audio/opus", OPUS_PARAMETERS)
             if not publish:
                 transceiver.direction = "sendonly"
         publishers = [p for p in receive_from if p != user_id]
@@ -230,7 +250,10 @@ class MediaHub:
             if kind == "video":
                 peer.remb[publisher_id] = bitrate
 
-        aiortc_hook.watch_sender(sender, keyframe_request, remb)
+        def loss(fraction: float) -> None:
+            peer.loss[publisher_id] = fraction
+
+        aiortc_hook.watch_sender(sender, keyframe_request, remb, loss if kind == "video" else None)
 
     def _publish(self, room: MediaRoom, peer: Peer, track: MediaStreamTrack) -> None:
         receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track)
@@ -252,7 +275,10 @@ class MediaHub:
                 room.publications.pop(key)
                 publication.close()
 
-        aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost)
+        uplink = aiortc_hook.UplinkEstimate() if kind == "video" else None
+        if uplink is not None:
+            peer.uplink = uplink
+        aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost, uplink)
         if room.recording_dir is not None:
             self._record(room, peer.user_id, kind, publication, new_source=True)
         for other in room.peers.values():
@@ -372,14 +398,19 @@ class MediaHub:
             self.on_peer_state(room.room_id, peer.user_id, "lost" if lost else "live", reason)
 
     def bitrate_cap(self, room: MediaRoom, publisher_id: int) -> int:
-        """The lowest estimate among the publisher's video subscribers, clamped; with no
-        estimate yet, ``START_BITRATE``."""
-        estimates = [
-            peer.remb[publisher_id]
+        """The lower of the publisher's measured uplink and its weakest video
+        subscriber's leg (its estimate, less what its reports say is lost; a leg with
+        no estimate yet counts ``START_BITRATE``), clamped."""
+        legs = [
+            _leg_estimate(
+                peer.remb.get(publisher_id, START_BITRATE), peer.loss.get(publisher_id, 0.0)
+            )
             for peer in room.peers.values()
-            if (publisher_id, "video") in peer.subscriptions and publisher_id in peer.remb
+            if (publisher_id, "video") in peer.subscriptions
         ]
-        cap = min(estimates) if estimates else START_BITRATE
+        publisher = room.peers.get(publisher_id)
+        uplink = publisher.uplink.bitrate if publisher and publisher.uplink else None
+        cap = min([*(legs or [START_BITRATE]), *([uplink] if uplink is not None else [])])
         return max(self.settings.bitrate_floor, min(cap, self.settings.bitrate_ceiling))
 
     def _send_cap(self, room: MediaRoom, publisher_id: int) -> None:

@@ -70,7 +70,7 @@ class RoomPresence:
     """Per-room edge state the core does not need: sockets and mute flags."""
 
     sids: dict[int, str] = field(default_factory=dict)
-    media: dict[int, dict[str, bool]] = field(default_factory=dict)
+    media: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class Signaling:
@@ -332,7 +332,12 @@ class Signaling:
             claims = await self._joined(sid, message.token)
             media = self.presence[claims.room].media
             before = media.get(claims.user_id, {"audio": True, "video": True})
-            after = {"audio": message.audio, "video": message.video}
+            after: dict[str, Any] = {
+                "audio": message.audio,
+                "video": message.video,
+                "video_paused": message.video_paused,
+                "quality": message.quality,
+            }
             media[claims.user_id] = after
             catalog, number = self._catalog(claims.room)
             now = time.time()

@@ -72,11 +72,20 @@ class CandidateMessage:
         return cls(_token(data), candidate)
 
 
+#: A participant's link as its page judges it (loss, round trip, bitrate).
+QUALITIES = ("good", "fair", "poor")
+
+
 @dataclass(frozen=True)
 class MediaStateMessage:
+    """What a participant sends: microphone and camera on or off, whether the page
+    paused its video for the link's sake (not the person's), and its link quality."""
+
     token: str
     audio: bool
     video: bool
+    video_paused: bool = False
+    quality: str | None = None
 
     @classmethod
     def parse(cls, payload: object) -> MediaStateMessage:
@@ -84,4 +93,10 @@ class MediaStateMessage:
         audio, video = data.get("audio"), data.get("video")
         if not isinstance(audio, bool) or not isinstance(video, bool):
             raise BadMessage("bad_payload", "audio and video must be true or false")
-        return cls(_token(data), audio, video)
+        paused = data.get("video_paused", False)
+        if not isinstance(paused, bool):
+            raise BadMessage("bad_payload", "video_paused must be true or false")
+        quality = data.get("quality")
+        if quality is not None and quality not in QUALITIES:
+            raise BadMessage("bad_payload", "quality must be good, fair or poor")
+        return cls(_token(data), audio, video, paused, quality)

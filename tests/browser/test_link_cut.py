@@ -26,6 +26,7 @@ from tests.support.browser import (
     picture,
     sample,
     shows,
+    start_consult,
 )
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.netns import namespace
@@ -95,16 +96,7 @@ async def test_a_35_second_cut_comes_back_without_a_reload(
 async def consult_through_a_cut(
     clinician: Page, specialist: Page, cut: Callable[[bool], None]
 ) -> None:
-    await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
-    await clinician.get_by_test_id("consult-summary").fill("Trẻ 4 tuổi, sốt")
-    await clinician.get_by_test_id("consult-submit").click()
-    await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
-    await specialist.get_by_test_id("join-room").first.click()
-    await clinician.get_by_test_id("join-room").first.click(timeout=15_000)
-    for page in (clinician, specialist):
-        await expect(page.get_by_test_id("room-status")).to_have_attribute(
-            "data-state", "connected", timeout=30_000
-        )
+    await start_consult(clinician, specialist, "Trẻ 4 tuổi, sốt")
     await back(specialist, CLINICIAN_PICTURE, within=30)
     await back(clinician, SPECIALIST_PICTURE, within=30)
     await clinician.evaluate("window.sameDocument = true")

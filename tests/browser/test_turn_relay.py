@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, Playwright, expect
+from playwright.async_api import Page, Playwright
 
 from tests.support.browser import (
     CLINICIAN_PICTURE,
@@ -14,6 +14,7 @@ from tests.support.browser import (
     launch,
     login,
     picture,
+    start_consult,
     wait_for_audio,
     wait_for_picture,
 )
@@ -55,18 +56,7 @@ async def test_relay_only_consult_through_coturn(playwright: Playwright, tmp_pat
             try:
                 clinician = await login(clinician_browser, server.url, "clinician.demo")
                 specialist = await login(specialist_browser, server.url, "specialist.demo")
-                await clinician.get_by_test_id("consult-specialty").select_option(
-                    "internal-medicine"
-                )
-                await clinician.get_by_test_id("consult-summary").fill("Đau bụng, nôn")
-                await clinician.get_by_test_id("consult-submit").click()
-                await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
-                await specialist.get_by_test_id("join-room").first.click()
-                await clinician.get_by_test_id("join-room").first.click(timeout=15_000)
-                for page in (clinician, specialist):
-                    await expect(page.get_by_test_id("room-status")).to_have_attribute(
-                        "data-state", "connected", timeout=30_000
-                    )
+                await start_consult(clinician, specialist, "Đau bụng, nôn")
                 await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
                 await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
                 assert await wait_for_audio(clinician) > 20

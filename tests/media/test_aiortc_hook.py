@@ -43,6 +43,30 @@ def test_dtls_transport_still_counts_the_datagrams_it_receives() -> None:
     assert aiortc_hook.packets_received(RTCPeerConnection()) is None, "not negotiated"
 
 
+def test_receiver_still_feeds_its_estimator_and_sends_remb_only_on_an_answer() -> None:
+    """UplinkEstimate stands in for aiortc's estimator: same ``add`` keywords, and a
+    None answer must mean no REMB from the receiver itself."""
+    source = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    assert "remb = self.__remote_bitrate_estimator.add(" in source
+    for keyword in ("abs_send_time=", "arrival_time_ms=", "payload_size=", "ssrc="):
+        assert keyword in source, keyword
+    assert "remb is not None" in source
+    estimate = aiortc_hook.UplinkEstimate()
+    assert estimate.add(arrival_time_ms=0, abs_send_time=0, payload_size=1000, ssrc=1) is None  # type: ignore[func-returns-value]
+
+
+def test_the_answer_still_takes_codecs_from_those_negotiated_per_transceiver() -> None:
+    remote = inspect.getsource(RTCPeerConnection.setRemoteDescription)
+    assert "transceiver._codecs = common" in remote
+    assert "find_common_codecs(" in remote
+
+
+def test_sender_still_sees_receiver_reports_for_its_own_ssrc() -> None:
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "isinstance(packet, (RtcpRrPacket, RtcpSrPacket))" in rtcp
+    assert "x.ssrc == self._ssrc" in rtcp
+
+
 def test_sender_still_routes_pli_to_send_keyframe_and_packs_packets() -> None:
     rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
     assert "self._send_keyframe()" in rtcp and "RTCP_PSFB_APP" in rtcp

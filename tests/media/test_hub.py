@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -112,3 +113,15 @@ async def test_a_silent_peer_is_reported_lost_then_live_and_a_failed_one_lost(
     finally:
         await clinician.close()
         await specialist.close()
+
+
+async def test_the_answer_lets_the_browser_protect_opus_with_in_band_fec(hub: MediaHub) -> None:
+    peer = ClientPeer(RED)
+    try:
+        answer = await hub.handle_offer("consult:7", CLINICIAN, await peer.offer(), [])
+        opus = re.search(r"a=rtpmap:(\d+) opus/48000/2", answer)
+        assert opus is not None
+        fmtp = re.search(rf"a=fmtp:{opus.group(1)} (.*)", answer)
+        assert fmtp is not None and "useinbandfec=1" in fmtp.group(1), answer
+    finally:
+        await peer.close()

@@ -199,6 +199,35 @@ async def test_publisher_bitrate_follows_the_weakest_subscriber(hub: MediaHub) -
             await peer.close()
 
 
+def test_a_lossy_leg_counts_less_than_its_estimate() -> None:
+    assert hub_module._leg_estimate(800_000, 0.05) == 800_000, "within the tolerance"
+    assert hub_module._leg_estimate(800_000, 0.30) == 680_000, "cut by half the loss"
+
+
+async def test_the_publishers_uplink_is_measured_and_caps_it(hub: MediaHub) -> None:
+    """The receive-side estimate of the publisher's own uplink runs (silenced) and the
+    cap never exceeds it; each subscriber's loss reports reach the hub."""
+    video = EncodedVideoTrack(vp8_frames(kbps=300))
+    publisher = await join(hub, 1, CapturingPeer(0, video), [])
+    viewer = await join(hub, 2, CapturingPeer(1), [1], publish=False)
+    try:
+        room = hub.room(ROOM)
+        assert room is not None
+        uplink = room.peers[1].uplink
+        assert uplink is not None
+        await eventually(lambda: uplink.bitrate is not None, what="an uplink estimate")
+        receiver = next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
+        assert aiortc_hook.send_remb(receiver, hub.settings.bitrate_ceiling)
+        await eventually(lambda: 1 in room.peers[2].remb, what="the viewer's REMB")
+        assert uplink.bitrate is not None
+        assert hub.bitrate_cap(room, 1) <= max(uplink.bitrate, hub.settings.bitrate_floor)
+        await eventually(lambda: 1 in room.peers[2].loss, within=15, what="a receiver report")
+        assert 0.0 <= room.peers[2].loss[1] <= 1.0
+    finally:
+        for peer in (publisher, viewer):
+            await peer.close()
+
+
 async def test_a_new_publisher_starts_low_and_is_never_told_the_ceiling_at_once(
     hub: MediaHub,
 ) -> None:

@@ -29,6 +29,16 @@ from signaling.messages import (
         ),
         (CandidateMessage.parse, {"token": "t", "candidate": "text"}, "bad_candidate"),
         (MediaStateMessage.parse, {"token": "t", "audio": "yes", "video": True}, "bad_payload"),
+        (
+            MediaStateMessage.parse,
+            {"token": "t", "audio": True, "video": True, "quality": "great"},
+            "bad_payload",
+        ),
+        (
+            MediaStateMessage.parse,
+            {"token": "t", "audio": True, "video": True, "video_paused": "yes"},
+            "bad_payload",
+        ),
     ],
 )
 def test_bad_payloads_are_named(parse: object, payload: object, code: str) -> None:
@@ -41,3 +51,7 @@ def test_good_payloads_parse() -> None:
     assert OfferMessage.parse({"token": "t", "type": "offer", "sdp": "v=0\r\n"}).sdp == "v=0\r\n"
     assert CandidateMessage.parse({"token": "t", "candidate": None}).candidate is None
     assert MediaStateMessage.parse({"token": "t", "audio": False, "video": True}).audio is False
+    state = MediaStateMessage.parse(
+        {"token": "t", "audio": True, "video": True, "video_paused": True, "quality": "poor"}
+    )
+    assert (state.video_paused, state.quality) == (True, "poor")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.engines import CHROMIUM
 from tests.support.server import DEMO_PASSWORD
@@ -136,3 +136,18 @@ async def wait_for_audio(page: Page, within: float = 15) -> int:
             return packets
         await asyncio.sleep(0.2)
     raise AssertionError(f"only {packets} audio packets received")
+
+
+async def start_consult(clinician: Page, specialist: Page, summary: str) -> None:
+    """File a request as the clinician, accept it as the specialist, both join the room
+    and see it connected."""
+    await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+    await clinician.get_by_test_id("consult-summary").fill(summary)
+    await clinician.get_by_test_id("consult-submit").click()
+    await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
+    await specialist.get_by_test_id("join-room").first.click()
+    await clinician.get_by_test_id("join-room").first.click(timeout=15_000)
+    for page in (clinician, specialist):
+        await expect(page.get_by_test_id("room-status")).to_have_attribute(
+            "data-state", "connected", timeout=60_000
+        )

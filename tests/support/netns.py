@@ -1,40 +1,58 @@
-"""A network namespace joined to this host by a veth pair, for a browser behind a link
-the test can cut. Needs root and iproute2 (``ip``); CI runs as root.
+"""A network namespace for a browser behind an emulated link (tests/support/linkemu.py:
+rate, delay, loss, cuts). Needs root, iproute2 and /dev/net/tun; CI runs as root.
 
-    host side  <veth>  namespace
-    10.x.y.1           10.x.y.2
+    namespace 10.x.y.2 --tun-- link emulator process --tun-- 10.x.y.1 this host
 
-Cutting sets the host end down: nothing passes either way, and both ends' addresses
-and connected routes come back when it is set up again.
+The browser in the namespace reaches the server at ``host_ip``; everything it sends
+or receives crosses the emulator.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.engines import require_binary
+from tests.support.linkemu import Shape
+from tests.support.proc import stop
 
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, timeout=30, capture_output=True)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class Namespace:
     name: str
-    host_if: str
     host_ip: str
     ns_ip: str
+    emulator: subprocess.Popen[str]
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.emulator.stdin is not None
+        self.emulator.stdin.write(json.dumps(message) + "\n")
+        self.emulator.stdin.flush()
+
+    def shape(self, up: Shape, down: Shape) -> None:
+        """``up``: from the namespace to the host; ``down``: back."""
+        self._send({"up": asdict(up), "down": asdict(down)})
 
     def cut(self, cut: bool) -> None:
-        _ip("link", "set", self.host_if, "down" if cut else "up")
+        """Drop everything both ways (True) or let it through again (False)."""
+        self._send({"cut": cut})
+
+    def stats(self) -> dict[str, Any]:
+        self._send({"stats": True})
+        assert self.emulator.stdout is not None
+        answer: dict[str, Any] = json.loads(self.emulator.stdout.readline())
+        return answer
 
     def wrapper(self, program: str, directory: Path) -> Path:
         """An executable that runs ``program`` with its arguments inside the namespace."""
@@ -48,20 +66,24 @@ class Namespace:
 def namespace() -> Iterator[Namespace]:
     require_binary("ip", "iproute2")
     tag = f"{os.getpid() % 10000}{random.randrange(100)}"
-    name, host_if, ns_if = f"cs{tag}", f"vh{tag}", f"vn{tag}"
+    name, tun_a, tun_b = f"cs{tag}", f"ta{tag}", f"tb{tag}"
     net = f"10.{random.randrange(100, 250)}.{random.randrange(1, 250)}"
-    ns = Namespace(name, host_if, f"{net}.1", f"{net}.2")
-    _ip("netns", "add", name)
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=30)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.linkemu", name, tun_a, tun_b, net],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        _ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        _ip("link", "set", ns_if, "netns", name)
-        _ip("addr", "add", f"{ns.host_ip}/24", "dev", host_if)
-        _ip("link", "set", host_if, "up")
-        inside = ("netns", "exec", name, "ip")
-        _ip(*inside, "addr", "add", f"{ns.ns_ip}/24", "dev", ns_if)
-        _ip(*inside, "link", "set", ns_if, "up")
-        _ip(*inside, "link", "set", "lo", "up")
-        yield ns
+        assert emulator.stdout is not None
+        if emulator.stdout.readline().strip() != "ready":
+            raise RuntimeError("the link emulator did not start")
+        yield Namespace(name, f"{net}.1", f"{net}.2", emulator)
     finally:
-        subprocess.run(["ip", "link", "del", host_if], timeout=30, capture_output=True)
+        stop(emulator)
+        for pipe in (emulator.stdin, emulator.stdout):
+            if pipe is not None:
+                pipe.close()
         subprocess.run(["ip", "netns", "del", name], timeout=30, capture_output=True)

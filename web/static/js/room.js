@@ -3,7 +3,7 @@
  * remote publisher, mute / camera off / leave. Teaching viewers only receive.
  *
  * Reconnect, don't reload: a watchdog notices a dead peer connection (failed, ICE
- * disconnected for a few seconds, or no media arriving while someone is there) and
+ * disconnected for a few seconds, or no media at all for 8 s while someone is there) and
  * rebuilds it by itself with backoff (aiortc has no ICE restart, so a new peer
  * connection takes the same seat); a socket reconnect does the same. Someone whose link
  * dropped is shown as reconnecting, with the time their seat is kept, never as a frozen
@@ -15,6 +15,7 @@ import { connect } from "./live.js";
 import { openMedia } from "./devices.js";
 import { connectPeer } from "./negotiation.js";
 import { setUpInvite } from "./invite.js";
+import { applySendPolicy, chooseLowData, lowDataChosen, watchQuality } from "./quality.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -43,6 +44,12 @@ let finished = false;
 /** ICE servers and policy from the last join reply (TURN credentials expire). */
 /** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
 let ice = { ice_servers: [], policy: "all" };
+/** Low-data mode (the user's choice, remembered on this PC). */
+let lowData = lowDataChosen();
+/** False while our video is paused because the link cannot carry it. */
+let videoActive = true;
+/** Our link as judged from the browser's statistics. @type {string|null} */
+let quality = null;
 /** Server clock minus ours, ms (for the seat countdowns). */
 let clockSkew = 0;
 /** A rebuild of the peer connection is under way. */
@@ -58,7 +65,10 @@ let inboundBytes = 0;
 let inboundStalledSince = 0;
 const BACKOFF_MS = [0, 1000, 2000, 4000, 8000, 15000];
 const ICE_DISCONNECTED_MS = 3000;
-const MEDIA_STALLED_MS = 5000;
+/** A new connection not up after this long is built again. */
+const SETUP_LIMIT_MS = 40000;
+// Long enough that a congested link trickling packets is not mistaken for a dead one.
+const MEDIA_STALLED_MS = 8000;
 
 /** @param {"connecting"|"waiting"|"connected"|"reconnecting"|"ended"|"refused"} state @param {string} [detail] */
 function setState(state, detail) {
@@ -111,10 +121,28 @@ function tile(index) {
     remoteStreams[index] = remoteStreams[index] ?? new MediaStream();
     video.srcObject = remoteStreams[index];
     const caption = document.createElement("figcaption");
-    figure.append(video, caption);
+    figure.append(video, caption, qualityBadge());
     videos.append(figure);
   }
   return figure;
+}
+
+/** The 3-level connection indicator shown on a tile. */
+function qualityBadge() {
+  const badge = document.createElement("span");
+  badge.className = "quality";
+  badge.dataset.testid = "quality";
+  badge.hidden = true;
+  return badge;
+}
+
+/** @param {HTMLElement} badge @param {string|null|undefined} level */
+function showQuality(badge, level) {
+  badge.hidden = !level;
+  if (!level) return;
+  badge.dataset.level = level;
+  badge.textContent = t("room.quality." + level);
+  badge.title = t("room.quality_hint");
 }
 
 /** @param {number} ms */
@@ -140,10 +168,12 @@ function renderRemotes() {
     const flags = [
       away,
       person.audio ? "" : t("room.muted"),
-      person.video ? "" : t("room.camera_is_off"),
+      !person.video ? t("room.camera_is_off") : person.video_paused ? t("room.video_paused_peer") : "",
     ].filter(Boolean);
     const caption = figure.querySelector("figcaption");
     if (caption) caption.textContent = [person.name, ...flags].join(" · ");
+    const badge = /** @type {HTMLElement|null} */ (figure.querySelector('[data-testid="quality"]'));
+    if (badge) showQuality(badge, person.status === "present" ? person.quality : null);
   });
 }
 
@@ -172,7 +202,8 @@ async function startMedia(mine = generation) {
       if (finished || built !== pc) return;
       if (state === "connected") {
         rebuildAttempts = 0;
-        showNotice("");
+        if (videoActive) showNotice(""); // a paused-video notice keeps its retry button
+        applySendPolicy(built, { lowData, videoActive });
       }
       updateStatus();
     },
@@ -237,11 +268,15 @@ async function watchdog() {
   const now = Date.now();
   const others = remotes.some((p) => p?.status === "present");
   const total = await inboundTotal();
-  if (total > inboundBytes || !others) inboundStalledSince = 0;
+  // Media can only stall on a connection that is up: one still being set up (ICE and
+  // DTLS over an Edge-class link take 10 s or more) has its own, longer limit.
+  const connected = pc.connectionState === "connected";
+  if (total > inboundBytes || !others || !connected) inboundStalledSince = 0;
   else if (!inboundStalledSince) inboundStalledSince = now;
   inboundBytes = total;
   const dead =
     pc.connectionState === "failed" ||
+    (!connected && now - lastRebuild >= SETUP_LIMIT_MS) ||
     (disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS) ||
     (inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS);
   renderRemotes(); // the countdowns
@@ -310,8 +345,51 @@ function toggle(button, kind) {
 
 function sendMediaState() {
   const enabled = (/** @type {string} */ kind) => local.getTracks().some((tr) => tr.kind === kind && tr.enabled);
-  send("room:media", { audio: enabled("audio"), video: enabled("video") }).catch(() => {});
+  send("room:media", {
+    audio: enabled("audio"),
+    video: enabled("video"),
+    video_paused: !videoActive,
+    quality,
+  }).catch(() => {});
 }
+
+/** Pause our video for the link's sake (false) or send it again (true), and say so. */
+function setVideoActive(active) {
+  if (active === videoActive || !publishing) return;
+  videoActive = active;
+  if (pc) applySendPolicy(pc, { lowData, videoActive });
+  if (active) {
+    showNotice("");
+  } else {
+    showNotice(t("room.video_paused_self"));
+    const retry = document.createElement("button");
+    retry.dataset.testid = "video-retry";
+    retry.textContent = t("room.video_retry");
+    retry.addEventListener("click", () => monitor.retryVideo());
+    notice.append(" ", retry);
+  }
+  sendMediaState();
+}
+
+const monitor = watchQuality({
+  getPc: () => pc,
+  onLevel: (level) => {
+    quality = level;
+    const own = /** @type {HTMLElement|null} */ (root.querySelector('[data-testid="quality-self"]'));
+    if (own) showQuality(own, level);
+    if (publishing) sendMediaState();
+  },
+  onVideo: setVideoActive,
+});
+
+const lowDataButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="low-data"]'));
+lowDataButton?.setAttribute("aria-pressed", String(lowData));
+lowDataButton?.addEventListener("click", () => {
+  lowData = !lowData;
+  chooseLowData(lowData);
+  lowDataButton.setAttribute("aria-pressed", String(lowData));
+  if (pc) applySendPolicy(pc, { lowData, videoActive });
+});
 
 micButton?.addEventListener("click", () => toggle(micButton, "audio"));
 camButton?.addEventListener("click", () => toggle(camButton, "video"));
