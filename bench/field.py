@@ -41,17 +41,23 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def main(profiles: list[str], runs: int, seconds: float) -> dict[str, Any]:
-    report: dict[str, Any] = {"runs": [], "medians": {}}
+    report: dict[str, Any] = {"runs": [], "medians": {}, "failed": []}
     async with async_playwright() as pw:
         for profile in profiles:
             done = []
             for _ in range(runs):
                 with tempfile.TemporaryDirectory() as tmp:
-                    result = await measure(pw, Path(tmp), profile, seconds)
+                    try:
+                        result = await measure(pw, Path(tmp), profile, seconds)
+                    except Exception as exc:  # a run that never got going: say so, go on
+                        report["failed"].append({"profile": profile, "error": repr(exc)[:300]})
+                        print(json.dumps(report["failed"][-1]), flush=True)
+                        continue
                 print(json.dumps(result), flush=True)
                 done.append(result)
             report["runs"] += done
-            report["medians"][profile] = medians(done)
+            if done:
+                report["medians"][profile] = medians(done)
     return report
 
 

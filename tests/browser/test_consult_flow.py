@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -54,11 +55,17 @@ async def test_consult_request_accept_join_see_and_hear(
         await expect(status).to_have_attribute("data-state", "requested")
         item = specialist.get_by_test_id("consult-item").first
         await expect(item).to_contain_text("Nam 54 tuổi, đau ngực 2 giờ.", timeout=10_000)
+        # The specialist, busy elsewhere, is told: a count in the title (and a tone).
+        await expect(specialist).to_have_title(re.compile(r"^\(1\) "))
+        assert "Nam 54" not in await specialist.title(), "no patient text in the title"
 
         # Accept: the clinician sees the change live; both join the room.
         await item.get_by_test_id("accept-consult").click()
         accepted_at = time.monotonic()
         await expect(status).to_have_attribute("data-state", "accepted", timeout=10_000)
+        # Clicking accept was using the page: its count is cleared.
+        await expect(specialist).not_to_have_title(re.compile(r"^\("))
+        await expect(clinician).to_have_title(re.compile(r"^\(1\) "))
         await specialist.get_by_test_id("join-room").first.click()
         await clinician.get_by_test_id("join-room").first.click()
         room_url = clinician.url

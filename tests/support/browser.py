@@ -146,7 +146,7 @@ async def start_consult(clinician: Page, specialist: Page, summary: str) -> None
     await clinician.get_by_test_id("consult-submit").click()
     await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
     await specialist.get_by_test_id("join-room").first.click()
-    await clinician.get_by_test_id("join-room").first.click(timeout=15_000)
+    await clinician.get_by_test_id("join-room").first.click(timeout=60_000)
     for page in (clinician, specialist):
         await expect(page.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "connected", timeout=60_000

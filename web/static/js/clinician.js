@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
+import { notify, setUpNotifications } from "./notify.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -78,7 +79,11 @@ form.addEventListener("submit", submitRequest);
 const socket = connect();
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
+  const before = list.querySelector(`[data-consult-id="${consult.id}"]`);
+  const was = before instanceof HTMLElement ? before.dataset.state : undefined;
   if (!consult.gone) upsert(list, consult, actionsFor);
+  if (was === "requested" && consult.state === "accepted") notify(t("notify.accepted"));
 });
+setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(list), 1000);

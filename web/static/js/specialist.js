@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
+import { notify, setUpNotifications } from "./notify.js";
 
 const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
 
@@ -77,8 +78,12 @@ async function load() {
 const socket = connect();
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
+  const known = queue.querySelector(`[data-consult-id="${consult.id}"]`);
   if (consult.gone) markTaken(consult);
   else upsert(queue, consult, actionsFor);
+  if (!known && consult.state === "requested") notify(t("notify.new_request"));
+  else if (!known && consult.invited) notify(t("notify.invited"));
 });
+setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(queue), 1000);
