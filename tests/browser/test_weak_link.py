@@ -58,7 +58,7 @@ async def test_a_link_too_weak_for_video_keeps_the_sound(
                 )
                 tile = specialist.locator("figure.remote")
                 await expect(tile.locator("figcaption")).to_contain_text(
-                    "tạm dừng hình", timeout=15_000
+                    "tạm dừng hình", timeout=30_000
                 )
                 await expect(tile.get_by_test_id("quality")).to_have_attribute("data-level", "poor")
                 before = int(await specialist.evaluate(AUDIO_PACKETS_JS))

@@ -7,7 +7,7 @@
  * - every 2 s the link is judged from the browser's own statistics (loss, round trip,
  *   the bitrate its congestion control allows) as good, fair or poor;
  * - when that bitrate stays too low to carry video next to audio, or the link stays
- *   poor (heavy loss, a round trip over a second) while video is sent, video is paused
+ *   overflowing (30 % loss, a round trip over 1.5 s) while video is sent, video is paused
  *   (so the sound stays clear) and tried again a minute later, or at once by the user.
  * @module quality
  */
@@ -17,6 +17,8 @@ const LOW_DATA = { maxBitrate: 150_000, scaleResolutionDownBy: 2, maxFramerate: 
 /** Below this (bits/s) for PAUSE_AFTER_MS the link cannot carry video next to audio. */
 const VIDEO_NEEDS = 90_000;
 const PAUSE_AFTER_MS = 10_000;
+/** Loss (0..1) at which video is only making audio worse: the link is overflowing. */
+const HEAVY_LOSS = 0.3;
 const RETRY_AFTER_MS = 60_000;
 
 /** @returns {boolean} */
@@ -132,8 +134,12 @@ export function watchQuality({ getPc, onLevel, onVideo }) {
         onLevel(verdict.level);
       }
       const now = Date.now();
+      // Not for loss alone: a link losing 10 % at random still has room for video
+      // (FEC, retransmissions and the browser's own rate control cope with it).
       const starved =
-        (verdict.outgoing !== null && verdict.outgoing < VIDEO_NEEDS) || verdict.level === "poor";
+        (verdict.outgoing !== null && verdict.outgoing < VIDEO_NEEDS) ||
+        verdict.loss > HEAVY_LOSS ||
+        verdict.rtt > 1.5;
       starvedSince = starved ? starvedSince || now : 0;
       if (!pausedAt && starvedSince && now - starvedSince >= PAUSE_AFTER_MS) {
         pausedAt = now;

@@ -235,6 +235,9 @@ async function join() {
     const room = reply.room;
     if (reply.ice) ice = reply.ice;
     applyRoomState(room);
+    // Our state again on every (re)join: a missing device, a paused video and the
+    // link's quality may have been sent on a socket that has since dropped.
+    if (publishing) sendMediaState();
     await startMedia(mine);
   } catch (error) {
     if (mine !== generation) return;
@@ -424,12 +427,7 @@ Object.assign(window, {
 });
 
 const socket = connect({ join_token: token });
-socket.on("connect", () => {
-  join().then(() => {
-    // Tell the others what we cannot send (no camera, no microphone).
-    if (local.getTracks().length < 2 && publishing) sendMediaState();
-  });
-});
+socket.on("connect", join);
 socket.on("disconnect", () => updateStatus());
 setInterval(() => watchdog().catch((e) => console.warn("watchdog", e)), 1000);
 // Closing the page is leaving (not a dropped link that keeps a seat for minutes).
