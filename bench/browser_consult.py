@@ -23,6 +23,7 @@ from playwright.async_api import async_playwright
 from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
+    enter_room,
     launch,
     login,
     picture,
@@ -56,8 +57,8 @@ async def one_run(tmp: Path, seconds: float) -> dict[str, Any]:
                 await accept.wait_for()
                 await accept.click()
                 accepted = time.monotonic()
-                await specialist.get_by_test_id("join-room").first.click()
-                await clinician.get_by_test_id("join-room").first.click()
+                await enter_room(specialist)
+                await enter_room(clinician)
                 await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
                 await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
                 first_frames = time.monotonic() - accepted

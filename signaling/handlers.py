@@ -29,6 +29,7 @@ from consult_server.room_catalog import RecordingFile, RoomCatalog, RoomSpec, pa
 from consult_server.tokens import JoinClaims, verify_join_token
 from consult_server.turn import ice_servers
 from media.hub import MediaError, MediaHub
+from media.probe import LinkProbes
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
@@ -84,6 +85,8 @@ class Signaling:
         catalogs: Mapping[str, RoomCatalog],
     ) -> None:
         self.config = config
+        #: The far ends of the pre-join connection tests.
+        self.probes = LinkProbes(config.media.ice_servers)
         self.accounts = accounts
         self.sessions = sessions
         self.media = media
@@ -118,6 +121,8 @@ class Signaling:
             "room:candidate": self.on_candidate,
             "room:media": self.on_media_state,
             "room:leave": self.on_leave,
+            "net:ice": self.on_ice,
+            "net:probe": self.on_probe,
         }
         for event, handler in handlers.items():
             self.sio.on(event, handler)
@@ -155,6 +160,8 @@ class Signaling:
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
         session = await self.sio.get_session(sid)
+        if session.get("probing"):
+            await self.probes.close(session["user_id"])
         for key in list(session.get("rooms", ())):
             presence = self.presence.get(key)
             if presence and presence.sids.get(session["user_id"]) == sid:
@@ -229,15 +236,41 @@ class Signaling:
             return {
                 "ok": True,
                 "room": state,
-                # The browser's RTCConfiguration: TURN with a credential that expires
-                # with this join token (nothing unless media.turn_urls is set).
-                "ice": {
-                    "ice_servers": ice_servers(
-                        self.config.media, claims.user_id, claims.expires_at
-                    ),
-                    "policy": self.config.media.ice_transport_policy,
-                },
+                "ice": self._ice(claims),
             }
+
+        return await self._guard(sid, act)
+
+    def _ice(self, claims: JoinClaims) -> dict[str, Any]:
+        """The browser's RTCConfiguration: TURN with a credential that expires with the
+        join token (nothing unless media.turn_urls is set)."""
+        return {
+            "ice_servers": ice_servers(self.config.media, claims.user_id, claims.expires_at),
+            "policy": self.config.media.ice_transport_policy,
+        }
+
+    # -- the pre-join connection test ---------------------------------------------------
+
+    async def on_ice(self, sid: str, data: object = None) -> Ack:
+        """The ICE configuration for a connection test before joining."""
+
+        async def act() -> Ack:
+            claims = await self._claims(sid, JoinMessage.parse(data).token)
+            return {"ok": True, "ice": self._ice(claims)}
+
+        return await self._guard(sid, act)
+
+    async def on_probe(self, sid: str, data: object = None) -> Ack:
+        """Answer a connection test's offer (one data channel that the server echoes);
+        any holder of a valid join token may test, before joining."""
+
+        async def act() -> Ack:
+            message = OfferMessage.parse(data)
+            claims = await self._claims(sid, message.token)
+            answer = await self.probes.answer(claims.user_id, message.sdp)
+            session = await self.sio.get_session(sid)
+            session["probing"] = True
+            return {"ok": True, "type": "answer", "sdp": answer}
 
         return await self._guard(sid, act)
 
@@ -431,6 +464,7 @@ class Signaling:
         close every socket at once (browsers reconnect to the restarted server) without
         taking it as people leaving: their consults stay in session, to be resumed."""
         self.stopping = True
+        await self.probes.close_all()
         await self.finish_recordings()
         if self.sio.eio.sockets:
             await self.sio.eio.disconnect()

@@ -18,6 +18,7 @@ from playwright.async_api import Playwright, expect
 from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
+    enter_room,
     launch,
     login,
     picture,
@@ -66,8 +67,8 @@ async def test_consult_request_accept_join_see_and_hear(
         # Clicking accept was using the page: its count is cleared.
         await expect(specialist).not_to_have_title(re.compile(r"^\("))
         await expect(clinician).to_have_title(re.compile(r"^\(1\) "))
-        await specialist.get_by_test_id("join-room").first.click()
-        await clinician.get_by_test_id("join-room").first.click()
+        await enter_room(specialist)
+        await enter_room(clinician)
         room_url = clinician.url
         assert room_url.endswith("/room")
         join_token = await clinician.locator("#room").get_attribute("data-join-token")

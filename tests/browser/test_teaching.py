@@ -24,6 +24,7 @@ async def test_presenter_is_seen_by_a_viewer_who_sends_nothing(
         await presenter.get_by_test_id("teaching-title").fill("Đọc X-quang ngực")
         await presenter.get_by_test_id("teaching-submit").click()
         await presenter.wait_for_url("**/teaching/*/room")
+        await presenter.get_by_test_id("prejoin-continue").click(timeout=30_000)
         await expect(presenter.get_by_test_id("local-video")).to_be_visible()
 
         viewer = await login(viewer_browser, server.url, "clinician2.demo")

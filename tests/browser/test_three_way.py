@@ -13,6 +13,7 @@ from tests.support.browser import (
     CENTRAL_PICTURE,
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
+    enter_room,
     launch,
     login,
     picture,
@@ -39,8 +40,8 @@ async def test_district_specialist_brings_in_the_central_hospital(
         await clinician.get_by_test_id("consult-summary").fill("Trẻ 3 tuổi sốt cao co giật")
         await clinician.get_by_test_id("consult-submit").click()
         await district.get_by_test_id("accept-consult").first.click()
-        await district.get_by_test_id("join-room").first.click()
-        await clinician.get_by_test_id("join-room").first.click()
+        await enter_room(district)
+        await enter_room(clinician)
         await expect(district.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "connected", timeout=30_000
         )
@@ -54,8 +55,7 @@ async def test_district_specialist_brings_in_the_central_hospital(
         await expect(district.get_by_test_id("invite-result")).to_contain_text("Phạm Quốc Dũng")
 
         # It reaches the central specialist live; they join.
-        join = central.get_by_test_id("join-room").first
-        await join.click(timeout=10_000)
+        await enter_room(central, within_ms=10_000)
 
         pages = {"commune": clinician, "district": district, "central": central}
         expected = {"commune": {1, 2}, "district": {0, 2}, "central": {0, 1}}

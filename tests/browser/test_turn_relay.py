@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, Playwright
+from playwright.async_api import Page, Playwright, expect
 
 from tests.support.browser import (
     CLINICIAN_PICTURE,
@@ -63,6 +63,11 @@ async def test_relay_only_consult_through_coturn(playwright: Playwright, tmp_pat
                 assert await wait_for_audio(specialist) > 20
                 assert await relay_in_use(clinician) == "relay"
                 assert await relay_in_use(specialist) == "relay"
+                # The pre-join connection test saw the same: media works, through TURN.
+                for page in (clinician, specialist):
+                    await expect(page.get_by_test_id("prejoin-connection")).to_have_attribute(
+                        "data-result", "relay", timeout=20_000
+                    )
             finally:
                 await clinician_browser.close()
                 await specialist_browser.close()

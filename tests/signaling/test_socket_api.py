@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import socketio
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from consult_server import keys
 from consult_server.tokens import JoinClaims, sign_join_token
@@ -288,3 +289,43 @@ async def test_an_invited_specialist_is_told_live_and_may_join_the_room(harness:
             await room_io.disconnect()
     finally:
         await central_io.disconnect()
+
+
+async def test_a_connection_test_before_joining_echoes_over_the_media_server(
+    harness: Harness,
+) -> None:
+    """The pre-join check: a data channel to the media server, answered and echoed,
+    for a valid token only, without joining the room (nobody is shown as present)."""
+    clinician, _, consult_id = await accepted_consult(harness)
+    clinician_id = await user_id(harness, "clinician.demo")
+    good = token_for(harness, clinician_id, consult_id, "clinician")
+    specialist_id = await user_id(harness, "specialist.demo")
+    theirs = token_for(harness, specialist_id, consult_id, "specialist")
+    sio = await connect(harness, clinician, {"join_token": good})
+    pc = RTCPeerConnection()
+    try:
+        reply = await sio.call("net:ice", {"token": good})
+        assert reply == {"ok": True, "ice": {"ice_servers": [], "policy": "all"}}
+        assert (await sio.call("net:ice", {"token": theirs}))["error"]["code"] == "token_invalid"
+        channel = pc.createDataChannel("probe")
+        opened = asyncio.Event()
+        echoes: list[str] = []
+        channel.on("open", opened.set)
+        channel.on("message", echoes.append)
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+        refused = await sio.call("net:probe", {**offer, "token": theirs})
+        assert refused["error"]["code"] == "token_invalid"
+        reply = await sio.call("net:probe", {**offer, "token": good}, timeout=20)
+        assert reply["ok"], reply
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+        await asyncio.wait_for(opened.wait(), 10)
+        channel.send("ping 0 123.5")
+        await until(lambda: echoes == ["ping 0 123.5"])
+        signaling = harness.app[keys.SIGNALING]
+        assert len(signaling.probes) == 1
+        assert signaling.rooms.get(f"consult:{consult_id}") is None, "a test is not a join"
+    finally:
+        await sio.disconnect()
+        await pc.close()
+    await until(lambda: len(harness.app[keys.SIGNALING].probes) == 0)

@@ -138,6 +138,13 @@ async def wait_for_audio(page: Page, within: float = 15) -> int:
     raise AssertionError(f"only {packets} audio packets received")
 
 
+async def enter_room(page: Page, within_ms: float = 15_000) -> None:
+    """From a list, "join the room", then past the pre-join check (camera, microphone,
+    connection) with "join the room" again."""
+    await page.get_by_test_id("join-room").first.click(timeout=within_ms)
+    await page.get_by_test_id("prejoin-continue").click(timeout=30_000)
+
+
 async def start_consult(clinician: Page, specialist: Page, summary: str) -> None:
     """File a request as the clinician, accept it as the specialist, both join the room
     and see it connected."""
@@ -145,8 +152,8 @@ async def start_consult(clinician: Page, specialist: Page, summary: str) -> None
     await clinician.get_by_test_id("consult-summary").fill(summary)
     await clinician.get_by_test_id("consult-submit").click()
     await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
-    await specialist.get_by_test_id("join-room").first.click()
-    await clinician.get_by_test_id("join-room").first.click(timeout=60_000)
+    await enter_room(specialist)
+    await enter_room(clinician, within_ms=60_000)
     for page in (clinician, specialist):
         await expect(page.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "connected", timeout=60_000

@@ -7,8 +7,8 @@
 
 const GATHER_TIMEOUT_MS = 3000;
 
-/** @param {RTCPeerConnection} pc */
-function gatheringComplete(pc) {
+/** Resolves when ICE gathering is complete, or after 3 s. @param {RTCPeerConnection} pc */
+export function gatheringComplete(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -12,9 +12,10 @@
  */
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
-import { openMedia } from "./devices.js";
+import { canChooseSpeaker, openMedia } from "./devices.js";
 import { connectPeer } from "./negotiation.js";
 import { setUpInvite } from "./invite.js";
+import { runPrejoin } from "./prejoin.js";
 import { applySendPolicy, chooseLowData, lowDataChosen, watchQuality } from "./quality.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
@@ -28,6 +29,8 @@ const localVideo = /** @type {HTMLVideoElement|null} */ (root.querySelector('[da
 const micButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="toggle-mic"]'));
 const camButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="toggle-camera"]'));
 const hangUpButton = /** @type {HTMLButtonElement} */ (root.querySelector('[data-testid="hang-up"]'));
+/** The room itself (videos, controls), shown after the pre-join check. */
+const body = /** @type {HTMLElement} */ (root.querySelector("[data-room-body]"));
 
 /** @type {RTCPeerConnection|null} */
 let pc = null;
@@ -41,6 +44,10 @@ let negotiated = 0;
 /** @type {MediaStream[]} */
 const remoteStreams = [];
 let finished = false;
+/** Past the pre-join check: (re)connecting the socket (re)joins the room. */
+let entered = false;
+/** The speaker chosen in the pre-join check ("" for the default). */
+let speaker = "";
 /** ICE servers and policy from the last join reply (TURN credentials expire). */
 /** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
 let ice = { ice_servers: [], policy: "all" };
@@ -63,6 +70,7 @@ let disconnectedSince = 0;
 /** Inbound media bytes at the last watchdog look, and since when they stopped growing. */
 let inboundBytes = 0;
 let inboundStalledSince = 0;
+const REJOIN_KEY = "consult.rejoin";
 const BACKOFF_MS = [0, 1000, 2000, 4000, 8000, 15000];
 const ICE_DISCONNECTED_MS = 3000;
 /** A new connection not up after this long is built again. */
@@ -70,7 +78,7 @@ const SETUP_LIMIT_MS = 40000;
 // Long enough that a congested link trickling packets is not mistaken for a dead one.
 const MEDIA_STALLED_MS = 8000;
 
-/** @param {"connecting"|"waiting"|"connected"|"reconnecting"|"ended"|"refused"} state @param {string} [detail] */
+/** @param {"checking"|"connecting"|"waiting"|"connected"|"reconnecting"|"ended"|"refused"} state @param {string} [detail] */
 function setState(state, detail) {
   if (statusEl.dataset.state !== state) {
     statusEl.dataset.state = state;
@@ -81,7 +89,7 @@ function setState(state, detail) {
 
 /** The room's status from the socket, our peer connection and who else is here. */
 function updateStatus() {
-  if (finished) return;
+  if (finished || !entered) return;
   const others = remotes.some((p) => p?.status === "present");
   if (!socket.connected || building || pc?.connectionState === "failed" || disconnectedSince) {
     setState("reconnecting");
@@ -107,6 +115,12 @@ async function send(event, payload) {
   return reply;
 }
 
+/** `send`, once the socket is up (the pre-join check starts with the page). @param {string} event @param {object} payload */
+async function sendConnected(event, payload) {
+  if (!socket.connected) await new Promise((resolve) => socket.once("connect", resolve));
+  return send(event, payload);
+}
+
 /** @param {number} index */
 function tile(index) {
   let figure = /** @type {HTMLElement|null} */ (videos.querySelector(`[data-remote-index="${index}"]`));
@@ -120,6 +134,7 @@ function tile(index) {
     video.playsInline = true;
     remoteStreams[index] = remoteStreams[index] ?? new MediaStream();
     video.srcObject = remoteStreams[index];
+    if (speaker && canChooseSpeaker) /** @type {any} */ (video).setSinkId(speaker).catch(() => {});
     const caption = document.createElement("figcaption");
     figure.append(video, caption, qualityBadge());
     videos.append(figure);
@@ -325,7 +340,11 @@ function finish(state, text) {
     rejoin.className = "primary";
     rejoin.dataset.testid = "rejoin";
     rejoin.textContent = t("room.rejoin");
-    rejoin.addEventListener("click", () => window.location.reload());
+    rejoin.addEventListener("click", () => {
+      // Back in at once: the devices were checked a minute ago.
+      sessionStorage.setItem(REJOIN_KEY, root.dataset.consultId ?? "");
+      window.location.reload();
+    });
     notice.append(" ", rejoin);
   }
   const home = document.createElement("a");
@@ -404,32 +423,49 @@ hangUpButton.addEventListener("click", async () => {
 const invitePanel = root.querySelector('[data-testid="invite-panel"]');
 if (invitePanel instanceof HTMLElement) setUpInvite(invitePanel, root.dataset.consultId ?? "");
 
-if (publishing) {
-  const media = await openMedia();
-  local = media.stream;
-  if (localVideo) localVideo.srcObject = local;
-  if (media.missing.length) {
-    showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
-  }
-  // A control that cannot work is disabled, and says why.
-  for (const [button, kind] of /** @type {const} */ ([[micButton, "audio"], [camButton, "video"]])) {
-    if (button && media.missing.includes(kind)) {
-      button.disabled = true;
-      button.setAttribute("aria-pressed", "true");
-      button.title = t("device.missing_" + kind);
-    }
-  }
-}
-
 // Test and support hook (docs/testing.md): the peer's statistics.
 Object.assign(window, {
   consultRoom: { stats: async () => (pc ? [...(await pc.getStats()).values()] : []) },
 });
 
 const socket = connect({ join_token: token });
-socket.on("connect", join);
+socket.on("connect", () => {
+  if (entered) join();
+});
 socket.on("disconnect", () => updateStatus());
+/** Our camera and microphone (after the pre-join check), then into the room. */
+async function enter() {
+  if (publishing) {
+    const panel = /** @type {HTMLElement} */ (document.querySelector('[data-testid="prejoin"]'));
+    const rejoining = sessionStorage.getItem(REJOIN_KEY) === (root.dataset.consultId ?? "");
+    sessionStorage.removeItem(REJOIN_KEY);
+    setState("checking");
+    const media = rejoining ? { ...(await openMedia()), speaker: "" } : await runPrejoin(panel, sendConnected);
+    local = media.stream;
+    speaker = media.speaker;
+    lowData = lowDataChosen();
+    lowDataButton?.setAttribute("aria-pressed", String(lowData));
+    if (localVideo) localVideo.srcObject = local;
+    if (media.missing.length) {
+      showNotice(t("room.missing_devices", { what: media.missing.map((k) => t("device." + k)).join(", ") }));
+    }
+    // A control that cannot work is disabled, and says why.
+    for (const [button, kind] of /** @type {const} */ ([[micButton, "audio"], [camButton, "video"]])) {
+      if (button && media.missing.includes(kind)) {
+        button.disabled = true;
+        button.setAttribute("aria-pressed", "true");
+        button.title = t("device.missing_" + kind);
+      }
+    }
+  }
+  body.hidden = false;
+  entered = true;
+  setState("connecting");
+  if (socket.connected) await join();
+}
+
 setInterval(() => watchdog().catch((e) => console.warn("watchdog", e)), 1000);
+enter().catch((e) => showNotice(errorText(e)));
 // Closing the page is leaving (not a dropped link that keeps a seat for minutes).
 window.addEventListener("pagehide", (event) => {
   if (!event.persisted && !finished && socket.connected) socket.emit("room:leave", { token });
