@@ -23,7 +23,9 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
   subscriber's leg): we wrap both per instance.
 - ``RTCRtpTransceiver._codecs``: the codecs ``setRemoteDescription`` negotiated, each a
   copy for this transceiver, whose format parameters the answer writes (Opus's
-  ``useinbandfec=1``: aiortc's own Opus codec declares none).
+  ``useinbandfec=1``: aiortc's own Opus codec declares none), narrowed to the codecs we
+  forward (aiortc's own ``filter_preferred_codecs``), as ``setCodecPreferences`` cannot
+  once the offer is read.
 - ``RTCDtlsTransport.__rx_packets``: the datagrams (RTP, RTCP, DTLS) a peer's transport
   has received, counted by aiortc for its stats; the hub reads it once a second to
   notice a silent peer, at no cost per packet.
@@ -44,6 +46,8 @@ import aiortc
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcpeerconnection import filter_preferred_codecs
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -201,6 +205,25 @@ def watch_sender(
 
 #: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 NTP_UNIX_OFFSET = 2_208_988_800
+
+
+def narrow_answer_codecs(
+    transceiver: aiortc.RTCRtpTransceiver, preferences: list[RTCRtpCodecCapability]
+) -> bool:
+    """Keep only ``preferences`` among the codecs negotiated from the offer, for the
+    answer to name; call after setRemoteDescription, before createAnswer. False when
+    nothing is left (the offer lacks every preferred codec).
+
+    aiortc fixes a transceiver's codecs when it reads the offer, from the preferences
+    set *before* that; an answering transceiver does not exist before the offer, so
+    ``setCodecPreferences`` afterwards changes nothing and the answer kept every common
+    codec in the offer's order (a browser preferring H.264 would send H.264)."""
+    narrowed = filter_preferred_codecs(transceiver._codecs, preferences)
+    if not any(c.mimeType.lower() != f"{transceiver.kind}/rtx" for c in narrowed):
+        return False
+    transceiver._codecs = narrowed
+    transceiver._preferred_codecs = list(preferences)
+    return True
 
 
 def answer_codec_parameters(

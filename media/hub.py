@@ -202,13 +202,18 @@ class MediaHub:
             await pc.close()
             self._forget_if_empty(room)
             raise MediaError("bad_sdp", "the offer must carry audio and/or video")
+        for transceiver in transceivers:
+            # Only what we forward: never transcoded, so every leg needs the same codec.
+            preferences = _codec_preferences(transceiver.kind, self.settings.video_codec)
+            if not aiortc_hook.narrow_answer_codecs(transceiver, preferences):
+                await pc.close()
+                self._forget_if_empty(room)
+                wanted = "Opus" if transceiver.kind == "audio" else self.settings.video_codec
+                raise MediaError("bad_sdp", f"the offer's {transceiver.kind} lacks {wanted}")
         old = room.peers.pop(user_id, None)
         if old is not None:
             await self._close_peer(room, old)
         for transceiver in transceivers:
-            transceiver.setCodecPreferences(
-                _codec_preferences(transceiver.kind, self.settings.video_codec)
-            )
             if transceiver.kind == "audio":
                 # In-band FEC: a browser sends it only when the answer says the far end
                 # can use it; on a lossy mountain link it keeps speech intelligible.

@@ -161,9 +161,7 @@ async def test_the_chosen_camera_and_low_data_mode_are_remembered(
         await expect(camera).to_have_value(second, timeout=15_000)
         await expect(clinician.get_by_test_id("prejoin-low-data")).to_be_checked()
         await clinician.get_by_test_id("prejoin-continue").click()
-        await expect(clinician.get_by_test_id("low-data")).to_have_attribute(
-            "aria-pressed", "true"
-        )
+        await expect(clinician.get_by_test_id("low-data")).to_have_attribute("aria-pressed", "true")
         in_room = "() => document.querySelector('[data-testid=local-video]')"
         in_room += ".srcObject?.getVideoTracks()[0]?.getSettings().deviceId"
         assert await clinician.evaluate(in_room) == second

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from aiortc import RTCPeerConnection, RTCRtpSender
 
 from media import hub as hub_module
 from media.hub import MediaError, MediaHub
@@ -125,3 +126,56 @@ async def test_the_answer_lets_the_browser_protect_opus_with_in_band_fec(hub: Me
         assert fmtp is not None and "useinbandfec=1" in fmtp.group(1), answer
     finally:
         await peer.close()
+
+
+async def h264_first_offer(only_h264: bool = False) -> tuple[RTCPeerConnection, str]:
+    """An offer like Safari's: H.264 listed before VP8 (or H.264 alone)."""
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio")
+    video = pc.addTransceiver("video")
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    h264 = [c for c in codecs if c.mimeType == "video/H264"]
+    rest = [] if only_h264 else [c for c in codecs if c.mimeType != "video/H264"]
+    video.setCodecPreferences(h264 + rest)
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, pc.localDescription.sdp
+
+
+async def test_the_answer_names_only_the_configured_video_codec(hub: MediaHub) -> None:
+    # Forwarding never transcodes and the recorder writes VP8: a browser that prefers
+    # H.264 must be answered VP8 only, or it sends what the others cannot decode.
+    pc, offer = await h264_first_offer()
+    try:
+        answer = await hub.handle_offer("consult:7", CLINICIAN, offer, [])
+        video = answer.split("m=video", 1)[1]
+        names = re.findall(r"a=rtpmap:\d+ ([\w-]+)/", video)
+        assert names and set(names) <= {"VP8", "rtx"}, names
+        assert names[0] == "VP8"
+        audio = answer.split("m=audio", 1)[1].split("m=video", 1)[0]
+        assert set(re.findall(r"a=rtpmap:\d+ ([\w-]+)/", audio)) == {"opus"}
+    finally:
+        await pc.close()
+
+
+async def test_an_offer_without_the_configured_codec_is_refused_clearly(hub: MediaHub) -> None:
+    pc, offer = await h264_first_offer(only_h264=True)
+    try:
+        with pytest.raises(MediaError) as refused:
+            await hub.handle_offer("consult:7", CLINICIAN, offer, [])
+        assert refused.value.code == "bad_sdp"
+        assert "VP8" in str(refused.value)
+        assert hub.room("consult:7") is None
+        # A participant already in keeps their peer: the bad offer changes nothing.
+        good = ClientPeer(RED)
+        try:
+            await hub.handle_offer("consult:7", CLINICIAN, await good.offer(), [])
+            room = hub.room("consult:7")
+            assert room is not None
+            before = room.peers[CLINICIAN]
+            with pytest.raises(MediaError):
+                await hub.handle_offer("consult:7", CLINICIAN, offer, [])
+            assert room.peers[CLINICIAN] is before
+        finally:
+            await good.close()
+    finally:
+        await pc.close()

@@ -7,7 +7,7 @@
  *
  * The connection test is a real one: a peer connection to the media server with one
  * data channel, the same ICE set-up as the call, answered by the server's echo
- * (media/probe.py); five pings give the round trip.
+ * (media/probe.py); ten pings give the round trip and the share lost.
  * @module prejoin
  */
 import { errorText, t } from "./i18n.js";
@@ -16,9 +16,12 @@ import { gatheringComplete } from "./negotiation.js";
 import { chooseLowData, lowDataChosen } from "./quality.js";
 
 const PROBE_OPEN_MS = 15000;
-const PING_MS = 3000;
+const PINGS = 10;
+const PING_WAIT_MS = 2000;
 /** Above this round trip the link is slow: low-data mode is suggested. */
 const SLOW_RTT_MS = 600;
+/** At this share of pings lost, too. */
+const LOSSY_PCT = 20;
 
 /** @typedef {{stream: MediaStream, missing: ("audio"|"video")[], errors: Record<string, string>, speaker: string}} Prepared */
 
@@ -85,20 +88,31 @@ function opened(channel) {
   });
 }
 
-/** @param {RTCDataChannel} channel @param {number} n */
-function ping(channel, n) {
-  return new Promise((resolve, reject) => {
-    const sent = performance.now();
-    const timer = setTimeout(() => reject(new Error("timeout")), PING_MS);
-    const onMessage = (/** @type {MessageEvent} */ event) => {
-      if (event.data !== `ping ${n}`) return;
-      clearTimeout(timer);
-      channel.removeEventListener("message", onMessage);
-      resolve(performance.now() - sent);
-    };
-    channel.addEventListener("message", onMessage);
+/**
+ * Ten pings, 100 ms apart, on an unreliable channel (a lost one is not resent, so it
+ * counts as lost instead of stalling the rest); waits up to 2 s for the last echo.
+ * @param {RTCDataChannel} channel
+ * @returns {Promise<{rtts: number[], lost: number}>}
+ */
+async function pings(channel) {
+  /** @type {Map<string, number>} */
+  const sent = new Map();
+  /** @type {number[]} */
+  const rtts = [];
+  const onMessage = (/** @type {MessageEvent} */ event) => {
+    const at = sent.get(event.data);
+    if (at !== undefined) rtts.push(performance.now() - at);
+  };
+  channel.addEventListener("message", onMessage);
+  for (let n = 0; n < PINGS; n++) {
+    sent.set(`ping ${n}`, performance.now());
     channel.send(`ping ${n}`);
-  });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const deadline = performance.now() + PING_WAIT_MS;
+  while (rtts.length < PINGS && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  channel.removeEventListener("message", onMessage);
+  return { rtts, lost: PINGS - rtts.length };
 }
 
 /** "relay" when the working pair goes through TURN, else "direct". @param {RTCPeerConnection} pc */
@@ -113,21 +127,21 @@ async function route(pc) {
 /**
  * The connection test: the socket's round trip, then media to the server.
  * @param {(event: string, payload: object) => Promise<any>} send
- * @returns {Promise<{result: "direct"|"relay"|"failed", rtt?: number}>}
+ * @returns {Promise<{result: "direct"|"relay"|"failed", rtt?: number, loss?: number}>}
  */
 export async function testConnection(send) {
   const { ice } = await send("net:ice", {});
   const pc = new RTCPeerConnection({ iceServers: ice.ice_servers, iceTransportPolicy: ice.policy });
   try {
-    const channel = pc.createDataChannel("probe");
+    const channel = pc.createDataChannel("probe", { ordered: false, maxRetransmits: 0 });
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
     const answer = await send("net:probe", { type: "offer", sdp: pc.localDescription?.sdp });
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     await opened(channel);
-    const rtts = [];
-    for (let n = 0; n < 5; n++) rtts.push(await ping(channel, n));
-    return { result: await route(pc), rtt: Math.round(median(rtts)) };
+    const { rtts, lost } = await pings(channel);
+    if (!rtts.length) return { result: "failed" };
+    return { result: await route(pc), rtt: Math.round(median(rtts)), loss: Math.round((100 * lost) / PINGS) };
   } catch (error) {
     console.warn("connection test failed", error);
     const err = /** @type {any} */ (error);
@@ -234,11 +248,13 @@ export function runPrejoin(panel, send) {
     connection.dataset.result = "checking";
     connection.textContent = t("prejoin.connection.checking");
     try {
-      const { result, rtt } = await testConnection(send);
+      const { result, rtt, loss } = await testConnection(send);
       connection.dataset.result = result;
       connection.dataset.rtt = String(rtt ?? "");
+      connection.dataset.loss = String(loss ?? "");
       let text = t("prejoin.connection." + result, { rtt: rtt ?? "" });
-      if (rtt !== undefined && rtt > SLOW_RTT_MS) text += " " + t("prejoin.connection.slow");
+      if (loss) text += " " + t("prejoin.connection.loss", { loss });
+      if ((rtt ?? 0) > SLOW_RTT_MS || (loss ?? 0) >= LOSSY_PCT) text += " " + t("prejoin.connection.slow");
       connection.textContent = text;
     } catch (error) {
       connection.dataset.result = "error";
