@@ -212,6 +212,10 @@ class MediaHub:
                 raise MediaError("bad_sdp", f"the offer's {transceiver.kind} lacks {wanted}")
         old = room.peers.pop(user_id, None)
         if old is not None:
+            # A rebuilt connection replaces a lost one: it is "lost" until its media
+            # flows, and then reported live (the browser closing the old one is seen as
+            # a drop; without this the seat stayed "dropped" over a working call).
+            peer.lost = old.lost
             await self._close_peer(room, old)
         for transceiver in transceivers:
             if transceiver.kind == "audio":

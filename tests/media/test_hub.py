@@ -179,3 +179,28 @@ async def test_an_offer_without_the_configured_codec_is_refused_clearly(hub: Med
             await good.close()
     finally:
         await pc.close()
+
+
+async def test_a_rebuilt_connection_that_replaced_a_lost_one_is_reported_live(
+    hub: MediaHub,
+) -> None:
+    """The page closes its dead connection (the server sees it closed: lost) and offers
+    a new one; once the new one carries media the participant is live again."""
+    reports: list[tuple[str, int, str, str]] = []
+    hub.on_peer_state = lambda *report: reports.append(report)
+    clinician, specialist = ClientPeer(RED), ClientPeer(BLUE)
+    rebuilt = ClientPeer(RED)
+    try:
+        await offer_both(hub, clinician, specialist)
+        await wait_until(lambda: near(specialist.centre_colour(), RED))
+        await clinician.close()
+        await wait_until(lambda: len(reports) == 1, within=45)
+        assert reports[0][1:3] == (CLINICIAN, "lost")
+        answer = await hub.handle_offer("consult:7", CLINICIAN, await rebuilt.offer(), [SPECIALIST])
+        await rebuilt.accept(answer)
+        await wait_until(lambda: len(reports) == 2, within=10)
+        assert reports[1][1:3] == (CLINICIAN, "live")
+    finally:
+        await clinician.close()
+        await specialist.close()
+        await rebuilt.close()
