@@ -189,7 +189,8 @@ class Consults:
     async def describe(self, consult: Consult, viewer: User) -> dict[str, Any]:
         """What a client is shown (the summary only to those who may see it)."""
         row = await self.db.fetch_one(
-            "SELECT c.summary, u.display_name AS clinician_name, f.name AS facility_name,"
+            "SELECT c.summary, c.version, u.display_name AS clinician_name,"
+            " f.name AS facility_name,"
             " a.display_name AS specialist_name, s.name_vi, s.name_en FROM consults c"
             " JOIN specialties s ON s.code = c.specialty_code"
             " JOIN users u ON u.id = c.clinician_id JOIN facilities f ON f.id = c.facility_id"
@@ -201,6 +202,9 @@ class Consults:
         joinable = consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION)
         return {
             "id": consult.id,
+            # Counts every change: a page applies a copy only if it is not older than
+            # the one it shows (an HTTP reply can arrive after a newer live update).
+            "version": int(row["version"]),
             "state": consult.state.value,
             "specialty": consult.specialty,
             "specialty_name": row["name_en"] if viewer.language == "en" else row["name_vi"],

@@ -27,6 +27,9 @@ export function waited(since) {
  */
 export function upsert(list, consult, addActions) {
   let li = /** @type {HTMLElement|null} */ (list.querySelector(`[data-consult-id="${consult.id}"]`));
+  // On a lossy link the reply to "send" or "accept" can arrive after the live update
+  // of a later change: an older copy never replaces a newer one.
+  if (li && Number(consult.version) < Number(li.dataset.version ?? -1)) return li;
   if (!li) {
     li = document.createElement("li");
     li.dataset.consultId = String(consult.id);
@@ -37,6 +40,7 @@ export function upsert(list, consult, addActions) {
   li.replaceChildren();
   li.className = `consult urgency-${consult.urgency} state-${consult.state}`;
   li.dataset.state = consult.state;
+  li.dataset.version = String(consult.version);
   li.dataset.createdAt = String(consult.created_at);
   const head = document.createElement("div");
   head.className = "consult-head";
