@@ -11,7 +11,6 @@ import pytest
 from playwright.async_api import Playwright, expect
 
 from tests.support.browser import (
-    AUDIO_PACKETS_JS,
     launch,
     login,
     start_consult,
@@ -22,6 +21,13 @@ from tests.support.netns import namespace
 from tests.support.server import run_server
 
 pytestmark = pytest.mark.browser
+
+AUDIO_PLAYED_JS = """async () => {
+  const stats = await window.consultRoom.stats();
+  const audio = stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'audio');
+  return {samples: audio.reduce((n, s) => n + (s.totalSamplesReceived || 0), 0),
+          concealed: audio.reduce((n, s) => n + (s.concealedSamples || 0), 0)};
+}"""
 
 
 async def test_a_link_too_weak_for_video_keeps_the_sound(
@@ -61,10 +67,18 @@ async def test_a_link_too_weak_for_video_keeps_the_sound(
                     "tạm dừng hình", timeout=30_000
                 )
                 await expect(tile.get_by_test_id("quality")).to_have_attribute("data-level", "poor")
-                before = int(await specialist.evaluate(AUDIO_PACKETS_JS))
-                await asyncio.sleep(3)
-                heard = int(await specialist.evaluate(AUDIO_PACKETS_JS)) - before
-                assert heard > 100, f"the specialist still hears the clinician ({heard} packets)"
+                # Still heard: over 5 s, most of what the specialist's browser plays
+                # out is the clinician's real audio, not concealment (a packet count
+                # alone depends on Opus's frame size and on the queue's drops).
+                before = await specialist.evaluate(AUDIO_PLAYED_JS)
+                await asyncio.sleep(5)
+                after = await specialist.evaluate(AUDIO_PLAYED_JS)
+                played = after["samples"] - before["samples"]
+                concealed = after["concealed"] - before["concealed"]
+                assert played > 0 and concealed <= 0.3 * played, (
+                    f"the specialist still hears the clinician: {concealed} of {played} "
+                    "samples concealed"
+                )
 
                 # Low-data mode: chosen once, still chosen after a reload.
                 await clinician.get_by_test_id("low-data").click()
