@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Sequence
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdatachannel import RTCDataChannel
 
 from media.hub import MAX_SDP_BYTES, MediaError
-
-log = logging.getLogger(__name__)
 
 LIFETIME = 30.0
 MAX_PROBES = 16
@@ -37,6 +34,8 @@ class LinkProbes:
         self._lifetime = lifetime
         self._probes: dict[int, RTCPeerConnection] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        #: Closings started by a lifetime's end (referenced until done).
+        self._closing: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._probes)
@@ -68,11 +67,15 @@ class LinkProbes:
             raise MediaError(
                 "bad_sdp", f"the connection test's offer could not be used ({type(exc).__name__})"
             ) from None
-        loop = asyncio.get_running_loop()
-        self._timers[owner] = loop.call_later(
-            self._lifetime, lambda: loop.create_task(self.close(owner, pc))
+        self._timers[owner] = asyncio.get_running_loop().call_later(
+            self._lifetime, self._expire, owner, pc
         )
         return str(pc.localDescription.sdp)
+
+    def _expire(self, owner: int, pc: RTCPeerConnection) -> None:
+        task = asyncio.create_task(self.close(owner, pc))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def close(self, owner: int, only: RTCPeerConnection | None = None) -> None:
         """Close ``owner``'s probe (only if it is still ``only``, when given)."""

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, Playwright, expect
+from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.browser import (
     CHROMIUM_FLAGS,
@@ -24,6 +24,14 @@ from tests.support.engines import CHROMIUM
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.browser
+
+
+async def launch_replacing(playwright: Playwright, flag: str, replacement: str) -> Browser:
+    """Chromium with one of the usual flags replaced."""
+    flags = [f for f in CHROMIUM_FLAGS if f != flag]
+    return await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*flags, replacement]
+    )
 
 
 async def accepted_room(clinician: Page, specialist: Page) -> None:
@@ -99,9 +107,8 @@ async def test_a_refused_camera_and_microphone_are_explained_and_the_room_still_
     server: RunningServer, playwright: Playwright
 ) -> None:
     # As a user who clicked "Block": no fake permission prompt, every prompt denied.
-    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
-    denied = await playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=[*flags, "--deny-permission-prompts"]
+    denied = await launch_replacing(
+        playwright, "--use-fake-ui-for-media-stream", "--deny-permission-prompts"
     )
     specialist_browser = await launch(playwright)
     try:
@@ -131,11 +138,10 @@ async def test_the_chosen_camera_and_low_data_mode_are_remembered(
     server: RunningServer, playwright: Playwright
 ) -> None:
     # Two fake cameras and microphones, as on a PC with a webcam and a laptop camera.
-    flags = [f for f in CHROMIUM_FLAGS if f != "--use-fake-device-for-media-stream"]
-    two = await playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=[*flags, "--use-fake-device-for-media-stream=device-count=2"],
+    two = await launch_replacing(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-device-for-media-stream=device-count=2",
     )
     specialist_browser = await launch(playwright)
     try:

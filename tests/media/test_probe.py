@@ -22,6 +22,14 @@ async def probes() -> AsyncIterator[LinkProbes]:
     reset_host_addresses()
 
 
+async def probe_offer() -> tuple[RTCPeerConnection, str]:
+    """A browser's connection test: one data channel, no media."""
+    pc = RTCPeerConnection()
+    pc.createDataChannel("probe")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, pc.localDescription.sdp
+
+
 async def connect(probes: LinkProbes, owner: int) -> tuple[RTCPeerConnection, asyncio.Queue[str]]:
     pc = RTCPeerConnection()
     channel = pc.createDataChannel("probe")
@@ -80,16 +88,12 @@ async def test_an_offer_with_media_or_garbage_is_refused(probes: LinkProbes) -> 
 async def test_probes_are_bounded(probes: LinkProbes) -> None:
     peers = []
     for owner in range(MAX_PROBES):
-        pc = RTCPeerConnection()
-        pc.createDataChannel("probe")
-        await pc.setLocalDescription(await pc.createOffer())
-        await probes.answer(owner, pc.localDescription.sdp)
+        pc, offer = await probe_offer()
+        await probes.answer(owner, offer)
         peers.append(pc)
-    pc = RTCPeerConnection()
-    pc.createDataChannel("probe")
-    await pc.setLocalDescription(await pc.createOffer())
+    pc, offer = await probe_offer()
     with pytest.raises(MediaError) as refused:
-        await probes.answer(999, pc.localDescription.sdp)
+        await probes.answer(999, offer)
     assert refused.value.code == "busy"
     assert len(probes) == MAX_PROBES
     for peer in [*peers, pc]:
@@ -100,10 +104,8 @@ async def test_a_probe_is_closed_after_its_lifetime() -> None:
     configure_host_addresses(["127.0.0.1"])
     probes = LinkProbes(lifetime=0.3)
     try:
-        pc = RTCPeerConnection()
-        pc.createDataChannel("probe")
-        await pc.setLocalDescription(await pc.createOffer())
-        await probes.answer(1, pc.localDescription.sdp)
+        pc, offer = await probe_offer()
+        await probes.answer(1, offer)
         assert len(probes) == 1
         await asyncio.sleep(0.6)
         assert len(probes) == 0

@@ -59,7 +59,10 @@ export async function openMedia(choice = chosenDevices()) {
     // Not a secure origin, or a browser too old for video calls.
     return { stream: new MediaStream(), missing: ["audio", "video"], errors: { audio: "NotSupported", video: "NotSupported" } };
   }
-  for (const [a, v] of [[audio[0], video[0]], [audio.at(-1), video.at(-1)]]) {
+  // The chosen devices, then any (once only when nothing was chosen).
+  const both = [[audio[0], video[0]]];
+  if (audio.length > 1 || video.length > 1) both.push([audio.at(-1), video.at(-1)]);
+  for (const [a, v] of both) {
     try {
       return { stream: await ask({ audio: a, video: v }), missing: [], errors };
     } catch (error) {

@@ -144,8 +144,8 @@ export async function testConnection(send) {
     return { result: await route(pc), rtt: Math.round(median(rtts)), loss: Math.round((100 * lost) / PINGS) };
   } catch (error) {
     console.warn("connection test failed", error);
-    const err = /** @type {any} */ (error);
-    if (err?.code && err.code !== "busy") throw error;
+    // The server refused (busy, a bad token): its message is shown, not "no media".
+    if (/** @type {any} */ (error)?.code) throw error;
     return { result: "failed" };
   } finally {
     pc.close();
