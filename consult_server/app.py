@@ -17,27 +17,30 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.web import AppKey
 
 import web as web_assets
-from consult_server import keys, migrate
-from consult_server.accounts import Accounts
-from consult_server.audit import AuditLog
-from consult_server.config import Config
-from consult_server.consults import Consults
-from consult_server.db import Database
-from consult_server.file_check import HashCheck
-from consult_server.i18n import Catalog
-from consult_server.login_sessions import LoginSessions
-from consult_server.proxies import parse_networks, proxy_middleware
-from consult_server.recovery import recover_recordings
-from consult_server.retention import delete_expired
-from consult_server.review import Review
+from consult_server.accounts.directory import ACCOUNTS, Accounts
+from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
+from consult_server.audit.chain import AUDIT, AuditLog
+from consult_server.config import CONFIG, Config
+from consult_server.consults.service import CONSULTS, Consults
+from consult_server.http import api, pages
+from consult_server.http.i18n import TRANSLATIONS, Translations
+from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
+from consult_server.http.render import render_error
+from consult_server.http.security import (
+    access_middleware,
+    error_middleware_factory,
+    headers_middleware,
+)
+from consult_server.review import views as review_views
+from consult_server.review.service import REVIEW, Review
+from consult_server.review.views import HASH_CHECK, PLAY_LOG
 from consult_server.room_catalog import ConsultRooms, RoomCatalog
-from consult_server.security import access_middleware, error_middleware_factory, headers_middleware
-from consult_server.teaching import Teaching, TeachingRooms
-from consult_server.views import api, pages
-from consult_server.views import review as review_views
-from consult_server.views.render import render_error
+from consult_server.store import migrate
+from consult_server.store.db import DB, Database
+from consult_server.teaching.service import TEACHING, Teaching, TeachingRooms
 from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub, MediaSettings
 from media.ice_host import (
@@ -46,7 +49,10 @@ from media.ice_host import (
     install_consent_freshness,
     install_rtp_fast_path,
 )
-from signaling.handlers import Signaling
+from recordings.integrity import HashCheck
+from recordings.recovery import recover_recordings
+from recordings.retention import delete_expired
+from signaling.handlers import SIGNALING, SIO, Signaling
 from signaling.rooms import Rooms
 
 log = logging.getLogger(__name__)
@@ -59,30 +65,30 @@ RETENTION_SECONDS = 3600.0
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
+    config = app[CONFIG]
     migrate.upgrade(config.database_path)
-    await app[keys.DB].open()
-    await app[keys.AUDIT].open()
-    await recover_recordings(app[keys.DB])
+    await app[DB].open()
+    await app[AUDIT].open()
+    await recover_recordings(app[DB])
     yield
-    await app[keys.DB].close()
+    await app[DB].close()
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
-    media = app[keys.CONFIG].media
+    media = app[CONFIG].media
     configure_host_addresses(media.host_addresses)
     configure_port_range(media.udp_port_min, media.udp_port_max)
     install_rtp_fast_path()
     install_consent_freshness()
     install_fast_clock()
     yield
-    await app[keys.SIGNALING].finish_recordings()
-    await app[keys.MEDIA].close()
+    await app[SIGNALING].finish_recordings()
+    await app[MEDIA].close()
 
 
 async def _stop_signaling(app: web.Application) -> None:
     """First thing on a stop: recordings finished, sockets closed (see Signaling.shutdown)."""
-    await app[keys.SIGNALING].shutdown()
+    await app[SIGNALING].shutdown()
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
@@ -91,19 +97,19 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
 
     async def run() -> None:
         last_purge = last_retention = 0.0
-        retention_days = app[keys.CONFIG].recordings.retention_days
+        retention_days = app[CONFIG].recordings.retention_days
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
                 now = time.time()
-                await app[keys.CONSULTS].tick(now)
-                await app[keys.SIGNALING].tick(now)
+                await app[CONSULTS].tick(now)
+                await app[SIGNALING].tick(now)
                 if now - last_purge >= PURGE_SECONDS:
-                    await app[keys.SESSIONS].purge_expired()
+                    await app[LOGIN_SESSIONS].purge_expired()
                     last_purge = now
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
-                    await delete_expired(app[keys.DB], app[keys.AUDIT], retention_days, now)
+                    await delete_expired(app[DB], app[AUDIT], retention_days, now)
             except Exception:
                 log.exception("tick failed")
 
@@ -138,21 +144,21 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         )
     )
     rooms = Rooms()
-    app[keys.CONFIG] = config
-    app[keys.TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
-    app[keys.DB] = db
-    app[keys.ACCOUNTS] = accounts
-    app[keys.CONSULTS] = consults
-    app[keys.SESSIONS] = sessions
-    app[keys.CATALOG] = Catalog()
-    app[keys.MEDIA] = media
-    app[keys.ROOMS] = rooms
+    app[CONFIG] = config
+    app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
+    app[DB] = db
+    app[ACCOUNTS] = accounts
+    app[CONSULTS] = consults
+    app[LOGIN_SESSIONS] = sessions
+    app[TRANSLATIONS] = Translations()
+    app[MEDIA] = media
+    app[ROOMS] = rooms
     teaching = Teaching(db)
-    app[keys.TEACHING] = teaching
-    app[keys.AUDIT] = AuditLog(db)
-    app[keys.REVIEW] = Review(db, accounts, config.recordings)
-    app[keys.HASH_CHECK] = HashCheck()
-    app[keys.PLAY_LOG] = review_views.PlayLog()
+    app[TEACHING] = teaching
+    app[AUDIT] = AuditLog(db)
+    app[REVIEW] = Review(db, accounts, config.recordings)
+    app[HASH_CHECK] = HashCheck()
+    app[PLAY_LOG] = review_views.PlayLog()
     recordings = config.recordings
     if recordings.enabled and config.media.video_codec != "VP8":
         # The writer stream-copies VP8 only; never produce files that will not play.
@@ -164,8 +170,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     }
     signaling = Signaling(config, accounts, sessions, media, rooms, catalogs)
     consults.set_notifier(signaling.notify_users)
-    app[keys.SIGNALING] = signaling
-    app[keys.SIO] = signaling.sio
+    app[SIGNALING] = signaling
+    app[SIO] = signaling.sio
     signaling.sio.attach(app)
     aiohttp_jinja2.setup(
         app,
@@ -179,3 +185,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
     return app
+
+
+MEDIA: AppKey[MediaHub] = AppKey("media")
+ROOMS: AppKey[Rooms] = AppKey("rooms")

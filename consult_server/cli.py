@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from consult_server import migrate
-from consult_server.accounts import Accounts
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.models import Role
 from consult_server.config import Config, ensure_data_dir, load_config
-from consult_server.db import Database
 from consult_server.errors import ConsultError
-from consult_server.models import Role
+from consult_server.store import migrate
+from consult_server.store.db import Database
 
 log = logging.getLogger("consult_server")
 
@@ -87,8 +87,8 @@ async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[No
 def _serve(config: Config) -> None:
     from aiohttp import web
 
-    from consult_server.access_log import PathOnlyAccessLogger
     from consult_server.app import create_app
+    from consult_server.http.access_log import PathOnlyAccessLogger
 
     log.info(
         "consult-server on http://%s:%s (data in %s, %s event loop)",
@@ -114,7 +114,7 @@ def _serve(config: Config) -> None:
 
 def _demo(config: Config, password: str) -> None:
     async def work(accounts: Accounts) -> None:
-        from consult_server.demo import load_demo
+        from consult_server.accounts.demo import load_demo
 
         await load_demo(accounts, password)
 
@@ -159,7 +159,7 @@ def _db(config: Config, action: str) -> None:
 
 def _audit_verify(config: Config) -> int:
     """Exit 0 when the chain holds, 1 naming the first broken entry."""
-    from consult_server.audit import verify
+    from consult_server.audit.chain import verify
 
     if not config.database_path.exists():
         print(f"no database at {config.database_path}", file=sys.stderr)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp.web import AppKey
+
 from consult_server.errors import ConfigError
 
 MIN_SECRET_BYTES = 32
@@ -350,3 +352,6 @@ def ensure_data_dir(config: Config) -> Config:
     return dataclasses.replace(
         config, security=dataclasses.replace(config.security, secret_key=secret)
     )
+
+
+CONFIG: AppKey[Config] = AppKey("config")

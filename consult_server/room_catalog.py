@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from consult_server.config import RecordingsConfig
-from consult_server.consults import Consults
+from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
 from recordings.writer import EXTENSION
 from signaling.consult import ConsultState

@@ -20,14 +20,13 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
+from aiohttp.web import AppKey
 
-from consult_server.accounts import Accounts
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.login_sessions import COOKIE_NAME, LoginSessions
 from consult_server.config import Config
 from consult_server.errors import ClientError
-from consult_server.login_sessions import COOKIE_NAME, LoginSessions
 from consult_server.room_catalog import RecordingFile, RoomCatalog, RoomSpec, parse_room_key
-from consult_server.tokens import JoinClaims, verify_join_token
-from consult_server.turn import ice_servers
 from media.hub import MediaError, MediaHub
 from media.probe import LinkProbes
 from signaling.messages import (
@@ -49,6 +48,8 @@ from signaling.room import (
     SessionStart,
 )
 from signaling.rooms import Rooms
+from signaling.tokens import JoinClaims, verify_join_token
+from signaling.turn import ice_servers
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -549,3 +550,7 @@ class Signaling:
             "recording": key in self.recording_live,
             "server_now": time.time(),
         }
+
+
+SIO: AppKey[socketio.AsyncServer] = AppKey("sio")
+SIGNALING: AppKey[Signaling] = AppKey("signaling")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import av
 
-from consult_server import keys
+from consult_server.config import CONFIG
+from consult_server.store.db import DB
 from tests.support.inproc import Client, Harness, running_app
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import InRoom, accepted_consult, join
@@ -43,7 +44,7 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
     await asyncio.sleep(1.5)
     await b.leave()
     await a.leave()
-    db = harness.app[keys.DB]
+    db = harness.app[DB]
 
     async def rows() -> list[tuple[str, str, int, str]]:
         found = await db.fetch_all("SELECT path, status, size, sha256 FROM recordings")
@@ -88,7 +89,7 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
             lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media"
         )
         await asyncio.sleep(1.5)
-        database = first.app[keys.CONFIG].database_path
+        database = first.app[CONFIG].database_path
     # The app is stopped (its clean-up ran) while both were still in the room.
     await a.peer.close()
     await b.peer.close()
@@ -108,7 +109,7 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
         await asyncio.sleep(1.0)
         await b.leave()
         await a.leave()
-        store = second.app[keys.DB]
+        store = second.app[DB]
         for _ in range(100):
             consult = await store.fetch_one("SELECT state FROM consults")
             if consult is not None and consult[0] == "ended":
@@ -131,7 +132,7 @@ async def test_an_invited_specialists_file_is_catalogued_like_the_others(
     central = await harness.login("specialist.central")
     specialist, consult_id, a, b = await recorded_pair(harness)
     central_id = (
-        await harness.app[keys.DB].fetch_one(
+        await harness.app[DB].fetch_one(
             "SELECT id FROM users WHERE username = 'specialist.central'"
         )
     )[0]  # type: ignore[index]
@@ -144,7 +145,7 @@ async def test_an_invited_specialists_file_is_catalogued_like_the_others(
     await asyncio.sleep(1.5)
     for client in (c, b, a):
         await client.leave()
-    db = harness.app[keys.DB]
+    db = harness.app[DB]
     for _ in range(100):
         rows = await db.fetch_all("SELECT user_id, role, path, status, sha256 FROM recordings")
         if len(rows) == 3 and all(r["status"] == "complete" for r in rows):

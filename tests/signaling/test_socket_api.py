@@ -10,8 +10,13 @@ import pytest
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from consult_server import keys
-from consult_server.tokens import JoinClaims, sign_join_token
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.app import ROOMS
+from consult_server.config import CONFIG
+from consult_server.consults.service import CONSULTS
+from consult_server.store.db import DB
+from signaling.handlers import SIGNALING
+from signaling.tokens import JoinClaims, sign_join_token
 from tests.support.inproc import Client, Harness
 from tests.support.sfu import eventually
 
@@ -51,14 +56,14 @@ async def accepted_consult(harness: Harness) -> tuple[Client, Client, int]:
 
 
 def token_for(harness: Harness, user_id: int, consult_id: int, role: str, ttl: float = 60) -> str:
-    config = harness.app[keys.CONFIG]
+    config = harness.app[CONFIG]
     return sign_join_token(
         config.secret_bytes(), JoinClaims(user_id, f"consult:{consult_id}", role, time.time() + ttl)
     )
 
 
 async def user_id(harness: Harness, username: str) -> int:
-    user = await harness.app[keys.ACCOUNTS].authenticate(username, "demo-password-for-tests")
+    user = await harness.app[ACCOUNTS].authenticate(username, "demo-password-for-tests")
     assert user is not None
     return user.id
 
@@ -138,7 +143,7 @@ async def test_a_stranger_with_a_forged_claim_gets_no_room(harness: Harness) -> 
     try:
         reply = await sio.call("room:join", {"token": token})
         assert reply["error"]["code"] == "not_a_participant"
-        assert harness.app[keys.ROOMS].get(f"consult:{consult_id}") is None
+        assert harness.app[ROOMS].get(f"consult:{consult_id}") is None
     finally:
         await sio.disconnect()
 
@@ -173,7 +178,7 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
     assert (await a.call("room:join", {"token": ta}))["ok"]
     reply = await b.call("room:join", {"token": tb})
     assert reply["room"]["state"] == "active"
-    consults = harness.app[keys.CONSULTS]
+    consults = harness.app[CONSULTS]
     assert (await consults.get(consult_id)).state.value == "in_session"
     await b.call("room:leave", {"token": tb})
     await b.disconnect()
@@ -184,7 +189,7 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
         assert time.monotonic() < deadline, "the server did not end the room"
         await asyncio.sleep(0.02)
     assert (consult.state.value, consult.end_reason) == ("ended", "all_left")
-    rows = await harness.app[keys.DB].fetch_all(
+    rows = await harness.app[DB].fetch_all(
         "SELECT user_id, left_at FROM consult_participants WHERE consult_id = ?", (consult_id,)
     )
     assert sorted(r[0] for r in rows) == sorted(ids.values())
@@ -216,7 +221,7 @@ async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
     assert seat["seat_until"] - dropped["server_now"] == pytest.approx(120, abs=2)
     await b.disconnect()
     await asyncio.sleep(0.3)
-    consults = harness.app[keys.CONSULTS]
+    consults = harness.app[CONSULTS]
     assert (await consults.get(consult_id)).state.value == "in_session"
 
     a = await connect(harness, clinician)
@@ -226,7 +231,7 @@ async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
         reply = await b.call("room:join", {"token": tb})
         assert reply["room"]["state"] == "active"
         assert {p["status"] for p in reply["room"]["participants"]} == {"present"}
-        rows = await harness.app[keys.DB].fetch_all(
+        rows = await harness.app[DB].fetch_all(
             "SELECT kind FROM consult_events WHERE consult_id = ? AND kind LIKE 'room_%'"
             " ORDER BY id",
             (consult_id,),
@@ -239,7 +244,7 @@ async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
             "room_return",
             "room_return",
         ]
-        participants = await harness.app[keys.DB].fetch_all(
+        participants = await harness.app[DB].fetch_all(
             "SELECT COUNT(*) FROM consult_participants WHERE consult_id = ?", (consult_id,)
         )
         assert participants[0][0] == 2, "the same seats, not new participants"
@@ -322,10 +327,10 @@ async def test_a_connection_test_before_joining_echoes_over_the_media_server(
         await asyncio.wait_for(opened.wait(), 10)
         channel.send("ping 0 123.5")
         await until(lambda: echoes == ["ping 0 123.5"])
-        signaling = harness.app[keys.SIGNALING]
+        signaling = harness.app[SIGNALING]
         assert len(signaling.probes) == 1
         assert signaling.rooms.get(f"consult:{consult_id}") is None, "a test is not a join"
     finally:
         await sio.disconnect()
         await pc.close()
-    await until(lambda: len(harness.app[keys.SIGNALING].probes) == 0)
+    await until(lambda: len(harness.app[SIGNALING].probes) == 0)

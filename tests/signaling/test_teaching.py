@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from consult_server import keys
-from consult_server.tokens import JoinClaims, sign_join_token
+from consult_server.config import CONFIG
+from signaling.tokens import JoinClaims, sign_join_token
 from tests.signaling.test_socket_api import connect, user_id
 from tests.support.inproc import Harness
 
 
 def token(harness: Harness, user: int, session: int, role: str) -> str:
-    config = harness.app[keys.CONFIG]
+    config = harness.app[CONFIG]
     claims = JoinClaims(user, f"teaching:{session}", role, time.time() + 60)
     return sign_join_token(config.secret_bytes(), claims)
 
@@ -54,7 +54,7 @@ async def test_a_specialist_hosts_and_clinicians_watch_without_publishing(
     finally:
         await viewer_io.disconnect()
         await host_io.disconnect()
-    db = sqlite3.connect(harness.app[keys.CONFIG].database_path)
+    db = sqlite3.connect(harness.app[CONFIG].database_path)
     state = db.execute("SELECT state FROM teaching_sessions").fetchone()[0]
     assert state in ("live", "ended")
     roles = sorted(r[0] for r in db.execute("SELECT role FROM teaching_attendance"))

@@ -13,10 +13,10 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from consult_server import keys
+from consult_server.accounts.demo import load_demo
+from consult_server.accounts.directory import ACCOUNTS
 from consult_server.app import create_app
 from consult_server.config import Config, ensure_data_dir, load_config
-from consult_server.demo import load_demo
 from tests.support.server import DEMO_PASSWORD, SECRET
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
@@ -105,7 +105,7 @@ async def running_app(tmp: Path, ticker: bool = True, **overrides: Any) -> Async
     app = create_app(make_config(tmp, **overrides), ticker=ticker)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    await load_demo(app[keys.ACCOUNTS], DEMO_PASSWORD)
+    await load_demo(app[ACCOUNTS], DEMO_PASSWORD)
     harness = Harness(app, server, [])
     try:
         yield harness

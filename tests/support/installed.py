@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the server serves or reads from the package at run time.
-SERVED = ("web/templates", "web/translations", "web/static", "consult_server/migrations")
+SERVED = ("web/templates", "web/translations", "web/static", "consult_server/store/migrations")
 
 
 def build_wheel(out: Path) -> Path:

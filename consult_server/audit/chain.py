@@ -1,0 +1,181 @@
+"""The audit log: append-only, hash-chained entries of who did what to which record.
+
+Each entry's hash covers its id, the previous entry's hash and its content, so an edited,
+removed or reordered entry breaks the chain from there on; ``consult-server audit
+verify`` walks it and names the first broken entry. SQLite triggers refuse UPDATE and
+DELETE on the table, so the server cannot rewrite history by mistake; the chain catches
+whoever goes around them with the file itself. (Cutting entries off the *end* leaves a
+valid shorter chain: export the head hash elsewhere if that must be caught too.)
+
+An entry is appended by one INSERT that reads the previous hash itself, so two server
+processes sharing the database cannot fork the chain. Entries hold reason codes and
+sizes, never patient text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp.web import AppKey
+
+from consult_server.accounts.models import User
+from consult_server.store.db import Database
+
+GENESIS = "0" * 64
+
+#: What a recording's entries may say.
+ACTIONS = ("view", "play", "download", "delete", "refuse")
+
+_COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"
+
+
+def entry_hash(entry_id: int, prev_hash: str, content: str) -> str:
+    return hashlib.sha256(f"{entry_id}\n{prev_hash}\n{content}".encode()).hexdigest()
+
+
+def content_of(
+    at: float, actor_id: int | None, actor: str, action: str, obj: str, remote: str, detail: str
+) -> str:
+    """The hashed text of an entry (everything but its id and the chain)."""
+    return json.dumps(
+        [repr(at), actor_id, actor, action, obj, remote, detail],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    actor_id: int | None
+    actor: str
+    action: str
+    object: str
+    remote: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and from where: a signed-in user or the server itself."""
+
+    user_id: int | None
+    name: str
+    remote: str
+
+    @classmethod
+    def user(cls, user: User, remote: str | None) -> Actor:
+        return cls(user.id, user.username, remote or "?")
+
+    @classmethod
+    def system(cls, task: str) -> Actor:
+        return cls(None, f"system:{task}", "local")
+
+
+_APPEND = (
+    "INSERT INTO audit_log (" + _COLUMNS + ") "
+    "SELECT n, :at, :actor_id, :actor, :action, :object, :remote, :detail, p,"
+    " consult_audit_hash(n, p, :content) FROM ("
+    " SELECT COALESCE(MAX(id), 0) + 1 AS n,"
+    " COALESCE((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), :genesis) AS p"
+    " FROM audit_log)"
+)
+
+
+class AuditLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open(self) -> None:
+        await self.db.conn.create_function("consult_audit_hash", 3, entry_hash, deterministic=True)
+
+    async def append(
+        self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        await self.db.execute(*self.statement(actor, action, obj, detail))
+
+    def statement(
+        self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The INSERT of one entry, to run inside a caller's transaction."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        at = time.time()
+        text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
+        params = {
+            "at": at,
+            "actor_id": actor.user_id,
+            "actor": actor.name,
+            "action": action,
+            "object": obj,
+            "remote": actor.remote,
+            "detail": text,
+            "content": content_of(at, actor.user_id, actor.name, action, obj, actor.remote, text),
+            "genesis": GENESIS,
+        }
+        return _APPEND, params
+
+    async def for_objects(self, objects: list[str], limit: int = 500) -> list[AuditEntry]:
+        if not objects:
+            return []
+        marks = ",".join("?" for _ in objects)
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE object IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*objects, limit),
+        )
+        return [
+            AuditEntry(
+                r["id"],
+                r["at"],
+                r["actor_id"],
+                r["actor"],
+                r["action"],
+                r["object"],
+                r["remote"],
+                json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    entries: int
+    #: The first entry whose hash or link does not hold, with why; None when intact.
+    broken_at: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(db_path: Path) -> Verdict:
+    """Walk the chain from the first entry (read-only, synchronous: the CLI's)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        expected_prev, expected_id, count = GENESIS, 1, 0
+        for row in conn.execute(f"SELECT {_COLUMNS} FROM audit_log ORDER BY id"):
+            entry_id, at, actor_id, actor, action, obj, remote, detail, prev, digest = row
+            count += 1
+            if entry_id != expected_id:
+                return Verdict(count, expected_id, f"entry {expected_id} is missing")
+            if prev != expected_prev:
+                return Verdict(count, entry_id, "does not follow the previous entry")
+            content = content_of(at, actor_id, actor, action, obj, remote, detail)
+            if entry_hash(entry_id, prev, content) != digest:
+                return Verdict(count, entry_id, "its content does not match its hash")
+            expected_prev, expected_id = digest, entry_id + 1
+        return Verdict(count)
+    finally:
+        conn.close()
+
+
+AUDIT: AppKey[AuditLog] = AppKey("audit")

@@ -1,0 +1,490 @@
+"""Consult requests: persistence and orchestration around the sans-I/O machine.
+
+Every change is: load, apply the event with ``signaling.consult.apply``, write back
+with ``WHERE version = ?``. A lost race (another specialist accepted first, another
+node expired it) writes nothing and is reported as a conflict, so the first accept
+wins on one node or ten. Whoever must see a change is told through ``notify``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp.web import AppKey
+
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.models import Role, User
+from consult_server.config import ConsultConfig
+from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
+from consult_server.store.db import Database, Row
+from signaling.consult import (
+    Accept,
+    Cancel,
+    Consult,
+    ConsultEvent,
+    ConsultState,
+    Escalate,
+    IllegalTransition,
+    SessionEnded,
+    SessionStarted,
+    Urgency,
+    apply,
+    due_events,
+)
+from signaling.routing import can_escalate, route
+
+Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
+#: People in one consult room at most (each browser receives everyone else).
+MAX_PARTICIPANTS = 4
+
+_COLUMNS = (
+    "state, tier, next_escalation_at, accepted_by, accepted_at, started_at, ended_at, end_reason"
+)
+
+
+@dataclass(frozen=True)
+class NewConsult:
+    specialty: str
+    urgency: Urgency
+    summary: str
+    #: The clinician confirmed the patient's consent to recording.
+    consent: bool = False
+
+    @classmethod
+    def parse(cls, payload: object, max_summary: int) -> NewConsult:
+        """Validate a request body at the edge; raise ``BadRequest`` naming the field."""
+        if not isinstance(payload, dict):
+            raise BadRequest("expected a JSON object", "bad_payload")
+        specialty = payload.get("specialty")
+        if not isinstance(specialty, str) or not specialty or len(specialty) > 64:
+            raise BadRequest("specialty is required", "bad_specialty")
+        try:
+            urgency = Urgency(str(payload.get("urgency")))
+        except ValueError:
+            raise BadRequest(
+                "urgency must be routine, urgent or emergency", "bad_urgency"
+            ) from None
+        summary = payload.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            raise BadRequest("a short case summary is required", "summary_required")
+        if len(summary) > max_summary:
+            raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
+        consent = payload.get("consent", False)
+        if not isinstance(consent, bool):
+            raise BadRequest("consent must be true or false", "bad_consent")
+        return cls(specialty, urgency, summary.strip(), consent)
+
+
+def _consult_from_row(row: Row) -> Consult:
+    return Consult(
+        id=row["id"],
+        clinician_id=row["clinician_id"],
+        facility_id=row["facility_id"],
+        specialty=row["specialty_code"],
+        urgency=Urgency(row["urgency"]),
+        state=ConsultState(row["state"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        tier=row["tier"],
+        next_escalation_at=row["next_escalation_at"],
+        accepted_by=row["accepted_by"],
+        accepted_at=row["accepted_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        end_reason=row["end_reason"],
+    )
+
+
+class Consults:
+    def __init__(self, db: Database, accounts: Accounts, config: ConsultConfig) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.config = config
+        self._notify: Notify | None = None
+
+    def set_notifier(self, notify: Notify) -> None:
+        self._notify = notify
+
+    def escalation_period(self, urgency: Urgency) -> float | None:
+        return {
+            Urgency.ROUTINE: None,
+            Urgency.URGENT: float(self.config.escalate_urgent_seconds),
+            Urgency.EMERGENCY: float(self.config.escalate_emergency_seconds),
+        }[urgency]
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def _load(self, consult_id: int) -> tuple[Consult, int, Row]:
+        row = await self.db.fetch_one("SELECT * FROM consults WHERE id = ?", (consult_id,))
+        if row is None:
+            raise NotFound("no such consult", "consult_not_found")
+        return _consult_from_row(row), int(row["version"]), row
+
+    async def get(self, consult_id: int) -> Consult:
+        return (await self._load(consult_id))[0]
+
+    async def targets(self, consult_id: int) -> list[int]:
+        rows = await self.db.fetch_all(
+            "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier, rowid",
+            (consult_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def invitees(self, consult_id: int) -> list[int]:
+        rows = await self.db.fetch_all(
+            "SELECT user_id FROM consult_invites WHERE consult_id = ? ORDER BY invited_at",
+            (consult_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def participants(self, consult: Consult) -> list[int]:
+        """Who takes part: the clinician, the accepting specialist, the invited."""
+        people = [consult.clinician_id]
+        if consult.accepted_by is not None:
+            people.append(consult.accepted_by)
+        return people + [u for u in await self.invitees(consult.id) if u not in people]
+
+    async def can_see(self, user: User, consult: Consult) -> bool:
+        """Default deny: the participants, and while the request is open, specialists
+        of that specialty at a facility it reached."""
+        if user.id in await self.participants(consult):
+            return True
+        if user.role is not Role.SPECIALIST or consult.specialty not in user.specialties:
+            return False
+        if consult.state is not ConsultState.REQUESTED:
+            return False
+        return user.facility_id in await self.targets(consult.id)
+
+    async def audience(self, consult: Consult) -> set[int]:
+        """Users who see this consult change."""
+        users = set(await self.participants(consult))
+        users.update(
+            await self.accounts.specialists_at(await self.targets(consult.id), consult.specialty)
+        )
+        return users
+
+    async def list_for(self, user: User) -> list[Consult]:
+        if user.role is Role.CLINICIAN:
+            rows = await self.db.fetch_all(
+                "SELECT * FROM consults WHERE clinician_id = ? ORDER BY created_at DESC LIMIT 50",
+                (user.id,),
+            )
+        elif user.role is Role.SPECIALIST:
+            marks = ",".join("?" * len(user.specialties)) or "NULL"
+            rows = await self.db.fetch_all(
+                "SELECT c.* FROM consults c WHERE c.accepted_by = ?"
+                " OR c.id IN (SELECT consult_id FROM consult_invites WHERE user_id = ?)"
+                " OR (c.state = 'requested'"
+                f" AND c.specialty_code IN ({marks}) AND EXISTS (SELECT 1 FROM consult_targets t"
+                " WHERE t.consult_id = c.id AND t.facility_id = ?))"
+                " ORDER BY c.created_at DESC LIMIT 100",
+                (user.id, user.id, *sorted(user.specialties), user.facility_id),
+            )
+        else:
+            return []
+        return [_consult_from_row(r) for r in rows]
+
+    async def describe(self, consult: Consult, viewer: User) -> dict[str, Any]:
+        """What a client is shown (the summary only to those who may see it)."""
+        row = await self.db.fetch_one(
+            "SELECT c.summary, c.version, u.display_name AS clinician_name,"
+            " f.name AS facility_name,"
+            " a.display_name AS specialist_name, s.name_vi, s.name_en FROM consults c"
+            " JOIN specialties s ON s.code = c.specialty_code"
+            " JOIN users u ON u.id = c.clinician_id JOIN facilities f ON f.id = c.facility_id"
+            " LEFT JOIN users a ON a.id = c.accepted_by WHERE c.id = ?",
+            (consult.id,),
+        )
+        assert row is not None
+        people = await self.participants(consult)
+        joinable = consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION)
+        return {
+            "id": consult.id,
+            # Counts every change: a page applies a copy only if it is not older than
+            # the one it shows (an HTTP reply can arrive after a newer live update).
+            "version": int(row["version"]),
+            "state": consult.state.value,
+            "specialty": consult.specialty,
+            "specialty_name": row["name_en"] if viewer.language == "en" else row["name_vi"],
+            "urgency": consult.urgency.value,
+            "summary": row["summary"],
+            "created_at": consult.created_at,
+            "accepted_at": consult.accepted_at,
+            "clinician": row["clinician_name"],
+            "facility": row["facility_name"],
+            "specialist": row["specialist_name"],
+            "tier": consult.tier,
+            "end_reason": consult.end_reason,
+            "mine": viewer.id in people,
+            "invited": viewer.id in people[2:],
+            "can_join": viewer.id in people and joinable,
+            "participants": len(people),
+        }
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def create(
+        self, clinician: User, request: NewConsult, now: float | None = None
+    ) -> Consult:
+        if clinician.role is not Role.CLINICIAN:
+            raise Forbidden("only clinicians request consults", "wrong_role")
+        known = {s.code for s in await self.accounts.specialties()}
+        if request.specialty not in known:
+            raise BadRequest("unknown specialty", "bad_specialty")
+        now = time.time() if now is None else now
+        tree = await self.accounts.referral_tree()
+        targets = route(tree, clinician.facility_id, request.specialty, request.urgency, 0)
+        if not targets:
+            raise Conflict("no facility above yours has this specialty", "no_specialist")
+        period = self.escalation_period(request.urgency)
+        escalates = period is not None and can_escalate(
+            tree, clinician.facility_id, request.specialty, request.urgency, 0
+        )
+        # The consult, its routing and its first event are one transaction: a request
+        # that is filed is always routed (never "requested" and seen by nobody).
+        async with self.db.atomic() as tx:
+            _, consult_id = await tx.execute(
+                "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency,"
+                " summary, state, tier, created_at, expires_at, next_escalation_at,"
+                " recording_consent) VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)",
+                (
+                    clinician.id,
+                    clinician.facility_id,
+                    request.specialty,
+                    request.urgency.value,
+                    request.summary,
+                    now,
+                    now + self.config.expire_after_seconds,
+                    now + period if escalates and period is not None else None,
+                    int(request.consent),
+                ),
+            )
+            assert consult_id is not None
+            for facility_id in targets:
+                await tx.execute(
+                    "INSERT INTO consult_targets VALUES (?, ?, 0)", (consult_id, facility_id)
+                )
+            await tx.execute(self._event_sql, (consult_id, now, "requested", clinician.id))
+        consult = await self.get(consult_id)
+        await self._announce(consult)
+        return consult
+
+    _event_sql = "INSERT INTO consult_events (consult_id, at, kind, actor_id) VALUES (?, ?, ?, ?)"
+
+    async def _transition(self, consult_id: int, event: ConsultEvent, actor: int | None) -> Consult:
+        before, version, _ = await self._load(consult_id)
+        try:
+            after = apply(before, event)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), f"consult_{before.state.value}") from None
+        values = [getattr(after, c.strip()) for c in _COLUMNS.split(",")]
+        values[0] = after.state.value
+        sets = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
+        kind = "escalated" if after.tier != before.tier else after.state.value
+        # The change and its event row together (conditional on the version read).
+        async with self.db.atomic() as tx:
+            changed, _ = await tx.execute(
+                f"UPDATE consults SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+                (*values, consult_id, version),
+            )
+            if changed == 1:
+                await tx.execute(self._event_sql, (consult_id, time.time(), kind, actor))
+        if changed != 1:
+            current = await self.get(consult_id)
+            raise Conflict(
+                f"the consult changed meanwhile (now {current.state.value})",
+                f"consult_{current.state.value}",
+            )
+        return after
+
+    async def accept(self, specialist: User, consult_id: int) -> Consult:
+        before = await self.get(consult_id)
+        if not await self.can_see(specialist, before) or specialist.role is not Role.SPECIALIST:
+            raise NotFound("no such consult", "consult_not_found")
+        audience = await self.audience(before)
+        after = await self._transition(
+            consult_id, Accept(specialist.id, time.time()), specialist.id
+        )
+        await self._announce(after, audience)
+        return after
+
+    async def cancel(self, user: User, consult_id: int) -> Consult:
+        before = await self.get(consult_id)
+        if user.id not in (before.clinician_id, before.accepted_by):
+            if await self.can_see(user, before):
+                raise Forbidden("only its participants may cancel a consult", "wrong_role")
+            raise NotFound("no such consult", "consult_not_found")
+        audience = await self.audience(before)
+        after = await self._transition(consult_id, Cancel(user.id, time.time()), user.id)
+        await self._announce(after, audience)
+        return after
+
+    async def session_started(self, consult_id: int, at: float) -> None:
+        after = await self._transition(consult_id, SessionStarted(at), None)
+        await self._announce(after)
+
+    async def session_ended(self, consult_id: int, at: float, reason: str) -> None:
+        after = await self._transition(consult_id, SessionEnded(at, reason), None)
+        await self._announce(after)
+
+    async def tick(self, now: float | None = None) -> list[int]:
+        """Expire and escalate due requests; return the ids changed. Idempotent across
+        nodes: a lost race is skipped."""
+        now = time.time() if now is None else now
+        rows = await self.db.fetch_all(
+            "SELECT id FROM consults WHERE state = 'requested' AND (expires_at <= ?"
+            " OR (next_escalation_at IS NOT NULL AND next_escalation_at <= ?))",
+            (now, now),
+        )
+        changed = []
+        tree = await self.accounts.referral_tree()
+        for row in rows:
+            consult = await self.get(int(row[0]))
+            for event in due_events(consult, now, self.escalation_period(consult.urgency)):
+                if isinstance(event, Escalate):
+                    more = can_escalate(
+                        tree,
+                        consult.facility_id,
+                        consult.specialty,
+                        consult.urgency,
+                        consult.tier + 1,
+                    )
+                    event = dataclasses.replace(event, next_at=event.next_at if more else None)
+                audience = await self.audience(consult)
+                try:
+                    after = await self._transition(consult.id, event, None)
+                except Conflict:
+                    continue
+                if after.tier != consult.tier:
+                    await self._add_targets(after, tree)
+                await self._announce(after, audience | await self.audience(after))
+                changed.append(consult.id)
+        return changed
+
+    async def _add_targets(self, consult: Consult, tree: Any) -> None:
+        targets = route(tree, consult.facility_id, consult.specialty, consult.urgency, consult.tier)
+        await self.db.transaction(
+            [
+                (
+                    "INSERT OR IGNORE INTO consult_targets VALUES (?, ?, ?)",
+                    (consult.id, f, consult.tier),
+                )
+                for f in targets
+            ]
+        )
+
+    async def _announce(self, consult: Consult, audience: set[int] | None = None) -> None:
+        if self._notify is None:
+            return
+        users = audience if audience is not None else await self.audience(consult)
+        for user_id in users:
+            viewer = await self.accounts.user(user_id)
+            if viewer is None:
+                continue
+            visible = await self.can_see(viewer, consult)
+            payload = (
+                await self.describe(consult, viewer)
+                if visible
+                else {
+                    "id": consult.id,
+                    "state": consult.state.value,
+                    "gone": True,
+                }
+            )
+            await self._notify({user_id}, {"consult": payload, "server_now": time.time()})
+
+    async def invitable(self, user: User, consult_id: int) -> list[dict[str, Any]]:
+        """Specialists a participant may bring in: those at the facilities above the
+        clinician's in the referral tree, the consult's specialty first."""
+        consult = await self.get(consult_id)
+        people = await self.participants(consult)
+        if user.id not in people or consult.state not in (
+            ConsultState.ACCEPTED,
+            ConsultState.IN_SESSION,
+        ):
+            raise NotFound("no such consult", "consult_not_found")
+        tree = await self.accounts.referral_tree()
+        chain = tree.ancestors(consult.facility_id)
+        if not chain:
+            return []
+        marks = ",".join("?" * len(chain))
+        rows = await self.db.fetch_all(
+            "SELECT u.id, u.display_name, f.name AS facility, f.level,"
+            " MAX(s.specialty_code = ?) AS same_specialty FROM users u"
+            " JOIN facilities f ON f.id = u.facility_id"
+            " LEFT JOIN user_specialties s ON s.user_id = u.id"
+            f" WHERE u.role = 'specialist' AND u.active = 1 AND u.facility_id IN ({marks})"
+            " GROUP BY u.id ORDER BY same_specialty DESC, u.display_name",
+            (consult.specialty, *chain),
+        )
+        return [
+            {
+                "id": r["id"],
+                "name": r["display_name"],
+                "facility": r["facility"],
+                "level": r["level"],
+            }
+            for r in rows
+            if r["id"] not in people
+        ]
+
+    async def invite(self, user: User, consult_id: int, invitee_id: object) -> Consult:
+        """Bring one more specialist into an accepted or running consult."""
+        if not isinstance(invitee_id, int) or isinstance(invitee_id, bool):
+            raise BadRequest("user_id must be a number", "bad_payload")
+        consult = await self.get(consult_id)
+        people = await self.participants(consult)
+        if len(people) >= MAX_PARTICIPANTS:
+            raise Conflict(f"a consult takes at most {MAX_PARTICIPANTS} people", "room_full")
+        allowed = {entry["id"] for entry in await self.invitable(user, consult_id)}
+        if invitee_id not in allowed:
+            raise BadRequest("that person cannot be invited to this consult", "not_invitable")
+        now = time.time()
+        await self.db.transaction(
+            [
+                (
+                    "INSERT OR IGNORE INTO consult_invites (consult_id, user_id, invited_by,"
+                    " invited_at) VALUES (?, ?, ?, ?)",
+                    (consult_id, invitee_id, user.id, now),
+                ),
+                (self._event_sql, (consult_id, now, "invited", user.id)),
+            ]
+        )
+        await self._announce(consult)
+        return consult
+
+    # -- room bookkeeping ------------------------------------------------------------
+
+    async def record_join(self, consult_id: int, user_id: int, role: str, at: float) -> None:
+        await self.db.transaction(
+            [
+                (
+                    "INSERT INTO consult_participants (consult_id, user_id, role, joined_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (consult_id, user_id, role, at),
+                ),
+                (self._event_sql, (consult_id, at, "room_join", user_id)),
+            ]
+        )
+
+    async def record_leave(self, consult_id: int, user_id: int, at: float) -> None:
+        changed, _ = await self.db.execute(
+            "UPDATE consult_participants SET left_at = ? WHERE consult_id = ? AND user_id = ?"
+            " AND left_at IS NULL",
+            (at, consult_id, user_id),
+        )
+        if changed:
+            await self.record_event(consult_id, user_id, "room_leave", at)
+
+    async def record_event(
+        self, consult_id: int, user_id: int | None, kind: str, at: float
+    ) -> None:
+        """Something happened in the room (for the recording's review timeline)."""
+        await self.db.execute(self._event_sql, (consult_id, at, kind, user_id))
+
+
+CONSULTS: AppKey[Consults] = AppKey("consults")

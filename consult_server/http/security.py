@@ -1,0 +1,163 @@
+"""Access control at the HTTP edge: default deny.
+
+Every handler declares who may call it with :func:`public` or :func:`requires`; a
+handler that declares nothing is refused (403), so forgetting a check fails closed.
+Unsafe methods need the CSRF token: the login session's for signed-in users, or the
+double-submit ``consult_csrf`` cookie for the anonymous login and language forms.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web import RequestKey
+
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, LoginSession
+from consult_server.accounts.models import Role, User
+from consult_server.config import CONFIG
+from consult_server.errors import ClientError, Forbidden, NotAuthenticated
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PRE_CSRF_COOKIE = "consult_csrf"
+LANG_COOKIE = "consult_lang"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+_ACCESS = "_consult_access"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def public(handler: Handler) -> Handler:
+    setattr(handler, _ACCESS, ())
+    return handler
+
+
+def requires(*roles: Role) -> Callable[[Handler], Handler]:
+    """Allow signed-in users of these roles (any role when none is named)."""
+
+    def mark(handler: Handler) -> Handler:
+        setattr(handler, _ACCESS, tuple(roles) or tuple(Role))
+        return handler
+
+    return mark
+
+
+def current_user(request: web.Request) -> User:
+    user: User | None = request.get(USER)
+    if user is None:
+        raise NotAuthenticated("please sign in", "not_authenticated")
+    return user
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def cookie_secure(request: web.Request) -> bool:
+    mode = request.app[CONFIG].server.cookie_secure
+    return mode == "always" or (mode == "auto" and request.secure)
+
+
+def ensure_pre_csrf(request: web.Request, response: web.StreamResponse) -> str:
+    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response.set_cookie(
+        PRE_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=cookie_secure(request),
+        path="/",
+    )
+    return token
+
+
+async def _check_csrf(request: web.Request) -> None:
+    login = request.get(LOGIN)
+    expected = login.csrf_token if login is not None else request.cookies.get(PRE_CSRF_COOKIE)
+    given = request.headers.get("X-CSRF-Token")
+    if given is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise Forbidden("the form has expired; reload the page and try again", "csrf_failed")
+
+
+def _static_or_io(request: web.Request) -> bool:
+    return request.path.startswith(("/static/", "/socket.io/"))
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    app = request.app
+    token = request.cookies.get(COOKIE_NAME, "")
+    login = await app[LOGIN_SESSIONS].get(token) if token else None
+    user = await app[ACCOUNTS].user(login.user_id) if login else None
+    request[LOGIN] = login if user else None
+    request[USER] = user
+    if login and user and login.expires_at - time.time() < app[LOGIN_SESSIONS].lifetime / 2:
+        await app[LOGIN_SESSIONS].touch(token)
+    if _static_or_io(request) or request.match_info.http_exception is not None:
+        # Static files, socket.io (checks its own), and the router's 404/405.
+        return await handler(request)
+    access: Any = getattr(handler, _ACCESS, None)
+    if access is None:
+        raise Forbidden("this address is not open", "forbidden")
+    if access:
+        if user is None:
+            if wants_json(request):
+                raise NotAuthenticated("please sign in", "not_authenticated")
+            raise web.HTTPFound("/login?next=" + request.path)
+        if user.role not in access:
+            raise Forbidden("your role may not do this", "wrong_role")
+    if request.method not in _SAFE:
+        await _check_csrf(request)
+    return await handler(request)
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
+    if not request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def error_middleware_factory(
+    render_error: Callable[[web.Request, ClientError], Awaitable[web.StreamResponse]],
+) -> Any:
+    @web.middleware
+    async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ClientError as exc:
+            if wants_json(request):
+                return web.json_response({"error": exc.to_dict()}, status=exc.status)
+            return await render_error(request, exc)
+
+    return error_middleware
+
+
+#: The signed-in user of a request (None when anonymous) and their login session.
+USER: RequestKey[User | None] = RequestKey("user")
+LOGIN: RequestKey[LoginSession | None] = RequestKey("login")

@@ -1,0 +1,182 @@
+"""Recording review: the list, a session's page, and the authorizing file handler.
+
+Every look at a recording goes through here and into the audit log: opening a
+session's page ("view"), fetching a file to play it ("play": the first request of a user
+for a file in any 10 minutes, whatever its Range, so no request shape escapes it; the
+seeks that follow are not logged again), downloading one ("download"), and every
+refusal ("refuse", with the reason).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from aiohttp import web
+from aiohttp.web import AppKey
+
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.models import Role, User
+from consult_server.audit.chain import AUDIT, Actor
+from consult_server.errors import ClientError, Conflict, Forbidden, Gone
+from consult_server.http.render import language_of, render
+from consult_server.http.security import current_user, requires
+from consult_server.review.service import REVIEW, STATUSES, ReviewFilters, clock_text, local_date
+from recordings.integrity import HashCheck
+
+routes = web.RouteTableDef()
+
+
+def _actor(request: web.Request, user: User) -> Actor:
+    return Actor.user(user, request.remote)
+
+
+async def _refuse(
+    request: web.Request, user: User, obj: str, reason: str, error: ClientError
+) -> ClientError:
+    await request.app[AUDIT].append(_actor(request, user), "refuse", obj, {"reason": reason})
+    return error
+
+
+async def _in_scope(request: web.Request, user: User, session_id: int | None, obj: str) -> None:
+    """Refuse unless ``user`` may review the session (None: there is none). The answer is
+    the same whether or not it exists, so ids reveal nothing; refusing an existing one
+    is audited."""
+    refusal = Forbidden("you may not open this recording", "not_a_reviewer")
+    if session_id is None:
+        raise refusal
+    if not await request.app[REVIEW].may_review(user, session_id):
+        raise await _refuse(request, user, obj, "not_in_scope", refusal)
+
+
+@routes.get("/review")
+@requires()
+async def review_list(request: web.Request) -> web.Response:
+    user = current_user(request)
+    review = request.app[REVIEW]
+    if (await review.scope(user)).empty:
+        raise Forbidden("you may not review recordings", "not_a_reviewer")
+    filters = ReviewFilters.parse(request.query)
+    language = language_of(request)
+    page = await review.listing(user, filters, language)
+    specialties = await request.app[ACCOUNTS].specialties()
+    return render(
+        request,
+        "review_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "facilities": await review.facilities_in_scope(user),
+            "specialties": [
+                (s.code, s.name_en if language == "en" else s.name_vi) for s in specialties
+            ],
+            "statuses": STATUSES,
+            "local_date": local_date,
+            "clock": clock_text,
+            "page_link": lambda n: "/review?" + urlencode(filters.query(page=n)),
+        },
+    )
+
+
+@routes.get("/review/sessions/{session_id:\\d{1,12}}")
+@requires()
+async def review_session(request: web.Request) -> web.Response:
+    user = current_user(request)
+    app = request.app
+    session_id = int(request.match_info["session_id"])
+    obj = f"recording_session:{session_id}"
+    details = await app[REVIEW].session(session_id, language_of(request))
+    await _in_scope(request, user, session_id if details else None, obj)
+    assert details is not None
+    await app[AUDIT].append(_actor(request, user), "view", obj)
+    audit = []
+    if user.role is Role.SUPERVISOR:
+        objects = [obj, *(f"recording:{f['id']}" for f in details["files"])]
+        audit = await app[AUDIT].for_objects(objects)
+    return render(
+        request,
+        "review_session.html",
+        {
+            "session": details,
+            "audit": audit,
+            "show_audit": user.role is Role.SUPERVISOR,
+            "local_date": local_date,
+            "clock": clock_text,
+        },
+    )
+
+
+#: A user's requests for one file within this many seconds make one "play" entry: the
+#: first request (whatever its Range) is always logged, the seeks that follow are not.
+PLAY_WINDOW_SECONDS = 600.0
+
+
+class PlayLog:
+    """When each (user, recording) was last logged as played, in this process."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, int], float] = {}
+
+    def due(self, user_id: int, recording_id: int, now: float) -> bool:
+        key = (user_id, recording_id)
+        last = self._last.get(key)
+        if last is not None and now - last < PLAY_WINDOW_SECONDS:
+            return False
+        if len(self._last) > 10_000:  # forget the stale ones now and then
+            self._last = {k: t for k, t in self._last.items() if now - t < PLAY_WINDOW_SECONDS}
+        self._last[key] = now
+        return True
+
+
+@routes.get("/recordings/{recording_id:\\d{1,12}}/file")
+@requires()
+async def recording_file(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    app = request.app
+    recording_id = int(request.match_info["recording_id"])
+    obj = f"recording:{recording_id}"
+    review = app[REVIEW]
+    row = await review.recording(recording_id)
+    await _in_scope(request, user, row["session_id"] if row else None, obj)
+    assert row is not None
+    if row["status"] == "deleted":
+        raise await _refuse(
+            request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")
+        )
+    if row["status"] == "recording":
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "in_progress",
+            Conflict("this recording is still being made", "recording_in_progress"),
+        )
+    path = Path(row["path"])
+    if row["status"] == "damaged" or not await app[HASH_CHECK].matches(path, row["sha256"]):
+        await review.mark_damaged(recording_id)
+        raise await _refuse(
+            request,
+            user,
+            obj,
+            "hash_mismatch",
+            Conflict(
+                "this file no longer matches its catalogued SHA-256; it is marked damaged",
+                "recording_damaged",
+            ),
+        )
+    download = request.query.get("download") == "1"
+    if download:
+        await app[AUDIT].append(_actor(request, user), "download", obj, {"size": row["size"]})
+    elif request.method == "GET" and app[PLAY_LOG].due(user.id, recording_id, time.time()):
+        await app[AUDIT].append(_actor(request, user), "play", obj)
+    headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
+    if download:
+        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(row["started_at"]))
+        name = f"consult-{row['consult_id']}-{stamp}-{row['role']}-{row['user_id']}.webm"
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return web.FileResponse(path, headers=headers)
+
+
+HASH_CHECK: AppKey[HashCheck] = AppKey("hash_check")
+PLAY_LOG: AppKey[PlayLog] = AppKey("play_log")

@@ -1,0 +1,149 @@
+"""Teaching sessions: a specialist hosts (with an optional co-presenter), anyone
+signed in watches without sending media. Attendance is recorded."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp.web import AppKey
+
+from consult_server.accounts.models import Role, User
+from consult_server.errors import BadRequest, Forbidden, NotFound
+from consult_server.room_catalog import RecordingFile, RoomSpec
+from consult_server.store.db import Database
+
+TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class TeachingSession:
+    id: int
+    title: str
+    host_id: int
+    co_presenter_id: int | None
+    state: str
+
+    @property
+    def presenters(self) -> frozenset[int]:
+        return frozenset(u for u in (self.host_id, self.co_presenter_id) if u is not None)
+
+
+class Teaching:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, host: User, payload: object) -> TeachingSession:
+        if host.role is not Role.SPECIALIST:
+            raise Forbidden("only specialists host teaching sessions", "wrong_role")
+        if not isinstance(payload, dict):
+            raise BadRequest("expected a JSON object", "bad_payload")
+        title = payload.get("title")
+        if not isinstance(title, str) or not title.strip() or len(title) > TITLE_MAX:
+            raise BadRequest("a title of up to 200 characters is required", "bad_title")
+        co_presenter = payload.get("co_presenter")
+        co_id = None
+        if co_presenter:
+            row = await self.db.fetch_one(
+                "SELECT id FROM users WHERE username = ? AND role = 'specialist' AND active = 1",
+                (str(co_presenter)[:64],),
+            )
+            if row is None or int(row[0]) == host.id:
+                raise BadRequest("the co-presenter must be another specialist", "bad_co_presenter")
+            co_id = int(row[0])
+        _, new_id = await self.db.execute(
+            "INSERT INTO teaching_sessions (title, host_id, co_presenter_id, state, created_at)"
+            " VALUES (?, ?, ?, 'open', ?)",
+            (title.strip(), host.id, co_id, time.time()),
+        )
+        assert new_id is not None
+        return await self.get(new_id)
+
+    async def get(self, session_id: int) -> TeachingSession:
+        row = await self.db.fetch_one("SELECT * FROM teaching_sessions WHERE id = ?", (session_id,))
+        if row is None:
+            raise NotFound("no such teaching session", "teaching_not_found")
+        return TeachingSession(
+            row["id"], row["title"], row["host_id"], row["co_presenter_id"], row["state"]
+        )
+
+    async def listing(self) -> list[dict[str, Any]]:
+        rows = await self.db.fetch_all(
+            "SELECT t.id, t.title, t.state, t.created_at, h.display_name AS host,"
+            " f.name AS facility, c.display_name AS co_presenter FROM teaching_sessions t"
+            " JOIN users h ON h.id = t.host_id JOIN facilities f ON f.id = h.facility_id"
+            " LEFT JOIN users c ON c.id = t.co_presenter_id"
+            " WHERE t.state != 'ended' ORDER BY t.created_at DESC LIMIT 50"
+        )
+        return [dict(row) for row in rows]
+
+
+class TeachingRooms:
+    """The room catalog for teaching sessions (see room_catalog.RoomCatalog)."""
+
+    def __init__(self, teaching: Teaching) -> None:
+        self.teaching = teaching
+        self.db = teaching.db
+
+    async def spec(self, room_id: int) -> RoomSpec:
+        session = await self.teaching.get(room_id)
+        return RoomSpec(
+            f"teaching:{room_id}",
+            session.presenters,
+            None,
+            1,
+            session.state != "ended",
+            session.state,
+        )
+
+    async def recording_target(self, room_id: int, at: float) -> Path | None:
+        return None  # teaching sessions are not recorded (yet)
+
+    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
+        return None
+
+    async def recording_joined(
+        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
+    ) -> None:
+        return None
+
+    async def recordings_finished(
+        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
+    ) -> None:
+        return None
+
+    async def started(self, room_id: int, at: float) -> None:
+        await self.db.execute(
+            "UPDATE teaching_sessions SET state = 'live', started_at = COALESCE(started_at, ?)"
+            " WHERE id = ? AND state != 'ended'",
+            (at, room_id),
+        )
+
+    async def ended(self, room_id: int, at: float, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE teaching_sessions SET state = 'ended', ended_at = ?, end_reason = ?"
+            " WHERE id = ? AND state != 'ended'",
+            (at, reason, room_id),
+        )
+
+    async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO teaching_attendance (session_id, user_id, role, joined_at)"
+            " VALUES (?, ?, ?, ?)",
+            (room_id, user_id, role, at),
+        )
+
+    async def left(self, room_id: int, user_id: int, at: float) -> None:
+        await self.db.execute(
+            "UPDATE teaching_attendance SET left_at = ? WHERE session_id = ? AND user_id = ?"
+            " AND left_at IS NULL",
+            (at, room_id, user_id),
+        )
+
+    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
+        """Teaching sessions are not recorded: no review timeline to keep."""
+
+
+TEACHING: AppKey[Teaching] = AppKey("teaching")

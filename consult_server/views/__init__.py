@@ -1,1 +1,0 @@
-"""HTTP handlers: pages (jinja2) and the JSON API. Each declares its access."""

@@ -1,0 +1,65 @@
+"""Retention: recordings older than ``recordings.retention_days`` are deleted.
+
+The file goes; the catalog keeps the entry, marked deleted with the time, and the audit
+log gets one "delete" entry per file from the server itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from consult_server.audit.chain import Actor, AuditLog
+from consult_server.store.db import Database
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+
+
+async def delete_expired(db: Database, audit: AuditLog, days: int, now: float | None = None) -> int:
+    """Delete what is due; return how many entries this call marked deleted (another
+    process deleting the same ones at once counts them there). ``days`` 0 keeps all."""
+    if days <= 0:
+        return 0
+    now = time.time() if now is None else now
+    rows = await db.fetch_all(
+        "SELECT id, path, size FROM recordings WHERE started_at < ?"
+        " AND status IN ('complete', 'interrupted', 'damaged') ORDER BY id",
+        (now - days * DAY,),
+    )
+    actor = Actor.system("retention")
+    deleted = 0
+    for row in rows:
+        path = Path(row["path"])
+        # The file first, then the catalog and the audit entry together: a crash in
+        # between leaves the entry due, and the next run deletes (nothing) and records it.
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        # Conditional on the row not being deleted yet: a second process running
+        # retention at the same time changes nothing and writes no second entry.
+        async with db.atomic() as tx:
+            changed, _ = await tx.execute(
+                "UPDATE recordings SET status = 'deleted', deleted_at = ?"
+                " WHERE id = ? AND status != 'deleted'",
+                (now, row["id"]),
+            )
+            if changed == 1:
+                deleted += 1
+                await tx.execute(
+                    *audit.statement(
+                        actor,
+                        "delete",
+                        f"recording:{row['id']}",
+                        {"reason": "retention", "days": days, "size": row["size"]},
+                    )
+                )
+        # Remove the session's directory once it is empty (keeps the data dir tidy).
+        for directory in (path.parent, path.parent.parent):
+            try:
+                await asyncio.to_thread(directory.rmdir)
+            except OSError:
+                break
+    if deleted:
+        log.info("retention: %d recording file(s) deleted", deleted)
+    return deleted

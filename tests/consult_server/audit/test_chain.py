@@ -1,0 +1,111 @@
+"""The audit log: appended through the app, hash-chained, append-only in SQL, and
+``consult-server audit verify`` names the first entry that was edited or removed."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from consult_server.audit.chain import AUDIT, Actor, AuditLog, verify
+from consult_server.config import CONFIG
+from tests.consult_server.test_cli import cli
+from tests.support.inproc import Harness
+
+
+async def fill(audit: AuditLog, count: int) -> None:
+    row = await audit.db.fetch_one("SELECT id FROM users WHERE username = 'supervisor.demo'")
+    assert row is not None
+    actor = Actor(row[0], "supervisor.demo", "10.0.0.5")
+    for index in range(count):
+        await audit.append(actor, "view", f"recording:{index}", {"n": index})
+
+
+def database(harness: Harness) -> Path:
+    return harness.app[CONFIG].database_path
+
+
+async def test_entries_chain_and_verify(clock_harness: Harness) -> None:
+    audit = clock_harness.app[AUDIT]
+    await fill(audit, 5)
+    verdict = verify(database(clock_harness))
+    assert verdict.ok and verdict.entries == 5
+    entries = await audit.for_objects(["recording:3"])
+    assert [(e.actor, e.action, e.remote, e.detail) for e in entries] == [
+        ("supervisor.demo", "view", "10.0.0.5", {"n": 3})
+    ]
+    with pytest.raises(ValueError):
+        await audit.append(Actor.system("x"), "rewrite", "recording:1")
+
+
+async def test_concurrent_appends_keep_one_chain(clock_harness: Harness) -> None:
+    audit = clock_harness.app[AUDIT]
+    await asyncio.gather(*(fill(audit, 10) for _ in range(5)))
+    verdict = verify(database(clock_harness))
+    assert verdict.ok and verdict.entries == 50
+
+
+async def test_sql_refuses_updates_and_deletes(clock_harness: Harness) -> None:
+    await fill(clock_harness.app[AUDIT], 2)
+    conn = sqlite3.connect(database(clock_harness))
+    for statement in (
+        "UPDATE audit_log SET actor = 'someone' WHERE id = 1",
+        "DELETE FROM audit_log WHERE id = 1",
+    ):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(statement)
+    conn.close()
+
+
+def tamper(db: Path, statement: str) -> None:
+    """What someone with the database file can do: drop the guard, then edit."""
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+async def test_verify_command_names_the_first_edited_entry(
+    clock_harness: Harness, tmp_path: Path
+) -> None:
+    await fill(clock_harness.app[AUDIT], 6)
+    db = database(clock_harness)
+    env_dir = db.parent.parent  # cli() points CONSULT_DATA_DIR at <tmp>/data
+    ok = cli(env_dir, "audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "intact: 6 entries" in ok.stdout
+    tamper(db, "UPDATE audit_log SET actor = 'nobody' WHERE id = 4")
+    broken = cli(env_dir, "audit", "verify")
+    assert broken.returncode == 1
+    assert "BROKEN at entry 4" in broken.stdout and "content" in broken.stdout
+
+
+async def test_verify_detects_a_removed_entry_and_a_rehashed_one(clock_harness: Harness) -> None:
+    await fill(clock_harness.app[AUDIT], 6)
+    db = database(clock_harness)
+    tamper(db, "DELETE FROM audit_log WHERE id = 3")
+    verdict = verify(db)
+    assert not verdict.ok and verdict.broken_at == 3 and "missing" in verdict.reason
+
+
+async def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_next_link(
+    clock_harness: Harness,
+) -> None:
+    from consult_server.audit.chain import content_of, entry_hash
+
+    await fill(clock_harness.app[AUDIT], 4)
+    db = database(clock_harness)
+    conn = sqlite3.connect(db)
+    row = conn.execute(
+        "SELECT at, actor_id, object, remote, detail, prev_hash FROM audit_log WHERE id = 2"
+    ).fetchone()
+    conn.close()
+    at, actor_id, obj, remote, detail, prev = row
+    forged = entry_hash(2, prev, content_of(at, actor_id, "nobody", "view", obj, remote, detail))
+    tamper(db, f"UPDATE audit_log SET actor = 'nobody', hash = '{forged}' WHERE id = 2")
+    verdict = verify(db)
+    assert verdict.broken_at == 3 and "previous" in verdict.reason

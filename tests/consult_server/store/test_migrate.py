@@ -1,0 +1,136 @@
+"""Migrations: applied in order, recorded, atomic, and safe on a database with data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from consult_server.store import migrate
+
+
+def test_real_migrations_apply_once(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    applied = migrate.upgrade(db)
+    assert applied == [m.version for m in migrate.available()]
+    assert migrate.upgrade(db) == []
+    version, pending = migrate.status(db)
+    assert version == applied[-1] and pending == []
+    tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
+    assert {"users", "facilities", "consults", "consult_participants"} <= tables
+
+
+def _write(directory: Path, name: str, sql: str) -> None:
+    (directory / name).write_text(sql)
+
+
+def test_a_later_migration_keeps_existing_rows(tmp_path: Path) -> None:
+    steps = tmp_path / "m"
+    steps.mkdir()
+    db = tmp_path / "c.sqlite3"
+    _write(steps, "0001_start.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
+    migrate.upgrade(db, steps)
+    conn = sqlite3.connect(db)
+    conn.executemany("INSERT INTO notes (body) VALUES (?)", [("a",), ("b",)])
+    conn.commit()
+    conn.close()
+    _write(steps, "0002_author.sql", "ALTER TABLE notes ADD COLUMN author TEXT DEFAULT 'x';")
+    assert migrate.upgrade(db, steps) == [2]
+    rows = sqlite3.connect(db).execute("SELECT body, author FROM notes ORDER BY id").fetchall()
+    assert rows == [("a", "x"), ("b", "x")]
+
+
+def test_a_failing_migration_leaves_version_and_data_untouched(tmp_path: Path) -> None:
+    steps = tmp_path / "m"
+    steps.mkdir()
+    db = tmp_path / "c.sqlite3"
+    _write(steps, "0001_start.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
+    migrate.upgrade(db, steps)
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO notes (body) VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    _write(
+        steps,
+        "0002_broken.sql",
+        "ALTER TABLE notes ADD COLUMN author TEXT;\nINSERT INTO no_such_table VALUES (1);",
+    )
+    with pytest.raises(sqlite3.OperationalError):
+        migrate.upgrade(db, steps)
+    conn = sqlite3.connect(db)
+    assert migrate.current_version(conn) == 1
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(notes)")]
+    assert columns == ["id", "body"], "the half-applied ALTER must be rolled back"
+    assert conn.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
+
+
+def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, "add_things.sql", "")
+    with pytest.raises(ValueError, match="NNNN_name"):
+        migrate.available(tmp_path)
+
+
+def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    assert migrate.upgrade(db, target=1) == [1]
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        """
+        INSERT INTO facilities VALUES (1, 'c', 'Central', 'central', NULL);
+        INSERT INTO facilities VALUES (2, 'x', 'Commune', 'commune', 1);
+        INSERT INTO specialties VALUES ('cardiology', 'Tim mạch', 'Cardiology');
+        INSERT INTO users VALUES (1, 'a', 'A', 'h', 'clinician', 2, NULL, 1, 0);
+        INSERT INTO users VALUES (2, 'b', 'B', 'h', 'specialist', 1, NULL, 1, 0);
+        INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,
+            state, created_at, expires_at, accepted_by)
+            VALUES (5, 1, 2, 'cardiology', 'urgent', 'Đau ngực', 'accepted', 1, 2, 2);
+        """
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(db) == [m.version for m in migrate.available()][1:]
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA foreign_keys=ON")
+    assert conn.execute("SELECT summary, state FROM consults").fetchall() == [
+        ("Đau ngực", "accepted")
+    ]
+    conn.execute("INSERT INTO consult_invites VALUES (5, 2, 1, 3.0)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO consult_invites VALUES (99, 2, 1, 3.0)")
+
+
+def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path) -> None:
+    """0005 on a database holding recordings: files of one session share one new row."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(db, target=4)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'f', 'F', 'commune');"
+        "INSERT INTO specialties VALUES ('im', 'Nội', 'Internal');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 'a', 'A', 'x', 'clinician', 1, 0), (2, 'b', 'B', 'x',"
+        " 'specialist', 1, 0);"
+        "INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,"
+        " state, created_at, expires_at) VALUES (9, 1, 1, 'im', 'routine', 's', 'ended', 0, 1);"
+        "INSERT INTO recordings (consult_id, user_id, role, path, started_at, ended_at, status)"
+        " VALUES (9, 1, 'clinician', 'a1', 100.0, 160.0, 'complete'),"
+        " (9, 2, 'specialist', 'b1', 100.0, 170.0, 'complete'),"
+        " (9, 1, 'clinician', 'a2', 500.0, 530.0, 'interrupted');"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(db) == [5]
+    conn = sqlite3.connect(db)
+    sessions = conn.execute(
+        "SELECT id, consult_id, started_at, ended_at FROM recording_sessions ORDER BY id"
+    ).fetchall()
+    assert [s[1:] for s in sessions] == [(9, 100.0, 170.0), (9, 500.0, 530.0)]
+    files = conn.execute("SELECT path, session_id FROM recordings ORDER BY id").fetchall()
+    assert files == [("a1", sessions[0][0]), ("b1", sessions[0][0]), ("a2", sessions[1][0])]
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute(
+            "INSERT INTO audit_log VALUES (1, 0, NULL, 's', 'view', 'o', 'r', '{}', 'p', 'h')"
+        )
+        conn.execute("DELETE FROM audit_log")
+    conn.close()
