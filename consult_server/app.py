@@ -20,12 +20,16 @@ from aiohttp import web
 from aiohttp.web import AppKey
 
 import web as web_assets
+from consult_server.accounts import views as account_views
 from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
+from consult_server.accounts.people import SignalingPeople
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.config import CONFIG, Config
+from consult_server.consults import views as consult_views
+from consult_server.consults.rooms import ConsultRooms
 from consult_server.consults.service import CONSULTS, Consults
-from consult_server.http import api, pages
+from consult_server.http import pages
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
 from consult_server.http.render import render_error
@@ -37,10 +41,11 @@ from consult_server.http.security import (
 from consult_server.review import views as review_views
 from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
-from consult_server.room_catalog import ConsultRooms, RoomCatalog
 from consult_server.store import migrate
 from consult_server.store.db import DB, Database
-from consult_server.teaching.service import TEACHING, Teaching, TeachingRooms
+from consult_server.teaching import views as teaching_views
+from consult_server.teaching.rooms import TeachingRooms
+from consult_server.teaching.service import TEACHING, Teaching
 from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub, MediaSettings
 from media.ice_host import (
@@ -53,7 +58,10 @@ from recordings.integrity import HashCheck
 from recordings.recovery import recover_recordings
 from recordings.retention import delete_expired
 from signaling.handlers import SIGNALING, SIO, Signaling
+from signaling.ports import SignalingSettings
+from signaling.room_kinds import RoomKind
 from signaling.rooms import Rooms
+from signaling.turn import TurnSettings
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(web_assets.__file__).parent
@@ -109,7 +117,9 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                     last_purge = now
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
-                    await delete_expired(app[DB], app[AUDIT], retention_days, now)
+                    await delete_expired(
+                        app[DB], app[AUDIT].system_statement("retention"), retention_days, now
+                    )
             except Exception:
                 log.exception("tick failed")
 
@@ -164,11 +174,19 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         # The writer stream-copies VP8 only; never produce files that will not play.
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
-    catalogs: dict[str, RoomCatalog] = {
+    room_kinds: dict[str, RoomKind] = {
         "consult": ConsultRooms(consults, recordings, config.data_dir),
         "teaching": TeachingRooms(teaching),
     }
-    signaling = Signaling(config, accounts, sessions, media, rooms, catalogs)
+    settings = SignalingSettings(
+        secret=config.secret_bytes(),
+        redis_url=config.redis.url,
+        room_grace_seconds=config.consults.room_grace_seconds,
+        server_ice_servers=config.media.ice_servers,
+        turn=TurnSettings(config.media.turn_urls, config.media.turn_secret),
+        ice_transport_policy=config.media.ice_transport_policy,
+    )
+    signaling = Signaling(settings, SignalingPeople(accounts, sessions), media, rooms, room_kinds)
     consults.set_notifier(signaling.notify_users)
     app[SIGNALING] = signaling
     app[SIO] = signaling.sio
@@ -178,9 +196,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    app.router.add_routes(pages.routes)
-    app.router.add_routes(api.routes)
-    app.router.add_routes(review_views.routes)
+    for routes in (pages, account_views, consult_views, teaching_views, review_views):
+        app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])

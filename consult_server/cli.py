@@ -15,9 +15,9 @@ from typing import Any
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role
 from consult_server.config import Config, ensure_data_dir, load_config
-from consult_server.errors import ConsultError
 from consult_server.store import migrate
 from consult_server.store.db import Database
+from web.errors import ConsultServerError
 
 log = logging.getLogger("consult_server")
 
@@ -131,7 +131,7 @@ def _create_user(config: Config, args: argparse.Namespace) -> None:
     async def work(accounts: Accounts) -> None:
         facility = next((f for f in await accounts.facilities() if f.code == args.facility), None)
         if facility is None:
-            raise ConsultError(f"no facility with code {args.facility}", "facility_not_found")
+            raise ConsultServerError(f"no facility with code {args.facility}", "facility_not_found")
         await accounts.create_user(
             args.username,
             password,
@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_verify(config)
         else:
             _db(config, args.action)
-    except ConsultError as exc:
+    except ConsultServerError as exc:
         print(f"consult-server: {exc.message}", file=sys.stderr)
         return 2
     return 0

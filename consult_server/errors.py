@@ -1,6 +1,6 @@
 """The one exception tree. Every error a client can cause has a stable code.
 
-    ConsultError                 base; ``code`` is stable, ``message`` is English for logs
+    ConsultServerError           web/errors.py: ``code`` is stable, ``message`` English
     ├── ConfigError              a bad setting at start-up (names key, value, expectation)
     └── ClientError              caused by a request; ``status`` is the HTTP status
         ├── BadRequest           malformed or oversized input            (400)
@@ -18,18 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-
-class ConsultError(Exception):
-    code = "error"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
+from web.errors import ConsultServerError
 
 
-class ConfigError(ConsultError):
+class ConfigError(ConsultServerError):
     code = "bad_config"
 
     def __init__(self, key: str, value: Any, expected: str) -> None:
@@ -39,7 +31,7 @@ class ConfigError(ConsultError):
         self.expected = expected
 
 
-class ClientError(ConsultError):
+class ClientError(ConsultServerError):
     status = 400
 
     def to_dict(self) -> dict[str, str]:

@@ -46,7 +46,9 @@ from aiortc.sdp import candidate_from_sdp
 
 from media import aiortc_hook
 from media.forwarding import KeyframeRequester, Publication, Subscription
-from recordings.writer import EXTENSION, RecordingWriter
+from recordings.files import recording_path
+from recordings.writer import RecordingWriter
+from web.errors import ConsultServerError
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,9 @@ LOSS_TOLERATED = 0.10
 PeerStateCallback = Callable[[str, int, str, str], None]
 
 
-class MediaError(Exception):
+class MediaError(ConsultServerError):
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code)
 
 
 @dataclass(frozen=True)
@@ -327,9 +327,8 @@ class MediaHub:
         assert room.recording_dir is not None
         writer = room.recorders.get(user_id)
         if writer is None:
-            # The same name as consult_server.room_catalog.recording_path (the catalog).
             writer = RecordingWriter(
-                room.recording_dir / f"{user_id}{EXTENSION}",
+                recording_path(room.recording_dir, user_id),
                 room.recording_origin,
                 on_first_frame=self._first_frame_callback(room, user_id),
             )

@@ -13,7 +13,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from consult_server.room_catalog import sha256_of
+from recordings.files import sha256_of
 
 _Identity = tuple[int, int, int, int]
 

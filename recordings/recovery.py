@@ -22,8 +22,8 @@ import os
 import socket
 from pathlib import Path
 
-from consult_server.room_catalog import sha256_of
-from consult_server.store.db import Database
+from recordings.files import sha256_of
+from recordings.ports import Store
 from recordings.remux import remux
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def orphaned(recorder: str | None) -> bool:
     return False
 
 
-async def recover_recordings(db: Database) -> int:
+async def recover_recordings(db: Store) -> int:
     """Mark what a crash left; return how many files were recovered."""
     rows = await db.fetch_all(
         "SELECT id, path, recorder FROM recordings WHERE status = 'recording'"

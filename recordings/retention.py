@@ -11,16 +11,18 @@ import logging
 import time
 from pathlib import Path
 
-from consult_server.audit.chain import Actor, AuditLog
-from consult_server.store.db import Database
+from recordings.ports import AuditStatement, Store
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
 
 
-async def delete_expired(db: Database, audit: AuditLog, days: int, now: float | None = None) -> int:
+async def delete_expired(
+    db: Store, audit: AuditStatement, days: int, now: float | None = None
+) -> int:
     """Delete what is due; return how many entries this call marked deleted (another
-    process deleting the same ones at once counts them there). ``days`` 0 keeps all."""
+    process deleting the same ones at once counts them there). ``days`` 0 keeps all.
+    ``audit`` writes the server's own entries (``AuditLog.system_statement``)."""
     if days <= 0:
         return 0
     now = time.time() if now is None else now
@@ -29,7 +31,6 @@ async def delete_expired(db: Database, audit: AuditLog, days: int, now: float | 
         " AND status IN ('complete', 'interrupted', 'damaged') ORDER BY id",
         (now - days * DAY,),
     )
-    actor = Actor.system("retention")
     deleted = 0
     for row in rows:
         path = Path(row["path"])
@@ -47,8 +48,7 @@ async def delete_expired(db: Database, audit: AuditLog, days: int, now: float | 
             if changed == 1:
                 deleted += 1
                 await tx.execute(
-                    *audit.statement(
-                        actor,
+                    *audit(
                         "delete",
                         f"recording:{row['id']}",
                         {"reason": "retention", "days": days, "size": row["size"]},

@@ -80,11 +80,6 @@ class WriterStats:
     errors: list[str] = field(default_factory=list)
 
 
-#: The file name extension of a participant's recording (VP8 + Opus in WebM, which
-#: browsers play directly).
-EXTENSION = ".webm"
-
-
 class RecordingWriter:
     def __init__(
         self,

@@ -31,6 +31,22 @@ class ConsultState(StrEnum):
 
 
 FINAL_STATES = frozenset({ConsultState.ENDED, ConsultState.CANCELLED, ConsultState.EXPIRED})
+#: The consult's room can be joined in these states only.
+JOINABLE_STATES = frozenset({ConsultState.ACCEPTED, ConsultState.IN_SESSION})
+#: People in one consult: the clinician, the specialist who accepted and invitees.
+MAX_PARTICIPANTS = 4
+#: The session runs while this many participants are in the room (the seat of one who
+#: dropped counts for the room's grace time).
+ROOM_QUORUM = 2
+
+
+def joinable(state: ConsultState) -> bool:
+    return state in JOINABLE_STATES
+
+
+def has_room_for(participants: int) -> bool:
+    """May one more person be invited into a consult with this many participants?"""
+    return participants < MAX_PARTICIPANTS
 
 
 class Urgency(StrEnum):

@@ -16,19 +16,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 
 import socketio
 from aiohttp.web import AppKey
 
-from consult_server.accounts.directory import Accounts
-from consult_server.accounts.login_sessions import COOKIE_NAME, LoginSessions
-from consult_server.config import Config
-from consult_server.errors import ClientError
-from consult_server.room_catalog import RecordingFile, RoomCatalog, RoomSpec, parse_room_key
-from media.hub import MediaError, MediaHub
+from media.hub import MediaHub
 from media.probe import LinkProbes
+from recordings.files import RecordingFile
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
@@ -36,6 +31,7 @@ from signaling.messages import (
     MediaStateMessage,
     OfferMessage,
 )
+from signaling.ports import People, SignalingSettings
 from signaling.room import (
     Decision,
     Dropped,
@@ -47,9 +43,11 @@ from signaling.room import (
     SessionEnd,
     SessionStart,
 )
+from signaling.room_kinds import RoomKind, RoomSpec, parse_room_key
 from signaling.rooms import Rooms
-from signaling.tokens import JoinClaims, verify_join_token
+from signaling.tokens import JoinClaims, TokenRefused, verify_join_token
 from signaling.turn import ice_servers
+from web.errors import ConsultServerError
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -78,21 +76,19 @@ class RoomPresence:
 class Signaling:
     def __init__(
         self,
-        config: Config,
-        accounts: Accounts,
-        sessions: LoginSessions,
+        settings: SignalingSettings,
+        people: People,
         media: MediaHub,
         rooms: Rooms,
-        catalogs: Mapping[str, RoomCatalog],
+        room_kinds: Mapping[str, RoomKind],
     ) -> None:
-        self.config = config
+        self.settings = settings
         #: The far ends of the pre-join connection tests.
-        self.probes = LinkProbes(config.media.ice_servers)
-        self.accounts = accounts
-        self.sessions = sessions
+        self.probes = LinkProbes(settings.server_ice_servers)
+        self.people = people
         self.media = media
         self.rooms = rooms
-        self.catalogs = dict(catalogs)
+        self.room_kinds = dict(room_kinds)
         self.presence: dict[str, RoomPresence] = {}
         #: Rooms being recorded, with when the recording started.
         self.recording: dict[str, float] = {}
@@ -101,7 +97,7 @@ class Signaling:
         #: Recorded rooms with a frame already in a file: the recording indicator shows
         #: from the first recorded frame.
         self.recording_live: set[str] = set()
-        manager = socketio.AsyncRedisManager(config.redis.url) if config.redis.url else None
+        manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             client_manager=manager,
@@ -135,21 +131,18 @@ class Signaling:
     # -- connection ------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        token = cookie[COOKIE_NAME].value if COOKIE_NAME in cookie else ""
-        login = await self.sessions.get(token) if token else None
-        user = await self.accounts.user(login.user_id) if login else None
+        user = await self.people.signed_in(environ.get("HTTP_COOKIE", ""))
         if user is None:
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "not_authenticated", "message": "please sign in"}
             )
         if isinstance(auth, dict) and "join_token" in auth:
             try:
-                claims = verify_join_token(
-                    self.config.secret_bytes(), auth["join_token"], time.time()
-                )
-            except ClientError as exc:
-                raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()) from None
+                claims = verify_join_token(self.settings.secret, auth["join_token"], time.time())
+            except TokenRefused as exc:
+                raise socketio.exceptions.ConnectionRefusedError(
+                    {"code": exc.code, "message": exc.message}
+                ) from None
             if claims.user_id != user.id:
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "token_invalid", "message": "this join token is not yours"}
@@ -172,34 +165,32 @@ class Signaling:
 
     async def _claims(self, sid: str, token: str) -> JoinClaims:
         session = await self.sio.get_session(sid)
-        claims = verify_join_token(self.config.secret_bytes(), token, time.time())
+        claims = verify_join_token(self.settings.secret, token, time.time())
         if claims.user_id != session.get("user_id"):
             raise BadMessage("token_invalid", "this join token is not yours")
         return claims
 
-    def _catalog(self, key: str) -> tuple[RoomCatalog, int]:
+    def _room_kind(self, key: str) -> tuple[RoomKind, int]:
         try:
             kind, number = parse_room_key(key)
-            return self.catalogs[kind], number
+            return self.room_kinds[kind], number
         except (ValueError, KeyError):
             raise BadMessage("token_invalid", "the join token names no room") from None
 
     async def _guard(self, sid: str, action: Callable[[], Awaitable[Ack]]) -> Ack:
         try:
             return await action()
-        except (ClientError, BadMessage, RoomRefused, MediaError) as exc:
-            code = exc.code
-            message = getattr(exc, "message", str(exc))
-            log.info("refused %s for sid %s", code, sid)
-            return _error(code, message)
+        except ConsultServerError as exc:
+            log.info("refused %s for sid %s", exc.code, sid)
+            return _error(exc.code, exc.message)
 
     # -- room messages ---------------------------------------------------------------
 
     async def on_join(self, sid: str, data: object = None) -> Ack:
         async def act() -> Ack:
             claims = await self._claims(sid, JoinMessage.parse(data).token)
-            catalog, number = self._catalog(claims.room)
-            spec = await catalog.spec(number)
+            room_kind, number = self._room_kind(claims.room)
+            spec = await room_kind.spec(number)
             if spec.allowed is not None and claims.user_id not in spec.allowed:
                 raise RoomRefused("not_a_participant", "you are not a participant of this room")
             if not spec.joinable:
@@ -219,19 +210,19 @@ class Signaling:
             await self.sio.enter_room(sid, f"room:{spec.key}")
             for decision in decisions:
                 if isinstance(decision, Joined):
-                    await catalog.joined(number, claims.user_id, claims.role, now)
-                    await self._catalog_recorded(catalog, spec.key, claims)
+                    await room_kind.joined(number, claims.user_id, claims.role, now)
+                    await self._catalog_late_recording(room_kind, spec.key, claims)
                 elif isinstance(decision, Returned):
-                    await catalog.event(number, claims.user_id, "room_return", now)
+                    await room_kind.event(number, claims.user_id, "room_return", now)
                 elif isinstance(decision, SessionStart):
-                    await catalog.started(number, decision.at)
-                    target = await catalog.recording_target(number, decision.at)
+                    await room_kind.started(number, decision.at)
+                    target = await room_kind.recording_target(number, decision.at)
                     if target is not None:
                         self.media.start_recording(
                             spec.key, target, functools.partial(self._recorded, spec.key)
                         )
                         self.recording[spec.key] = decision.at
-                        await catalog.recording_started(number, decision.at, target)
+                        await room_kind.recording_started(number, decision.at, target)
             state = await self._room_state(spec.key)
             await self.sio.emit("room:state", state, room=f"room:{spec.key}")
             return {
@@ -246,8 +237,8 @@ class Signaling:
         """The browser's RTCConfiguration: TURN with a credential that expires with the
         join token (nothing unless media.turn_urls is set)."""
         return {
-            "ice_servers": ice_servers(self.config.media, claims.user_id, claims.expires_at),
-            "policy": self.config.media.ice_transport_policy,
+            "ice_servers": ice_servers(self.settings.turn, claims.user_id, claims.expires_at),
+            "policy": self.settings.ice_transport_policy,
         }
 
     # -- the pre-join connection test ---------------------------------------------------
@@ -275,17 +266,19 @@ class Signaling:
 
         return await self._guard(sid, act)
 
-    async def _catalog_recorded(self, catalog: RoomCatalog, key: str, claims: JoinClaims) -> None:
+    async def _catalog_late_recording(
+        self, room_kind: RoomKind, key: str, claims: JoinClaims
+    ) -> None:
         """Someone joins a room being recorded (an invited specialist): their file gets
         its catalog entry now, like those of the people there at the start."""
         started = self.recording.get(key)
         room = self.rooms.get(key)
         if started is None or room is None or claims.user_id not in room.publishers:
             return
-        _, number = self._catalog(key)
-        target = await catalog.recording_target(number, started)
+        _, number = self._room_kind(key)
+        target = await room_kind.recording_target(number, started)
         if target is not None:
-            await catalog.recording_joined(number, started, target, claims.user_id, claims.role)
+            await room_kind.recording_joined(number, started, target, claims.user_id, claims.role)
 
     def _recorded(self, key: str, user_id: int) -> None:
         """A participant's first frame is in its file (called on the loop by the hub)."""
@@ -296,8 +289,8 @@ class Signaling:
         task.add_done_callback(_log_failure)
 
     async def _recording_live(self, key: str) -> None:
-        catalog, number = self._catalog(key)
-        await catalog.event(number, None, "recording_start", time.time())
+        room_kind, number = self._room_kind(key)
+        await room_kind.event(number, None, "recording_start", time.time())
         if key in self.presence:
             await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
@@ -308,7 +301,7 @@ class Signaling:
             lambda: Room(
                 spec.key,
                 publishers=spec.publishers,
-                grace_seconds=self.config.consults.room_grace_seconds,
+                grace_seconds=self.settings.room_grace_seconds,
                 allowed=spec.allowed,
                 quorum=spec.quorum,
             ),
@@ -323,8 +316,8 @@ class Signaling:
         """The room's people changed in the store (an invitation): tell everyone in it."""
         if key not in self.presence:
             return
-        catalog, number = self._catalog(key)
-        self._sync(await catalog.spec(number))
+        room_kind, number = self._room_kind(key)
+        self._sync(await room_kind.spec(number))
         await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
     async def _joined(self, sid: str, token: str) -> JoinClaims:
@@ -373,12 +366,12 @@ class Signaling:
                 "quality": message.quality,
             }
             media[claims.user_id] = after
-            catalog, number = self._catalog(claims.room)
+            room_kind, number = self._room_kind(claims.room)
             now = time.time()
             for kind in ("audio", "video"):
                 if before.get(kind) != after[kind]:
                     switch = "on" if after[kind] else "off"
-                    await catalog.event(number, claims.user_id, f"room_{kind}_{switch}", now)
+                    await room_kind.event(number, claims.user_id, f"room_{kind}_{switch}", now)
             state = await self._room_state(claims.room)
             await self.sio.emit("room:state", state, room=f"room:{claims.room}")
             return {"ok": True}
@@ -402,10 +395,10 @@ class Signaling:
         if presence is not None:
             presence.sids.pop(user_id, None)
         await self.media.leave(key, user_id)
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         for decision in self.rooms.leave(key, user_id, now):
             if isinstance(decision, Left):
-                await catalog.left(number, user_id, now)
+                await room_kind.left(number, user_id, now)
             elif isinstance(decision, SessionEnd):
                 await self._end(key, decision)
                 return
@@ -415,11 +408,11 @@ class Signaling:
     async def _drop(self, key: str, user_id: int, reason: str) -> None:
         """A participant's link went silent or failed: seat kept, the others told."""
         now = time.time()
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         for decision in self.rooms.drop(key, user_id, now, reason):
             if isinstance(decision, Dropped):
                 log.warning("%s: participant %s dropped (%s)", key, user_id, reason)
-                await catalog.event(number, user_id, "room_drop", now)
+                await room_kind.event(number, user_id, "room_drop", now)
         if key in self.presence:
             await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
@@ -438,27 +431,27 @@ class Signaling:
         room = self.rooms.get(key)
         if room is None or user_id not in room.dropped:
             return
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         now = time.time()
         for decision in self.rooms.join(key, user_id, now):
             if isinstance(decision, Returned):
-                await catalog.event(number, user_id, "room_return", now)
+                await room_kind.event(number, user_id, "room_return", now)
         await self.sio.emit("room:state", await self._room_state(key), room=f"room:{key}")
 
     async def _stop_recording(self, key: str) -> None:
         """Finish a room's files and catalogue them (if it is being recorded)."""
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         started = self.recording.pop(key, None)
         self.recording_live.discard(key)
         if started is None:
             return
         writers = await self.media.stop_recording(key)
-        await catalog.event(number, None, "recording_stop", time.time())
+        await room_kind.event(number, None, "recording_stop", time.time())
         files = {
             user: RecordingFile(w.path, w.stats.frames_written, w.stats.frames_dropped)
             for user, w in writers.items()
         }
-        await catalog.recordings_finished(number, started, files)
+        await room_kind.recordings_finished(number, started, files)
 
     async def shutdown(self) -> None:
         """The server is stopping (a restart, an upgrade): finish the recordings, then
@@ -482,14 +475,14 @@ class Signaling:
                 log.exception("could not finish the recording of %s", key)
 
     async def _end(self, key: str, decision: SessionEnd) -> None:
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         await self._stop_recording(key)
         await self.media.close_room(key)
         presence = self.presence.pop(key, RoomPresence())
         for user_id in list(presence.sids):
-            await catalog.left(number, user_id, decision.at)
+            await room_kind.left(number, user_id, decision.at)
         self.rooms.close(key)
-        await catalog.ended(number, decision.at, decision.reason)
+        await room_kind.ended(number, decision.at, decision.reason)
         await self.sio.emit("room:ended", {"reason": decision.reason}, room=f"room:{key}")
 
     async def tick(self, now: float) -> None:
@@ -498,7 +491,7 @@ class Signaling:
 
     async def _carry_out(self, key: str, decisions: list[Decision]) -> None:
         """The ticker's decisions: a dropped seat given up, or the session's end."""
-        catalog, number = self._catalog(key)
+        room_kind, number = self._room_kind(key)
         for decision in decisions:
             if isinstance(decision, Left):
                 log.warning("%s: participant %s did not come back in time", key, decision.user_id)
@@ -506,7 +499,7 @@ class Signaling:
                 if presence is not None:
                     presence.sids.pop(decision.user_id, None)
                 await self.media.leave(key, decision.user_id)
-                await catalog.left(number, decision.user_id, decision.at)
+                await room_kind.left(number, decision.user_id, decision.at)
             elif isinstance(decision, SessionEnd):
                 await self._end(key, decision)
                 return
@@ -520,13 +513,13 @@ class Signaling:
         participants = []
         present = room.present if room else frozenset()
         for user_id in sorted(set(publishers) | set(presence.sids)):
-            user = await self.accounts.user(user_id)
+            user = await self.people.person(user_id)
             seat_until = room.seat_until(user_id) if room else None
             participants.append(
                 {
                     "user_id": user_id,
-                    "name": user.display_name if user else "?",
-                    "role": user.role.value if user else "?",
+                    "name": user.name if user else "?",
+                    "role": user.role if user else "?",
                     "publishes": user_id in publishers,
                     "present": user_id in present,
                     # "present", "dropped" (link lost, seat kept until seat_until) or

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from web.errors import ConsultServerError
+
 MAX_TOKEN = 1024
 MAX_SDP = 64 * 1024
 
 
-class BadMessage(Exception):
+class BadMessage(ConsultServerError):
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code)
 
 
 def _object(payload: object) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from web.errors import ConsultServerError
+
 
 class RoomState(StrEnum):
     WAITING = "waiting"
@@ -30,10 +32,9 @@ class RoomState(StrEnum):
     ENDED = "ended"
 
 
-class RoomRefused(Exception):
+class RoomRefused(ConsultServerError):
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from consult_server.errors import Forbidden
+from web.errors import ConsultServerError
+
+
+class TokenRefused(ConsultServerError):
+    """A join token that is malformed, forged or expired (``token_invalid`` /
+    ``token_expired``)."""
+
+    code = "token_invalid"
 
 
 @dataclass(frozen=True)
@@ -42,23 +49,23 @@ def sign_join_token(secret: bytes, claims: JoinClaims) -> str:
 
 
 def verify_join_token(secret: bytes, token: object, now: float) -> JoinClaims:
-    """Return the claims of a valid token or raise ``Forbidden`` with a precise code."""
+    """Return the claims of a valid token or raise ``TokenRefused`` with a precise code."""
     if not isinstance(token, str) or token.count(".") != 1 or len(token) > 1024:
-        raise Forbidden("join token is malformed", "token_invalid")
+        raise TokenRefused("join token is malformed", "token_invalid")
     body_text, mac_text = token.split(".")
     try:
         body = _unb64(body_text)
         mac = _unb64(mac_text)
     except (ValueError, TypeError):
-        raise Forbidden("join token is malformed", "token_invalid") from None
+        raise TokenRefused("join token is malformed", "token_invalid") from None
     expected = hmac.new(secret, b"join:" + body, hashlib.sha256).digest()
     if not hmac.compare_digest(mac, expected):
-        raise Forbidden("join token signature is wrong", "token_invalid")
+        raise TokenRefused("join token signature is wrong", "token_invalid")
     try:
         raw = json.loads(body)
         claims = JoinClaims(int(raw["u"]), str(raw["m"]), str(raw["r"]), float(raw["e"]))
     except (ValueError, KeyError, TypeError):
-        raise Forbidden("join token is malformed", "token_invalid") from None
+        raise TokenRefused("join token is malformed", "token_invalid") from None
     if now >= claims.expires_at:
-        raise Forbidden("join token has expired; reopen the room page", "token_expired")
+        raise TokenRefused("join token has expired; reopen the room page", "token_expired")
     return claims

@@ -11,20 +11,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
-from consult_server.config import MediaConfig
+
+@dataclass(frozen=True)
+class TurnSettings:
+    #: TURN URLs given to browsers; none: no TURN.
+    urls: tuple[str, ...] = ()
+    #: coturn's ``static-auth-secret``.
+    secret: str = ""
 
 
-def ice_servers(media: MediaConfig, user_id: int, expires: float) -> list[dict[str, Any]]:
+def ice_servers(turn: TurnSettings, user_id: int, expires: float) -> list[dict[str, Any]]:
     """The browser's ``RTCConfiguration.iceServers``: empty unless TURN is configured."""
-    if not media.turn_urls:
+    if not turn.urls:
         return []
     username = f"{int(expires)}:{user_id}"
-    digest = hmac.new(media.turn_secret.encode(), username.encode(), hashlib.sha1).digest()
+    digest = hmac.new(turn.secret.encode(), username.encode(), hashlib.sha1).digest()
     return [
         {
-            "urls": list(media.turn_urls),
+            "urls": list(turn.urls),
             "username": username,
             "credential": base64.b64encode(digest).decode("ascii"),
         }

@@ -14,10 +14,12 @@ sizes, never patient text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,12 @@ class AuditLog:
         self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
     ) -> None:
         await self.db.execute(*self.statement(actor, action, obj, detail))
+
+    def system_statement(
+        self, task: str
+    ) -> Callable[[str, str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+        """Entries by the server itself (``task``: "retention"), as statements."""
+        return functools.partial(self.statement, Actor.system(task))
 
     def statement(
         self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None

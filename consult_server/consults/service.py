@@ -22,6 +22,7 @@ from consult_server.config import ConsultConfig
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 from consult_server.store.db import Database, Row
 from signaling.consult import (
+    MAX_PARTICIPANTS,
     Accept,
     Cancel,
     Consult,
@@ -34,12 +35,15 @@ from signaling.consult import (
     Urgency,
     apply,
     due_events,
+    has_room_for,
+)
+from signaling.consult import (
+    joinable as consult_joinable,
 )
 from signaling.routing import can_escalate, route
 
 Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
 #: People in one consult room at most (each browser receives everyone else).
-MAX_PARTICIPANTS = 4
 
 _COLUMNS = (
     "state, tier, next_escalation_at, accepted_by, accepted_at, started_at, ended_at, end_reason"
@@ -201,7 +205,7 @@ class Consults:
         )
         assert row is not None
         people = await self.participants(consult)
-        joinable = consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION)
+        joinable = consult_joinable(consult.state)
         return {
             "id": consult.id,
             # Counts every change: a page applies a copy only if it is not older than
@@ -438,7 +442,7 @@ class Consults:
             raise BadRequest("user_id must be a number", "bad_payload")
         consult = await self.get(consult_id)
         people = await self.participants(consult)
-        if len(people) >= MAX_PARTICIPANTS:
+        if not has_room_for(len(people)):
             raise Conflict(f"a consult takes at most {MAX_PARTICIPANTS} people", "room_full")
         allowed = {entry["id"] for entry in await self.invitable(user, consult_id)}
         if invitee_id not in allowed:

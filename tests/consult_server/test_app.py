@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from consult_server.app import create_app
-from consult_server.room_catalog import ConsultRooms
+from consult_server.consults.rooms import ConsultRooms
 from signaling.handlers import SIGNALING
 from tests.support.inproc import make_config
 
 
 def recordings_enabled(tmp: Path, **overrides: object) -> bool:
     app = create_app(make_config(tmp, **overrides), ticker=False)
-    catalog = app[SIGNALING].catalogs["consult"]
+    catalog = app[SIGNALING].room_kinds["consult"]
     assert isinstance(catalog, ConsultRooms)
     return catalog.recordings.enabled
 

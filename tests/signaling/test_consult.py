@@ -8,6 +8,8 @@ import itertools
 import pytest
 
 from signaling.consult import (
+    MAX_PARTICIPANTS,
+    ROOM_QUORUM,
     TRANSITIONS,
     Accept,
     Cancel,
@@ -22,6 +24,8 @@ from signaling.consult import (
     Urgency,
     apply,
     due_events,
+    has_room_for,
+    joinable,
 )
 
 CLINICIAN, SPECIALIST, STRANGER = 1, 2, 3
@@ -134,3 +138,15 @@ def test_due_events_expiry_wins_over_escalation() -> None:
     assert due_events(c, 1900.0, 300.0) == [Expire(1900.0)]
     assert due_events(consult(next_escalation_at=None), 500.0, 300.0) == []
     assert due_events(consult(ConsultState.ACCEPTED), 5000.0, 300.0) == []
+
+
+def test_only_an_accepted_or_running_consult_can_be_joined() -> None:
+    assert {s for s in ConsultState if joinable(s)} == {
+        ConsultState.ACCEPTED,
+        ConsultState.IN_SESSION,
+    }
+
+
+def test_a_consult_takes_four_people_and_runs_with_two() -> None:
+    assert [has_room_for(n) for n in range(6)] == [True, True, True, True, False, False]
+    assert MAX_PARTICIPANTS == 4 and ROOM_QUORUM == 2

@@ -11,7 +11,7 @@ import pytest
 
 from consult_server.config import load_config
 from consult_server.errors import ConfigError
-from signaling.turn import ice_servers
+from signaling.turn import TurnSettings, ice_servers
 
 SECRET = "a-turn-secret-of-at-least-32-bytes-0123"
 
@@ -29,18 +29,21 @@ def test_settings_from_the_environment_and_credentials_bound_to_user_and_expiry(
         "turn:turn.example.vn:3478?transport=udp",
         "turns:turn.example.vn:443?transport=tcp",
     )
-    [server] = ice_servers(media, 42, 1_800_000_000.7)
+    [server] = ice_servers(TurnSettings(media.turn_urls, media.turn_secret), 42, 1_800_000_000.7)
     assert server["urls"] == list(media.turn_urls)
     assert server["username"] == "1800000000:42"
     expected = hmac.new(SECRET.encode(), b"1800000000:42", hashlib.sha1).digest()
     assert base64.b64decode(server["credential"]) == expected
-    other = ice_servers(media, 43, 1_800_000_000.7)[0]
+    other = ice_servers(TurnSettings(media.turn_urls, media.turn_secret), 43, 1_800_000_000.7)[0]
     assert other["credential"] != server["credential"], "bound to the user"
 
 
 def test_no_turn_by_default_nothing_from_outside() -> None:
     media = load_config(None, env={}).media
-    assert ice_servers(media, 1, 2e9) == [] and media.ice_transport_policy == "all"
+    assert (
+        ice_servers(TurnSettings(media.turn_urls, media.turn_secret), 1, 2e9) == []
+        and media.ice_transport_policy == "all"
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from consult_server.room_catalog import recording_path, sha256_of
 from consult_server.store.db import Database
+from recordings.files import recording_path, sha256_of
 from recordings.writer import RecordingWriter
 from tests.support.encoded import vp8_frames
 

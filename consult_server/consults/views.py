@@ -1,33 +1,73 @@
-"""The JSON API for consult requests (the live updates come over socket.io)."""
+"""Consult requests: the role's home page, the JSON API (live updates come over
+socket.io) and the consult room's page."""
 
 from __future__ import annotations
 
-import json
 import time
+import unicodedata
+from typing import Any
 
 from aiohttp import web
 
+from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role
 from consult_server.consults.service import CONSULTS, NewConsult
-from consult_server.errors import BadRequest
+from consult_server.errors import Forbidden
+from consult_server.http.render import language_of, render
+from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
-from consult_server.teaching.service import TEACHING
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
-MAX_BODY = 16 * 1024
 
 
-async def _json_body(request: web.Request) -> object:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadRequest("request body is too large", "payload_too_large")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BadRequest("request body is too large", "payload_too_large")
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise BadRequest("body is not valid JSON", "bad_json") from None
+@routes.get("/")
+@requires()
+async def home(request: web.Request) -> web.Response:
+    user = current_user(request)
+    app = request.app
+    accounts = app[ACCOUNTS]
+    facility = await accounts.facility(user.facility_id)
+    context: dict[str, Any] = {"facility": facility, "specialties": await accounts.specialties()}
+    if user.role is Role.CLINICIAN:
+        # Only what somebody above this facility covers, in the reader's alphabetical
+        # order, and nothing preselected (a default once sent inattentive requests to
+        # the first specialty in the list, at the central hospital).
+        tree = await accounts.referral_tree()
+        covered = [s for s in context["specialties"] if tree.levels_for(user.facility_id, s.code)]
+        lang = language_of(request)
+        context["specialties"] = sorted(
+            covered, key=lambda s: unicodedata.normalize("NFD", s.name(lang).casefold())
+        )
+        return render(request, "clinician.html", context)
+    if user.role is Role.SPECIALIST:
+        return render(request, "specialist.html", context)
+    if user.role is Role.SUPERVISOR:
+        raise web.HTTPFound("/review")
+    return render(request, "overview.html", context)
+
+
+@routes.get("/consults/{consult_id:\\d+}/room")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def room_page(request: web.Request) -> web.Response:
+    user = current_user(request)
+    consults = request.app[CONSULTS]
+    consult = await consults.get(int(request.match_info["consult_id"]))
+    if user.id not in await consults.participants(consult):
+        raise Forbidden("you are not a participant of this consult", "not_a_participant")
+    details = await consults.describe(consult, user)
+    return render(
+        request,
+        "room.html",
+        {
+            "room_title": f"{details['clinician']} · {details['specialty_name']}",
+            "summary": details["summary"],
+            "consult_id": consult.id,
+            "join_token": join_token(request, f"consult:{consult.id}", user.role.value),
+            "invite": True,
+            "publish": True,
+        },
+    )
 
 
 @routes.get("/api/consults")
@@ -44,7 +84,7 @@ async def list_consults(request: web.Request) -> web.Response:
 async def create_consult(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
-    body = NewConsult.parse(await _json_body(request), consults.config.summary_max_chars)
+    body = NewConsult.parse(await json_body(request), consults.config.summary_max_chars)
     consult = await consults.create(user, body)
     return web.json_response({"consult": await consults.describe(consult, user)}, status=201)
 
@@ -80,22 +120,9 @@ async def invitable(request: web.Request) -> web.Response:
 async def invite(request: web.Request) -> web.Response:
     user = current_user(request)
     consult_id = int(request.match_info["consult_id"])
-    body = await _json_body(request)
+    body = await json_body(request)
     invitee = body.get("user_id") if isinstance(body, dict) else None
     consults = request.app[CONSULTS]
     consult = await consults.invite(user, consult_id, invitee)
     await request.app[SIGNALING].refresh_room(f"consult:{consult_id}")
     return web.json_response({"consult": await consults.describe(consult, user)})
-
-
-@routes.get("/api/teaching")
-@requires()
-async def list_teaching(request: web.Request) -> web.Response:
-    return web.json_response({"sessions": await request.app[TEACHING].listing()})
-
-
-@routes.post("/api/teaching")
-@requires(Role.SPECIALIST)
-async def create_teaching(request: web.Request) -> web.Response:
-    session = await request.app[TEACHING].create(current_user(request), await _json_body(request))
-    return web.json_response({"id": session.id, "room": f"/teaching/{session.id}/room"}, status=201)

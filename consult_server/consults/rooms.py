@@ -1,87 +1,32 @@
-"""What the signaling edge needs to know about a room, from the store.
+"""Consult rooms, as the signaling edge sees them (a ``signaling.room_kinds.RoomKind``).
 
-A room key names its kind and id ("consult:12"). For each kind a catalog says who may
-join and publish, whether it can be joined now, and records starts, ends and presence.
-The socket.io edge stays ignorant of consults and SQL.
+The consult's participants publish; the consult's life cycle says when its room can be
+joined and how many keep it running. A session is recorded when the patient consented
+and the clinician's facility records; its files are catalogued here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import os
-import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from consult_server.config import RecordingsConfig
 from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
-from recordings.writer import EXTENSION
-from signaling.consult import ConsultState
+from recordings.files import (
+    RecordingFile,
+    recorder_id,
+    recording_path,
+    session_directory,
+    sha256_of,
+)
+from signaling.consult import ROOM_QUORUM, joinable
+from signaling.room_kinds import RoomSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecordingFile:
-    path: Path
-    frames: int
-    #: Frames the writer dropped because the disk did not keep up.
-    dropped: int = 0
-
-
-def recorder_id() -> str:
-    """This process, as the catalog names the one writing a recording."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def recording_path(directory: Path, user_id: int) -> Path:
-    """Where one participant's media of one session is written."""
-    return directory / f"{user_id}{EXTENSION}"
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-@dataclass(frozen=True)
-class RoomSpec:
-    key: str
-    publishers: frozenset[int]
-    #: Who may join; None: any signed-in user, as a receive-only viewer.
-    allowed: frozenset[int] | None
-    quorum: int
-    joinable: bool
-    #: Why it cannot be joined (the consult's state), for the refusal message.
-    state: str
-
-
-class RoomCatalog(Protocol):
-    async def spec(self, room_id: int) -> RoomSpec: ...
-    async def recording_target(self, room_id: int, at: float) -> Path | None: ...
-    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None: ...
-    async def recording_joined(
-        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
-    ) -> None: ...
-    async def recordings_finished(
-        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
-    ) -> None: ...
-    async def started(self, room_id: int, at: float) -> None: ...
-    async def ended(self, room_id: int, at: float, reason: str) -> None: ...
-    async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
-    async def left(self, room_id: int, user_id: int, at: float) -> None: ...
-    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None: ...
 
 
 class ConsultRooms:
@@ -109,8 +54,7 @@ class ConsultRooms:
         )
         if row is None or not row[0] or row[1] in self.recordings.disabled_facilities:
             return None
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(at))
-        return self.data_dir / "recordings" / f"consult-{room_id}" / stamp
+        return session_directory(self.data_dir, f"consult-{room_id}", at)
 
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
         """Catalog each participant's file as 'recording' (a crash leaves it findable)."""
@@ -172,8 +116,14 @@ class ConsultRooms:
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)
         people = frozenset(await self.consults.participants(consult))
-        joinable = consult.state in (ConsultState.ACCEPTED, ConsultState.IN_SESSION)
-        return RoomSpec(f"consult:{room_id}", people, people, 2, joinable, consult.state.value)
+        return RoomSpec(
+            f"consult:{room_id}",
+            people,
+            people,
+            ROOM_QUORUM,
+            joinable(consult.state),
+            consult.state.value,
+        )
 
     async def started(self, room_id: int, at: float) -> None:
         await self.consults.session_started(room_id, at)
@@ -191,10 +141,3 @@ class ConsultRooms:
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         await self.consults.record_event(room_id, user_id, kind, at)
-
-
-def parse_room_key(key: str) -> tuple[str, int]:
-    kind, _, number = key.partition(":")
-    if not number.isdigit():
-        raise ValueError(f"bad room key {key!r}")
-    return kind, int(number)

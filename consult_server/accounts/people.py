@@ -1,0 +1,32 @@
+"""The signaling edge's view of accounts (``signaling.ports.People``)."""
+
+from __future__ import annotations
+
+from http.cookies import CookieError, SimpleCookie
+
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.login_sessions import COOKIE_NAME, LoginSessions
+from consult_server.accounts.models import User
+from signaling.ports import Person
+
+
+def _person(user: User | None) -> Person | None:
+    return Person(user.id, user.display_name, user.role.value) if user else None
+
+
+class SignalingPeople:
+    def __init__(self, accounts: Accounts, sessions: LoginSessions) -> None:
+        self.accounts = accounts
+        self.sessions = sessions
+
+    async def signed_in(self, cookie_header: str) -> Person | None:
+        try:
+            cookie = SimpleCookie(cookie_header)
+        except CookieError:
+            return None
+        token = cookie[COOKIE_NAME].value if COOKIE_NAME in cookie else ""
+        login = await self.sessions.get(token) if token else None
+        return _person(await self.accounts.user(login.user_id)) if login else None
+
+    async def person(self, user_id: int) -> Person | None:
+        return _person(await self.accounts.user(user_id))

@@ -1,0 +1,59 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
+from consult_server.config import CONFIG
+from consult_server.errors import BadRequest
+from consult_server.http.render import render
+from consult_server.http.request import safe_next
+from consult_server.http.security import USER, cookie_secure, public, requires
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/login")
+@public
+async def login_page(request: web.Request) -> web.Response:
+    if request.get(USER) is not None:
+        raise web.HTTPFound("/")
+    return render(request, "login.html", {"next": safe_next(request.query.get("next"))})
+
+
+@routes.post("/login")
+@public
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username, password = form.get("username"), form.get("password")
+    target = safe_next(form.get("next"))
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
+        raise BadRequest("username and password are required", "bad_credentials")
+    user = await request.app[ACCOUNTS].authenticate(username.strip(), password)
+    if user is None:
+        return render(
+            request, "login.html", {"next": target, "error": "errors.bad_credentials"}, status=401
+        )
+    token, _ = await request.app[LOGIN_SESSIONS].create(user.id)
+    response = web.HTTPFound(target)
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_secure(request),
+        path="/",
+        max_age=request.app[CONFIG].security.session_hours * 3600,
+    )
+    raise response
+
+
+@routes.post("/logout")
+@requires()
+async def logout(request: web.Request) -> web.Response:
+    await request.app[LOGIN_SESSIONS].delete(request.cookies.get(COOKIE_NAME, ""))
+    response = web.HTTPFound("/login")
+    response.del_cookie(COOKIE_NAME, path="/")
+    raise response

@@ -1,0 +1,45 @@
+"""Small helpers for handlers: a bounded JSON body, a safe redirect, a room's join token."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from consult_server.config import CONFIG
+from consult_server.errors import BadRequest
+from consult_server.http.security import current_user
+from signaling.tokens import JoinClaims, sign_join_token
+
+MAX_BODY = 16 * 1024
+
+
+async def json_body(request: web.Request) -> object:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise BadRequest("request body is too large", "payload_too_large")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadRequest("request body is too large", "payload_too_large")
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        raise BadRequest("body is not valid JSON", "bad_json") from None
+
+
+def safe_next(value: object) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    parts = urlsplit(value)
+    return parts.path if not parts.netloc else "/"
+
+
+def join_token(request: web.Request, room: str, role: str) -> str:
+    """A signed join token for the signed-in user and this room, valid for
+    ``security.join_token_seconds``."""
+    config = request.app[CONFIG]
+    user = current_user(request)
+    expires = time.time() + config.security.join_token_seconds
+    return sign_join_token(config.secret_bytes(), JoinClaims(user.id, room, role, expires))

@@ -1,0 +1,57 @@
+"""Teaching sessions: the list, the room page and the JSON API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from consult_server.accounts.models import Role
+from consult_server.errors import Forbidden
+from consult_server.http.render import render
+from consult_server.http.request import join_token, json_body
+from consult_server.http.security import current_user, requires
+from consult_server.teaching.service import TEACHING
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/teaching")
+@requires()
+async def teaching_list(request: web.Request) -> web.Response:
+    sessions = await request.app[TEACHING].listing()
+    return render(request, "teaching.html", {"sessions": sessions})
+
+
+@routes.get("/teaching/{session_id:\\d+}/room")
+@requires()
+async def teaching_room(request: web.Request) -> web.Response:
+    user = current_user(request)
+    session = await request.app[TEACHING].get(int(request.match_info["session_id"]))
+    if session.state == "ended":
+        raise Forbidden("this teaching session has ended", "room_ended")
+    presenting = user.id in session.presenters
+    role = "presenter" if presenting else "viewer"
+    return render(
+        request,
+        "room.html",
+        {
+            "room_title": session.title,
+            "summary": "",
+            "consult_id": "",
+            "join_token": join_token(request, f"teaching:{session.id}", role),
+            "invite": False,
+            "publish": presenting,
+        },
+    )
+
+
+@routes.get("/api/teaching")
+@requires()
+async def list_teaching(request: web.Request) -> web.Response:
+    return web.json_response({"sessions": await request.app[TEACHING].listing()})
+
+
+@routes.post("/api/teaching")
+@requires(Role.SPECIALIST)
+async def create_teaching(request: web.Request) -> web.Response:
+    session = await request.app[TEACHING].create(current_user(request), await json_body(request))
+    return web.json_response({"id": session.id, "room": f"/teaching/{session.id}/room"}, status=201)
