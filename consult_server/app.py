@@ -74,9 +74,9 @@ RETENTION_SECONDS = 3600.0
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    migrate.upgrade(config.database_path)
+    # Synchronous on purpose: nothing else runs before the schema is current.
+    migrate.upgrade(config.database_url)
     await app[DB].open()
-    await app[AUDIT].open()
     await recover_recordings(app[DB])
     yield
     await app[DB].close()
@@ -118,7 +118,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
                     await delete_expired(
-                        app[DB], app[AUDIT].system_statement("retention"), retention_days, now
+                        app[DB], app[AUDIT].for_system("retention"), retention_days, now
                     )
             except Exception:
                 log.exception("tick failed")
@@ -141,7 +141,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         ],
         client_max_size=1024 * 1024,
     )
-    db = Database(config.database_path)
+    db = Database(config.database_url)
     accounts = Accounts(db)
     consults = Consults(db, accounts, config.consults)
     sessions = LoginSessions(db, config.security.session_hours * 3600)

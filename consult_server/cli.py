@@ -75,8 +75,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[None]]) -> None:
-    migrate.upgrade(config.database_path)
-    db = Database(config.database_path)
+    migrate.upgrade(config.database_url)
+    db = Database(config.database_url)
     await db.open()
     try:
         await work(Accounts(db))
@@ -147,10 +147,10 @@ def _create_user(config: Config, args: argparse.Namespace) -> None:
 
 def _db(config: Config, action: str) -> None:
     if action == "upgrade":
-        applied = migrate.upgrade(config.database_path)
+        applied = migrate.upgrade(config.database_url)
         print("applied: " + (", ".join(f"{v:04d}" for v in applied) or "nothing (up to date)"))
     else:
-        version, pending = migrate.status(config.database_path)
+        version, pending = migrate.status(config.database_url)
         print(
             f"schema version {version:04d}; pending: "
             + (", ".join(m.path.name for m in pending) or "none")
@@ -161,10 +161,10 @@ def _audit_verify(config: Config) -> int:
     """Exit 0 when the chain holds, 1 naming the first broken entry."""
     from consult_server.audit.chain import verify
 
-    if not config.database_path.exists():
+    if not config.database.url and not config.database_path.exists():
         print(f"no database at {config.database_path}", file=sys.stderr)
         return 2
-    verdict = verify(config.database_path)
+    verdict = verify(config.database_url)
     if verdict.ok:
         print(f"audit log intact: {verdict.entries} entries")
         return 0

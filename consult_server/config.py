@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.web import AppKey
+from sqlalchemy.engine import URL
 
 from consult_server.errors import ConfigError
+from consult_server.store.engine import BadDatabaseUrl
+from consult_server.store.engine import parse as parse_database_url
 
 MIN_SECRET_BYTES = 32
 
@@ -47,7 +50,10 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    #: SQLite file; empty means <data.dir>/consult.sqlite3.
+    #: The database, as an operator writes it: ``postgresql://user:password@host:5432/db``
+    #: or ``sqlite:///path``. Empty: the SQLite file ``path``.
+    url: str = ""
+    #: SQLite file when ``url`` is empty; empty means <data.dir>/consult.sqlite3.
     path: str = ""
 
 
@@ -154,6 +160,13 @@ class Config:
             if self.database.path
             else (self.data_dir / "consult.sqlite3")
         )
+
+    @property
+    def database_url(self) -> URL:
+        """The database to use (checked by :func:`load_config`)."""
+        if self.database.url:
+            return parse_database_url(self.database.url)
+        return URL.create("sqlite", database=str(self.database_path))
 
     def secret_bytes(self) -> bytes:
         """The signing key; only valid after :func:`ensure_data_dir`."""
@@ -302,6 +315,12 @@ def _check(config: Config) -> None:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError("media.host_addresses", address, "an IP address") from None
+    if config.database.url:
+        try:
+            parse_database_url(config.database.url)
+        except BadDatabaseUrl as exc:
+            # Never the value: it may carry the database password.
+            raise ConfigError("database.url", "<hidden>", str(exc)) from None
     secret = config.security.secret_key
     if secret and len(secret.encode()) < MIN_SECRET_BYTES:
         raise ConfigError("security.secret_key", "<hidden>", f"at least {MIN_SECRET_BYTES} bytes")

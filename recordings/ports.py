@@ -6,20 +6,20 @@ come in as these small protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 Params = Sequence[Any] | Mapping[str, Any]
-#: One audit entry from the server itself, as a statement to run in a transaction:
-#: (action, object, detail) -> (SQL, parameters).
-AuditStatement = Callable[[str, str, dict[str, Any]], tuple[str, Params]]
+#: One audit entry from the server itself, appended inside a transaction of
+#: ``Store.atomic()``: (transaction, action, object, detail).
+AuditAppend = Callable[[Any, str, str, dict[str, Any]], Awaitable[None]]
 
 
 class Statements(Protocol):
-    async def execute(self, sql: str, params: Params = ()) -> tuple[int, int | None]: ...
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    async def fetch_all(self, sql: str, params: Params = ()) -> Sequence[Any]: ...
 
 
 class Store(Statements, Protocol):
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Any]: ...
     def atomic(self) -> AbstractAsyncContextManager[Statements]: ...

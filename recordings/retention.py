@@ -11,18 +11,16 @@ import logging
 import time
 from pathlib import Path
 
-from recordings.ports import AuditStatement, Store
+from recordings.ports import AuditAppend, Store
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
 
 
-async def delete_expired(
-    db: Store, audit: AuditStatement, days: int, now: float | None = None
-) -> int:
+async def delete_expired(db: Store, audit: AuditAppend, days: int, now: float | None = None) -> int:
     """Delete what is due; return how many entries this call marked deleted (another
     process deleting the same ones at once counts them there). ``days`` 0 keeps all.
-    ``audit`` writes the server's own entries (``AuditLog.system_statement``)."""
+    ``audit`` appends the server's own entries (``AuditLog.for_system``)."""
     if days <= 0:
         return 0
     now = time.time() if now is None else now
@@ -40,19 +38,18 @@ async def delete_expired(
         # Conditional on the row not being deleted yet: a second process running
         # retention at the same time changes nothing and writes no second entry.
         async with db.atomic() as tx:
-            changed, _ = await tx.execute(
+            changed = await tx.execute(
                 "UPDATE recordings SET status = 'deleted', deleted_at = ?"
                 " WHERE id = ? AND status != 'deleted'",
                 (now, row["id"]),
             )
             if changed == 1:
                 deleted += 1
-                await tx.execute(
-                    *audit(
-                        "delete",
-                        f"recording:{row['id']}",
-                        {"reason": "retention", "days": days, "size": row["size"]},
-                    )
+                await audit(
+                    tx,
+                    "delete",
+                    f"recording:{row['id']}",
+                    {"reason": "retention", "days": days, "size": row["size"]},
                 )
         # Remove the session's directory once it is empty (keeps the data dir tidy).
         for directory in (path.parent, path.parent.parent):

@@ -29,12 +29,11 @@ class Accounts:
                 (name, level.value, parent_id, row["id"]),
             )
             return int(row["id"])
-        _, new_id = await self.db.execute(
-            "INSERT INTO facilities (code, name, level, parent_id) VALUES (?, ?, ?, ?)",
+        return await self.db.insert(
+            "INSERT INTO facilities (code, name, level, parent_id) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (code, name, level.value, parent_id),
         )
-        assert new_id is not None
-        return new_id
 
     async def facilities(self) -> list[Facility]:
         rows = await self.db.fetch_all("SELECT * FROM facilities ORDER BY id")
@@ -66,7 +65,7 @@ class Accounts:
         )
         staffed: dict[int, set[str]] = {}
         for row in rows:
-            staffed.setdefault(int(row[0]), set()).add(str(row[1]))
+            staffed.setdefault(int(row["facility_id"]), set()).add(str(row["specialty_code"]))
         return ReferralTree({f.id: f.parent_id for f in facilities}, staffed)
 
     # -- users -----------------------------------------------------------------------
@@ -139,7 +138,7 @@ class Accounts:
             role=Role(row["role"]),
             facility_id=row["facility_id"],
             language=row["language"],
-            specialties=frozenset(r[0] for r in spec),
+            specialties=frozenset(r["specialty_code"] for r in spec),
         )
 
     async def user(self, user_id: int) -> User | None:
@@ -168,7 +167,7 @@ class Accounts:
             f" AND u.facility_id IN ({marks}) AND s.specialty_code = ?"
         )
         rows = await self.db.fetch_all(sql, (*facility_ids, specialty))
-        return [int(r[0]) for r in rows]
+        return [int(r["id"]) for r in rows]
 
 
 ACCOUNTS: AppKey[Accounts] = AppKey("accounts")

@@ -55,7 +55,7 @@ class LoginSessions:
         )
         if row is None:
             return None
-        return LoginSession(int(row[0]), str(row[1]), float(row[2]))
+        return LoginSession(int(row["user_id"]), str(row["csrf_token"]), float(row["expires_at"]))
 
     async def touch(self, token: str) -> None:
         """Slide the expiry forward on activity."""

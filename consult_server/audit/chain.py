@@ -2,32 +2,34 @@
 
 Each entry's hash covers its id, the previous entry's hash and its content, so an edited,
 removed or reordered entry breaks the chain from there on; ``consult-server audit
-verify`` walks it and names the first broken entry. SQLite triggers refuse UPDATE and
+verify`` walks it and names the first broken entry. Triggers refuse UPDATE and
 DELETE on the table, so the server cannot rewrite history by mistake; the chain catches
 whoever goes around them with the file itself. (Cutting entries off the *end* leaves a
 valid shorter chain: export the head hash elsewhere if that must be caught too.)
 
-An entry is appended by one INSERT that reads the previous hash itself, so two server
-processes sharing the database cannot fork the chain. Entries hold reason codes and
-sizes, never patient text.
+An entry is appended in one serialized step: inside a write transaction that holds the
+database's write lock (SQLite: ``BEGIN IMMEDIATE``) or an advisory transaction lock
+(PostgreSQL), the last entry is read, the link computed and the entry inserted with the
+next id. Several server processes sharing the database cannot fork the chain (and the
+unique id would refuse a fork). Entries hold reason codes and sizes, never patient text.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp.web import AppKey
+from sqlalchemy import text
+from sqlalchemy.engine import URL
 
 from consult_server.accounts.models import User
-from consult_server.store.db import Database
+from consult_server.store.db import Database, Transaction
+from consult_server.store.engine import open_sync
 
 GENESIS = "0" * 64
 
@@ -81,54 +83,72 @@ class Actor:
         return cls(None, f"system:{task}", "local")
 
 
-_APPEND = (
-    "INSERT INTO audit_log (" + _COLUMNS + ") "
-    "SELECT n, :at, :actor_id, :actor, :action, :object, :remote, :detail, p,"
-    " consult_audit_hash(n, p, :content) FROM ("
-    " SELECT COALESCE(MAX(id), 0) + 1 AS n,"
-    " COALESCE((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), :genesis) AS p"
-    " FROM audit_log)"
+_INSERT = (
+    "INSERT INTO audit_log (" + _COLUMNS + ") VALUES (:id, :at, :actor_id, :actor, :action,"
+    " :object, :remote, :detail, :prev_hash, :hash)"
 )
+#: The PostgreSQL advisory lock that serializes appends (any constant; "audit").
+_LOCK = 0x61756469
+
+#: An append by the server itself inside a caller's write transaction:
+#: (transaction, action, object, detail).
+SystemAppend = Callable[[Transaction, str, str, dict[str, Any]], Awaitable[None]]
 
 
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def open(self) -> None:
-        await self.db.conn.create_function("consult_audit_hash", 3, entry_hash, deterministic=True)
-
     async def append(
         self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
     ) -> None:
-        await self.db.execute(*self.statement(actor, action, obj, detail))
+        async with self.db.atomic() as tx:
+            await self.append_in(tx, actor, action, obj, detail)
 
-    def system_statement(
-        self, task: str
-    ) -> Callable[[str, str, dict[str, Any]], tuple[str, dict[str, Any]]]:
-        """Entries by the server itself (``task``: "retention"), as statements."""
-        return functools.partial(self.statement, Actor.system(task))
+    def for_system(self, task: str) -> SystemAppend:
+        """Appends by the server itself (``task``: "retention")."""
+        actor = Actor.system(task)
 
-    def statement(
-        self, actor: Actor, action: str, obj: str, detail: dict[str, Any] | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        """The INSERT of one entry, to run inside a caller's transaction."""
+        async def append(tx: Transaction, action: str, obj: str, detail: dict[str, Any]) -> None:
+            await self.append_in(tx, actor, action, obj, detail)
+
+        return append
+
+    async def append_in(
+        self,
+        tx: Transaction,
+        actor: Actor,
+        action: str,
+        obj: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one entry inside the caller's write transaction (it commits with it)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
+        if tx.postgresql:
+            # Held to the end of the transaction: the next appender reads our entry.
+            await tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _LOCK})
+        last = await tx.fetch_one("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        entry_id = int(last["id"]) + 1 if last else 1
+        prev = str(last["hash"]) if last else GENESIS
         at = time.time()
         text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
-        params = {
-            "at": at,
-            "actor_id": actor.user_id,
-            "actor": actor.name,
-            "action": action,
-            "object": obj,
-            "remote": actor.remote,
-            "detail": text,
-            "content": content_of(at, actor.user_id, actor.name, action, obj, actor.remote, text),
-            "genesis": GENESIS,
-        }
-        return _APPEND, params
+        content = content_of(at, actor.user_id, actor.name, action, obj, actor.remote, text)
+        await tx.execute(
+            _INSERT,
+            {
+                "id": entry_id,
+                "at": at,
+                "actor_id": actor.user_id,
+                "actor": actor.name,
+                "action": action,
+                "object": obj,
+                "remote": actor.remote,
+                "detail": text,
+                "prev_hash": prev,
+                "hash": entry_hash(entry_id, prev, content),
+            },
+        )
 
     async def for_objects(self, objects: list[str], limit: int = 500) -> list[AuditEntry]:
         if not objects:
@@ -165,25 +185,27 @@ class Verdict:
         return self.broken_at is None
 
 
-def verify(db_path: Path) -> Verdict:
+def verify(url: URL) -> Verdict:
     """Walk the chain from the first entry (read-only, synchronous: the CLI's)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    engine = open_sync(url)
     try:
-        expected_prev, expected_id, count = GENESIS, 1, 0
-        for row in conn.execute(f"SELECT {_COLUMNS} FROM audit_log ORDER BY id"):
-            entry_id, at, actor_id, actor, action, obj, remote, detail, prev, digest = row
-            count += 1
-            if entry_id != expected_id:
-                return Verdict(count, expected_id, f"entry {expected_id} is missing")
-            if prev != expected_prev:
-                return Verdict(count, entry_id, "does not follow the previous entry")
-            content = content_of(at, actor_id, actor, action, obj, remote, detail)
-            if entry_hash(entry_id, prev, content) != digest:
-                return Verdict(count, entry_id, "its content does not match its hash")
-            expected_prev, expected_id = digest, entry_id + 1
-        return Verdict(count)
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT {_COLUMNS} FROM audit_log ORDER BY id"))
+            expected_prev, expected_id, count = GENESIS, 1, 0
+            for row in rows:
+                entry_id, at, actor_id, actor, action, obj, remote, detail, prev, digest = row
+                count += 1
+                if entry_id != expected_id:
+                    return Verdict(count, expected_id, f"entry {expected_id} is missing")
+                if prev != expected_prev:
+                    return Verdict(count, entry_id, "does not follow the previous entry")
+                content = content_of(at, actor_id, actor, action, obj, remote, detail)
+                if entry_hash(entry_id, prev, content) != digest:
+                    return Verdict(count, entry_id, "its content does not match its hash")
+                expected_prev, expected_id = digest, entry_id + 1
+            return Verdict(count)
     finally:
-        conn.close()
+        engine.dispose()
 
 
 AUDIT: AppKey[AuditLog] = AppKey("audit")

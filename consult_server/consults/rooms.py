@@ -52,7 +52,11 @@ class ConsultRooms:
             " JOIN facilities f ON f.id = c.facility_id WHERE c.id = ?",
             (room_id,),
         )
-        if row is None or not row[0] or row[1] in self.recordings.disabled_facilities:
+        if (
+            row is None
+            or not row["recording_consent"]
+            or row["code"] in self.recordings.disabled_facilities
+        ):
             return None
         return session_directory(self.data_dir, f"consult-{room_id}", at)
 

@@ -136,14 +136,14 @@ class Consults:
             "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier, rowid",
             (consult_id,),
         )
-        return [int(r[0]) for r in rows]
+        return [int(r["facility_id"]) for r in rows]
 
     async def invitees(self, consult_id: int) -> list[int]:
         rows = await self.db.fetch_all(
             "SELECT user_id FROM consult_invites WHERE consult_id = ? ORDER BY invited_at",
             (consult_id,),
         )
-        return [int(r[0]) for r in rows]
+        return [int(r["user_id"]) for r in rows]
 
     async def participants(self, consult: Consult) -> list[int]:
         """Who takes part: the clinician, the accepting specialist, the invited."""
@@ -251,10 +251,11 @@ class Consults:
         # The consult, its routing and its first event are one transaction: a request
         # that is filed is always routed (never "requested" and seen by nobody).
         async with self.db.atomic() as tx:
-            _, consult_id = await tx.execute(
+            consult_id = await tx.insert(
                 "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency,"
                 " summary, state, tier, created_at, expires_at, next_escalation_at,"
-                " recording_consent) VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)",
+                " recording_consent) VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     clinician.id,
                     clinician.facility_id,
@@ -267,7 +268,6 @@ class Consults:
                     int(request.consent),
                 ),
             )
-            assert consult_id is not None
             for facility_id in targets:
                 await tx.execute(
                     "INSERT INTO consult_targets VALUES (?, ?, 0)", (consult_id, facility_id)
@@ -291,7 +291,7 @@ class Consults:
         kind = "escalated" if after.tier != before.tier else after.state.value
         # The change and its event row together (conditional on the version read).
         async with self.db.atomic() as tx:
-            changed, _ = await tx.execute(
+            changed = await tx.execute(
                 f"UPDATE consults SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
                 (*values, consult_id, version),
             )
@@ -347,7 +347,7 @@ class Consults:
         changed = []
         tree = await self.accounts.referral_tree()
         for row in rows:
-            consult = await self.get(int(row[0]))
+            consult = await self.get(int(row["id"]))
             for event in due_events(consult, now, self.escalation_period(consult.urgency)):
                 if isinstance(event, Escalate):
                     more = can_escalate(
@@ -476,7 +476,7 @@ class Consults:
         )
 
     async def record_leave(self, consult_id: int, user_id: int, at: float) -> None:
-        changed, _ = await self.db.execute(
+        changed = await self.db.execute(
             "UPDATE consult_participants SET left_at = ? WHERE consult_id = ? AND user_id = ?"
             " AND left_at IS NULL",
             (at, consult_id, user_id),

@@ -43,11 +43,17 @@ STATUSES = ("recording", "complete", "interrupted", "damaged", "deleted")
 LOCAL_OFFSET = datetime.timezone(datetime.timedelta(hours=7))
 
 #: A session's status from its files': the worst one wins.
+
+
+def _count(status: str) -> str:
+    return f"SUM(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END)"
+
+
 _STATUS_SQL = (
-    "CASE WHEN SUM(r.status = 'recording') > 0 THEN 'recording'"
-    " WHEN SUM(r.status = 'damaged') > 0 THEN 'damaged'"
-    " WHEN SUM(r.status = 'interrupted') > 0 THEN 'interrupted'"
-    " WHEN SUM(r.status = 'deleted') = COUNT(*) THEN 'deleted'"
+    f"CASE WHEN {_count('recording')} > 0 THEN 'recording'"
+    f" WHEN {_count('damaged')} > 0 THEN 'damaged'"
+    f" WHEN {_count('interrupted')} > 0 THEN 'interrupted'"
+    f" WHEN {_count('deleted')} = COUNT(*) THEN 'deleted'"
     " ELSE 'complete' END"
 )
 
@@ -250,23 +256,31 @@ class Review:
             " JOIN specialties sp ON sp.code = c.specialty_code"
             " JOIN recordings r ON r.session_id = s.id"
             " JOIN users u ON u.id = r.user_id"
-            f" WHERE {' AND '.join(clauses)} GROUP BY s.id"
+            f" WHERE {' AND '.join(clauses)} GROUP BY s.id, f.name, sp.{name}"
             + (f" HAVING {' AND '.join(having)}" if having else "")
         )
         all_params = [*params, *having_params]
-        counted = await self.db.fetch_one(f"SELECT COUNT(*) FROM (SELECT s.id {body})", all_params)
-        total = int(counted[0]) if counted else 0
+        counted = await self.db.fetch_one(
+            f"SELECT COUNT(*) AS n FROM (SELECT s.id {body}) AS matching", all_params
+        )
+        total = int(counted["n"]) if counted else 0
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(filters.page, pages)
         rows = await self.db.fetch_all(
             "SELECT s.id, s.consult_id, s.started_at,"
             " COALESCE(s.ended_at, MAX(r.ended_at)) AS ended_at, f.name AS facility,"
-            f" sp.{name} AS specialty, GROUP_CONCAT(u.display_name, ', ') AS people,"
+            f" sp.{name} AS specialty, {self._joined('u.display_name')} AS people,"
             f" {_STATUS_SQL} AS status, COALESCE(SUM(r.size), 0) AS size, COUNT(r.id) AS files"
             f" {body} ORDER BY s.started_at DESC LIMIT ? OFFSET ?",
             [*all_params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
         )
-        return Page([SessionRow(*row) for row in rows], total, page, pages)
+        return Page([SessionRow(**row) for row in rows], total, page, pages)
+
+    def _joined(self, column: str) -> str:
+        """The aggregate joining a group's texts with ", " in this engine's SQL."""
+        if self.db.postgresql:
+            return f"STRING_AGG({column}, ', ')"
+        return f"GROUP_CONCAT({column}, ', ')"
 
     async def session(self, session_id: int, language: str) -> dict[str, Any] | None:
         """Everything the session page shows (the caller checked ``may_review``)."""
@@ -299,7 +313,8 @@ class Review:
             if start - 5 <= e["at"] <= until
         ]
         status = await self.db.fetch_one(
-            f"SELECT {_STATUS_SQL} FROM recordings r WHERE r.session_id = ?", (session_id,)
+            f"SELECT {_STATUS_SQL} AS status FROM recordings r WHERE r.session_id = ?",
+            (session_id,),
         )
         return {
             **dict(head),
@@ -307,7 +322,7 @@ class Review:
             "duration": None if ended is None else max(0.0, ended - start),
             "files": files,
             "timeline": timeline,
-            "status": status[0] if status else "complete",
+            "status": status["status"] if status else "complete",
         }
 
     async def files(self, session_id: int) -> list[dict[str, Any]]:

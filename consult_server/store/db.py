@@ -1,99 +1,144 @@
-"""The SQL store: one aiosqlite connection (SQLite serialises writes anyway).
+"""The SQL store, on SQLAlchemy's asyncio engine: SQLite or PostgreSQL.
 
-Queries run on aiosqlite's thread so a commit's fsync never stalls the event loop
-that carries signaling and media.
+Each call takes a pooled connection for its own transaction, so one caller's failing
+transaction can never take another's write with it. A write transaction
+(``atomic()``, ``execute()``) begins ``IMMEDIATE`` on SQLite: writers queue on the
+database's lock (5 s busy timeout) instead of failing halfway; PostgreSQL runs READ
+COMMITTED, and the writes that race (first accept wins) are conditional on the row's
+version. SQLite's queries run on aiosqlite's thread, PostgreSQL's on psycopg's async
+connection: a commit's fsync never stalls the event loop that carries media.
 
-Every use of the one connection holds ``_lock``: a transaction owns the connection
-from its ``BEGIN IMMEDIATE`` to its ``COMMIT`` or ``ROLLBACK``. Without it two
-coroutines' transactions collided ("cannot start a transaction within a transaction"),
-and a plain write that landed inside another's failing transaction was rolled back
-with it while its caller had been told it succeeded. Inside ``atomic()`` use the
-``Transaction`` it yields, never the ``Database`` (the lock is not re-entrant).
+Statements are SQL text with ``?`` or ``:name`` parameters, bound by SQLAlchemy for the
+engine in use; rows come back as read-only mappings (``row["column"]``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from aiohttp.web import AppKey
+from sqlalchemy import RowMapping, TextClause, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-Row = aiosqlite.Row
+from consult_server.store.engine import POSTGRESQL, WRITE, backend_of, open_async
+
+Row = RowMapping
 Params = Sequence[Any] | Mapping[str, Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def _clause(sql: str, count: int) -> tuple[TextClause, tuple[str, ...]]:
+    """``?`` placeholders as named binds ``:p0, :p1…`` (SQLAlchemy renders each driver's
+    own style); ``count`` is checked against the placeholders."""
+    if "?" not in sql:
+        return text(sql), ()
+    pieces = sql.split("?")
+    if len(pieces) - 1 != count:
+        raise ValueError(f"{len(pieces) - 1} placeholders, {count} parameters")
+    names = tuple(f"p{i}" for i in range(count))
+    bound = pieces[0] + "".join(
+        f":{name}{piece}" for name, piece in zip(names, pieces[1:], strict=True)
+    )
+    return text(bound), names
+
+
+def _statement(sql: str, params: Params) -> tuple[TextClause, dict[str, Any]]:
+    if isinstance(params, Mapping):
+        return _clause(sql, 0)[0], dict(params)
+    clause, names = _clause(sql, len(params))
+    return clause, dict(zip(names, params, strict=True))
 
 
 class Transaction:
     """Statements inside one ``Database.atomic()`` block (all or none)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, postgresql: bool) -> None:
+        self.conn = conn
+        #: The engine is PostgreSQL (for the few statements that differ).
+        self.postgresql = postgresql
 
-    async def execute(self, sql: str, params: Params = ()) -> tuple[int, int | None]:
-        """Run one statement; return (rows changed, last row id)."""
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount, cursor.lastrowid
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the rows it changed."""
+        result = await self.conn.execute(*_statement(sql, params))
+        return int(result.rowcount)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        result = await self.conn.execute(*_statement(sql, params))
+        return list(result.mappings())
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        result = await self.conn.execute(*_statement(sql, params))
+        return result.mappings().first()
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an ``INSERT … RETURNING id``; return the new row's id."""
+        row = await self.fetch_one(sql, params)
+        if row is None:
+            raise LookupError("the INSERT returned no row")
+        return int(row["id"])
 
 
 class Database:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-            "PRAGMA synchronous=NORMAL",
-        ):
-            await conn.execute(pragma)
-        self._conn = conn
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            async with self._lock:
-                await self._conn.close()
-            self._conn = None
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.backend = backend_of(url)
+        self._engine: AsyncEngine | None = None
 
     @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
+    def postgresql(self) -> bool:
+        return self.backend == POSTGRESQL
+
+    async def open(self) -> None:
+        if self._engine is None:
+            self._engine = open_async(self.url)
+
+    async def close(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
             raise RuntimeError("database is not open")
-        return self._conn
+        return self._engine
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
-    async def execute(self, sql: str, params: Params = ()) -> tuple[int, int | None]:
-        """Run one statement; return (rows changed, last row id)."""
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return cursor.rowcount, cursor.lastrowid
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Transaction]:
+        """One read-only snapshot (several queries that must agree)."""
+        async with self.engine.connect() as conn:
+            yield Transaction(conn, self.postgresql)
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[Transaction]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._lock:
-            conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(conn)
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+        """One write transaction: committed when the block ends, rolled back if it
+        raises. Use the ``Transaction`` it yields inside the block."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{WRITE: True})
+            async with conn.begin():
+                yield Transaction(conn, self.postgresql)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.reading() as tx:
+            return await tx.fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self.reading() as tx:
+            return await tx.fetch_one(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement in its own transaction; return the rows it changed."""
+        async with self.atomic() as tx:
+            return await tx.execute(sql, params)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one ``INSERT … RETURNING id`` in its own transaction; return the id."""
+        async with self.atomic() as tx:
+            return await tx.insert(sql, params)
 
     async def transaction(self, statements: Iterable[tuple[str, Params]]) -> None:
         """Run statements atomically (all or none)."""

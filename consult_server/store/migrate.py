@@ -1,7 +1,13 @@
-"""Versioned schema migrations: ``migrations/NNNN_name.sql``, applied in order.
+"""Versioned schema migrations, per engine: ``migrations/<engine>/NNNN_name.sql``.
 
 Each file runs in one transaction together with its row in ``schema_migrations``, so
-a failed migration leaves the database at the previous version with its data intact.
+a failed migration leaves the database at the previous version with its data intact
+(PostgreSQL's DDL is transactional; SQLite's too).
+
+SQLite has every step from 0001. PostgreSQL starts at 0005, the whole schema of that
+version in one file (no PostgreSQL database older than that exists); from 0006 on each
+version exists for both engines under the same number (a test holds them to it).
+Processes starting together on one PostgreSQL database take turns (an advisory lock).
 """
 
 from __future__ import annotations
@@ -11,9 +17,20 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from consult_server.store.engine import POSTGRESQL, SQLITE, backend_of, open_sync
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: Any constant: the advisory lock PostgreSQL migrations hold ("migr").
+_LOCK = 0x6D696772
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {real} NOT NULL)"
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +40,11 @@ class Migration:
     path: Path
 
 
-def available(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def directory_for(url: URL) -> Path:
+    return MIGRATIONS_DIR / backend_of(url)
+
+
+def available(directory: Path) -> list[Migration]:
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
@@ -36,32 +57,31 @@ def available(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def _ensure_table(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-    )
+def _pending(have: int, directory: Path, target: int | None) -> list[Migration]:
+    return [
+        m
+        for m in available(directory)
+        if m.version > have and (target is None or m.version <= target)
+    ]
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    _ensure_table(conn)
-    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
-
-
-def upgrade(
-    db_path: Path, directory: Path = MIGRATIONS_DIR, target: int | None = None
-) -> list[int]:
+def upgrade(url: URL, directory: Path | None = None, target: int | None = None) -> list[int]:
     """Apply pending migrations up to ``target`` (default: all); return those applied."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(db_path, isolation_level=None)
+    directory = directory or directory_for(url)
+    if backend_of(url) == SQLITE:
+        return _upgrade_sqlite(Path(url.database or ""), directory, target)
+    return _upgrade_postgresql(url, directory, target)
+
+
+def _upgrade_sqlite(path: Path, directory: Path, target: int | None) -> list[int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA foreign_keys=ON")
-        have = current_version(conn)
+        conn.execute(_TABLE.format(real="REAL"))
+        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
         applied = []
-        for migration in available(directory):
-            if migration.version <= have or (target is not None and migration.version > target):
-                continue
+        for migration in _pending(int(row[0] or 0), directory, target):
             script = migration.path.read_text(encoding="utf-8")
             # executescript commits first; wrap the whole file in our own transaction.
             conn.executescript(
@@ -80,11 +100,59 @@ def upgrade(
         conn.close()
 
 
-def status(db_path: Path, directory: Path = MIGRATIONS_DIR) -> tuple[int, list[Migration]]:
-    """Current version and the migrations not yet applied."""
-    conn = sqlite3.connect(db_path)
+def _upgrade_postgresql(url: URL, directory: Path, target: int | None) -> list[int]:
+    engine = open_sync(url)
     try:
-        have = current_version(conn)
+        raw: Any = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
+            try:
+                cursor.execute(_TABLE.format(real="DOUBLE PRECISION"))
+                raw.commit()
+                cursor.execute("SELECT MAX(version) FROM schema_migrations")
+                have = int(cursor.fetchone()[0] or 0)
+                raw.commit()
+                applied = []
+                for migration in _pending(have, directory, target):
+                    try:
+                        cursor.execute(migration.path.read_text(encoding="utf-8"))
+                        cursor.execute(
+                            "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                            (migration.version, migration.name, time.time()),
+                        )
+                        raw.commit()
+                    except BaseException:
+                        raw.rollback()
+                        raise
+                    applied.append(migration.version)
+                return applied
+            finally:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+                raw.commit()
+        finally:
+            raw.close()
     finally:
-        conn.close()
-    return have, [m for m in available(directory) if m.version > have]
+        engine.dispose()
+
+
+def status(url: URL, directory: Path | None = None) -> tuple[int, list[Migration]]:
+    """Current version and the migrations not yet applied."""
+    directory = directory or directory_for(url)
+    engine = open_sync(url)
+    try:
+        with engine.connect() as conn:
+            if backend_of(url) == POSTGRESQL:
+                exists = conn.exec_driver_sql("SELECT to_regclass('schema_migrations')").scalar()
+            else:
+                exists = conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE name = 'schema_migrations'"
+                ).scalar()
+            have = 0
+            if exists:
+                have = int(
+                    conn.exec_driver_sql("SELECT MAX(version) FROM schema_migrations").scalar() or 0
+                )
+    finally:
+        engine.dispose()
+    return have, _pending(have, directory, None)

@@ -48,15 +48,14 @@ class Teaching:
                 "SELECT id FROM users WHERE username = ? AND role = 'specialist' AND active = 1",
                 (str(co_presenter)[:64],),
             )
-            if row is None or int(row[0]) == host.id:
+            if row is None or int(row["id"]) == host.id:
                 raise BadRequest("the co-presenter must be another specialist", "bad_co_presenter")
-            co_id = int(row[0])
-        _, new_id = await self.db.execute(
+            co_id = int(row["id"])
+        new_id = await self.db.insert(
             "INSERT INTO teaching_sessions (title, host_id, co_presenter_id, state, created_at)"
-            " VALUES (?, ?, ?, 'open', ?)",
+            " VALUES (?, ?, ?, 'open', ?) RETURNING id",
             (title.strip(), host.id, co_id, time.time()),
         )
-        assert new_id is not None
         return await self.get(new_id)
 
     async def get(self, session_id: int) -> TeachingSession:

@@ -55,8 +55,9 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
     with av.open(str(left)) as container:
         assert container.duration is None, "a killed recorder leaves no duration"
     db = app[DB]
-    _, session = await db.execute(
-        "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, 1.0)", (consult.id,)
+    session = await db.insert(
+        "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, 1.0) RETURNING id",
+        (consult.id,),
     )
     for path in (left, tmp_path / "never-written.webm"):
         await db.execute(
@@ -70,7 +71,7 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
     assert rows[0]["size"] == left.stat().st_size
     assert rows[0]["sha256"] == hashlib.sha256(left.read_bytes()).hexdigest()
     ended = await db.fetch_one("SELECT ended_at FROM recording_sessions WHERE id = ?", (session,))
-    assert ended is not None and ended[0] is not None
+    assert ended is not None and ended["ended_at"] is not None
     with av.open(str(left)) as container:
         assert container.duration is not None and container.duration > 1_500_000
         decoded = sum(len(packet.decode()) for packet in container.demux(video=0))

@@ -21,9 +21,9 @@ async def clinician_sessions(db: Database, tmp_path: Path, started: list[float])
         "SELECT id, facility_id FROM users WHERE username = 'clinician.demo'"
     )
     assert clinician is not None
-    consult = await insert_consult(db, clinician[0], clinician[1])
+    consult = await insert_consult(db, clinician["id"], clinician["facility_id"])
     return [
-        await seed_session(db, tmp_path, consult, [(clinician[0], "clinician")], started_at=at)
+        await seed_session(db, tmp_path, consult, [(clinician["id"], "clinician")], started_at=at)
         for at in started
     ]
 
@@ -35,12 +35,12 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
     db, audit = app[DB], app[AUDIT]
     now = time.time()
     old, young = await clinician_sessions(db, tmp_path, [now - 31 * DAY, now - 29 * DAY])
-    assert await delete_expired(db, audit.system_statement("retention"), 0, now) == 0, (
+    assert await delete_expired(db, audit.for_system("retention"), 0, now) == 0, (
         "0 keeps everything"
     )
     assert old.paths[0].exists()
 
-    assert await delete_expired(db, audit.system_statement("retention"), 30, now) == 1
+    assert await delete_expired(db, audit.for_system("retention"), 30, now) == 1
     assert not old.paths[0].exists() and young.paths[0].exists()
     rows = await db.fetch_all("SELECT id, status, deleted_at, sha256 FROM recordings ORDER BY id")
     assert [(r["id"], r["status"]) for r in rows] == [
@@ -57,10 +57,8 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
         f"recording:{old.recording_ids[0]}",
     )
     assert '"reason":"retention"' in entry["detail"]
-    assert await delete_expired(db, audit.system_statement("retention"), 30, now) == 0, (
-        "nothing twice"
-    )
-    assert verify(app[CONFIG].database_path).entries == 1
+    assert await delete_expired(db, audit.for_system("retention"), 30, now) == 0, "nothing twice"
+    assert verify(app[CONFIG].database_url).entries == 1
 
 
 async def test_two_processes_running_retention_at_once_audit_each_file_once(
@@ -71,18 +69,17 @@ async def test_two_processes_running_retention_at_once_audit_each_file_once(
     db, audit = app[DB], app[AUDIT]
     now = time.time()
     await clinician_sessions(db, tmp_path, [now - 31 * DAY])
-    other = Database(app[CONFIG].database_path)  # the second process's connection
+    other = Database(app[CONFIG].database_url)  # the second process's connection
     await other.open()
     other_audit = AuditLog(other)
-    await other_audit.open()
     try:
         counts = await asyncio.gather(
-            delete_expired(db, audit.system_statement("retention"), 30, now),
-            delete_expired(other, other_audit.system_statement("retention"), 30, now),
+            delete_expired(db, audit.for_system("retention"), 30, now),
+            delete_expired(other, other_audit.for_system("retention"), 30, now),
         )
     finally:
         await other.close()
     assert sorted(counts) == [0, 1]
     rows = await db.fetch_all("SELECT action, object FROM audit_log")
     assert [r["action"] for r in rows] == ["delete"]
-    assert verify(app[CONFIG].database_path).entries == 1
+    assert verify(app[CONFIG].database_url).entries == 1

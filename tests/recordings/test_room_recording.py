@@ -48,7 +48,7 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
 
     async def rows() -> list[tuple[str, str, int, str]]:
         found = await db.fetch_all("SELECT path, status, size, sha256 FROM recordings")
-        return [(r[0], r[1], r[2], r[3]) for r in found]
+        return [(r["path"], r["status"], r["size"], r["sha256"]) for r in found]
 
     for _ in range(100):
         if [r[1] for r in await rows()] == ["complete", "complete"]:
@@ -63,7 +63,7 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
             assert container.duration is not None, "closed properly: duration written"
             assert sum(len(p.decode()) for p in container.demux(video=0) if p.size) > 10
     kinds = [
-        r[0]
+        r["kind"]
         for r in await db.fetch_all(
             "SELECT kind FROM consult_events WHERE consult_id = ? ORDER BY id", (consult_id,)
         )
@@ -112,16 +112,17 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
         store = second.app[DB]
         for _ in range(100):
             consult = await store.fetch_one("SELECT state FROM consults")
-            if consult is not None and consult[0] == "ended":
+            if consult is not None and consult["state"] == "ended":
                 break
             await asyncio.sleep(0.05)
         sessions = await store.fetch_all(
-            "SELECT s.id, COUNT(r.id), MIN(r.status), MAX(r.status) FROM recording_sessions s"
+            "SELECT s.id, COUNT(r.id) AS n, MIN(r.status) AS lo, MAX(r.status) AS hi"
+            " FROM recording_sessions s"
             " JOIN recordings r ON r.session_id = s.id GROUP BY s.id ORDER BY s.id"
         )
-        assert [tuple(r)[1:] for r in sessions] == [(2, "complete", "complete")] * 2
+        assert [(r["n"], r["lo"], r["hi"]) for r in sessions] == [(2, "complete", "complete")] * 2
         final = await store.fetch_one("SELECT state FROM consults")
-        assert final is not None and final[0] == "ended"
+        assert final is not None and final["state"] == "ended"
 
 
 async def test_an_invited_specialists_file_is_catalogued_like_the_others(
@@ -135,7 +136,7 @@ async def test_an_invited_specialists_file_is_catalogued_like_the_others(
         await harness.app[DB].fetch_one(
             "SELECT id FROM users WHERE username = 'specialist.central'"
         )
-    )[0]  # type: ignore[index]
+    )["id"]  # type: ignore[index]
     status, _ = await specialist.api(
         "POST", f"/api/consults/{consult_id}/invite", {"user_id": central_id}
     )

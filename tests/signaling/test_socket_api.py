@@ -192,8 +192,8 @@ async def test_leaving_ends_the_session_and_stores_it(harness: Harness) -> None:
     rows = await harness.app[DB].fetch_all(
         "SELECT user_id, left_at FROM consult_participants WHERE consult_id = ?", (consult_id,)
     )
-    assert sorted(r[0] for r in rows) == sorted(ids.values())
-    assert all(r[1] is not None for r in rows)
+    assert sorted(r["user_id"] for r in rows) == sorted(ids.values())
+    assert all(r["left_at"] is not None for r in rows)
     assert ended == [{"reason": "all_left"}], "the last to hang up ends it, and is told"
 
 
@@ -236,7 +236,7 @@ async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
             " ORDER BY id",
             (consult_id,),
         )
-        assert [r[0] for r in rows] == [
+        assert [r["kind"] for r in rows] == [
             "room_join",
             "room_join",
             "room_drop",
@@ -245,9 +245,10 @@ async def test_lost_sockets_keep_their_seats_and_come_back_to_the_same_session(
             "room_return",
         ]
         participants = await harness.app[DB].fetch_all(
-            "SELECT COUNT(*) FROM consult_participants WHERE consult_id = ?", (consult_id,)
+            "SELECT COUNT(*) AS n FROM consult_participants WHERE consult_id = ?",
+            (consult_id,),
         )
-        assert participants[0][0] == 2, "the same seats, not new participants"
+        assert participants[0]["n"] == 2, "the same seats, not new participants"
     finally:
         await a.disconnect()
         await b.disconnect()

@@ -41,14 +41,12 @@ async def insert_consult(
     db: Database, clinician_id: int, facility_id: int, specialty: str = "internal-medicine"
 ) -> int:
     now = time.time()
-    _, consult_id = await db.execute(
+    return await db.insert(
         "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency, summary,"
         " state, created_at, expires_at, recording_consent)"
-        " VALUES (?, ?, ?, 'routine', 'ho kéo dài', 'ended', ?, ?, 1)",
+        " VALUES (?, ?, ?, 'routine', 'ho kéo dài', 'ended', ?, ?, 1) RETURNING id",
         (clinician_id, facility_id, specialty, now, now + 600),
     )
-    assert consult_id is not None
-    return consult_id
 
 
 async def seed_session(
@@ -62,19 +60,20 @@ async def seed_session(
 ) -> Seeded:
     """A finished recorded session of ``people`` (user id, role) in ``consult_id``."""
     started = time.time() if started_at is None else started_at
-    _, session_id = await db.execute(
-        "INSERT INTO recording_sessions (consult_id, started_at, ended_at) VALUES (?, ?, ?)",
+    session_id = await db.insert(
+        "INSERT INTO recording_sessions (consult_id, started_at, ended_at) VALUES (?, ?, ?)"
+        " RETURNING id",
         (consult_id, started, started + seconds),
     )
-    assert session_id is not None
     ids, paths = [], []
     for user_id, role in people:
         path = recording_path(directory / f"consult-{consult_id}" / f"s{session_id}", user_id)
         frames = await asyncio.to_thread(write_file, path, seconds)
         digest, size = await asyncio.to_thread(sha256_of, path)
-        _, recording_id = await db.execute(
+        recording_id = await db.insert(
             "INSERT INTO recordings (consult_id, session_id, user_id, role, path, started_at,"
-            " ended_at, size, sha256, frames, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ended_at, size, sha256, frames, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 consult_id,
                 session_id,
@@ -89,7 +88,6 @@ async def seed_session(
                 status,
             ),
         )
-        assert recording_id is not None
         ids.append(recording_id)
         paths.append(path)
     return Seeded(session_id, ids, paths)

@@ -20,7 +20,7 @@ async def test_expired_sessions_are_refused_and_purged(clock_harness: Harness) -
     live, _ = await sessions.create(user.id)
     old, _ = await sessions.create(user.id)
     stored = await db.fetch_all("SELECT token_hash FROM login_sessions")
-    assert live not in {r[0] for r in stored}, "only the token's hash is stored"
+    assert live not in {r["token_hash"] for r in stored}, "only the token's hash is stored"
     await db.execute(
         "UPDATE login_sessions SET expires_at = 0 WHERE token_hash = ?",
         (hashlib.sha256(old.encode()).hexdigest(),),

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 
 from consult_server.audit.chain import AUDIT, Actor, AuditLog, verify
 from consult_server.config import CONFIG
@@ -18,9 +19,13 @@ from tests.support.inproc import Harness
 async def fill(audit: AuditLog, count: int) -> None:
     row = await audit.db.fetch_one("SELECT id FROM users WHERE username = 'supervisor.demo'")
     assert row is not None
-    actor = Actor(row[0], "supervisor.demo", "10.0.0.5")
+    actor = Actor(row["id"], "supervisor.demo", "10.0.0.5")
     for index in range(count):
         await audit.append(actor, "view", f"recording:{index}", {"n": index})
+
+
+def sqlite_url(path: Path) -> URL:
+    return URL.create("sqlite", database=str(path))
 
 
 def database(harness: Harness) -> Path:
@@ -30,7 +35,7 @@ def database(harness: Harness) -> Path:
 async def test_entries_chain_and_verify(clock_harness: Harness) -> None:
     audit = clock_harness.app[AUDIT]
     await fill(audit, 5)
-    verdict = verify(database(clock_harness))
+    verdict = verify(sqlite_url(database(clock_harness)))
     assert verdict.ok and verdict.entries == 5
     entries = await audit.for_objects(["recording:3"])
     assert [(e.actor, e.action, e.remote, e.detail) for e in entries] == [
@@ -43,7 +48,7 @@ async def test_entries_chain_and_verify(clock_harness: Harness) -> None:
 async def test_concurrent_appends_keep_one_chain(clock_harness: Harness) -> None:
     audit = clock_harness.app[AUDIT]
     await asyncio.gather(*(fill(audit, 10) for _ in range(5)))
-    verdict = verify(database(clock_harness))
+    verdict = verify(sqlite_url(database(clock_harness)))
     assert verdict.ok and verdict.entries == 50
 
 
@@ -88,7 +93,7 @@ async def test_verify_detects_a_removed_entry_and_a_rehashed_one(clock_harness: 
     await fill(clock_harness.app[AUDIT], 6)
     db = database(clock_harness)
     tamper(db, "DELETE FROM audit_log WHERE id = 3")
-    verdict = verify(db)
+    verdict = verify(sqlite_url(db))
     assert not verdict.ok and verdict.broken_at == 3 and "missing" in verdict.reason
 
 
@@ -107,5 +112,5 @@ async def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_next_link(
     at, actor_id, obj, remote, detail, prev = row
     forged = entry_hash(2, prev, content_of(at, actor_id, "nobody", "view", obj, remote, detail))
     tamper(db, f"UPDATE audit_log SET actor = 'nobody', hash = '{forged}' WHERE id = 2")
-    verdict = verify(db)
+    verdict = verify(sqlite_url(db))
     assert verdict.broken_at == 3 and "previous" in verdict.reason

@@ -40,15 +40,15 @@ async def audited_remote(harness: Harness, headers: dict[str, str]) -> str:
         "SELECT id, facility_id FROM users WHERE username = ?", ("clinician.demo",)
     )
     assert row is not None
-    consult = await insert_consult(db, row[0], row[1])
+    consult = await insert_consult(db, row["id"], row["facility_id"])
     directory = harness.app[CONFIG].data_dir / "recordings"
-    seeded = await seed_session(db, directory, consult, [(row[0], "clinician")], seconds=0.5)
+    seeded = await seed_session(db, directory, consult, [(row["id"], "clinician")], seconds=0.5)
     client = await harness.login("clinician.demo")
     response = await client.get(f"/review/sessions/{seeded.session_id}", headers=headers)
     assert response.status == 403
     last = await db.fetch_one("SELECT remote FROM audit_log ORDER BY id DESC")
     assert last is not None
-    return str(last[0])
+    return str(last["remote"])
 
 
 async def login_cookie(harness: Harness, headers: dict[str, str]) -> str:

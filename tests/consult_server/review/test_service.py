@@ -64,7 +64,7 @@ async def build_world(harness: Harness, tmp: Path) -> World:
     ):
         row = await db.fetch_one("SELECT id FROM users WHERE username = ?", (name,))
         assert row is not None
-        users[name] = row[0]
+        users[name] = row["id"]
     directory = tmp / "recordings"
     consult_a = await insert_consult(db, users["clinician.demo"], facilities["demo-commune-1"])
     own = await seed_session(
@@ -216,7 +216,7 @@ async def test_a_tampered_file_is_refused_marked_damaged_and_audited(world: Worl
     assert (await refused.json())["error"]["code"] == "recording_damaged"
     db = world.harness.app[DB]
     status = await db.fetch_one("SELECT status FROM recordings WHERE id = ?", (recording,))
-    assert status is not None and status[0] == "damaged"
+    assert status is not None and status["status"] == "damaged"
     last = await db.fetch_one("SELECT action, object, detail FROM audit_log ORDER BY id DESC")
     assert last is not None
     assert (last["action"], last["object"]) == ("refuse", f"recording:{recording}")
@@ -300,7 +300,7 @@ async def test_session_page_shows_players_timeline_and_downloads(world: World) -
         (world.own.session_id,),
     )
     assert started is not None
-    consult, at = started
+    consult, at = started["consult_id"], started["started_at"]
     for offset, kind, user in (
         (0.2, "room_join", "clinician.demo"),
         (0.3, "room_join", "specialist.demo"),
@@ -364,7 +364,7 @@ async def test_no_request_shape_escapes_the_play_entry(
     rows = await world.harness.app[DB].fetch_all(
         "SELECT action, object FROM audit_log WHERE actor = 'supervisor.demo'"
     )
-    assert [(r[0], r[1]) for r in rows] == [("play", f"recording:{recording}")]
+    assert [(r["action"], r["object"]) for r in rows] == [("play", f"recording:{recording}")]
 
 
 @pytest.mark.parametrize(

@@ -6,16 +6,23 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 
 from consult_server.store import migrate
+
+SQLITE_STEPS = migrate.MIGRATIONS_DIR / "sqlite"
+
+
+def _url(path: Path) -> URL:
+    return URL.create("sqlite", database=str(path))
 
 
 def test_real_migrations_apply_once(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
-    applied = migrate.upgrade(db)
-    assert applied == [m.version for m in migrate.available()]
-    assert migrate.upgrade(db) == []
-    version, pending = migrate.status(db)
+    applied = migrate.upgrade(_url(db))
+    assert applied == [m.version for m in migrate.available(SQLITE_STEPS)]
+    assert migrate.upgrade(_url(db)) == []
+    version, pending = migrate.status(_url(db))
     assert version == applied[-1] and pending == []
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
     assert {"users", "facilities", "consults", "consult_participants"} <= tables
@@ -30,13 +37,13 @@ def test_a_later_migration_keeps_existing_rows(tmp_path: Path) -> None:
     steps.mkdir()
     db = tmp_path / "c.sqlite3"
     _write(steps, "0001_start.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
-    migrate.upgrade(db, steps)
+    migrate.upgrade(_url(db), steps)
     conn = sqlite3.connect(db)
     conn.executemany("INSERT INTO notes (body) VALUES (?)", [("a",), ("b",)])
     conn.commit()
     conn.close()
     _write(steps, "0002_author.sql", "ALTER TABLE notes ADD COLUMN author TEXT DEFAULT 'x';")
-    assert migrate.upgrade(db, steps) == [2]
+    assert migrate.upgrade(_url(db), steps) == [2]
     rows = sqlite3.connect(db).execute("SELECT body, author FROM notes ORDER BY id").fetchall()
     assert rows == [("a", "x"), ("b", "x")]
 
@@ -46,7 +53,7 @@ def test_a_failing_migration_leaves_version_and_data_untouched(tmp_path: Path) -
     steps.mkdir()
     db = tmp_path / "c.sqlite3"
     _write(steps, "0001_start.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
-    migrate.upgrade(db, steps)
+    migrate.upgrade(_url(db), steps)
     conn = sqlite3.connect(db)
     conn.execute("INSERT INTO notes (body) VALUES ('keep me')")
     conn.commit()
@@ -57,9 +64,9 @@ def test_a_failing_migration_leaves_version_and_data_untouched(tmp_path: Path) -
         "ALTER TABLE notes ADD COLUMN author TEXT;\nINSERT INTO no_such_table VALUES (1);",
     )
     with pytest.raises(sqlite3.OperationalError):
-        migrate.upgrade(db, steps)
+        migrate.upgrade(_url(db), steps)
+    assert migrate.status(_url(db), steps)[0] == 1
     conn = sqlite3.connect(db)
-    assert migrate.current_version(conn) == 1
     columns = [r[1] for r in conn.execute("PRAGMA table_info(notes)")]
     assert columns == ["id", "body"], "the half-applied ALTER must be rolled back"
     assert conn.execute("SELECT body FROM notes").fetchall() == [("keep me",)]
@@ -73,7 +80,7 @@ def test_badly_named_migration_is_refused(tmp_path: Path) -> None:
 
 def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
-    assert migrate.upgrade(db, target=1) == [1]
+    assert migrate.upgrade(_url(db), target=1) == [1]
     conn = sqlite3.connect(db)
     conn.executescript(
         """
@@ -89,7 +96,7 @@ def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
     )
     conn.commit()
     conn.close()
-    assert migrate.upgrade(db) == [m.version for m in migrate.available()][1:]
+    assert migrate.upgrade(_url(db)) == [m.version for m in migrate.available(SQLITE_STEPS)][1:]
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA foreign_keys=ON")
     assert conn.execute("SELECT summary, state FROM consults").fetchall() == [
@@ -103,7 +110,7 @@ def test_upgrading_a_database_with_consults_keeps_them(tmp_path: Path) -> None:
 def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path) -> None:
     """0005 on a database holding recordings: files of one session share one new row."""
     db = tmp_path / "c.sqlite3"
-    migrate.upgrade(db, target=4)
+    migrate.upgrade(_url(db), target=4)
     conn = sqlite3.connect(db)
     conn.executescript(
         "INSERT INTO facilities (id, code, name, level) VALUES (1, 'f', 'F', 'commune');"
@@ -120,7 +127,7 @@ def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path)
     )
     conn.commit()
     conn.close()
-    assert migrate.upgrade(db) == [5]
+    assert migrate.upgrade(_url(db)) == [5]
     conn = sqlite3.connect(db)
     sessions = conn.execute(
         "SELECT id, consult_id, started_at, ended_at FROM recording_sessions ORDER BY id"
