@@ -2,25 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.engines import require_postgres
 from tests.support.inproc import Harness, running_app
 from tests.support.installed import build_wheel, install
+from tests.support.postgres import PostgresServer
+
+#: Every test that stores something runs on both engines.
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (a fresh database per test)."""
+    server = PostgresServer(Path(require_postgres())).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Config overrides selecting the engine: SQLite in the data directory, or a fresh
+    database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return {}
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return {"database.url": server.new_database()}
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_app(tmp_path) as running:
+async def harness(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[Harness]:
+    async with running_app(tmp_path, **database) as running:
         yield running
 
 
 @pytest.fixture
-async def clock_harness(tmp_path: Path) -> AsyncIterator[Harness]:
+async def clock_harness(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[Harness]:
     """The app without its once-a-second ticker: the test passes the clock itself."""
-    async with running_app(tmp_path, ticker=False) as running:
+    async with running_app(tmp_path, ticker=False, **database) as running:
         yield running
 
 

@@ -43,10 +43,14 @@ from signaling.consult import (
 from signaling.routing import can_escalate, route
 
 Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
-#: People in one consult room at most (each browser receives everyone else).
-
 _COLUMNS = (
     "state, tier, next_escalation_at, accepted_by, accepted_at, started_at, ended_at, end_reason"
+)
+#: A facility the consult reaches, after those it reached before (once per facility).
+_TARGET_SQL = (
+    "INSERT INTO consult_targets (consult_id, facility_id, tier, position)"
+    " SELECT ?, ?, ?, COALESCE(MAX(position), 0) + 1 FROM consult_targets WHERE consult_id = ?"
+    " ON CONFLICT DO NOTHING"
 )
 
 
@@ -133,7 +137,7 @@ class Consults:
 
     async def targets(self, consult_id: int) -> list[int]:
         rows = await self.db.fetch_all(
-            "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier, rowid",
+            "SELECT facility_id FROM consult_targets WHERE consult_id = ? ORDER BY tier, position",
             (consult_id,),
         )
         return [int(r["facility_id"]) for r in rows]
@@ -269,9 +273,7 @@ class Consults:
                 ),
             )
             for facility_id in targets:
-                await tx.execute(
-                    "INSERT INTO consult_targets VALUES (?, ?, 0)", (consult_id, facility_id)
-                )
+                await tx.execute(_TARGET_SQL, (consult_id, facility_id, 0, consult_id))
             await tx.execute(self._event_sql, (consult_id, now, "requested", clinician.id))
         consult = await self.get(consult_id)
         await self._announce(consult)
@@ -372,13 +374,7 @@ class Consults:
     async def _add_targets(self, consult: Consult, tree: Any) -> None:
         targets = route(tree, consult.facility_id, consult.specialty, consult.urgency, consult.tier)
         await self.db.transaction(
-            [
-                (
-                    "INSERT OR IGNORE INTO consult_targets VALUES (?, ?, ?)",
-                    (consult.id, f, consult.tier),
-                )
-                for f in targets
-            ]
+            [(_TARGET_SQL, (consult.id, f, consult.tier, consult.id)) for f in targets]
         )
 
     async def _announce(self, consult: Consult, audience: set[int] | None = None) -> None:
@@ -418,11 +414,13 @@ class Consults:
         marks = ",".join("?" * len(chain))
         rows = await self.db.fetch_all(
             "SELECT u.id, u.display_name, f.name AS facility, f.level,"
-            " MAX(s.specialty_code = ?) AS same_specialty FROM users u"
+            " MAX(CASE WHEN s.specialty_code = ? THEN 1 ELSE 0 END) AS same_specialty"
+            " FROM users u"
             " JOIN facilities f ON f.id = u.facility_id"
             " LEFT JOIN user_specialties s ON s.user_id = u.id"
             f" WHERE u.role = 'specialist' AND u.active = 1 AND u.facility_id IN ({marks})"
-            " GROUP BY u.id ORDER BY same_specialty DESC, u.display_name",
+            " GROUP BY u.id, u.display_name, f.name, f.level"
+            " ORDER BY same_specialty DESC, u.display_name",
             (consult.specialty, *chain),
         )
         return [
@@ -451,8 +449,8 @@ class Consults:
         await self.db.transaction(
             [
                 (
-                    "INSERT OR IGNORE INTO consult_invites (consult_id, user_id, invited_by,"
-                    " invited_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO consult_invites (consult_id, user_id, invited_by,"
+                    " invited_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (consult_id, invitee_id, user.id, now),
                 ),
                 (self._event_sql, (consult_id, now, "invited", user.id)),

@@ -10,13 +10,17 @@ from pathlib import Path
 from tests.support.server import SECRET
 
 
-def cli(tmp: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp: Path, *args: str, stdin: str = "", database_url: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {
         "CONSULT_DATA_DIR": str(tmp / "data"),
         "CONSULT_SECURITY_SECRET_KEY": SECRET,
         "CONSULT_CONFIG": "/dev/null",
         "PATH": "/usr/bin:/bin",
     }
+    if database_url:
+        env["CONSULT_DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", "consult_server", *args],
         input=stdin,
@@ -93,4 +97,4 @@ def test_demo_twice_then_create_user_and_db_status(tmp_path: Path) -> None:
     assert nowhere.returncode == 2 and "no facility with code mars" in nowhere.stderr
 
     status = cli(tmp_path, "db", "status")
-    assert "schema version 0005; pending: none" in status.stdout
+    assert "schema version 0006; pending: none" in status.stdout

@@ -87,3 +87,29 @@ def test_cli_stops_on_a_bad_setting_with_a_clear_message(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert "server.port" in result.stderr and "'abc'" in result.stderr
+
+
+def test_the_database_url_as_an_operator_writes_it() -> None:
+    default = load_config(None, env={"CONSULT_DATA_DIR": "/srv/consult"})
+    assert default.database_url.drivername == "sqlite"
+    assert default.database_url.database == "/srv/consult/consult.sqlite3"
+    for written in (
+        "postgresql://consult:p%40ss@db.benhvien.local:5432/consult",
+        "postgres://consult:p%40ss@db.benhvien.local/consult",
+        "postgresql+psycopg2://consult:p%40ss@db.benhvien.local/consult",
+    ):
+        url = load_config(None, env={"CONSULT_DATABASE_URL": written}).database_url
+        assert url.drivername == "postgresql" and url.password == "p@ss"
+        assert (url.host, url.database) == ("db.benhvien.local", "consult")
+
+
+def test_a_bad_database_url_is_refused_without_showing_the_password() -> None:
+    for written in (
+        "mysql://root:hunter2-secret@db/consult",
+        "postgresql://root:hunter2-secret@db",
+        "not a url hunter2-secret",
+    ):
+        with pytest.raises(ConfigError) as refused:
+            load_config(None, env={"CONSULT_DATABASE_URL": written})
+        assert refused.value.key == "database.url"
+        assert "hunter2" not in str(refused.value) and "hunter2" not in refused.value.message

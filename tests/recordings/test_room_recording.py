@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import av
 
 from consult_server.config import CONFIG
 from consult_server.store.db import DB
+from consult_server.store.engine import open_sync
 from tests.support.inproc import Client, Harness, running_app
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import InRoom, accepted_consult, join
@@ -74,12 +75,12 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
 
 
 async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
-    tmp_path: Path,
+    tmp_path: Path, database: dict[str, Any]
 ) -> None:
     """A graceful stop (an upgrade) catalogues the running recordings complete and keeps
     the consult in session; after the restart its people rejoin, and the resumed session
     is recorded as a second session."""
-    async with running_app(tmp_path) as first:
+    async with running_app(tmp_path, **database) as first:
         clinician = await first.login("clinician.demo")
         specialist = await first.login("specialist.demo")
         consult_id = await accepted_consult(clinician, specialist)
@@ -89,16 +90,18 @@ async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
             lambda: bool(a.peer.received.frames and b.peer.received.frames), 30, "media"
         )
         await asyncio.sleep(1.5)
-        database = first.app[CONFIG].database_path
+        url = first.app[CONFIG].database_url
     # The app is stopped (its clean-up ran) while both were still in the room.
     await a.peer.close()
     await b.peer.close()
-    db = sqlite3.connect(database)
-    assert [r[0] for r in db.execute("SELECT status FROM recordings")] == ["complete"] * 2
-    assert db.execute("SELECT state FROM consults").fetchone() == ("in_session",)
-    db.close()
+    engine = open_sync(url)
+    with engine.connect() as db:
+        statuses = [r[0] for r in db.exec_driver_sql("SELECT status FROM recordings")]
+        state = db.exec_driver_sql("SELECT state FROM consults").scalar()
+    engine.dispose()
+    assert statuses == ["complete"] * 2 and state == "in_session"
 
-    async with running_app(tmp_path) as second:
+    async with running_app(tmp_path, **database) as second:
         clinician = await second.login("clinician.demo")
         specialist = await second.login("specialist.demo")
         a = await join(second.base, clinician, consult_id, ClientPeer(RED))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from consult_server.config import CONFIG
+from consult_server.store.db import DB
 from signaling.tokens import JoinClaims, sign_join_token
 from tests.signaling.test_socket_api import connect, user_id
 from tests.support.inproc import Harness
@@ -54,8 +54,8 @@ async def test_a_specialist_hosts_and_clinicians_watch_without_publishing(
     finally:
         await viewer_io.disconnect()
         await host_io.disconnect()
-    db = sqlite3.connect(harness.app[CONFIG].database_path)
-    state = db.execute("SELECT state FROM teaching_sessions").fetchone()[0]
-    assert state in ("live", "ended")
-    roles = sorted(r[0] for r in db.execute("SELECT role FROM teaching_attendance"))
+    db = harness.app[DB]
+    session = await db.fetch_one("SELECT state FROM teaching_sessions")
+    assert session is not None and session["state"] in ("live", "ended")
+    roles = sorted(r["role"] for r in await db.fetch_all("SELECT role FROM teaching_attendance"))
     assert roles == ["presenter", "viewer"]

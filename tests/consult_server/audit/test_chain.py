@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from consult_server.audit.chain import AUDIT, Actor, AuditLog, verify
 from consult_server.config import CONFIG
+from consult_server.store.engine import POSTGRESQL, backend_of, open_sync
 from tests.consult_server.test_cli import cli
 from tests.support.inproc import Harness
 
@@ -24,18 +25,25 @@ async def fill(audit: AuditLog, count: int) -> None:
         await audit.append(actor, "view", f"recording:{index}", {"n": index})
 
 
-def sqlite_url(path: Path) -> URL:
-    return URL.create("sqlite", database=str(path))
+def database(harness: Harness) -> URL:
+    return harness.app[CONFIG].database_url
 
 
-def database(harness: Harness) -> Path:
-    return harness.app[CONFIG].database_path
+def run_sql(url: URL, *statements: str) -> None:
+    """What someone holding the database can do, outside the server."""
+    engine = open_sync(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
 
 
 async def test_entries_chain_and_verify(clock_harness: Harness) -> None:
     audit = clock_harness.app[AUDIT]
     await fill(audit, 5)
-    verdict = verify(sqlite_url(database(clock_harness)))
+    verdict = verify(database(clock_harness))
     assert verdict.ok and verdict.entries == 5
     entries = await audit.for_objects(["recording:3"])
     assert [(e.actor, e.action, e.remote, e.detail) for e in entries] == [
@@ -48,30 +56,28 @@ async def test_entries_chain_and_verify(clock_harness: Harness) -> None:
 async def test_concurrent_appends_keep_one_chain(clock_harness: Harness) -> None:
     audit = clock_harness.app[AUDIT]
     await asyncio.gather(*(fill(audit, 10) for _ in range(5)))
-    verdict = verify(sqlite_url(database(clock_harness)))
+    verdict = verify(database(clock_harness))
     assert verdict.ok and verdict.entries == 50
 
 
 async def test_sql_refuses_updates_and_deletes(clock_harness: Harness) -> None:
     await fill(clock_harness.app[AUDIT], 2)
-    conn = sqlite3.connect(database(clock_harness))
     for statement in (
         "UPDATE audit_log SET actor = 'someone' WHERE id = 1",
         "DELETE FROM audit_log WHERE id = 1",
     ):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute(statement)
-    conn.close()
+        with pytest.raises(DBAPIError, match="append-only"):
+            run_sql(database(clock_harness), statement)
 
 
-def tamper(db: Path, statement: str) -> None:
-    """What someone with the database file can do: drop the guard, then edit."""
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TRIGGER audit_log_no_update")
-    conn.execute("DROP TRIGGER audit_log_no_delete")
-    conn.execute(statement)
-    conn.commit()
-    conn.close()
+def tamper(db: URL, statement: str) -> None:
+    """What someone with the database can do: drop the guard, then edit."""
+    if backend_of(db) == POSTGRESQL:
+        run_sql(db, "DROP TRIGGER audit_log_no_update ON audit_log", statement)
+    else:
+        run_sql(
+            db, "DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete", statement
+        )
 
 
 async def test_verify_command_names_the_first_edited_entry(
@@ -79,12 +85,13 @@ async def test_verify_command_names_the_first_edited_entry(
 ) -> None:
     await fill(clock_harness.app[AUDIT], 6)
     db = database(clock_harness)
-    env_dir = db.parent.parent  # cli() points CONSULT_DATA_DIR at <tmp>/data
-    ok = cli(env_dir, "audit", "verify")
+    env_dir = clock_harness.app[CONFIG].data_dir.parent  # cli() sets CONSULT_DATA_DIR
+    url = clock_harness.app[CONFIG].database.url
+    ok = cli(env_dir, "audit", "verify", database_url=url)
     assert ok.returncode == 0, ok.stderr
     assert "intact: 6 entries" in ok.stdout
     tamper(db, "UPDATE audit_log SET actor = 'nobody' WHERE id = 4")
-    broken = cli(env_dir, "audit", "verify")
+    broken = cli(env_dir, "audit", "verify", database_url=url)
     assert broken.returncode == 1
     assert "BROKEN at entry 4" in broken.stdout and "content" in broken.stdout
 
@@ -93,7 +100,7 @@ async def test_verify_detects_a_removed_entry_and_a_rehashed_one(clock_harness: 
     await fill(clock_harness.app[AUDIT], 6)
     db = database(clock_harness)
     tamper(db, "DELETE FROM audit_log WHERE id = 3")
-    verdict = verify(sqlite_url(db))
+    verdict = verify(db)
     assert not verdict.ok and verdict.broken_at == 3 and "missing" in verdict.reason
 
 
@@ -104,13 +111,13 @@ async def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_next_link(
 
     await fill(clock_harness.app[AUDIT], 4)
     db = database(clock_harness)
-    conn = sqlite3.connect(db)
-    row = conn.execute(
+    row = await clock_harness.app[AUDIT].db.fetch_one(
         "SELECT at, actor_id, object, remote, detail, prev_hash FROM audit_log WHERE id = 2"
-    ).fetchone()
-    conn.close()
-    at, actor_id, obj, remote, detail, prev = row
+    )
+    assert row is not None
+    at, actor_id, prev = row["at"], row["actor_id"], str(row["prev_hash"])
+    obj, remote, detail = str(row["object"]), str(row["remote"]), str(row["detail"])
     forged = entry_hash(2, prev, content_of(at, actor_id, "nobody", "view", obj, remote, detail))
     tamper(db, f"UPDATE audit_log SET actor = 'nobody', hash = '{forged}' WHERE id = 2")
-    verdict = verify(sqlite_url(db))
+    verdict = verify(db)
     assert verdict.broken_at == 3 and "previous" in verdict.reason

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from consult_server.app import create_app
-from consult_server.config import CONFIG
+from consult_server.store.db import DB
 from tests.support.inproc import Harness, make_config
 
 REQUEST = {"specialty": "internal-medicine", "urgency": "routine", "summary": "Sốt cao 3 ngày"}
@@ -78,8 +77,8 @@ async def test_request_is_routed_accepted_once_and_visible_only_to_its_people(
     status, body = await clinician.api("POST", "/api/consults", {**REQUEST, "consent": True})
     assert status == 201 and body["consult"]["state"] == "requested"
     consult_id = body["consult"]["id"]
-    db = sqlite3.connect(harness.app[CONFIG].database_path)
-    assert db.execute("SELECT recording_consent FROM consults").fetchone() == (1,)
+    consent = await harness.app[DB].fetch_one("SELECT recording_consent FROM consults")
+    assert consent is not None and consent["recording_consent"] == 1
 
     # Routine internal medicine from a commune reaches the district only.
     _, queue = await district.api("GET", "/api/consults")
@@ -125,8 +124,7 @@ async def test_wrong_role_and_bad_input_change_nothing(harness: Harness) -> None
     for body_in, code in cases:
         status, body = await clinician.api("POST", "/api/consults", body_in)
         assert (status, body["error"]["code"]) == (400, code), body_in
-    db = sqlite3.connect(harness.app[CONFIG].database_path)
-    assert db.execute("SELECT COUNT(*) FROM consults").fetchone() == (0,)
+    assert await harness.app[DB].fetch_all("SELECT id FROM consults") == []
 
 
 async def test_cancel_by_either_side_and_not_by_others(harness: Harness) -> None:
@@ -243,14 +241,14 @@ async def test_two_clinicians_filing_at_the_same_instant_are_both_filed_and_rout
             second.api("POST", "/api/consults", {**REQUEST, "urgency": "emergency"}),
         )
         assert [status for status, _ in results] == [201, 201], results
-    db = sqlite3.connect(harness.app[CONFIG].database_path)
-    unrouted = db.execute(
-        "SELECT COUNT(*) FROM consults c WHERE NOT EXISTS"
+    db = harness.app[DB]
+    unrouted = await db.fetch_all(
+        "SELECT c.id FROM consults c WHERE NOT EXISTS"
         " (SELECT 1 FROM consult_targets t WHERE t.consult_id = c.id)"
-    ).fetchone()
-    assert db.execute("SELECT COUNT(*) FROM consults").fetchone() == (2 * pairs,)
-    assert unrouted == (0,)
-    events = db.execute("SELECT COUNT(*) FROM consult_events WHERE kind = 'requested'").fetchone()
-    assert events == (2 * pairs,)
+    )
+    assert len(await db.fetch_all("SELECT id FROM consults")) == 2 * pairs
+    assert unrouted == []
+    events = await db.fetch_all("SELECT id FROM consult_events WHERE kind = 'requested'")
+    assert len(events) == 2 * pairs
     _, queue = await district.api("GET", "/api/consults")
     assert len(queue["consults"]) >= pairs, "the district sees its communes' requests"

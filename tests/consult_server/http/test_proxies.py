@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,9 +70,11 @@ async def login_cookie(harness: Harness, headers: dict[str, str]) -> str:
 FORWARDED = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9", "X-Forwarded-Proto": "https"}
 
 
-async def test_a_trusted_proxy_gives_the_client_address_and_scheme(tmp_path: Path) -> None:
+async def test_a_trusted_proxy_gives_the_client_address_and_scheme(
+    tmp_path: Path, database: dict[str, Any]
+) -> None:
     async with running_app(
-        tmp_path, ticker=False, **{"server.trusted_proxies": ["127.0.0.1"]}
+        tmp_path, ticker=False, **{"server.trusted_proxies": ["127.0.0.1"]}, **database
     ) as harness:
         assert await audited_remote(harness, FORWARDED) == "203.0.113.9"
         cookie = await login_cookie(harness, FORWARDED)

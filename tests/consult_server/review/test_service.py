@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,16 +85,16 @@ async def build_world(harness: Harness, tmp: Path) -> World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with running_app(tmp_path, ticker=False) as harness:
+async def world(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[World]:
+    async with running_app(tmp_path, ticker=False, **database) as harness:
         yield await build_world(harness, tmp_path)
 
 
 @pytest.fixture
-async def open_world(tmp_path: Path) -> AsyncIterator[World]:
+async def open_world(tmp_path: Path, database: dict[str, Any]) -> AsyncIterator[World]:
     """Participants may watch their own consults' recordings."""
     async with running_app(
-        tmp_path, ticker=False, **{"recordings.participants_may_view": True}
+        tmp_path, ticker=False, **{"recordings.participants_may_view": True}, **database
     ) as harness:
         yield await build_world(harness, tmp_path)
 

@@ -127,7 +127,7 @@ def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path)
     )
     conn.commit()
     conn.close()
-    assert migrate.upgrade(_url(db)) == [5]
+    assert migrate.upgrade(_url(db), target=5) == [5]
     conn = sqlite3.connect(db)
     sessions = conn.execute(
         "SELECT id, consult_id, started_at, ended_at FROM recording_sessions ORDER BY id"
@@ -141,3 +141,41 @@ def test_recording_sessions_migration_groups_existing_recordings(tmp_path: Path)
         )
         conn.execute("DELETE FROM audit_log")
     conn.close()
+
+
+def test_target_order_migration_keeps_the_order_targets_were_reached(tmp_path: Path) -> None:
+    """0006 on a database holding routed consults: the order SQLite kept in rowid
+    becomes a column (PostgreSQL has no rowid)."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(_url(db), target=5)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'c', 'C', 'central'),"
+        " (2, 'p', 'P', 'provincial'), (3, 'd', 'D', 'district');"
+        "INSERT INTO specialties VALUES ('im', 'Nội', 'Internal');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 'a', 'A', 'x', 'clinician', 3, 0);"
+        "INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,"
+        " state, created_at, expires_at) VALUES (9, 1, 3, 'im', 'routine', 's', 'requested', 0, 1);"
+        "INSERT INTO consult_targets VALUES (9, 2, 0), (9, 1, 0), (9, 3, 1);"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(_url(db)) == [6]
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT facility_id FROM consult_targets ORDER BY tier, position")
+        .fetchall()
+    )
+    assert rows == [(2,), (1,), (3,)]
+
+
+def test_every_version_after_the_postgresql_baseline_exists_for_both_engines() -> None:
+    sqlite = {m.version: m.name for m in migrate.available(SQLITE_STEPS)}
+    postgresql = {
+        m.version: m.name for m in migrate.available(migrate.MIGRATIONS_DIR / "postgresql")
+    }
+    assert min(postgresql) == 5, "PostgreSQL starts from the whole schema at version 5"
+    assert {v: n for v, n in sqlite.items() if v > 5} == {
+        v: n for v, n in postgresql.items() if v > 5
+    }
