@@ -137,9 +137,7 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
             await consults.create(clinician, request)
         before = counter.statements
         began = time.perf_counter()
-        items = [
-            await consults.describe(c, specialist) for c in await consults.list_for(specialist)
-        ]
+        items = await consults.describe_all(await consults.list_for(specialist), specialist)
         queue = {
             "open_requests": sum(1 for i in items if i["state"] == "requested"),
             "items": len(items),

@@ -141,9 +141,38 @@ class Accounts:
             specialties=frozenset(r["specialty_code"] for r in spec),
         )
 
+    async def users(self, user_ids: set[int] | list[int]) -> dict[int, User]:
+        """Active users by id, in two queries whatever their number."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all(
+                f"SELECT * FROM users WHERE id IN ({marks}) AND active = 1", ids
+            )
+            specs = await tx.fetch_all(
+                f"SELECT user_id, specialty_code FROM user_specialties WHERE user_id IN ({marks})",
+                ids,
+            )
+        held: dict[int, set[str]] = {}
+        for r in specs:
+            held.setdefault(int(r["user_id"]), set()).add(str(r["specialty_code"]))
+        return {
+            int(r["id"]): User(
+                id=r["id"],
+                username=r["username"],
+                display_name=r["display_name"],
+                role=Role(r["role"]),
+                facility_id=r["facility_id"],
+                language=r["language"],
+                specialties=frozenset(held.get(int(r["id"]), ())),
+            )
+            for r in rows
+        }
+
     async def user(self, user_id: int) -> User | None:
-        row = await self.db.fetch_one("SELECT * FROM users WHERE id = ? AND active = 1", (user_id,))
-        return None if row is None else await self._user_from_row(row)
+        return (await self.users([user_id])).get(user_id)
 
     async def authenticate(self, username: str, password: str) -> User | None:
         row = await self.db.fetch_one(

@@ -55,6 +55,62 @@ _TARGET_SQL = (
 
 
 @dataclass(frozen=True)
+class ConsultFacts:
+    """What describing a consult to anyone needs, read once (one snapshot) and shared by
+    every recipient of an update or every item of a list."""
+
+    consult: Consult
+    version: int
+    summary: str
+    clinician: str
+    facility: str
+    specialist: str | None
+    specialty_vi: str
+    specialty_en: str
+    #: The clinician, the accepting specialist, then the invited, in that order.
+    participants: tuple[int, ...]
+    #: Facilities the request reached.
+    targets: frozenset[int]
+
+    def visible_to(self, user: User) -> bool:
+        """Default deny: the participants, and while the request is open, specialists
+        of that specialty at a facility it reached."""
+        if user.id in self.participants:
+            return True
+        if user.role is not Role.SPECIALIST or self.consult.specialty not in user.specialties:
+            return False
+        if self.consult.state is not ConsultState.REQUESTED:
+            return False
+        return user.facility_id in self.targets
+
+    def describe(self, viewer: User) -> dict[str, Any]:
+        """What a client is shown (the caller checked ``visible_to``)."""
+        consult, people = self.consult, self.participants
+        return {
+            "id": consult.id,
+            # Counts every change: a page applies a copy only if it is not older than
+            # the one it shows (an HTTP reply can arrive after a newer live update).
+            "version": self.version,
+            "state": consult.state.value,
+            "specialty": consult.specialty,
+            "specialty_name": self.specialty_en if viewer.language == "en" else self.specialty_vi,
+            "urgency": consult.urgency.value,
+            "summary": self.summary,
+            "created_at": consult.created_at,
+            "accepted_at": consult.accepted_at,
+            "clinician": self.clinician,
+            "facility": self.facility,
+            "specialist": self.specialist,
+            "tier": consult.tier,
+            "end_reason": consult.end_reason,
+            "mine": viewer.id in people,
+            "invited": viewer.id in people[2:],
+            "can_join": viewer.id in people and consult_joinable(consult.state),
+            "participants": len(people),
+        }
+
+
+@dataclass(frozen=True)
 class NewConsult:
     specialty: str
     urgency: Urgency
@@ -157,23 +213,73 @@ class Consults:
         return people + [u for u in await self.invitees(consult.id) if u not in people]
 
     async def can_see(self, user: User, consult: Consult) -> bool:
-        """Default deny: the participants, and while the request is open, specialists
-        of that specialty at a facility it reached."""
-        if user.id in await self.participants(consult):
-            return True
-        if user.role is not Role.SPECIALIST or consult.specialty not in user.specialties:
-            return False
-        if consult.state is not ConsultState.REQUESTED:
-            return False
-        return user.facility_id in await self.targets(consult.id)
+        return (await self.facts(consult)).visible_to(user)
 
-    async def audience(self, consult: Consult) -> set[int]:
+    async def audience(self, consult: Consult, facts: ConsultFacts | None = None) -> set[int]:
         """Users who see this consult change."""
-        users = set(await self.participants(consult))
-        users.update(
-            await self.accounts.specialists_at(await self.targets(consult.id), consult.specialty)
-        )
+        facts = facts or await self.facts(consult)
+        users = set(facts.participants)
+        users.update(await self.accounts.specialists_at(sorted(facts.targets), consult.specialty))
         return users
+
+    async def facts(self, consult: Consult) -> ConsultFacts:
+        return (await self.facts_of([consult]))[consult.id]
+
+    async def facts_of(self, consults: list[Consult]) -> dict[int, ConsultFacts]:
+        """The facts of several consults in three queries, whatever their number."""
+        if not consults:
+            return {}
+        ids = [c.id for c in consults]
+        marks = ",".join("?" * len(ids))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all(
+                "SELECT c.id, c.summary, c.version, u.display_name AS clinician_name,"
+                " f.name AS facility_name,"
+                " a.display_name AS specialist_name, s.name_vi, s.name_en FROM consults c"
+                " JOIN specialties s ON s.code = c.specialty_code"
+                " JOIN users u ON u.id = c.clinician_id JOIN facilities f ON f.id = c.facility_id"
+                f" LEFT JOIN users a ON a.id = c.accepted_by WHERE c.id IN ({marks})",
+                ids,
+            )
+            invites = await tx.fetch_all(
+                "SELECT consult_id, user_id FROM consult_invites"
+                f" WHERE consult_id IN ({marks}) ORDER BY invited_at",
+                ids,
+            )
+            reached = await tx.fetch_all(
+                "SELECT consult_id, facility_id FROM consult_targets"
+                f" WHERE consult_id IN ({marks})",
+                ids,
+            )
+        invited: dict[int, list[int]] = {}
+        for r in invites:
+            invited.setdefault(int(r["consult_id"]), []).append(int(r["user_id"]))
+        targets: dict[int, set[int]] = {}
+        for r in reached:
+            targets.setdefault(int(r["consult_id"]), set()).add(int(r["facility_id"]))
+        by_id = {int(r["id"]): r for r in rows}
+        facts = {}
+        for consult in consults:
+            row = by_id.get(consult.id)
+            if row is None:
+                continue
+            people = [consult.clinician_id]
+            if consult.accepted_by is not None:
+                people.append(consult.accepted_by)
+            people += [u for u in invited.get(consult.id, []) if u not in people]
+            facts[consult.id] = ConsultFacts(
+                consult=consult,
+                version=int(row["version"]),
+                summary=str(row["summary"]),
+                clinician=str(row["clinician_name"]),
+                facility=str(row["facility_name"]),
+                specialist=row["specialist_name"],
+                specialty_vi=str(row["name_vi"]),
+                specialty_en=str(row["name_en"]),
+                participants=tuple(people),
+                targets=frozenset(targets.get(consult.id, ())),
+            )
+        return facts
 
     async def list_for(self, user: User) -> list[Consult]:
         if user.role is Role.CLINICIAN:
@@ -198,40 +304,12 @@ class Consults:
 
     async def describe(self, consult: Consult, viewer: User) -> dict[str, Any]:
         """What a client is shown (the summary only to those who may see it)."""
-        row = await self.db.fetch_one(
-            "SELECT c.summary, c.version, u.display_name AS clinician_name,"
-            " f.name AS facility_name,"
-            " a.display_name AS specialist_name, s.name_vi, s.name_en FROM consults c"
-            " JOIN specialties s ON s.code = c.specialty_code"
-            " JOIN users u ON u.id = c.clinician_id JOIN facilities f ON f.id = c.facility_id"
-            " LEFT JOIN users a ON a.id = c.accepted_by WHERE c.id = ?",
-            (consult.id,),
-        )
-        assert row is not None
-        people = await self.participants(consult)
-        joinable = consult_joinable(consult.state)
-        return {
-            "id": consult.id,
-            # Counts every change: a page applies a copy only if it is not older than
-            # the one it shows (an HTTP reply can arrive after a newer live update).
-            "version": int(row["version"]),
-            "state": consult.state.value,
-            "specialty": consult.specialty,
-            "specialty_name": row["name_en"] if viewer.language == "en" else row["name_vi"],
-            "urgency": consult.urgency.value,
-            "summary": row["summary"],
-            "created_at": consult.created_at,
-            "accepted_at": consult.accepted_at,
-            "clinician": row["clinician_name"],
-            "facility": row["facility_name"],
-            "specialist": row["specialist_name"],
-            "tier": consult.tier,
-            "end_reason": consult.end_reason,
-            "mine": viewer.id in people,
-            "invited": viewer.id in people[2:],
-            "can_join": viewer.id in people and joinable,
-            "participants": len(people),
-        }
+        return (await self.facts(consult)).describe(viewer)
+
+    async def describe_all(self, consults: list[Consult], viewer: User) -> list[dict[str, Any]]:
+        """A list, as ``describe`` shows each item, in three queries."""
+        facts = await self.facts_of(consults)
+        return [facts[c.id].describe(viewer) for c in consults if c.id in facts]
 
     # -- writing ---------------------------------------------------------------------
 
@@ -378,22 +456,21 @@ class Consults:
         )
 
     async def _announce(self, consult: Consult, audience: set[int] | None = None) -> None:
+        """Tell everyone concerned: the consult's facts read once, its audience's
+        accounts in one go (a handful of queries, whatever the audience's size)."""
         if self._notify is None:
             return
-        users = audience if audience is not None else await self.audience(consult)
-        for user_id in users:
-            viewer = await self.accounts.user(user_id)
+        facts = await self.facts(consult)
+        users = audience if audience is not None else await self.audience(consult, facts)
+        viewers = await self.accounts.users(users)
+        for user_id in sorted(users):
+            viewer = viewers.get(user_id)
             if viewer is None:
                 continue
-            visible = await self.can_see(viewer, consult)
             payload = (
-                await self.describe(consult, viewer)
-                if visible
-                else {
-                    "id": consult.id,
-                    "state": consult.state.value,
-                    "gone": True,
-                }
+                facts.describe(viewer)
+                if facts.visible_to(viewer)
+                else {"id": consult.id, "state": consult.state.value, "gone": True}
             )
             await self._notify({user_id}, {"consult": payload, "server_now": time.time()})
 

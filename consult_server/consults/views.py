@@ -75,7 +75,7 @@ async def room_page(request: web.Request) -> web.Response:
 async def list_consults(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
-    items = [await consults.describe(c, user) for c in await consults.list_for(user)]
+    items = await consults.describe_all(await consults.list_for(user), user)
     return web.json_response({"consults": items, "server_now": time.time()})
 
 

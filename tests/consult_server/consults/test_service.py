@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import event
+
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
 from consult_server.consults.service import CONSULTS, NewConsult
 from consult_server.errors import Conflict
+from consult_server.store.db import DB
 from signaling.consult import ConsultState, Urgency
 from tests.support.inproc import Harness
 
@@ -99,3 +102,49 @@ async def test_two_specialists_accepting_at_once_one_wins(clock_harness: Harness
     losers = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1 and len(losers) == 1
     assert (await consults.get(consult.id)).accepted_by == winners[0].accepted_by
+
+
+async def test_a_live_update_costs_the_same_statements_for_2_or_22_recipients(
+    clock_harness: Harness,
+) -> None:
+    """The consult's facts and the audience's accounts are read once per change, not
+    once per recipient (issue 9: _announce ran about six queries per recipient)."""
+    app = clock_harness.app
+    consults, accounts, db = app[CONSULTS], app[ACCOUNTS], app[DB]
+    told: list[tuple[set[int], dict[str, Any]]] = []
+
+    async def notify(users: set[int], payload: dict[str, Any]) -> None:
+        told.append((users, payload))
+
+    consults.set_notifier(notify)
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    clinician = await user(clock_harness, "clinician.demo")
+    request = NewConsult("internal-medicine", Urgency.ROUTINE, "x")
+    costs = []
+    for more in (0, 20):
+        district = (await user(clock_harness, "specialist.demo")).facility_id
+        for index in range(more):
+            await accounts.create_user(
+                f"extra{index}",
+                "a-long-password",
+                Role.SPECIALIST,
+                district,
+                f"BS {index}",
+                frozenset({"internal-medicine"}),
+            )
+        told.clear()
+        statements = 0
+        await consults.create(clinician, request)
+        costs.append((statements, len(told)))
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    (few, two), (many, twenty_two) = costs
+    assert (two, twenty_two) == (2, 22), costs
+    assert many == few, costs
+    # Each of the 22 was told what they may see: the summary went to those who see it.
+    assert all(payload["consult"]["summary"] == "x" for _, payload in told)
