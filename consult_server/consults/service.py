@@ -20,7 +20,7 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.config import ConsultConfig
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
-from consult_server.store.db import Database, Row
+from consult_server.store.db import Database, Row, Transaction
 from signaling.consult import (
     MAX_PARTICIPANTS,
     Accept,
@@ -40,7 +40,7 @@ from signaling.consult import (
 from signaling.consult import (
     joinable as consult_joinable,
 )
-from signaling.routing import can_escalate, route
+from signaling.routing import ReferralTree, can_escalate, route
 
 Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
 _COLUMNS = (
@@ -359,7 +359,15 @@ class Consults:
 
     _event_sql = "INSERT INTO consult_events (consult_id, at, kind, actor_id) VALUES (?, ?, ?, ?)"
 
-    async def _transition(self, consult_id: int, event: ConsultEvent, actor: int | None) -> Consult:
+    async def _transition(
+        self,
+        consult_id: int,
+        event: ConsultEvent,
+        actor: int | None,
+        tree: ReferralTree | None = None,
+    ) -> Consult:
+        """Apply an event: the change, its event row and (an escalation, given the
+        referral ``tree``) the facilities it now reaches, in one transaction."""
         before, version, _ = await self._load(consult_id)
         try:
             after = apply(before, event)
@@ -377,6 +385,8 @@ class Consults:
             )
             if changed == 1:
                 await tx.execute(self._event_sql, (consult_id, time.time(), kind, actor))
+                if tree is not None and after.tier != before.tier:
+                    await self._add_targets(tx, after, tree)
         if changed != 1:
             current = await self.get(consult_id)
             raise Conflict(
@@ -440,20 +450,17 @@ class Consults:
                     event = dataclasses.replace(event, next_at=event.next_at if more else None)
                 audience = await self.audience(consult)
                 try:
-                    after = await self._transition(consult.id, event, None)
+                    after = await self._transition(consult.id, event, None, tree)
                 except Conflict:
                     continue
-                if after.tier != consult.tier:
-                    await self._add_targets(after, tree)
                 await self._announce(after, audience | await self.audience(after))
                 changed.append(consult.id)
         return changed
 
-    async def _add_targets(self, consult: Consult, tree: Any) -> None:
+    async def _add_targets(self, tx: Transaction, consult: Consult, tree: ReferralTree) -> None:
         targets = route(tree, consult.facility_id, consult.specialty, consult.urgency, consult.tier)
-        await self.db.transaction(
-            [(_TARGET_SQL, (consult.id, f, consult.tier, consult.id)) for f in targets]
-        )
+        for facility_id in targets:
+            await tx.execute(_TARGET_SQL, (consult.id, facility_id, consult.tier, consult.id))
 
     async def _announce(self, consult: Consult, audience: set[int] | None = None) -> None:
         """Tell everyone concerned: the consult's facts read once, its audience's

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
@@ -148,3 +150,56 @@ async def test_a_live_update_costs_the_same_statements_for_2_or_22_recipients(
     assert many == few, costs
     # Each of the 22 was told what they may see: the summary went to those who see it.
     assert all(payload["consult"]["summary"] == "x" for _, payload in told)
+
+
+async def test_an_escalation_that_cannot_reach_its_new_level_does_not_happen(
+    clock_harness: Harness,
+) -> None:
+    """The tier and its new targets are one transaction: when adding the next level
+    fails (here a real trigger refuses it), the consult stays where it was, with no
+    'escalated' event, instead of claiming a level nobody was told about."""
+    accounts, consults, db = (
+        clock_harness.app[ACCOUNTS],
+        clock_harness.app[CONSULTS],
+        clock_harness.app[DB],
+    )
+    facilities = {f.code: f.id for f in await accounts.facilities()}
+    for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
+        await accounts.create_user(
+            name,
+            "password123",
+            Role.SPECIALIST,
+            facilities[code],
+            specialties=frozenset({"cardiology"}),
+        )
+    clinician = await user(clock_harness, "clinician.demo")
+    consult = await consults.create(
+        clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
+    )
+    async with db.atomic() as tx:
+        if tx.postgresql:
+            await tx.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'disk full'; END; $$"
+            )
+            await tx.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON consult_targets FOR EACH ROW"
+                " WHEN (NEW.tier > 0) EXECUTE FUNCTION refuse()"
+            )
+        else:
+            await tx.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON consult_targets WHEN NEW.tier > 0"
+                " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+    with pytest.raises(DBAPIError, match="disk full"):
+        await consults.tick(now=120.0)
+    after = await consults.get(consult.id)
+    assert (after.tier, after.next_escalation_at) == (0, 120.0)
+    assert await consults.targets(consult.id) == [
+        facilities["demo-district"],
+        facilities["demo-provincial"],
+    ]
+    kinds = await db.fetch_all(
+        "SELECT kind FROM consult_events WHERE consult_id = ?", (consult.id,)
+    )
+    assert [k["kind"] for k in kinds] == ["requested"]
