@@ -16,6 +16,7 @@ from pathlib import Path
 from consult_server.config import RecordingsConfig
 from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
+from consult_server.store.db import Transaction
 from recordings.files import (
     RecordingFile,
     recorder_id,
@@ -61,15 +62,17 @@ class ConsultRooms:
         return session_directory(self.data_dir, f"consult-{room_id}", at)
 
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
-        """Catalog each participant's file as 'recording' (a crash leaves it findable)."""
+        """Catalog the session and each participant's file as 'recording' (a crash leaves
+        them findable), in one transaction: never a session without its files."""
         people = await self.consults.participants(await self.consults.get(room_id))
-        await self.consults.db.execute(
-            "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, ?)",
-            (room_id, started_at),
-        )
-        for index, user_id in enumerate(people):
-            role = "clinician" if index == 0 else "specialist"
-            await self.recording_joined(room_id, started_at, target, user_id, role)
+        async with self.consults.db.atomic() as tx:
+            await tx.execute(
+                "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, ?)",
+                (room_id, started_at),
+            )
+            for index, user_id in enumerate(people):
+                role = "clinician" if index == 0 else "specialist"
+                await self._catalog_file(tx, room_id, started_at, target, user_id, role)
 
     async def recording_joined(
         self, room_id: int, started_at: float, target: Path, user_id: int, role: str
@@ -77,8 +80,15 @@ class ConsultRooms:
         """Catalog a participant's file in a session being recorded, unless it already
         is: a specialist invited into a recorded room had a file but no entry (no hash,
         not reviewable, out of retention's reach)."""
+        async with self.consults.db.atomic() as tx:
+            await self._catalog_file(tx, room_id, started_at, target, user_id, role)
+
+    @staticmethod
+    async def _catalog_file(
+        tx: Transaction, room_id: int, started_at: float, target: Path, user_id: int, role: str
+    ) -> None:
         path = str(recording_path(target, user_id))
-        await self.consults.db.execute(
+        await tx.execute(
             "INSERT INTO recordings"
             " (consult_id, session_id, user_id, role, path, started_at, status, recorder)"
             " SELECT ?, s.id, ?, ?, ?, ?, 'recording', ? FROM recording_sessions s"
