@@ -15,6 +15,18 @@ from signaling.routing import ReferralTree
 USERNAME_MAX = 64
 
 
+def _user(row: Row, specialties: set[str]) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        facility_id=row["facility_id"],
+        language=row["language"],
+        specialties=frozenset(specialties),
+    )
+
+
 class Accounts:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -127,20 +139,6 @@ class Accounts:
         assert row is not None
         return int(row["id"])
 
-    async def _user_from_row(self, row: Row) -> User:
-        spec = await self.db.fetch_all(
-            "SELECT specialty_code FROM user_specialties WHERE user_id = ?", (row["id"],)
-        )
-        return User(
-            id=row["id"],
-            username=row["username"],
-            display_name=row["display_name"],
-            role=Role(row["role"]),
-            facility_id=row["facility_id"],
-            language=row["language"],
-            specialties=frozenset(r["specialty_code"] for r in spec),
-        )
-
     async def users(self, user_ids: set[int] | list[int]) -> dict[int, User]:
         """Active users by id, in two queries whatever their number."""
         ids = sorted(set(user_ids))
@@ -158,18 +156,7 @@ class Accounts:
         held: dict[int, set[str]] = {}
         for r in specs:
             held.setdefault(int(r["user_id"]), set()).add(str(r["specialty_code"]))
-        return {
-            int(r["id"]): User(
-                id=r["id"],
-                username=r["username"],
-                display_name=r["display_name"],
-                role=Role(r["role"]),
-                facility_id=r["facility_id"],
-                language=r["language"],
-                specialties=frozenset(held.get(int(r["id"]), ())),
-            )
-            for r in rows
-        }
+        return {int(r["id"]): _user(r, held.get(int(r["id"]), set())) for r in rows}
 
     async def user(self, user_id: int) -> User | None:
         return (await self.users([user_id])).get(user_id)
@@ -181,7 +168,7 @@ class Accounts:
         stored = None if row is None else str(row["password_hash"])
         if not verify_password(stored, password) or row is None:
             return None
-        return await self._user_from_row(row)
+        return await self.user(int(row["id"]))
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))

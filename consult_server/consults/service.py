@@ -54,6 +54,14 @@ _TARGET_SQL = (
 )
 
 
+def _participants(consult: Consult, invitees: list[int]) -> list[int]:
+    """Who takes part: the clinician, the accepting specialist, then the invited."""
+    people = [consult.clinician_id]
+    if consult.accepted_by is not None:
+        people.append(consult.accepted_by)
+    return people + [u for u in invitees if u not in people]
+
+
 @dataclass(frozen=True)
 class ConsultFacts:
     """What describing a consult to anyone needs, read once (one snapshot) and shared by
@@ -206,11 +214,7 @@ class Consults:
         return [int(r["user_id"]) for r in rows]
 
     async def participants(self, consult: Consult) -> list[int]:
-        """Who takes part: the clinician, the accepting specialist, the invited."""
-        people = [consult.clinician_id]
-        if consult.accepted_by is not None:
-            people.append(consult.accepted_by)
-        return people + [u for u in await self.invitees(consult.id) if u not in people]
+        return _participants(consult, await self.invitees(consult.id))
 
     async def can_see(self, user: User, consult: Consult) -> bool:
         return (await self.facts(consult)).visible_to(user)
@@ -263,10 +267,7 @@ class Consults:
             row = by_id.get(consult.id)
             if row is None:
                 continue
-            people = [consult.clinician_id]
-            if consult.accepted_by is not None:
-                people.append(consult.accepted_by)
-            people += [u for u in invited.get(consult.id, []) if u not in people]
+            people = _participants(consult, invited.get(consult.id, []))
             facts[consult.id] = ConsultFacts(
                 consult=consult,
                 version=int(row["version"]),
@@ -397,9 +398,10 @@ class Consults:
 
     async def accept(self, specialist: User, consult_id: int) -> Consult:
         before = await self.get(consult_id)
-        if not await self.can_see(specialist, before) or specialist.role is not Role.SPECIALIST:
+        facts = await self.facts(before)
+        if not facts.visible_to(specialist) or specialist.role is not Role.SPECIALIST:
             raise NotFound("no such consult", "consult_not_found")
-        audience = await self.audience(before)
+        audience = await self.audience(before, facts)
         after = await self._transition(
             consult_id, Accept(specialist.id, time.time()), specialist.id
         )
@@ -408,11 +410,12 @@ class Consults:
 
     async def cancel(self, user: User, consult_id: int) -> Consult:
         before = await self.get(consult_id)
+        facts = await self.facts(before)
         if user.id not in (before.clinician_id, before.accepted_by):
-            if await self.can_see(user, before):
+            if facts.visible_to(user):
                 raise Forbidden("only its participants may cancel a consult", "wrong_role")
             raise NotFound("no such consult", "consult_not_found")
-        audience = await self.audience(before)
+        audience = await self.audience(before, facts)
         after = await self._transition(consult_id, Cancel(user.id, time.time()), user.id)
         await self._announce(after, audience)
         return after

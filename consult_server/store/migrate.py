@@ -12,6 +12,7 @@ Processes starting together on one PostgreSQL database take turns (an advisory l
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
@@ -102,36 +103,32 @@ def _upgrade_sqlite(path: Path, directory: Path, target: int | None) -> list[int
 
 def _upgrade_postgresql(url: URL, directory: Path, target: int | None) -> list[int]:
     engine = open_sync(url)
+    applied: list[int] = []
     try:
-        raw: Any = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("SELECT pg_advisory_lock(%s)", (_LOCK,))
-            try:
-                cursor.execute(_TABLE.format(real="DOUBLE PRECISION"))
-                raw.commit()
-                cursor.execute("SELECT MAX(version) FROM schema_migrations")
-                have = int(cursor.fetchone()[0] or 0)
-                raw.commit()
-                applied = []
-                for migration in _pending(have, directory, target):
-                    try:
-                        cursor.execute(migration.path.read_text(encoding="utf-8"))
-                        cursor.execute(
-                            "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
-                            (migration.version, migration.name, time.time()),
-                        )
-                        raw.commit()
-                    except BaseException:
+        with contextlib.closing(engine.raw_connection()) as raw:
+            cursor: Any = raw.cursor()
+            while True:
+                # One migration per transaction, read and applied under the lock: a
+                # process starting at the same time waits, then finds it applied.
+                try:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+                    cursor.execute(_TABLE.format(real="DOUBLE PRECISION"))
+                    cursor.execute("SELECT MAX(version) FROM schema_migrations")
+                    pending = _pending(int(cursor.fetchone()[0] or 0), directory, target)
+                    if not pending:
                         raw.rollback()
-                        raise
-                    applied.append(migration.version)
-                return applied
-            finally:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-                raw.commit()
-        finally:
-            raw.close()
+                        return applied
+                    migration = pending[0]
+                    cursor.execute(migration.path.read_text(encoding="utf-8"))
+                    cursor.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                        (migration.version, migration.name, time.time()),
+                    )
+                    raw.commit()
+                except BaseException:
+                    raw.rollback()
+                    raise
+                applied.append(migration.version)
     finally:
         engine.dispose()
 

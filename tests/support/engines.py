@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 
@@ -20,11 +21,10 @@ def require_binary(path_or_name: str, what: str) -> str:
     found = shutil.which(path_or_name)
     if found is None:
         missing(f"{what} ({path_or_name}) is not installed")
-        raise AssertionError("unreachable")
     return found
 
 
-def missing(message: str) -> None:
+def missing(message: str) -> NoReturn:
     """Skip locally, fail under CI=true."""
     if os.environ.get("CI") == "true":
         pytest.fail(message + " - CI must install it (.ci/run)", pytrace=False)
@@ -36,5 +36,4 @@ def require_postgres() -> str:
     bindir = find_bindir()
     if bindir is None:
         missing("PostgreSQL (apt-get install postgresql) is not installed")
-        raise AssertionError("unreachable")
     return str(bindir)

@@ -24,6 +24,22 @@ async def user(harness: Harness, username: str) -> User:
     return found
 
 
+async def staff_cardiology(harness: Harness) -> dict[str, int]:
+    """Cardiology at the district and provincial levels too (three levels above the
+    commune); the demo facilities' ids by code."""
+    accounts = harness.app[ACCOUNTS]
+    facilities = {f.code: f.id for f in await accounts.facilities()}
+    for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
+        await accounts.create_user(
+            name,
+            "password123",
+            Role.SPECIALIST,
+            facilities[code],
+            specialties=frozenset({"cardiology"}),
+        )
+    return facilities
+
+
 async def test_urgent_request_escalates_then_expires_and_everyone_is_told(
     clock_harness: Harness,
 ) -> None:
@@ -57,18 +73,8 @@ async def test_urgent_request_escalates_then_expires_and_everyone_is_told(
 
 
 async def test_emergency_escalation_adds_the_next_level(clock_harness: Harness) -> None:
-    accounts = clock_harness.app[ACCOUNTS]
     consults = clock_harness.app[CONSULTS]
-    # Staff cardiology at district and provincial too: three levels above the commune.
-    facilities = {f.code: f.id for f in await accounts.facilities()}
-    for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
-        await accounts.create_user(
-            name,
-            "password123",
-            Role.SPECIALIST,
-            facilities[code],
-            specialties=frozenset({"cardiology"}),
-        )
+    facilities = await staff_cardiology(clock_harness)
     clinician = await user(clock_harness, "clinician.demo")
     consult = await consults.create(
         clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
@@ -158,20 +164,8 @@ async def test_an_escalation_that_cannot_reach_its_new_level_does_not_happen(
     """The tier and its new targets are one transaction: when adding the next level
     fails (here a real trigger refuses it), the consult stays where it was, with no
     'escalated' event, instead of claiming a level nobody was told about."""
-    accounts, consults, db = (
-        clock_harness.app[ACCOUNTS],
-        clock_harness.app[CONSULTS],
-        clock_harness.app[DB],
-    )
-    facilities = {f.code: f.id for f in await accounts.facilities()}
-    for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
-        await accounts.create_user(
-            name,
-            "password123",
-            Role.SPECIALIST,
-            facilities[code],
-            specialties=frozenset({"cardiology"}),
-        )
+    consults, db = clock_harness.app[CONSULTS], clock_harness.app[DB]
+    facilities = await staff_cardiology(clock_harness)
     clinician = await user(clock_harness, "clinician.demo")
     consult = await consults.create(
         clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
