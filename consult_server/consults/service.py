@@ -85,11 +85,16 @@ class ConsultFacts:
         of that specialty at a facility it reached."""
         if user.id in self.participants:
             return True
-        if user.role is not Role.SPECIALIST or self.consult.specialty not in user.specialties:
-            return False
-        if self.consult.state is not ConsultState.REQUESTED:
-            return False
-        return user.facility_id in self.targets
+        return self.consult.state is ConsultState.REQUESTED and self.offered_to(user)
+
+    def offered_to(self, user: User) -> bool:
+        """The request reached ``user``: a specialist of its specialty at a facility it
+        reached (whatever its state now)."""
+        return (
+            user.role is Role.SPECIALIST
+            and self.consult.specialty in user.specialties
+            and user.facility_id in self.targets
+        )
 
     def describe(self, viewer: User) -> dict[str, Any]:
         """What a client is shown (the caller checked ``visible_to``)."""
@@ -399,7 +404,14 @@ class Consults:
     async def accept(self, specialist: User, consult_id: int) -> Consult:
         before = await self.get(consult_id)
         facts = await self.facts(before)
-        if not facts.visible_to(specialist) or specialist.role is not Role.SPECIALIST:
+        if specialist.role is not Role.SPECIALIST:
+            raise NotFound("no such consult", "consult_not_found")
+        if not facts.visible_to(specialist):
+            if facts.offered_to(specialist):
+                # Too late: tell the specialist who was offered it why, not "no such".
+                raise Conflict(
+                    f"the request is {before.state.value}", f"consult_{before.state.value}"
+                )
             raise NotFound("no such consult", "consult_not_found")
         audience = await self.audience(before, facts)
         after = await self._transition(

@@ -54,7 +54,7 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+def server_env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)  # the server finds its code where it was installed
     env.update(
@@ -80,7 +80,7 @@ def run_server(
     ``tmp``); its output goes to ``tmp/<name>.log``. ``cli``: the command to run (default:
     this checkout's code); it runs in ``tmp``, outside the checkout."""
     data_dir = tmp / "data"
-    env = _env(data_dir, extra_env or {})
+    env = server_env(data_dir, extra_env or {})
     cli = list(cli) if cli is not None else [sys.executable, "-m", "consult_server"]
     subprocess.run(
         [*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60, cwd=tmp

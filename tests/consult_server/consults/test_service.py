@@ -109,7 +109,13 @@ async def test_two_specialists_accepting_at_once_one_wins(clock_harness: Harness
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1 and len(losers) == 1
+    # Whether it lost the race or came after, the other is told why, not "no such".
+    assert losers[0].code == "consult_accepted"
     assert (await consults.get(consult.id)).accepted_by == winners[0].accepted_by
+    late = central if winners[0].accepted_by == district.id else district
+    with pytest.raises(Conflict) as refused:
+        await consults.accept(late, consult.id)
+    assert refused.value.code == "consult_accepted"
 
 
 async def test_a_live_update_costs_the_same_statements_for_2_or_22_recipients(
