@@ -35,7 +35,9 @@ from consult_server.accounts.demo import load_demo
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.config import ConsultConfig
-from consult_server.consults.service import Consults, NewConsult
+from consult_server.consults.models import NewConsult
+from consult_server.consults.repository import ConsultRepository
+from consult_server.consults.service import Consults
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.engine import parse
@@ -73,7 +75,7 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
     await db.open()
     try:
         accounts = Accounts(db)
-        consults = Consults(db, accounts, ConsultConfig())
+        consults = Consults(ConsultRepository(db), accounts, ConsultConfig())
         notified: list[int] = []
 
         async def notify(users: set[int], _payload: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from consult_server.accounts.people import SignalingPeople
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.config import CONFIG, Config
 from consult_server.consults import views as consult_views
+from consult_server.consults.repository import ConsultRepository
 from consult_server.consults.rooms import ConsultRooms
 from consult_server.consults.service import CONSULTS, Consults
 from consult_server.http import pages
@@ -54,6 +55,7 @@ from media.ice_host import (
     install_consent_freshness,
     install_rtp_fast_path,
 )
+from recordings.catalog import RecordingCatalog
 from recordings.integrity import HashCheck
 from recordings.recovery import recover_recordings
 from recordings.retention import delete_expired
@@ -77,7 +79,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     # Synchronous on purpose: nothing else runs before the schema is current.
     migrate.upgrade(config.database_url)
     await app[DB].open()
-    await recover_recordings(app[DB])
+    await recover_recordings(app[CATALOG])
     yield
     await app[DB].close()
 
@@ -118,7 +120,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
                     await delete_expired(
-                        app[DB], app[AUDIT].for_system("retention"), retention_days, now
+                        app[CATALOG], app[AUDIT].for_system("retention"), retention_days, now
                     )
             except Exception:
                 log.exception("tick failed")
@@ -143,7 +145,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     db = Database(config.database_url)
     accounts = Accounts(db)
-    consults = Consults(db, accounts, config.consults)
+    consults = Consults(ConsultRepository(db), accounts, config.consults)
+    catalog = RecordingCatalog(db)
     sessions = LoginSessions(db, config.security.session_hours * 3600)
     media = MediaHub(
         MediaSettings(
@@ -157,6 +160,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[CONFIG] = config
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
     app[DB] = db
+    app[CATALOG] = catalog
     app[ACCOUNTS] = accounts
     app[CONSULTS] = consults
     app[LOGIN_SESSIONS] = sessions
@@ -175,7 +179,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
     room_kinds: dict[str, RoomKind] = {
-        "consult": ConsultRooms(consults, recordings, config.data_dir),
+        "consult": ConsultRooms(consults, catalog, recordings, config.data_dir),
         "teaching": TeachingRooms(teaching),
     }
     settings = SignalingSettings(
@@ -206,3 +210,4 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
 
 MEDIA: AppKey[MediaHub] = AppKey("media")
 ROOMS: AppKey[Rooms] = AppKey("rooms")
+CATALOG: AppKey[RecordingCatalog] = AppKey("recording_catalog")

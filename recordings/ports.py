@@ -1,4 +1,4 @@
-"""What the recording catalog's maintenance (recovery, retention) is handed at wiring.
+"""What the recording catalog is handed at wiring.
 
 ``recordings`` imports nothing from ``consult_server``: the database and the audit log
 come in as these small protocols.

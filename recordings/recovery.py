@@ -20,10 +20,9 @@ import asyncio
 import logging
 import os
 import socket
-from pathlib import Path
 
+from recordings.catalog import RecordingCatalog
 from recordings.files import sha256_of
-from recordings.ports import Store
 from recordings.remux import remux
 
 log = logging.getLogger(__name__)
@@ -47,34 +46,21 @@ def orphaned(recorder: str | None) -> bool:
     return False
 
 
-async def recover_recordings(db: Store) -> int:
+async def recover_recordings(catalog: RecordingCatalog) -> int:
     """Mark what a crash left; return how many files were recovered."""
-    rows = await db.fetch_all(
-        "SELECT id, path, recorder FROM recordings WHERE status = 'recording'"
-    )
     recovered = 0
-    for row in rows:
-        if not orphaned(row["recorder"]):
+    for entry in await catalog.unfinished():
+        if not orphaned(entry.recorder):
             continue
-        path = Path(row["path"])
-        if not await asyncio.to_thread(path.exists):
-            await db.execute("DELETE FROM recordings WHERE id = ?", (row["id"],))
+        if not await asyncio.to_thread(entry.path.exists):
+            await catalog.forget(entry.id)
             continue
-        ended = (await asyncio.to_thread(path.stat)).st_mtime
-        await asyncio.to_thread(remux, path)
-        digest, size = await asyncio.to_thread(sha256_of, path)
-        await db.execute(
-            "UPDATE recordings SET status = 'interrupted', size = ?, sha256 = ?, ended_at = ?"
-            " WHERE id = ?",
-            (size, digest, ended, row["id"]),
-        )
+        ended = (await asyncio.to_thread(entry.path.stat)).st_mtime
+        await asyncio.to_thread(remux, entry.path)
+        digest, size = await asyncio.to_thread(sha256_of, entry.path)
+        await catalog.interrupted(entry.id, size, digest, ended)
         recovered += 1
-    await db.execute(
-        "UPDATE recording_sessions SET ended_at = (SELECT MAX(r.ended_at) FROM recordings r"
-        " WHERE r.session_id = recording_sessions.id) WHERE ended_at IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.session_id = recording_sessions.id"
-        " AND r.status = 'recording')"
-    )
+    await catalog.close_abandoned_sessions()
     if recovered:
         log.warning("%d recording(s) interrupted by a crash were recovered", recovered)
     return recovered

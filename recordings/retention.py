@@ -9,48 +9,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 
-from recordings.ports import AuditAppend, Store
+from recordings.catalog import RecordingCatalog
+from recordings.ports import AuditAppend
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
 
 
-async def delete_expired(db: Store, audit: AuditAppend, days: int, now: float | None = None) -> int:
+async def delete_expired(
+    catalog: RecordingCatalog, audit: AuditAppend, days: int, now: float | None = None
+) -> int:
     """Delete what is due; return how many entries this call marked deleted (another
     process deleting the same ones at once counts them there). ``days`` 0 keeps all.
     ``audit`` appends the server's own entries (``AuditLog.for_system``)."""
     if days <= 0:
         return 0
     now = time.time() if now is None else now
-    rows = await db.fetch_all(
-        "SELECT id, path, size FROM recordings WHERE started_at < ?"
-        " AND status IN ('complete', 'interrupted', 'damaged') ORDER BY id",
-        (now - days * DAY,),
-    )
     deleted = 0
-    for row in rows:
-        path = Path(row["path"])
+    for entry in await catalog.kept_since_before(now - days * DAY):
+        path = entry.path
         # The file first, then the catalog and the audit entry together: a crash in
         # between leaves the entry due, and the next run deletes (nothing) and records it.
         await asyncio.to_thread(path.unlink, missing_ok=True)
-        # Conditional on the row not being deleted yet: a second process running
-        # retention at the same time changes nothing and writes no second entry.
-        async with db.atomic() as tx:
-            changed = await tx.execute(
-                "UPDATE recordings SET status = 'deleted', deleted_at = ?"
-                " WHERE id = ? AND status != 'deleted'",
-                (now, row["id"]),
-            )
-            if changed == 1:
-                deleted += 1
-                await audit(
-                    tx,
-                    "delete",
-                    f"recording:{row['id']}",
-                    {"reason": "retention", "days": days, "size": row["size"]},
-                )
+        detail = {"reason": "retention", "days": days, "size": entry.size}
+        if await catalog.deleted(entry, now, audit, detail):
+            deleted += 1
         # Remove the session's directory once it is empty (keeps the data dir tidy).
         for directory in (path.parent, path.parent.parent):
             try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from consult_server.config import RecordingsConfig
 from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
-from consult_server.store.db import Transaction
+from recordings.catalog import FinishedFile, NewFile, RecordingCatalog
 from recordings.files import (
     RecordingFile,
     recorder_id,
@@ -37,10 +37,13 @@ class ConsultRooms:
     def __init__(
         self,
         consults: Consults,
+        catalog: RecordingCatalog,
         recordings: RecordingsConfig | None = None,
         data_dir: Path | None = None,
     ) -> None:
         self.consults = consults
+        self.store = consults.store
+        self.catalog = catalog
         self.recordings = recordings or RecordingsConfig(enabled=False)
         self.data_dir = data_dir or Path("data")
 
@@ -48,15 +51,11 @@ class ConsultRooms:
         """Where this session's files go, or None when it is not to be recorded."""
         if not self.recordings.enabled:
             return None
-        row = await self.consults.db.fetch_one(
-            "SELECT c.recording_consent, f.code FROM consults c"
-            " JOIN facilities f ON f.id = c.facility_id WHERE c.id = ?",
-            (room_id,),
-        )
+        policy = await self.store.recording_policy(room_id)
         if (
-            row is None
-            or not row["recording_consent"]
-            or row["code"] in self.recordings.disabled_facilities
+            policy is None
+            or not policy.consent
+            or policy.facility_code in self.recordings.disabled_facilities
         ):
             return None
         return session_directory(self.data_dir, f"consult-{room_id}", at)
@@ -65,14 +64,15 @@ class ConsultRooms:
         """Catalog the session and each participant's file as 'recording' (a crash leaves
         them findable), in one transaction: never a session without its files."""
         people = await self.consults.participants(await self.consults.get(room_id))
-        async with self.consults.db.atomic() as tx:
-            await tx.execute(
-                "INSERT INTO recording_sessions (consult_id, started_at) VALUES (?, ?)",
-                (room_id, started_at),
+        files = [
+            NewFile(
+                user_id,
+                "clinician" if index == 0 else "specialist",
+                recording_path(target, user_id),
             )
-            for index, user_id in enumerate(people):
-                role = "clinician" if index == 0 else "specialist"
-                await self._catalog_file(tx, room_id, started_at, target, user_id, role)
+            for index, user_id in enumerate(people)
+        ]
+        await self.catalog.start_session(room_id, started_at, recorder_id(), files)
 
     async def recording_joined(
         self, room_id: int, started_at: float, target: Path, user_id: int, role: str
@@ -80,29 +80,14 @@ class ConsultRooms:
         """Catalog a participant's file in a session being recorded, unless it already
         is: a specialist invited into a recorded room had a file but no entry (no hash,
         not reviewable, out of retention's reach)."""
-        async with self.consults.db.atomic() as tx:
-            await self._catalog_file(tx, room_id, started_at, target, user_id, role)
-
-    @staticmethod
-    async def _catalog_file(
-        tx: Transaction, room_id: int, started_at: float, target: Path, user_id: int, role: str
-    ) -> None:
-        path = str(recording_path(target, user_id))
-        await tx.execute(
-            "INSERT INTO recordings"
-            " (consult_id, session_id, user_id, role, path, started_at, status, recorder)"
-            " SELECT ?, s.id, ?, ?, ?, ?, 'recording', ? FROM recording_sessions s"
-            " WHERE s.consult_id = ? AND s.started_at = ?"
-            " AND NOT EXISTS (SELECT 1 FROM recordings WHERE path = ?)",
-            (room_id, user_id, role, path, started_at, recorder_id(), room_id, started_at, path),
-        )
+        file = NewFile(user_id, role, recording_path(target, user_id))
+        await self.catalog.add_file(room_id, started_at, recorder_id(), file)
 
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None:
         """Complete each participant's entry with size, frames and SHA-256; an entry
         whose participant never sent a frame is removed."""
-        db = self.consults.db
         now = time.time()
         for file in files.values():
             if not await asyncio.to_thread(file.path.exists):
@@ -114,18 +99,10 @@ class ConsultRooms:
                     file.path.name,
                     file.dropped,
                 )
-            await db.execute(
-                "UPDATE recordings SET ended_at = ?, size = ?, sha256 = ?, frames = ?,"
-                " frames_dropped = ?, status = 'complete' WHERE path = ? AND status = 'recording'",
-                (now, size, digest, file.frames, file.dropped, str(file.path)),
+            await self.catalog.complete(
+                FinishedFile(file.path, now, size, digest, file.frames, file.dropped)
             )
-        await db.execute(
-            "DELETE FROM recordings WHERE consult_id = ? AND status = 'recording'", (room_id,)
-        )
-        await db.execute(
-            "UPDATE recording_sessions SET ended_at = ? WHERE consult_id = ? AND started_at = ?",
-            (now, room_id, started_at),
-        )
+        await self.catalog.end_session(room_id, started_at, now)
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)
@@ -148,10 +125,11 @@ class ConsultRooms:
             await self.consults.session_ended(room_id, at, reason)
 
     async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None:
-        await self.consults.record_join(room_id, user_id, role, at)
+        await self.store.joined(room_id, user_id, role, at)
 
     async def left(self, room_id: int, user_id: int, at: float) -> None:
-        await self.consults.record_leave(room_id, user_id, at)
+        await self.store.left(room_id, user_id, at)
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
-        await self.consults.record_event(room_id, user_id, kind, at)
+        """Something happened in the room (for the recording's review timeline)."""
+        await self.store.event(room_id, user_id, kind, at)

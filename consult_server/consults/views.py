@@ -3,6 +3,7 @@ socket.io) and the consult room's page."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import unicodedata
 from typing import Any
@@ -11,7 +12,8 @@ from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role
-from consult_server.consults.service import CONSULTS, NewConsult
+from consult_server.consults.models import NewConsult
+from consult_server.consults.service import CONSULTS
 from consult_server.errors import Forbidden
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
@@ -112,7 +114,7 @@ async def cancel_consult(request: web.Request) -> web.Response:
 async def invitable(request: web.Request) -> web.Response:
     user = current_user(request)
     people = await request.app[CONSULTS].invitable(user, int(request.match_info["consult_id"]))
-    return web.json_response({"specialists": people})
+    return web.json_response({"specialists": [dataclasses.asdict(p) for p in people]})
 
 
 @routes.post("/api/consults/{consult_id:\\d+}/invite")

@@ -16,8 +16,10 @@ from pathlib import Path
 import av
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.consults.service import CONSULTS, NewConsult
+from consult_server.consults.models import NewConsult
+from consult_server.consults.service import CONSULTS
 from consult_server.store.db import DB
+from recordings.catalog import RecordingCatalog
 from recordings.recovery import recover_recordings
 from signaling.consult import Urgency
 from tests.support.inproc import Harness
@@ -65,7 +67,7 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
             " status) VALUES (?, ?, ?, 'clinician', ?, 1.0, 'recording')",
             (consult.id, session, clinician.id, str(path)),
         )
-    assert await recover_recordings(db) == 1
+    assert await recover_recordings(RecordingCatalog(db)) == 1
     rows = await db.fetch_all("SELECT path, status, size, sha256 FROM recordings")
     assert [(r["path"], r["status"]) for r in rows] == [(str(left), "interrupted")]
     assert rows[0]["size"] == left.stat().st_size
@@ -77,7 +79,7 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
         decoded = sum(len(packet.decode()) for packet in container.demux(video=0))
         assert decoded >= 60
         container.seek(1_000_000)  # cues: a player can seek
-    assert await recover_recordings(db) == 0, "recovery is idempotent"
+    assert await recover_recordings(RecordingCatalog(db)) == 0, "recovery is idempotent"
 
 
 async def test_only_entries_whose_recorder_is_gone_are_recovered(
@@ -110,7 +112,7 @@ async def test_only_entries_whose_recorder_is_gone_are_recovered(
                 " recorder) VALUES (?, ?, 'clinician', ?, 1.0, 'recording', ?)",
                 (consult.id, clinician.id, str(path), recorder),
             )
-        assert await recover_recordings(db) == 1
+        assert await recover_recordings(RecordingCatalog(db)) == 1
         rows = await db.fetch_all("SELECT path, status FROM recordings ORDER BY id")
         states = {Path(r["path"]).stem: r["status"] for r in rows}
         assert states == {

@@ -10,6 +10,7 @@ from pathlib import Path
 from consult_server.audit.chain import AUDIT, AuditLog, verify
 from consult_server.config import CONFIG
 from consult_server.store.db import DB, Database
+from recordings.catalog import RecordingCatalog
 from recordings.retention import DAY, delete_expired
 from tests.support.inproc import Harness
 from tests.support.recorded import Seeded, insert_consult, seed_session
@@ -35,12 +36,12 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
     db, audit = app[DB], app[AUDIT]
     now = time.time()
     old, young = await clinician_sessions(db, tmp_path, [now - 31 * DAY, now - 29 * DAY])
-    assert await delete_expired(db, audit.for_system("retention"), 0, now) == 0, (
+    assert await delete_expired(RecordingCatalog(db), audit.for_system("retention"), 0, now) == 0, (
         "0 keeps everything"
     )
     assert old.paths[0].exists()
 
-    assert await delete_expired(db, audit.for_system("retention"), 30, now) == 1
+    assert await delete_expired(RecordingCatalog(db), audit.for_system("retention"), 30, now) == 1
     assert not old.paths[0].exists() and young.paths[0].exists()
     rows = await db.fetch_all("SELECT id, status, deleted_at, sha256 FROM recordings ORDER BY id")
     assert [(r["id"], r["status"]) for r in rows] == [
@@ -57,7 +58,9 @@ async def test_old_recordings_are_deleted_audited_and_kept_in_the_catalog(
         f"recording:{old.recording_ids[0]}",
     )
     assert '"reason":"retention"' in entry["detail"]
-    assert await delete_expired(db, audit.for_system("retention"), 30, now) == 0, "nothing twice"
+    assert (
+        await delete_expired(RecordingCatalog(db), audit.for_system("retention"), 30, now) == 0
+    ), "nothing twice"
     assert verify(app[CONFIG].database_url).entries == 1
 
 
@@ -74,8 +77,8 @@ async def test_two_processes_running_retention_at_once_audit_each_file_once(
     other_audit = AuditLog(other)
     try:
         counts = await asyncio.gather(
-            delete_expired(db, audit.for_system("retention"), 30, now),
-            delete_expired(other, other_audit.for_system("retention"), 30, now),
+            delete_expired(RecordingCatalog(db), audit.for_system("retention"), 30, now),
+            delete_expired(RecordingCatalog(other), other_audit.for_system("retention"), 30, now),
         )
     finally:
         await other.close()

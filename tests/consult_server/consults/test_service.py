@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
-from consult_server.consults.service import CONSULTS, NewConsult
+from consult_server.consults.models import NewConsult
+from consult_server.consults.service import CONSULTS
 from consult_server.errors import Conflict
 from consult_server.store.db import DB
 from signaling.consult import ConsultState, Urgency

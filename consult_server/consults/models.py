@@ -1,0 +1,124 @@
+"""What a consult is to the server beyond its life cycle: the request as filed, and the
+facts (names, participants, reach) that describe it and decide who sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from consult_server.accounts.models import Role, User
+from consult_server.errors import BadRequest
+from signaling.consult import Consult, ConsultState, Urgency
+from signaling.consult import joinable as consult_joinable
+
+
+def participants_of(consult: Consult, invitees: list[int]) -> list[int]:
+    """Who takes part: the clinician, the accepting specialist, then the invited."""
+    people = [consult.clinician_id]
+    if consult.accepted_by is not None:
+        people.append(consult.accepted_by)
+    return people + [u for u in invitees if u not in people]
+
+
+@dataclass(frozen=True)
+class ConsultFacts:
+    """What describing a consult to anyone needs, read once (one snapshot) and shared by
+    every recipient of an update or every item of a list."""
+
+    consult: Consult
+    version: int
+    summary: str
+    clinician: str
+    facility: str
+    specialist: str | None
+    specialty_vi: str
+    specialty_en: str
+    #: The clinician, the accepting specialist, then the invited, in that order.
+    participants: tuple[int, ...]
+    #: Facilities the request reached.
+    targets: frozenset[int]
+
+    def visible_to(self, user: User) -> bool:
+        """Default deny: the participants, and while the request is open, specialists
+        of that specialty at a facility it reached."""
+        if user.id in self.participants:
+            return True
+        return self.consult.state is ConsultState.REQUESTED and self.offered_to(user)
+
+    def offered_to(self, user: User) -> bool:
+        """The request reached ``user``: a specialist of its specialty at a facility it
+        reached (whatever its state now)."""
+        return (
+            user.role is Role.SPECIALIST
+            and self.consult.specialty in user.specialties
+            and user.facility_id in self.targets
+        )
+
+    def describe(self, viewer: User) -> dict[str, Any]:
+        """What a client is shown (the caller checked ``visible_to``)."""
+        consult, people = self.consult, self.participants
+        return {
+            "id": consult.id,
+            # Counts every change: a page applies a copy only if it is not older than
+            # the one it shows (an HTTP reply can arrive after a newer live update).
+            "version": self.version,
+            "state": consult.state.value,
+            "specialty": consult.specialty,
+            "specialty_name": self.specialty_en if viewer.language == "en" else self.specialty_vi,
+            "urgency": consult.urgency.value,
+            "summary": self.summary,
+            "created_at": consult.created_at,
+            "accepted_at": consult.accepted_at,
+            "clinician": self.clinician,
+            "facility": self.facility,
+            "specialist": self.specialist,
+            "tier": consult.tier,
+            "end_reason": consult.end_reason,
+            "mine": viewer.id in people,
+            "invited": viewer.id in people[2:],
+            "can_join": viewer.id in people and consult_joinable(consult.state),
+            "participants": len(people),
+        }
+
+
+@dataclass(frozen=True)
+class NewConsult:
+    specialty: str
+    urgency: Urgency
+    summary: str
+    #: The clinician confirmed the patient's consent to recording.
+    consent: bool = False
+
+    @classmethod
+    def parse(cls, payload: object, max_summary: int) -> NewConsult:
+        """Validate a request body at the edge; raise ``BadRequest`` naming the field."""
+        if not isinstance(payload, dict):
+            raise BadRequest("expected a JSON object", "bad_payload")
+        specialty = payload.get("specialty")
+        if not isinstance(specialty, str) or not specialty or len(specialty) > 64:
+            raise BadRequest("specialty is required", "bad_specialty")
+        try:
+            urgency = Urgency(str(payload.get("urgency")))
+        except ValueError:
+            raise BadRequest(
+                "urgency must be routine, urgent or emergency", "bad_urgency"
+            ) from None
+        summary = payload.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            raise BadRequest("a short case summary is required", "summary_required")
+        if len(summary) > max_summary:
+            raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
+        consent = payload.get("consent", False)
+        if not isinstance(consent, bool):
+            raise BadRequest("consent must be true or false", "bad_consent")
+        return cls(specialty, urgency, summary.strip(), consent)
+
+
+@dataclass(frozen=True)
+class Invitable:
+    """A specialist a participant may bring into a consult."""
+
+    id: int
+    name: str
+    facility: str
+    level: str
