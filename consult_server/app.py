@@ -40,6 +40,7 @@ from consult_server.http.security import (
     headers_middleware,
 )
 from consult_server.review import views as review_views
+from consult_server.review.repository import ReviewRepository
 from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
 from consult_server.store import migrate
@@ -170,7 +171,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     teaching = Teaching(db)
     app[TEACHING] = teaching
     app[AUDIT] = AuditLog(db)
-    app[REVIEW] = Review(db, accounts, config.recordings)
+    app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = review_views.PlayLog()
     recordings = config.recordings

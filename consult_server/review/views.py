@@ -10,7 +10,6 @@ refusal ("refuse", with the reason).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -92,7 +91,7 @@ async def review_session(request: web.Request) -> web.Response:
     await app[AUDIT].append(_actor(request, user), "view", obj)
     audit = []
     if user.role is Role.SUPERVISOR:
-        objects = [obj, *(f"recording:{f['id']}" for f in details["files"])]
+        objects = [obj, *(f"recording:{f.id}" for f in details.files)]
         audit = await app[AUDIT].for_objects(objects)
     return render(
         request,
@@ -137,14 +136,14 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     recording_id = int(request.match_info["recording_id"])
     obj = f"recording:{recording_id}"
     review = app[REVIEW]
-    row = await review.recording(recording_id)
-    await _in_scope(request, user, row["session_id"] if row else None, obj)
-    assert row is not None
-    if row["status"] == "deleted":
+    entry = await review.recording(recording_id)
+    await _in_scope(request, user, entry.session_id if entry else None, obj)
+    assert entry is not None
+    if entry.status == "deleted":
         raise await _refuse(
             request, user, obj, "deleted", Gone("this recording was deleted", "recording_deleted")
         )
-    if row["status"] == "recording":
+    if entry.status == "recording":
         raise await _refuse(
             request,
             user,
@@ -152,8 +151,12 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
             "in_progress",
             Conflict("this recording is still being made", "recording_in_progress"),
         )
-    path = Path(row["path"])
-    if row["status"] == "damaged" or not await app[HASH_CHECK].matches(path, row["sha256"]):
+    path = entry.path
+    if (
+        entry.status == "damaged"
+        or entry.sha256 is None
+        or not await app[HASH_CHECK].matches(path, entry.sha256)
+    ):
         await review.mark_damaged(recording_id)
         raise await _refuse(
             request,
@@ -167,13 +170,13 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         )
     download = request.query.get("download") == "1"
     if download:
-        await app[AUDIT].append(_actor(request, user), "download", obj, {"size": row["size"]})
+        await app[AUDIT].append(_actor(request, user), "download", obj, {"size": entry.size})
     elif request.method == "GET" and app[PLAY_LOG].due(user.id, recording_id, time.time()):
         await app[AUDIT].append(_actor(request, user), "play", obj)
     headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
     if download:
-        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(row["started_at"]))
-        name = f"consult-{row['consult_id']}-{stamp}-{row['role']}-{row['user_id']}.webm"
+        stamp = time.strftime("%Y%m%d-%H%M", time.gmtime(entry.started_at))
+        name = f"consult-{entry.consult_id}-{stamp}-{entry.role}-{entry.user_id}.webm"
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return web.FileResponse(path, headers=headers)
 
