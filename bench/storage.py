@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 from consult_server.accounts.demo import load_demo
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
+from consult_server.accounts.repository import AccountRepository
 from consult_server.config import ConsultConfig
 from consult_server.consults.models import NewConsult
 from consult_server.consults.repository import ConsultRepository
@@ -74,7 +75,7 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
     db = Database(url)
     await db.open()
     try:
-        accounts = Accounts(db)
+        accounts = Accounts(AccountRepository(db))
         consults = Consults(ConsultRepository(db), accounts, ConsultConfig())
         notified: list[int] = []
 

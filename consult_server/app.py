@@ -24,6 +24,7 @@ from consult_server.accounts import views as account_views
 from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
 from consult_server.accounts.people import SignalingPeople
+from consult_server.accounts.repository import AccountRepository
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.config import CONFIG, Config
 from consult_server.consults import views as consult_views
@@ -46,6 +47,7 @@ from consult_server.review.views import HASH_CHECK, PLAY_LOG
 from consult_server.store import migrate
 from consult_server.store.db import DB, Database
 from consult_server.teaching import views as teaching_views
+from consult_server.teaching.repository import TeachingRepository
 from consult_server.teaching.rooms import TeachingRooms
 from consult_server.teaching.service import TEACHING, Teaching
 from media.aiortc_hook import install_fast_clock
@@ -145,10 +147,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         client_max_size=1024 * 1024,
     )
     db = Database(config.database_url)
-    accounts = Accounts(db)
+    account_store = AccountRepository(db)
+    accounts = Accounts(account_store)
     consults = Consults(ConsultRepository(db), accounts, config.consults)
     catalog = RecordingCatalog(db)
-    sessions = LoginSessions(db, config.security.session_hours * 3600)
+    sessions = LoginSessions(account_store, config.security.session_hours * 3600)
     media = MediaHub(
         MediaSettings(
             ice_servers=config.media.ice_servers,
@@ -168,7 +171,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[TRANSLATIONS] = Translations()
     app[MEDIA] = media
     app[ROOMS] = rooms
-    teaching = Teaching(db)
+    teaching = Teaching(TeachingRepository(db), accounts)
     app[TEACHING] = teaching
     app[AUDIT] = AuditLog(db)
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)

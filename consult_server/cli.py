@@ -14,6 +14,7 @@ from typing import Any
 
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role
+from consult_server.accounts.repository import AccountRepository
 from consult_server.config import Config, ensure_data_dir, load_config
 from consult_server.store import migrate
 from consult_server.store.db import Database
@@ -79,7 +80,7 @@ async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[No
     db = Database(config.database_url)
     await db.open()
     try:
-        await work(Accounts(db))
+        await work(Accounts(AccountRepository(db)))
     finally:
         await db.close()
 

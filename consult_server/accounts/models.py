@@ -48,3 +48,12 @@ class Specialty:
 
     def name(self, language: str) -> str:
         return self.name_en if language == "en" else self.name_vi
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """A signed-in browser: whose, the CSRF token its forms echo, and until when."""
+
+    user_id: int
+    csrf_token: str
+    expires_at: float

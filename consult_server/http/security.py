@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.web import RequestKey
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, LoginSession
-from consult_server.accounts.models import Role, User
+from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
+from consult_server.accounts.models import LoginSession, Role, User
 from consult_server.config import CONFIG
 from consult_server.errors import ClientError, Forbidden, NotAuthenticated
 

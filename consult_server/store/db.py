@@ -15,7 +15,7 @@ engine in use; rows come back as read-only mappings (``row["column"]``).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -139,12 +139,6 @@ class Database:
         """Run one ``INSERT … RETURNING id`` in its own transaction; return the id."""
         async with self.atomic() as tx:
             return await tx.insert(sql, params)
-
-    async def transaction(self, statements: Iterable[tuple[str, Params]]) -> None:
-        """Run statements atomically (all or none)."""
-        async with self.atomic() as tx:
-            for sql, params in statements:
-                await tx.execute(sql, params)
 
 
 DB: AppKey[Database] = AppKey("db")

@@ -15,7 +15,7 @@ class TeachingRooms:
 
     def __init__(self, teaching: Teaching) -> None:
         self.teaching = teaching
-        self.db = teaching.db
+        self.store = teaching.store
 
     async def spec(self, room_id: int) -> RoomSpec:
         session = await self.teaching.get(room_id)
@@ -45,32 +45,16 @@ class TeachingRooms:
         return None
 
     async def started(self, room_id: int, at: float) -> None:
-        await self.db.execute(
-            "UPDATE teaching_sessions SET state = 'live', started_at = COALESCE(started_at, ?)"
-            " WHERE id = ? AND state != 'ended'",
-            (at, room_id),
-        )
+        await self.store.went_live(room_id, at)
 
     async def ended(self, room_id: int, at: float, reason: str) -> None:
-        await self.db.execute(
-            "UPDATE teaching_sessions SET state = 'ended', ended_at = ?, end_reason = ?"
-            " WHERE id = ? AND state != 'ended'",
-            (at, reason, room_id),
-        )
+        await self.store.ended(room_id, at, reason)
 
     async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None:
-        await self.db.execute(
-            "INSERT INTO teaching_attendance (session_id, user_id, role, joined_at)"
-            " VALUES (?, ?, ?, ?)",
-            (room_id, user_id, role, at),
-        )
+        await self.store.attended(room_id, user_id, role, at)
 
     async def left(self, room_id: int, user_id: int, at: float) -> None:
-        await self.db.execute(
-            "UPDATE teaching_attendance SET left_at = ? WHERE session_id = ? AND user_id = ?"
-            " AND left_at IS NULL",
-            (at, room_id, user_id),
-        )
+        await self.store.left(room_id, user_id, at)
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         """Teaching sessions are not recorded: no review timeline to keep."""

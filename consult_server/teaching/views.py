@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from consult_server.accounts.models import Role
@@ -47,7 +49,8 @@ async def teaching_room(request: web.Request) -> web.Response:
 @routes.get("/api/teaching")
 @requires()
 async def list_teaching(request: web.Request) -> web.Response:
-    return web.json_response({"sessions": await request.app[TEACHING].listing()})
+    sessions = await request.app[TEACHING].listing()
+    return web.json_response({"sessions": [dataclasses.asdict(s) for s in sessions]})
 
 
 @routes.post("/api/teaching")

@@ -1,0 +1,230 @@
+"""Where accounts are stored: the only SQL on facilities, specialties, users and login
+sessions. Methods take and return the domain's frozen dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from consult_server.accounts.models import (
+    Facility,
+    Level,
+    LoginSession,
+    Role,
+    Specialty,
+    User,
+)
+from consult_server.store.db import Database, Row
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as stored, before any password is checked."""
+
+    username: str
+    display_name: str
+    password_hash: str
+    role: Role
+    facility_id: int
+    specialties: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user_id: int
+    password_hash: str
+
+
+def _user(row: Row, specialties: Iterable[str]) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        facility_id=row["facility_id"],
+        language=row["language"],
+        specialties=frozenset(specialties),
+    )
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class AccountRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- facilities and specialties ---------------------------------------------------
+
+    async def save_facility(self, code: str, name: str, level: Level, parent_id: int | None) -> int:
+        """Create the facility, or update the one with this code; its id."""
+        async with self.db.atomic() as tx:
+            row = await tx.fetch_one("SELECT id FROM facilities WHERE code = ?", (code,))
+            if row is None:
+                return await tx.insert(
+                    "INSERT INTO facilities (code, name, level, parent_id) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
+                    (code, name, level.value, parent_id),
+                )
+            await tx.execute(
+                "UPDATE facilities SET name = ?, level = ?, parent_id = ? WHERE id = ?",
+                (name, level.value, parent_id, row["id"]),
+            )
+            return int(row["id"])
+
+    async def facilities(self) -> list[Facility]:
+        rows = await self.db.fetch_all("SELECT * FROM facilities ORDER BY id")
+        return [
+            Facility(r["id"], r["code"], r["name"], Level(r["level"]), r["parent_id"]) for r in rows
+        ]
+
+    async def save_specialty(self, code: str, name_vi: str, name_en: str) -> None:
+        await self.db.execute(
+            "INSERT INTO specialties (code, name_vi, name_en) VALUES (?, ?, ?)"
+            " ON CONFLICT (code) DO UPDATE SET name_vi = excluded.name_vi,"
+            " name_en = excluded.name_en",
+            (code, name_vi, name_en),
+        )
+
+    async def specialties(self) -> list[Specialty]:
+        rows = await self.db.fetch_all("SELECT * FROM specialties ORDER BY code")
+        return [Specialty(r["code"], r["name_vi"], r["name_en"]) for r in rows]
+
+    async def staffed(self) -> dict[int, set[str]]:
+        """The specialties each facility has an active specialist of."""
+        rows = await self.db.fetch_all(
+            "SELECT DISTINCT u.facility_id, s.specialty_code FROM users u"
+            " JOIN user_specialties s ON s.user_id = u.id"
+            " WHERE u.role = 'specialist' AND u.active = 1"
+        )
+        staffed: dict[int, set[str]] = {}
+        for row in rows:
+            staffed.setdefault(int(row["facility_id"]), set()).add(str(row["specialty_code"]))
+        return staffed
+
+    # -- users -----------------------------------------------------------------------
+
+    async def user_id(self, username: str) -> int | None:
+        row = await self.db.fetch_one("SELECT id FROM users WHERE username = ?", (username,))
+        return None if row is None else int(row["id"])
+
+    async def save_user(self, account: Account, created_at: float) -> int:
+        """Create the user, or replace the one with this username (its specialties with
+        it), in one transaction; its id."""
+        async with self.db.atomic() as tx:
+            row = await tx.fetch_one("SELECT id FROM users WHERE username = ?", (account.username,))
+            if row is None:
+                user_id = await tx.insert(
+                    "INSERT INTO users (username, display_name, password_hash, role,"
+                    " facility_id, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        account.username,
+                        account.display_name,
+                        account.password_hash,
+                        account.role.value,
+                        account.facility_id,
+                        created_at,
+                    ),
+                )
+            else:
+                user_id = int(row["id"])
+                await tx.execute(
+                    "UPDATE users SET display_name = ?, password_hash = ?, role = ?,"
+                    " facility_id = ? WHERE id = ?",
+                    (
+                        account.display_name,
+                        account.password_hash,
+                        account.role.value,
+                        account.facility_id,
+                        user_id,
+                    ),
+                )
+                await tx.execute("DELETE FROM user_specialties WHERE user_id = ?", (user_id,))
+            for code in sorted(account.specialties):
+                await tx.execute(
+                    "INSERT INTO user_specialties (user_id, specialty_code) VALUES (?, ?)",
+                    (user_id, code),
+                )
+        return user_id
+
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """Active users by id, in two queries (one snapshot) whatever their number."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        marks = _marks(len(ids))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all(
+                f"SELECT * FROM users WHERE id IN ({marks}) AND active = 1", ids
+            )
+            specs = await tx.fetch_all(
+                f"SELECT user_id, specialty_code FROM user_specialties WHERE user_id IN ({marks})",
+                ids,
+            )
+        held: dict[int, set[str]] = {}
+        for r in specs:
+            held.setdefault(int(r["user_id"]), set()).add(str(r["specialty_code"]))
+        return {int(r["id"]): _user(r, held.get(int(r["id"]), ())) for r in rows}
+
+    async def credentials(self, username: str) -> Credentials | None:
+        """An active user's password hash, to check a sign-in against."""
+        row = await self.db.fetch_one(
+            "SELECT id, password_hash FROM users WHERE username = ? AND active = 1", (username,)
+        )
+        return None if row is None else Credentials(int(row["id"]), str(row["password_hash"]))
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def specialists_at(self, facility_ids: list[int], specialty: str) -> list[int]:
+        """Active specialists of ``specialty`` at these facilities."""
+        if not facility_ids:
+            return []
+        rows = await self.db.fetch_all(
+            "SELECT u.id FROM users u JOIN user_specialties s ON s.user_id = u.id"
+            " WHERE u.role = 'specialist' AND u.active = 1"
+            f" AND u.facility_id IN ({_marks(len(facility_ids))}) AND s.specialty_code = ?",
+            (*facility_ids, specialty),
+        )
+        return [int(r["id"]) for r in rows]
+
+    async def active_specialist(self, username: str) -> int | None:
+        """The id of an active specialist with this username."""
+        row = await self.db.fetch_one(
+            "SELECT id FROM users WHERE username = ? AND role = 'specialist' AND active = 1",
+            (username,),
+        )
+        return None if row is None else int(row["id"])
+
+    # -- login sessions ----------------------------------------------------------------
+
+    async def open_login(self, token_hash: str, login: LoginSession, created_at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token_hash, login.user_id, login.csrf_token, created_at, login.expires_at),
+        )
+
+    async def login(self, token_hash: str, now: float) -> LoginSession | None:
+        """The login session with this token's hash, unless it has expired."""
+        row = await self.db.fetch_one(
+            "SELECT user_id, csrf_token, expires_at FROM login_sessions"
+            " WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, now),
+        )
+        if row is None:
+            return None
+        return LoginSession(int(row["user_id"]), str(row["csrf_token"]), float(row["expires_at"]))
+
+    async def extend_login(self, token_hash: str, until: float) -> None:
+        await self.db.execute(
+            "UPDATE login_sessions SET expires_at = ? WHERE token_hash = ?", (until, token_hash)
+        )
+
+    async def close_login(self, token_hash: str) -> None:
+        await self.db.execute("DELETE FROM login_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def purge_logins(self, now: float) -> None:
+        """Forget the login sessions that have expired."""
+        await self.db.execute("DELETE FROM login_sessions WHERE expires_at <= ?", (now,))

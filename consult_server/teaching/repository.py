@@ -1,0 +1,93 @@
+"""Where teaching sessions are stored: the only SQL on teaching sessions and their
+attendance. Methods return the domain's frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from consult_server.store.db import Database
+
+
+@dataclass(frozen=True)
+class TeachingSession:
+    id: int
+    title: str
+    host_id: int
+    co_presenter_id: int | None
+    state: str
+
+    @property
+    def presenters(self) -> frozenset[int]:
+        return frozenset(u for u in (self.host_id, self.co_presenter_id) if u is not None)
+
+
+@dataclass(frozen=True)
+class Announced:
+    """A session as the list of open ones shows it."""
+
+    id: int
+    title: str
+    state: str
+    created_at: float
+    host: str
+    facility: str
+    co_presenter: str | None
+
+
+class TeachingRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, title: str, host_id: int, co_presenter_id: int | None, at: float) -> int:
+        return await self.db.insert(
+            "INSERT INTO teaching_sessions (title, host_id, co_presenter_id, state, created_at)"
+            " VALUES (?, ?, ?, 'open', ?) RETURNING id",
+            (title, host_id, co_presenter_id, at),
+        )
+
+    async def get(self, session_id: int) -> TeachingSession | None:
+        row = await self.db.fetch_one(
+            "SELECT id, title, host_id, co_presenter_id, state FROM teaching_sessions WHERE id = ?",
+            (session_id,),
+        )
+        return None if row is None else TeachingSession(**row)
+
+    async def not_ended(self, limit: int) -> list[Announced]:
+        """Open and live sessions, newest first."""
+        rows = await self.db.fetch_all(
+            "SELECT t.id, t.title, t.state, t.created_at, h.display_name AS host,"
+            " f.name AS facility, c.display_name AS co_presenter FROM teaching_sessions t"
+            " JOIN users h ON h.id = t.host_id JOIN facilities f ON f.id = h.facility_id"
+            " LEFT JOIN users c ON c.id = t.co_presenter_id"
+            " WHERE t.state != 'ended' ORDER BY t.created_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [Announced(**row) for row in rows]
+
+    async def went_live(self, session_id: int, at: float) -> None:
+        await self.db.execute(
+            "UPDATE teaching_sessions SET state = 'live', started_at = COALESCE(started_at, ?)"
+            " WHERE id = ? AND state != 'ended'",
+            (at, session_id),
+        )
+
+    async def ended(self, session_id: int, at: float, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE teaching_sessions SET state = 'ended', ended_at = ?, end_reason = ?"
+            " WHERE id = ? AND state != 'ended'",
+            (at, reason, session_id),
+        )
+
+    async def attended(self, session_id: int, user_id: int, role: str, at: float) -> None:
+        await self.db.execute(
+            "INSERT INTO teaching_attendance (session_id, user_id, role, joined_at)"
+            " VALUES (?, ?, ?, ?)",
+            (session_id, user_id, role, at),
+        )
+
+    async def left(self, session_id: int, user_id: int, at: float) -> None:
+        await self.db.execute(
+            "UPDATE teaching_attendance SET left_at = ? WHERE session_id = ? AND user_id = ?"
+            " AND left_at IS NULL",
+            (at, session_id, user_id),
+        )
