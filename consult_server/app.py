@@ -151,7 +151,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     accounts = Accounts(account_store)
     consults = Consults(ConsultRepository(db), accounts, config.consults)
     catalog = RecordingCatalog(db)
-    sessions = LoginSessions(account_store, config.security.session_hours * 3600)
+    logins = LoginSessions(account_store, config.security.session_hours * 3600)
     media = MediaHub(
         MediaSettings(
             ice_servers=config.media.ice_servers,
@@ -167,7 +167,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[CATALOG] = catalog
     app[ACCOUNTS] = accounts
     app[CONSULTS] = consults
-    app[LOGIN_SESSIONS] = sessions
+    app[LOGIN_SESSIONS] = logins
     app[TRANSLATIONS] = Translations()
     app[MEDIA] = media
     app[ROOMS] = rooms
@@ -194,7 +194,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         turn=TurnSettings(config.media.turn_urls, config.media.turn_secret),
         ice_transport_policy=config.media.ice_transport_policy,
     )
-    signaling = Signaling(settings, SignalingPeople(accounts, sessions), media, rooms, room_kinds)
+    signaling = Signaling(settings, SignalingPeople(accounts, logins), media, rooms, room_kinds)
     consults.set_notifier(signaling.notify_users)
     app[SIGNALING] = signaling
     app[SIO] = signaling.sio

@@ -89,7 +89,7 @@ class RecordingCatalog:
 
     # -- a session being recorded ------------------------------------------------------
 
-    async def start_session(
+    async def start_recording(
         self, consult_id: int, started_at: float, recorder: str, files: Sequence[NewFile]
     ) -> None:
         """The session and each participant's file, in one transaction: never a session
@@ -124,7 +124,7 @@ class RecordingCatalog:
             (file.ended_at, file.size, file.sha256, file.frames, file.dropped, str(file.path)),
         )
 
-    async def end_session(self, consult_id: int, started_at: float, at: float) -> None:
+    async def end_recording(self, consult_id: int, started_at: float, at: float) -> None:
         """The session ends: entries whose participant never sent a frame go."""
         async with self.store.atomic() as tx:
             await tx.execute(

@@ -153,20 +153,20 @@ class Signaling:
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
-        session = await self.sio.get_session(sid)
-        if session.get("probing"):
-            await self.probes.close(session["user_id"])
-        for key in list(session.get("rooms", ())):
+        socket_session = await self.sio.get_session(sid)
+        if socket_session.get("probing"):
+            await self.probes.close(socket_session["user_id"])
+        for key in list(socket_session.get("rooms", ())):
             presence = self.presence.get(key)
-            if presence and presence.sids.get(session["user_id"]) == sid:
+            if presence and presence.sids.get(socket_session["user_id"]) == sid:
                 # Not a hang-up (that is room:leave): the seat is kept for the grace.
-                presence.sids.pop(session["user_id"], None)
-                await self._drop(key, session["user_id"], "socket_lost")
+                presence.sids.pop(socket_session["user_id"], None)
+                await self._drop(key, socket_session["user_id"], "socket_lost")
 
     async def _claims(self, sid: str, token: str) -> JoinClaims:
-        session = await self.sio.get_session(sid)
+        socket_session = await self.sio.get_session(sid)
         claims = verify_join_token(self.settings.secret, token, time.time())
-        if claims.user_id != session.get("user_id"):
+        if claims.user_id != socket_session.get("user_id"):
             raise BadMessage("token_invalid", "this join token is not yours")
         return claims
 
@@ -205,8 +205,8 @@ class Signaling:
             decisions = self.rooms.join(room.key, claims.user_id, now)
             presence.sids[claims.user_id] = sid
             presence.media.setdefault(claims.user_id, {"audio": True, "video": True})
-            session = await self.sio.get_session(sid)
-            session["rooms"].add(spec.key)
+            socket_session = await self.sio.get_session(sid)
+            socket_session["rooms"].add(spec.key)
             await self.sio.enter_room(sid, f"room:{spec.key}")
             for decision in decisions:
                 if isinstance(decision, Joined):
@@ -260,8 +260,8 @@ class Signaling:
             message = OfferMessage.parse(data)
             claims = await self._claims(sid, message.token)
             answer = await self.probes.answer(claims.user_id, message.sdp)
-            session = await self.sio.get_session(sid)
-            session["probing"] = True
+            socket_session = await self.sio.get_session(sid)
+            socket_session["probing"] = True
             return {"ok": True, "type": "answer", "sdp": answer}
 
         return await self._guard(sid, act)

@@ -15,9 +15,9 @@ def _person(user: User | None) -> Person | None:
 
 
 class SignalingPeople:
-    def __init__(self, accounts: Accounts, sessions: LoginSessions) -> None:
+    def __init__(self, accounts: Accounts, logins: LoginSessions) -> None:
         self.accounts = accounts
-        self.sessions = sessions
+        self.logins = logins
 
     async def signed_in(self, cookie_header: str) -> Person | None:
         try:
@@ -25,7 +25,7 @@ class SignalingPeople:
         except CookieError:
             return None
         token = cookie[COOKIE_NAME].value if COOKIE_NAME in cookie else ""
-        login = await self.sessions.get(token) if token else None
+        login = await self.logins.get(token) if token else None
         return _person(await self.accounts.user(login.user_id)) if login else None
 
     async def person(self, user_id: int) -> Person | None:

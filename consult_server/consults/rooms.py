@@ -72,7 +72,7 @@ class ConsultRooms:
             )
             for index, user_id in enumerate(people)
         ]
-        await self.catalog.start_session(room_id, started_at, recorder_id(), files)
+        await self.catalog.start_recording(room_id, started_at, recorder_id(), files)
 
     async def recording_joined(
         self, room_id: int, started_at: float, target: Path, user_id: int, role: str
@@ -102,7 +102,7 @@ class ConsultRooms:
             await self.catalog.complete(
                 FinishedFile(file.path, now, size, digest, file.frames, file.dropped)
             )
-        await self.catalog.end_session(room_id, started_at, now)
+        await self.catalog.end_recording(room_id, started_at, now)
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)

@@ -41,7 +41,7 @@ class Query:
 
 
 @dataclass(frozen=True)
-class SessionRow:
+class RecordedSession:
     id: int
     consult_id: int
     started_at: float
@@ -59,7 +59,7 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
-class SessionHead:
+class RecordedSessionHead:
     id: int
     consult_id: int
     started_at: float
@@ -72,7 +72,7 @@ class SessionHead:
 
 
 @dataclass(frozen=True)
-class SessionFile:
+class RecordedFile:
     id: int
     user_id: int
     role: str
@@ -138,16 +138,16 @@ class ReviewRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def in_scope(self, scope: Scope, session_id: int) -> bool:
+    async def in_scope(self, scope: Scope, recording_session_id: int) -> bool:
         condition, params = _where(scope)
         row = await self.db.fetch_one(
             "SELECT 1 FROM recording_sessions s JOIN consults c ON c.id = s.consult_id"
             f" WHERE s.id = ? AND {condition}",
-            (session_id, *params),
+            (recording_session_id, *params),
         )
         return row is not None
 
-    async def sessions(self, query: Query) -> tuple[int, list[SessionRow]]:
+    async def sessions(self, query: Query) -> tuple[int, list[RecordedSession]]:
         """How many sessions match, and the page asked for (newest first)."""
         condition, params = _where(query.scope)
         clauses, having = [condition], []
@@ -194,7 +194,7 @@ class ReviewRepository:
                 f" COUNT(r.id) AS files {body} ORDER BY s.started_at DESC LIMIT ? OFFSET ?",
                 [*all_params, query.limit, query.offset],
             )
-        return (int(counted["n"]) if counted else 0), [SessionRow(**row) for row in rows]
+        return (int(counted["n"]) if counted else 0), [RecordedSession(**row) for row in rows]
 
     def _joined(self, column: str) -> str:
         """The aggregate joining a group's texts with ", " in this engine's SQL."""
@@ -202,7 +202,7 @@ class ReviewRepository:
             return f"STRING_AGG({column}, ', ')"
         return f"GROUP_CONCAT({column}, ', ')"
 
-    async def head(self, session_id: int, language: str) -> SessionHead | None:
+    async def head(self, recording_session_id: int, language: str) -> RecordedSessionHead | None:
         name = "name_en" if language == "en" else "name_vi"
         row = await self.db.fetch_one(
             "SELECT s.id, s.consult_id, s.started_at, s.ended_at, c.summary, c.urgency,"
@@ -211,27 +211,27 @@ class ReviewRepository:
             " JOIN facilities f ON f.id = c.facility_id"
             " JOIN specialties sp ON sp.code = c.specialty_code"
             " JOIN users u ON u.id = c.clinician_id WHERE s.id = ?",
-            (session_id,),
+            (recording_session_id,),
         )
-        return None if row is None else SessionHead(**row)
+        return None if row is None else RecordedSessionHead(**row)
 
-    async def files(self, session_id: int) -> list[SessionFile]:
+    async def files(self, recording_session_id: int) -> list[RecordedFile]:
         rows = await self.db.fetch_all(
             "SELECT r.id, r.user_id, r.role, r.status, r.size, r.sha256, r.frames,"
             " r.frames_dropped, r.started_at, r.ended_at, u.display_name AS name,"
             " f.name AS facility"
             " FROM recordings r JOIN users u ON u.id = r.user_id"
             " JOIN facilities f ON f.id = u.facility_id WHERE r.session_id = ? ORDER BY r.id",
-            (session_id,),
+            (recording_session_id,),
         )
-        return [SessionFile(**row) for row in rows]
+        return [RecordedFile(**row) for row in rows]
 
-    async def status(self, session_id: int) -> str | None:
+    async def status(self, recording_session_id: int) -> str | None:
         """The session's status from its files' (None: it has none)."""
         row = await self.db.fetch_one(
             f"SELECT {_STATUS_SQL} AS status, COUNT(*) AS n FROM recordings r"
             " WHERE r.session_id = ?",
-            (session_id,),
+            (recording_session_id,),
         )
         return None if row is None or not row["n"] else str(row["status"])
 

@@ -25,10 +25,10 @@ from consult_server.config import RecordingsConfig
 from consult_server.errors import BadRequest
 from consult_server.review.repository import (
     Query,
+    RecordedFile,
+    RecordedSession,
     ReviewRepository,
     Scope,
-    SessionFile,
-    SessionRow,
 )
 from recordings.catalog import Entry, RecordingCatalog
 
@@ -129,7 +129,7 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
-class SessionDetails:
+class RecordedSessionDetails:
     """Everything a session's page shows."""
 
     id: int
@@ -142,7 +142,7 @@ class SessionDetails:
     facility: str
     specialty: str
     clinician: str
-    files: list[SessionFile]
+    files: list[RecordedFile]
     timeline: list[TimelineEntry]
     status: str
 
@@ -153,7 +153,7 @@ class SessionDetails:
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[SessionRow]
+    rows: list[RecordedSession]
     total: int
     page: int
     pages: int
@@ -180,9 +180,9 @@ class Review:
             return Scope(participant=user.id)
         return Scope()
 
-    async def may_review(self, user: User, session_id: int) -> bool:
+    async def may_review(self, user: User, recording_session_id: int) -> bool:
         scope = await self.scope(user)
-        return not scope.empty and await self.store.in_scope(scope, session_id)
+        return not scope.empty and await self.store.in_scope(scope, recording_session_id)
 
     async def facilities_in_scope(self, user: User) -> list[Facility]:
         """The facilities a supervisor may filter by, by name."""
@@ -223,12 +223,14 @@ class Review:
             total, rows = await self.store.sessions(query(pages))
         return Page(rows, total, min(filters.page, pages), pages)
 
-    async def session(self, session_id: int, language: str) -> SessionDetails | None:
+    async def recorded_session(
+        self, recording_session_id: int, language: str
+    ) -> RecordedSessionDetails | None:
         """Everything the session page shows (the caller checked ``may_review``)."""
-        head = await self.store.head(session_id, language)
+        head = await self.store.head(recording_session_id, language)
         if head is None:
             return None
-        files = await self.store.files(session_id)
+        files = await self.store.files(recording_session_id)
         ends = [f.ended_at for f in files if f.ended_at is not None]
         ended = head.ended_at or (max(ends) if ends else None)
         start = head.started_at
@@ -238,8 +240,8 @@ class Review:
             for e in await self.store.events(head.consult_id, TIMELINE_KINDS)
             if start - 5 <= e.at <= until
         ]
-        status = await self.store.status(session_id) or "complete"
-        return SessionDetails(
+        status = await self.store.status(recording_session_id) or "complete"
+        return RecordedSessionDetails(
             **{**dataclasses.asdict(head), "ended_at": ended},
             files=files,
             timeline=timeline,

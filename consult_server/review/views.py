@@ -38,14 +38,16 @@ async def _refuse(
     return error
 
 
-async def _in_scope(request: web.Request, user: User, session_id: int | None, obj: str) -> None:
+async def _in_scope(
+    request: web.Request, user: User, recording_session_id: int | None, obj: str
+) -> None:
     """Refuse unless ``user`` may review the session (None: there is none). The answer is
     the same whether or not it exists, so ids reveal nothing; refusing an existing one
     is audited."""
     refusal = Forbidden("you may not open this recording", "not_a_reviewer")
-    if session_id is None:
+    if recording_session_id is None:
         raise refusal
-    if not await request.app[REVIEW].may_review(user, session_id):
+    if not await request.app[REVIEW].may_review(user, recording_session_id):
         raise await _refuse(request, user, obj, "not_in_scope", refusal)
 
 
@@ -78,15 +80,15 @@ async def review_list(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/review/sessions/{session_id:\\d{1,12}}")
+@routes.get("/review/sessions/{recording_session_id:\\d{1,12}}")
 @requires()
 async def review_session(request: web.Request) -> web.Response:
     user = current_user(request)
     app = request.app
-    session_id = int(request.match_info["session_id"])
-    obj = f"recording_session:{session_id}"
-    details = await app[REVIEW].session(session_id, language_of(request))
-    await _in_scope(request, user, session_id if details else None, obj)
+    recording_session_id = int(request.match_info["recording_session_id"])
+    obj = f"recording_session:{recording_session_id}"
+    details = await app[REVIEW].recorded_session(recording_session_id, language_of(request))
+    await _in_scope(request, user, recording_session_id if details else None, obj)
     assert details is not None
     await app[AUDIT].append(_actor(request, user), "view", obj)
     audit = []
@@ -97,7 +99,7 @@ async def review_session(request: web.Request) -> web.Response:
         request,
         "review_session.html",
         {
-            "session": details,
+            "recorded": details,
             "audit": audit,
             "show_audit": user.role is Role.SUPERVISOR,
             "local_date": local_date,

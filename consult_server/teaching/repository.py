@@ -23,7 +23,7 @@ class TeachingSession:
 
 @dataclass(frozen=True)
 class Announced:
-    """A session as the list of open ones shows it."""
+    """A teaching session as the list of open ones shows it."""
 
     id: int
     title: str
@@ -45,10 +45,10 @@ class TeachingRepository:
             (title, host_id, co_presenter_id, at),
         )
 
-    async def get(self, session_id: int) -> TeachingSession | None:
+    async def get(self, teaching_id: int) -> TeachingSession | None:
         row = await self.db.fetch_one(
             "SELECT id, title, host_id, co_presenter_id, state FROM teaching_sessions WHERE id = ?",
-            (session_id,),
+            (teaching_id,),
         )
         return None if row is None else TeachingSession(**row)
 
@@ -64,30 +64,30 @@ class TeachingRepository:
         )
         return [Announced(**row) for row in rows]
 
-    async def went_live(self, session_id: int, at: float) -> None:
+    async def went_live(self, teaching_id: int, at: float) -> None:
         await self.db.execute(
             "UPDATE teaching_sessions SET state = 'live', started_at = COALESCE(started_at, ?)"
             " WHERE id = ? AND state != 'ended'",
-            (at, session_id),
+            (at, teaching_id),
         )
 
-    async def ended(self, session_id: int, at: float, reason: str) -> None:
+    async def ended(self, teaching_id: int, at: float, reason: str) -> None:
         await self.db.execute(
             "UPDATE teaching_sessions SET state = 'ended', ended_at = ?, end_reason = ?"
             " WHERE id = ? AND state != 'ended'",
-            (at, reason, session_id),
+            (at, reason, teaching_id),
         )
 
-    async def attended(self, session_id: int, user_id: int, role: str, at: float) -> None:
+    async def attended(self, teaching_id: int, user_id: int, role: str, at: float) -> None:
         await self.db.execute(
             "INSERT INTO teaching_attendance (session_id, user_id, role, joined_at)"
             " VALUES (?, ?, ?, ?)",
-            (session_id, user_id, role, at),
+            (teaching_id, user_id, role, at),
         )
 
-    async def left(self, session_id: int, user_id: int, at: float) -> None:
+    async def left(self, teaching_id: int, user_id: int, at: float) -> None:
         await self.db.execute(
             "UPDATE teaching_attendance SET left_at = ? WHERE session_id = ? AND user_id = ?"
             " AND left_at IS NULL",
-            (at, session_id, user_id),
+            (at, teaching_id, user_id),
         )

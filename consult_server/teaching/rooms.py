@@ -18,14 +18,14 @@ class TeachingRooms:
         self.store = teaching.store
 
     async def spec(self, room_id: int) -> RoomSpec:
-        session = await self.teaching.get(room_id)
+        teaching_session = await self.teaching.get(room_id)
         return RoomSpec(
             f"teaching:{room_id}",
-            session.presenters,
+            teaching_session.presenters,
             None,
             1,
-            session.state != "ended",
-            session.state,
+            teaching_session.state != "ended",
+            teaching_session.state,
         )
 
     async def recording_target(self, room_id: int, at: float) -> Path | None:

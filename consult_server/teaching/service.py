@@ -39,11 +39,11 @@ class Teaching:
         new_id = await self.store.create(title.strip(), host.id, co_id, time.time())
         return await self.get(new_id)
 
-    async def get(self, session_id: int) -> TeachingSession:
-        session = await self.store.get(session_id)
-        if session is None:
+    async def get(self, teaching_id: int) -> TeachingSession:
+        teaching_session = await self.store.get(teaching_id)
+        if teaching_session is None:
             raise NotFound("no such teaching session", "teaching_not_found")
-        return session
+        return teaching_session
 
     async def listing(self) -> list[Announced]:
         return await self.store.not_ended(LISTED)

@@ -23,23 +23,23 @@ async def teaching_list(request: web.Request) -> web.Response:
     return render(request, "teaching.html", {"sessions": sessions})
 
 
-@routes.get("/teaching/{session_id:\\d+}/room")
+@routes.get("/teaching/{teaching_id:\\d+}/room")
 @requires()
 async def teaching_room(request: web.Request) -> web.Response:
     user = current_user(request)
-    session = await request.app[TEACHING].get(int(request.match_info["session_id"]))
-    if session.state == "ended":
+    teaching_session = await request.app[TEACHING].get(int(request.match_info["teaching_id"]))
+    if teaching_session.state == "ended":
         raise Forbidden("this teaching session has ended", "room_ended")
-    presenting = user.id in session.presenters
+    presenting = user.id in teaching_session.presenters
     role = "presenter" if presenting else "viewer"
     return render(
         request,
         "room.html",
         {
-            "room_title": session.title,
+            "room_title": teaching_session.title,
             "summary": "",
             "consult_id": "",
-            "join_token": join_token(request, f"teaching:{session.id}", role),
+            "join_token": join_token(request, f"teaching:{teaching_session.id}", role),
             "invite": False,
             "publish": presenting,
         },
@@ -56,5 +56,9 @@ async def list_teaching(request: web.Request) -> web.Response:
 @routes.post("/api/teaching")
 @requires(Role.SPECIALIST)
 async def create_teaching(request: web.Request) -> web.Response:
-    session = await request.app[TEACHING].create(current_user(request), await json_body(request))
-    return web.json_response({"id": session.id, "room": f"/teaching/{session.id}/room"}, status=201)
+    teaching_session = await request.app[TEACHING].create(
+        current_user(request), await json_body(request)
+    )
+    return web.json_response(
+        {"id": teaching_session.id, "room": f"/teaching/{teaching_session.id}/room"}, status=201
+    )
