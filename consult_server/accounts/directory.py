@@ -61,8 +61,6 @@ class Accounts:
             raise BadRequest("password must have at least 8 characters", "weak_password")
         if specialties and role is not Role.SPECIALIST:
             raise BadRequest("only specialists have specialties", "bad_specialties")
-        if not replace and await self.store.user_id(username) is not None:
-            raise Conflict(f"user {username} already exists", "user_exists")
         account = Account(
             username=username,
             display_name=display_name or username,
@@ -71,7 +69,10 @@ class Accounts:
             facility_id=facility_id,
             specialties=specialties,
         )
-        return await self.store.save_user(account, time.time())
+        saved = await self.store.save_user(account, time.time(), replace)
+        if saved is None:
+            raise Conflict(f"user {username} already exists", "user_exists")
+        return saved
 
     async def users(self, user_ids: set[int] | list[int]) -> dict[int, User]:
         """Active users by id, in two queries whatever their number."""

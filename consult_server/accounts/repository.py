@@ -105,15 +105,14 @@ class AccountRepository:
 
     # -- users -----------------------------------------------------------------------
 
-    async def user_id(self, username: str) -> int | None:
-        row = await self.db.fetch_one("SELECT id FROM users WHERE username = ?", (username,))
-        return None if row is None else int(row["id"])
-
-    async def save_user(self, account: Account, created_at: float) -> int:
-        """Create the user, or replace the one with this username (its specialties with
-        it), in one transaction; its id."""
+    async def save_user(self, account: Account, created_at: float, replace: bool) -> int | None:
+        """Create the user, or with ``replace`` update the one with this username (its
+        specialties with it), in one transaction; its id, or None when the username is
+        taken and ``replace`` is false (nothing written)."""
         async with self.db.atomic() as tx:
             row = await tx.fetch_one("SELECT id FROM users WHERE username = ?", (account.username,))
+            if row is not None and not replace:
+                return None
             if row is None:
                 user_id = await tx.insert(
                     "INSERT INTO users (username, display_name, password_hash, role,"

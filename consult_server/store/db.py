@@ -109,8 +109,12 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Transaction]:
-        """One read-only snapshot (several queries that must agree)."""
+        """One read-only snapshot (several queries that must agree): SQLite's deferred
+        transaction; on PostgreSQL a REPEATABLE READ one (READ COMMITTED would give each
+        statement its own snapshot)."""
         async with self.engine.connect() as conn:
+            if self.postgresql:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             yield Transaction(conn, self.postgresql)
 
     @asynccontextmanager
