@@ -37,6 +37,7 @@ from consult_server.accounts.models import Role, User
 from consult_server.accounts.repository import AccountRepository
 from consult_server.config import ConsultConfig
 from consult_server.consults.models import NewConsult
+from consult_server.consults.patient import Patient, Sex
 from consult_server.consults.repository import ConsultRepository
 from consult_server.consults.service import Consults
 from consult_server.store import migrate
@@ -96,7 +97,13 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
             )
         clinician = await _user(accounts, db, "clinician.demo")
         specialist = await _user(accounts, db, "specialist.demo")
-        request = NewConsult("internal-medicine", Urgency.ROUTINE, "ho kéo dài", True)
+        request = NewConsult(
+            "internal-medicine",
+            Urgency.ROUTINE,
+            "ho kéo dài",
+            Patient("Lò Văn Páo", 1961, Sex.MALE),
+            True,
+        )
         counter = Counter(db)
 
         # Statements per live update: one request filed, announced to its audience.

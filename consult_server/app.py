@@ -46,6 +46,7 @@ from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
 from consult_server.store import migrate
 from consult_server.store.db import DB, Database
+from consult_server.store.quiet import quiet_drivers
 from consult_server.teaching import views as teaching_views
 from consult_server.teaching.repository import TeachingRepository
 from consult_server.teaching.rooms import TeachingRooms
@@ -137,6 +138,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(config: Config, ticker: bool = True) -> web.Application:
     """``ticker=False`` leaves the timed rules to the caller (tests that drive the clock)."""
+    quiet_drivers()
     app = web.Application(
         middlewares=[
             proxy_middleware,

@@ -18,6 +18,7 @@ from consult_server.accounts.repository import AccountRepository
 from consult_server.config import Config, ensure_data_dir, load_config
 from consult_server.store import migrate
 from consult_server.store.db import Database
+from consult_server.store.quiet import quiet_drivers
 from web.errors import ConsultServerError
 
 log = logging.getLogger("consult_server")
@@ -183,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        quiet_drivers()
         if args.command == "serve":
             _serve(config)
         elif args.command == "demo":

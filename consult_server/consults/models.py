@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consult_server.accounts.models import Role, User
+from consult_server.consults.patient import Patient, year_at
 from consult_server.errors import BadRequest
 from signaling.consult import Consult, ConsultState, Urgency
 from signaling.consult import joinable as consult_joinable
@@ -37,6 +38,8 @@ class ConsultFacts:
     participants: tuple[int, ...]
     #: Facilities the request reached.
     targets: frozenset[int]
+    #: None for consults filed before patients were recorded.
+    patient: Patient | None = None
 
     def visible_to(self, user: User) -> bool:
         """Default deny: the participants, and while the request is open, specialists
@@ -67,6 +70,10 @@ class ConsultFacts:
             "specialty_name": self.specialty_en if viewer.language == "en" else self.specialty_vi,
             "urgency": consult.urgency.value,
             "summary": self.summary,
+            # The age as it was when the request was filed.
+            "patient": (
+                self.patient.describe(year_at(consult.created_at)) if self.patient else None
+            ),
             "created_at": consult.created_at,
             "accepted_at": consult.accepted_at,
             "clinician": self.clinician,
@@ -86,11 +93,12 @@ class NewConsult:
     specialty: str
     urgency: Urgency
     summary: str
+    patient: Patient
     #: The clinician confirmed the patient's consent to recording.
     consent: bool = False
 
     @classmethod
-    def parse(cls, payload: object, max_summary: int) -> NewConsult:
+    def parse(cls, payload: object, max_summary: int, now: float) -> NewConsult:
         """Validate a request body at the edge; raise ``BadRequest`` naming the field."""
         if not isinstance(payload, dict):
             raise BadRequest("expected a JSON object", "bad_payload")
@@ -106,12 +114,17 @@ class NewConsult:
         summary = payload.get("summary")
         if not isinstance(summary, str) or not summary.strip():
             raise BadRequest("a short case summary is required", "summary_required")
+        try:
+            summary.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest("the summary is not valid text", "bad_summary") from None
         if len(summary) > max_summary:
             raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
         consent = payload.get("consent", False)
         if not isinstance(consent, bool):
             raise BadRequest("consent must be true or false", "bad_consent")
-        return cls(specialty, urgency, summary.strip(), consent)
+        patient = Patient.parse(payload.get("patient"), year_at(now))
+        return cls(specialty, urgency, summary.strip(), patient, consent)
 
 
 @dataclass(frozen=True)

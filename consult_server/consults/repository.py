@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consult_server.consults.models import ConsultFacts, Invitable, participants_of
+from consult_server.consults.patient import Patient, Sex
 from consult_server.store.db import Database, Row, Transaction
 from signaling.consult import Consult, ConsultState, Urgency
 
@@ -47,6 +48,7 @@ class Filing:
     specialty: str
     urgency: Urgency
     summary: str
+    patient: Patient
     consent: bool
     created_at: float
     expires_at: float
@@ -80,6 +82,19 @@ def _consult(row: Row) -> Consult:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         end_reason=row["end_reason"],
+    )
+
+
+def _patient(row: Row) -> Patient | None:
+    if row["patient_name"] is None:
+        return None
+    return Patient(
+        name=str(row["patient_name"]),
+        birth_year=int(row["patient_birth_year"]),
+        sex=Sex(row["patient_sex"]),
+        national_id=row["patient_national_id"],
+        insurance_number=row["patient_insurance_number"],
+        record_number=row["patient_record_number"],
     )
 
 
@@ -121,7 +136,9 @@ class ConsultRepository:
         marks = _marks(ids)
         async with self.db.reading() as tx:
             rows = await tx.fetch_all(
-                "SELECT c.id, c.summary, c.version, u.display_name AS clinician_name,"
+                "SELECT c.id, c.summary, c.version, c.patient_name, c.patient_birth_year,"
+                " c.patient_sex, c.patient_national_id, c.patient_insurance_number,"
+                " c.patient_record_number, u.display_name AS clinician_name,"
                 " f.name AS facility_name,"
                 " a.display_name AS specialist_name, s.name_vi, s.name_en FROM consults c"
                 " JOIN specialties s ON s.code = c.specialty_code"
@@ -162,6 +179,7 @@ class ConsultRepository:
                 specialty_en=str(row["name_en"]),
                 participants=tuple(participants_of(consult, invited.get(consult.id, []))),
                 targets=frozenset(targets.get(consult.id, ())),
+                patient=_patient(row),
             )
         return facts
 
@@ -239,7 +257,9 @@ class ConsultRepository:
             consult_id = await tx.insert(
                 "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency,"
                 " summary, state, tier, created_at, expires_at, next_escalation_at,"
-                " recording_consent) VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?)"
+                " recording_consent, patient_name, patient_birth_year, patient_sex,"
+                " patient_national_id, patient_insurance_number, patient_record_number)"
+                " VALUES (?, ?, ?, ?, ?, 'requested', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING id",
                 (
                     filing.clinician_id,
@@ -251,6 +271,12 @@ class ConsultRepository:
                     filing.expires_at,
                     filing.next_escalation_at,
                     int(filing.consent),
+                    filing.patient.name,
+                    filing.patient.birth_year,
+                    filing.patient.sex.value,
+                    filing.patient.national_id,
+                    filing.patient.insurance_number,
+                    filing.patient.record_number,
                 ),
             )
             await self._reach(tx, consult_id, filing.targets, 0)

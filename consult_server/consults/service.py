@@ -140,6 +140,7 @@ class Consults:
                 specialty=request.specialty,
                 urgency=request.urgency,
                 summary=request.summary,
+                patient=request.patient,
                 consent=request.consent,
                 created_at=now,
                 expires_at=now + self.config.expire_after_seconds,

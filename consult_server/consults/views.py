@@ -64,6 +64,7 @@ async def room_page(request: web.Request) -> web.Response:
         {
             "room_title": f"{details['clinician']} · {details['specialty_name']}",
             "summary": details["summary"],
+            "patient": details["patient"],
             "consult_id": consult.id,
             "join_token": join_token(request, f"consult:{consult.id}", user.role.value),
             "invite": True,
@@ -86,7 +87,9 @@ async def list_consults(request: web.Request) -> web.Response:
 async def create_consult(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
-    body = NewConsult.parse(await json_body(request), consults.config.summary_max_chars)
+    body = NewConsult.parse(
+        await json_body(request), consults.config.summary_max_chars, time.time()
+    )
     consult = await consults.create(user, body)
     return web.json_response({"consult": await consults.describe(consult, user)}, status=201)
 

@@ -38,6 +38,7 @@ async def teaching_room(request: web.Request) -> web.Response:
         {
             "room_title": teaching_session.title,
             "summary": "",
+            "patient": None,
             "consult_id": "",
             "join_token": join_token(request, f"teaching:{teaching_session.id}", role),
             "invite": False,

@@ -27,6 +27,7 @@ from tests.support.browser import (
     wait_for_audio,
     wait_for_picture,
 )
+from tests.support.consult_requests import fill_patient
 from tests.support.server import DEMO_PASSWORD, RunningServer
 
 pytestmark = pytest.mark.browser
@@ -49,6 +50,9 @@ async def test_consult_request_accept_join_see_and_hear(
         # The clinician files a request; it reaches the specialist live (no reload).
         await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
         await clinician.get_by_test_id("consult-urgency").select_option("urgent")
+        await fill_patient(clinician, "Trần Văn Dũng", "54")
+        await clinician.get_by_test_id("patient-sex").select_option("male")
+        await clinician.get_by_test_id("patient-insurance-number").fill("dn 4010123456789")
         await clinician.get_by_test_id("consult-summary").fill("Nam 54 tuổi, đau ngực 2 giờ.")
         await clinician.get_by_test_id("consult-consent").check()
         await clinician.get_by_test_id("consult-submit").click()
@@ -56,6 +60,10 @@ async def test_consult_request_accept_join_see_and_hear(
         await expect(status).to_have_attribute("data-state", "requested")
         item = specialist.get_by_test_id("consult-item").first
         await expect(item).to_contain_text("Nam 54 tuổi, đau ngực 2 giờ.", timeout=10_000)
+        # Who it is about, on the queue item: name, sex, age, insurance number.
+        await expect(item.get_by_test_id("consult-patient")).to_have_text(
+            "Trần Văn Dũng · Nam · 54 tuổi · BHYT DN4010123456789"
+        )
         # The specialist, busy elsewhere, is told: a count in the title (and a tone).
         await expect(specialist).to_have_title(re.compile(r"^\(1\) "))
         assert "Nam 54" not in await specialist.title(), "no patient text in the title"
@@ -71,6 +79,9 @@ async def test_consult_request_accept_join_see_and_hear(
         await enter_room(clinician)
         room_url = clinician.url
         assert room_url.endswith("/room")
+        await expect(specialist.get_by_test_id("room-patient")).to_have_text(
+            "Trần Văn Dũng · Nam · 54 tuổi · BHYT DN4010123456789"
+        )
         join_token = await clinician.locator("#room").get_attribute("data-join-token")
         assert join_token
 

@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Playwright, Route, expect
 
 from tests.support.browser import launch, login
+from tests.support.consult_requests import fill_patient
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -37,6 +38,7 @@ async def test_a_late_reply_never_replaces_a_newer_live_update(
 
         await clinician.route("**/api/consults", late)
         await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+        await fill_patient(clinician)
         await clinician.get_by_test_id("consult-summary").fill("Ho kéo dài")
         await clinician.get_by_test_id("consult-submit").click()
         await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)

@@ -19,6 +19,7 @@ from tests.support.browser import (
     login,
     picture,
 )
+from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM
 from tests.support.server import RunningServer
 
@@ -36,6 +37,7 @@ async def launch_replacing(playwright: Playwright, flag: str, replacement: str) 
 async def accepted_room(clinician: Page, specialist: Page) -> None:
     """A request filed and accepted; the clinician opens the room page (the check)."""
     await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+    await fill_patient(clinician)
     await clinician.get_by_test_id("consult-summary").fill("Ho kéo dài")
     await clinician.get_by_test_id("consult-submit").click()
     await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)

@@ -35,11 +35,12 @@ async def test_missing_scripts_are_announced_and_nothing_is_sent(
         await expect(page.get_by_test_id("scripts-failed")).to_be_visible(timeout=5_000)
         submit = page.get_by_test_id("consult-submit")
         await expect(submit).to_be_disabled()
+        await page.get_by_test_id("patient-name").fill("Hoàng Thị Mai")
         await page.get_by_test_id("consult-summary").fill("Nữ 30 tuổi, khó thở")
         await page.get_by_test_id("consult-summary").press("Enter")  # a newline, no submit
         await page.locator("#new-consult").evaluate("form => form.requestSubmit()")
         await page.wait_for_timeout(500)
-        assert "?" not in page.url and "kh" not in page.url
+        assert "?" not in page.url and "kh" not in page.url and "Mai" not in page.url
     finally:
         await browser.close()
     # The access log holds paths only: no query string, no Referer.

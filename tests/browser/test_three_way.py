@@ -19,6 +19,7 @@ from tests.support.browser import (
     picture,
     remote_pictures,
 )
+from tests.support.consult_requests import fill_patient
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -37,6 +38,7 @@ async def test_district_specialist_brings_in_the_central_hospital(
         central = await login(browsers[2], server.url, "specialist.central")
         clinician = await login(browsers[0], server.url, "clinician.demo")
         await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+        await fill_patient(clinician)
         await clinician.get_by_test_id("consult-summary").fill("Trẻ 3 tuổi sốt cao co giật")
         await clinician.get_by_test_id("consult-submit").click()
         await district.get_by_test_id("accept-consult").first.click()

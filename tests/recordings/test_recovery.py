@@ -16,12 +16,12 @@ from pathlib import Path
 import av
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
 from consult_server.store.db import DB
 from recordings.catalog import RecordingCatalog
 from recordings.recovery import recover_recordings
 from signaling.consult import Urgency
+from tests.support.consult_requests import new_consult
 from tests.support.inproc import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ async def test_files_left_by_a_crash_are_remuxed_hashed_and_marked_interrupted(
     clinician = await app[ACCOUNTS].authenticate("clinician.demo", "demo-password-for-tests")
     assert clinician is not None
     consult = await app[CONSULTS].create(
-        clinician, NewConsult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
+        clinician, new_consult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
     )
     left = tmp_path / "1.webm"
     killed_recording(left, 3.2)
@@ -91,7 +91,7 @@ async def test_only_entries_whose_recorder_is_gone_are_recovered(
     clinician = await app[ACCOUNTS].authenticate("clinician.demo", "demo-password-for-tests")
     assert clinician is not None
     consult = await app[CONSULTS].create(
-        clinician, NewConsult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
+        clinician, new_consult("internal-medicine", Urgency.ROUTINE, "x", consent=True)
     )
     alive = await asyncio.create_subprocess_exec("sleep", "60")
     dead = await asyncio.create_subprocess_exec("true")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
 from tests.support.redis_server import redis_server
 from tests.support.server import run_server
@@ -44,7 +45,7 @@ async def test_a_request_filed_on_one_node_reaches_a_specialist_on_the_other(
                 status, body = await clinician.api(
                     "POST",
                     "/api/consults",
-                    {"specialty": "internal-medicine", "urgency": "routine", "summary": "Khó thở"},
+                    request_body("Khó thở"),
                 )
                 assert status == 201
                 consult_id = body["consult"]["id"]

@@ -17,10 +17,11 @@ from consult_server.consults.service import CONSULTS
 from consult_server.store.db import DB
 from signaling.handlers import SIGNALING
 from signaling.tokens import JoinClaims, sign_join_token
+from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, Harness
 from tests.support.sfu import eventually
 
-REQUEST = {"specialty": "internal-medicine", "urgency": "routine", "summary": "Ho kéo dài"}
+REQUEST = request_body("Ho kéo dài")
 
 
 async def connect(

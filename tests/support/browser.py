@@ -10,6 +10,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, Playwright, expect
 
+from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM
 from tests.support.server import DEMO_PASSWORD
 from tests.support.y4m import Colour, write_split_y4m
@@ -149,6 +150,7 @@ async def start_consult(clinician: Page, specialist: Page, summary: str) -> None
     """File a request as the clinician, accept it as the specialist, both join the room
     and see it connected."""
     await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+    await fill_patient(clinician)
     await clinician.get_by_test_id("consult-summary").fill(summary)
     await clinician.get_by_test_id("consult-submit").click()
     await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)

@@ -8,17 +8,13 @@ from dataclasses import dataclass
 
 import socketio
 
+from tests.support.consult_requests import request_body
 from tests.support.inproc import Client
 from tests.support.peers import ClientPeer
 
 _TOKEN = re.compile(r'data-join-token="([^"]+)"')
 
-REQUEST = {
-    "specialty": "internal-medicine",
-    "urgency": "routine",
-    "summary": "Ho kéo dài",
-    "consent": True,
-}
+REQUEST = request_body("Ho kéo dài", consent=True)
 
 
 @dataclass

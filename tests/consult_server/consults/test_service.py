@@ -11,11 +11,11 @@ from sqlalchemy.exc import DBAPIError
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
-from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import Conflict
 from consult_server.store.db import DB
 from signaling.consult import ConsultState, Urgency
+from tests.support.consult_requests import new_consult
 from tests.support.inproc import Harness
 
 
@@ -57,7 +57,7 @@ async def test_urgent_request_escalates_then_expires_and_everyone_is_told(
     # The demo tree: internal medicine at the district and the central hospital only,
     # so an urgent request reaches both (nearest level + next level) at once.
     consult = await consults.create(
-        clinician, NewConsult("internal-medicine", Urgency.URGENT, "x"), now=1000.0
+        clinician, new_consult("internal-medicine", Urgency.URGENT, "x"), now=1000.0
     )
     assert await consults.targets(consult.id) == [
         district.facility_id,
@@ -78,7 +78,7 @@ async def test_emergency_escalation_adds_the_next_level(clock_harness: Harness) 
     facilities = await staff_cardiology(clock_harness)
     clinician = await user(clock_harness, "clinician.demo")
     consult = await consults.create(
-        clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
+        clinician, new_consult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
     )
     assert await consults.targets(consult.id) == [
         facilities["demo-district"],
@@ -101,7 +101,9 @@ async def test_two_specialists_accepting_at_once_one_wins(clock_harness: Harness
     clinician = await user(clock_harness, "clinician.demo")
     district = await user(clock_harness, "specialist.demo")
     central = await user(clock_harness, "specialist.central")
-    consult = await consults.create(clinician, NewConsult("internal-medicine", Urgency.URGENT, "x"))
+    consult = await consults.create(
+        clinician, new_consult("internal-medicine", Urgency.URGENT, "x")
+    )
     results = await asyncio.gather(
         consults.accept(district, consult.id),
         consults.accept(central, consult.id),
@@ -140,7 +142,7 @@ async def test_a_live_update_costs_the_same_statements_for_2_or_22_recipients(
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     clinician = await user(clock_harness, "clinician.demo")
-    request = NewConsult("internal-medicine", Urgency.ROUTINE, "x")
+    request = new_consult("internal-medicine", Urgency.ROUTINE, "x")
     costs = []
     for more in (0, 20):
         district = (await user(clock_harness, "specialist.demo")).facility_id
@@ -175,7 +177,7 @@ async def test_an_escalation_that_cannot_reach_its_new_level_does_not_happen(
     facilities = await staff_cardiology(clock_harness)
     clinician = await user(clock_harness, "clinician.demo")
     consult = await consults.create(
-        clinician, NewConsult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
+        clinician, new_consult("cardiology", Urgency.EMERGENCY, "x"), now=0.0
     )
     async with db.atomic() as tx:
         if tx.postgresql:

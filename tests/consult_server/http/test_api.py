@@ -11,9 +11,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from consult_server.app import create_app
 from consult_server.store.db import DB
+from tests.support.consult_requests import request_body
 from tests.support.inproc import Harness, make_config
 
-REQUEST = {"specialty": "internal-medicine", "urgency": "routine", "summary": "Sốt cao 3 ngày"}
+REQUEST = request_body("Sốt cao 3 ngày")
 
 
 async def test_every_page_needs_a_login(harness: Harness) -> None:

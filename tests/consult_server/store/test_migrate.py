@@ -161,7 +161,7 @@ def test_target_order_migration_keeps_the_order_targets_were_reached(tmp_path: P
     )
     conn.commit()
     conn.close()
-    assert migrate.upgrade(_url(db)) == [6]
+    assert migrate.upgrade(_url(db), target=6) == [6]
     rows = (
         sqlite3.connect(db)
         .execute("SELECT facility_id FROM consult_targets ORDER BY tier, position")

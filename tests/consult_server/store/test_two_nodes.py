@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import socketio
 
+from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
 from tests.support.postgres import PostgresServer
 from tests.support.redis_server import redis_server
@@ -38,7 +39,7 @@ async def _file(clinician: Client, summary: str) -> int:
     status, body = await clinician.api(
         "POST",
         "/api/consults",
-        {"specialty": "internal-medicine", "urgency": "urgent", "summary": summary},
+        request_body(summary, urgency="urgent"),
     )
     assert status == 201, body
     return int(body["consult"]["id"])

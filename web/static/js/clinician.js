@@ -40,6 +40,24 @@ function showError(text) {
   formError.hidden = !text;
 }
 
+/**
+ * The patient's fields as the API takes them: one box holds a year of birth (4 digits)
+ * or an age (fewer), as a clinician would write either.
+ * @param {FormData} data
+ */
+function patientOf(data) {
+  const text = (/** @type {string} */ (data.get("patient_age_or_year") ?? "")).trim();
+  const when = text.length === 4 ? { birth_year: text } : { age: text };
+  return {
+    name: data.get("patient_name"),
+    sex: data.get("patient_sex"),
+    ...when,
+    national_id: data.get("patient_national_id"),
+    insurance_number: data.get("patient_insurance_number"),
+    record_number: data.get("patient_record_number"),
+  };
+}
+
 async function submitRequest(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   showError("");
@@ -53,6 +71,7 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
         specialty: data.get("specialty"),
         urgency: data.get("urgency"),
         summary: data.get("summary"),
+        patient: patientOf(data),
         consent: data.get("consent") === "on",
       },
     });

@@ -60,12 +60,17 @@ export function upsert(list, consult, addActions) {
   const wait = document.createElement("div");
   wait.className = "wait";
   wait.dataset.waitedSince = String(consult.created_at);
+  const patient = document.createElement("p");
+  patient.className = "patient";
+  patient.dataset.testid = "consult-patient";
+  patient.textContent = patientText(consult.patient);
+  patient.hidden = consult.gone === true;
   const summary = document.createElement("p");
   summary.className = "summary";
   summary.textContent = consult.summary ?? "";
   const actions = document.createElement("div");
   actions.className = "actions";
-  li.append(head, meta, wait, summary, actions);
+  li.append(head, meta, patient, wait, summary, actions);
   addActions(actions, consult);
   refreshWaits(list);
   updateEmpty(list);
@@ -104,4 +109,17 @@ export function joinButton(id) {
   a.dataset.testid = "join-room";
   a.textContent = t("consult.join");
   return a;
+}
+
+/**
+ * "Nguyễn Thị Hoa · Nữ · 56 tuổi · BHYT DN40…": who the consult is about, as a line.
+ * @param {any} patient
+ */
+export function patientText(patient) {
+  if (!patient) return t("patient.none");
+  const parts = [patient.name, t("patient.sex." + patient.sex), t("patient.age", { age: patient.age })];
+  for (const key of ["national_id", "insurance_number", "record_number"]) {
+    if (patient[key]) parts.push(`${t("patient.ids." + key)} ${patient[key]}`);
+  }
+  return parts.join(" · ");
 }
