@@ -52,6 +52,7 @@ async def test_consult_request_accept_join_see_and_hear(
         await clinician.get_by_test_id("consult-urgency").select_option("urgent")
         await fill_patient(clinician, "Trần Văn Dũng", "54")
         await clinician.get_by_test_id("patient-sex").select_option("male")
+        await clinician.get_by_test_id("patient-more").click()  # the optional numbers
         await clinician.get_by_test_id("patient-insurance-number").fill("dn 4010123456789")
         await clinician.get_by_test_id("consult-summary").fill("Nam 54 tuổi, đau ngực 2 giờ.")
         await clinician.get_by_test_id("consult-consent").check()
