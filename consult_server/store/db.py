@@ -114,7 +114,11 @@ class Database:
         statement its own snapshot)."""
         async with self.engine.connect() as conn:
             if self.postgresql:
-                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+                # For this transaction only: nothing to reset when the connection goes
+                # back to the pool (a per-connection level cost two more round trips).
+                await conn.exec_driver_sql(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
             yield Transaction(conn, self.postgresql)
 
     @asynccontextmanager
@@ -127,12 +131,13 @@ class Database:
                 yield Transaction(conn, self.postgresql)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self.reading() as tx:
-            return await tx.fetch_all(sql, params)
+        """One query (its own statement is its snapshot)."""
+        async with self.engine.connect() as conn:
+            return await Transaction(conn, self.postgresql).fetch_all(sql, params)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        async with self.reading() as tx:
-            return await tx.fetch_one(sql, params)
+        async with self.engine.connect() as conn:
+            return await Transaction(conn, self.postgresql).fetch_one(sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement in its own transaction; return the rows it changed."""
