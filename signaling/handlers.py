@@ -14,6 +14,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from recordings.files import RecordingFile
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
+    ChatMessage,
     JoinMessage,
     MediaStateMessage,
     OfferMessage,
@@ -54,6 +56,9 @@ Ack = dict[str, Any]
 MAX_MESSAGE_BYTES = 128 * 1024
 PING_INTERVAL = 5
 PING_TIMEOUT = 6
+#: At most CHAT_BURST chat lines per socket in any CHAT_WINDOW seconds.
+CHAT_BURST = 10
+CHAT_WINDOW = 10.0
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -97,6 +102,8 @@ class Signaling:
         #: Recorded rooms with a frame already in a file: the recording indicator shows
         #: from the first recorded frame.
         self.recording_live: set[str] = set()
+        #: When each socket last sent chat lines (a bound on how fast one can).
+        self.chat_sent: dict[str, deque[float]] = {}
         manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -118,6 +125,7 @@ class Signaling:
             "room:candidate": self.on_candidate,
             "room:media": self.on_media_state,
             "room:leave": self.on_leave,
+            "room:chat": self.on_chat,
             "net:ice": self.on_ice,
             "net:probe": self.on_probe,
         }
@@ -151,6 +159,7 @@ class Signaling:
         await self.sio.enter_room(sid, f"user:{user.id}")
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        self.chat_sent.pop(sid, None)
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
         socket_session = await self.sio.get_session(sid)
@@ -375,6 +384,28 @@ class Signaling:
             state = await self._room_state(claims.room)
             await self.sio.emit("room:state", state, room=f"room:{claims.room}")
             return {"ok": True}
+
+        return await self._guard(sid, act)
+
+    async def on_chat(self, sid: str, data: object = None) -> Ack:
+        """A chat line: kept with the room's consult, then sent to everyone in the room."""
+
+        async def act() -> Ack:
+            message = ChatMessage.parse(data)
+            claims = await self._joined(sid, message.token)
+            now = time.time()
+            sent = self.chat_sent.setdefault(sid, deque())
+            while sent and now - sent[0] > CHAT_WINDOW:
+                sent.popleft()
+            if len(sent) >= CHAT_BURST:
+                raise BadMessage("rate_limited", "too many messages at once; wait a moment")
+            room_kind, number = self._room_kind(claims.room)
+            line = await room_kind.said(number, claims.user_id, message.text, now)
+            if line is None:
+                raise BadMessage("chat_unavailable", "this room has no chat")
+            sent.append(now)
+            await self.sio.emit("room:chat", line, room=f"room:{claims.room}")
+            return {"ok": True, "message": line}
 
         return await self._guard(sid, act)
 

@@ -13,6 +13,8 @@ from web.errors import ConsultServerError
 
 MAX_TOKEN = 1024
 MAX_SDP = 64 * 1024
+#: The longest chat message, in characters.
+MAX_CHAT = 2000
 
 
 class BadMessage(ConsultServerError):
@@ -100,3 +102,30 @@ class MediaStateMessage:
         if quality is not None and quality not in QUALITIES:
             raise BadMessage("bad_payload", "quality must be good, fair or poor")
         return cls(_token(data), audio, video, paused, quality)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A line of chat in a room: text, with its line breaks, no other control characters."""
+
+    token: str
+    text: str
+
+    @classmethod
+    def parse(cls, payload: object) -> ChatMessage:
+        data = _object(payload)
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise BadMessage("chat_empty", "the message is empty")
+        text = text.strip()
+        if not text:
+            raise BadMessage("chat_empty", "the message is empty")
+        if len(text) > MAX_CHAT:
+            raise BadMessage("chat_too_long", f"a message holds at most {MAX_CHAT} characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadMessage("chat_bad_text", "the message is not valid text") from None
+        if any(ord(c) < 32 and c not in "\n\t" for c in text.replace("\r\n", "\n")):
+            raise BadMessage("chat_bad_text", "the message holds control characters")
+        return cls(_token(data), text.replace("\r\n", "\n"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from recordings.files import RecordingFile
 
@@ -42,6 +42,9 @@ class RoomKind(Protocol):
     async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
     async def left(self, room_id: int, user_id: int, at: float) -> None: ...
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None: ...
+    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
+        """Keep a chat line; what everyone in the room is sent (None: no chat here)."""
+        ...
 
 
 def parse_room_key(key: str) -> tuple[str, int]:

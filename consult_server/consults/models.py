@@ -135,3 +135,23 @@ class Invitable:
     name: str
     facility: str
     level: str
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One message said in a consult's room."""
+
+    id: int
+    author_id: int
+    author: str
+    at: float
+    text: str
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "author_id": self.author_id,
+            "author": self.author,
+            "at": self.at,
+            "text": self.text,
+        }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consult_server.consults.models import ConsultFacts, Invitable, participants_of
+from consult_server.consults.models import ChatLine, ConsultFacts, Invitable, participants_of
 from consult_server.consults.patient import Patient, Sex
 from consult_server.store.db import Database, Row, Transaction
 from signaling.consult import Consult, ConsultState, Urgency
@@ -339,6 +339,30 @@ class ConsultRepository:
             )
             if changed:
                 await tx.execute(_EVENT_SQL, (consult_id, at, "room_leave", user_id))
+
+    async def say(self, consult_id: int, author_id: int, text: str, at: float) -> ChatLine:
+        async with self.db.atomic() as tx:
+            line_id = await tx.insert(
+                "INSERT INTO consult_messages (consult_id, author_id, at, body)"
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (consult_id, author_id, at, text),
+            )
+            row = await tx.fetch_one("SELECT display_name FROM users WHERE id = ?", (author_id,))
+        return ChatLine(line_id, author_id, str(row["display_name"]) if row else "", at, text)
+
+    async def chat(self, consult_id: int) -> list[ChatLine]:
+        """What was said in the consult's room, in order."""
+        rows = await self.db.fetch_all(
+            "SELECT m.id, m.author_id, u.display_name, m.at, m.body FROM consult_messages m"
+            " JOIN users u ON u.id = m.author_id WHERE m.consult_id = ? ORDER BY m.id",
+            (consult_id,),
+        )
+        return [
+            ChatLine(
+                int(r["id"]), int(r["author_id"]), str(r["display_name"]), float(r["at"]), r["body"]
+            )
+            for r in rows
+        ]
 
     async def event(self, consult_id: int, user_id: int | None, kind: str, at: float) -> None:
         await self.db.execute(_EVENT_SQL, (consult_id, at, kind, user_id))

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from consult_server.config import RecordingsConfig
 from consult_server.consults.service import Consults
@@ -133,3 +134,6 @@ class ConsultRooms:
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         """Something happened in the room (for the recording's review timeline)."""
         await self.store.event(room_id, user_id, kind, at)
+
+    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
+        return (await self.consults.say(room_id, user_id, text, at)).describe()

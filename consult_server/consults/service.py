@@ -18,7 +18,13 @@ from aiohttp.web import AppKey
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.config import ConsultConfig
-from consult_server.consults.models import ConsultFacts, Invitable, NewConsult, participants_of
+from consult_server.consults.models import (
+    ChatLine,
+    ConsultFacts,
+    Invitable,
+    NewConsult,
+    participants_of,
+)
 from consult_server.consults.repository import ConsultRepository, Filing, Stored
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 from signaling.consult import (
@@ -297,6 +303,23 @@ class Consults:
         await self.store.invite(consult_id, invitee_id, user.id, time.time())
         await self._announce(consult)
         return consult
+
+    # -- chat ----------------------------------------------------------------------------
+
+    async def say(self, consult_id: int, user_id: int, text: str, at: float) -> ChatLine:
+        """A participant says something in the consult's room (the caller checked that
+        they are in it; the text was checked at the edge)."""
+        consult = await self.get(consult_id)
+        if user_id not in await self.participants(consult) or not joinable(consult.state):
+            raise Forbidden("only those in the consult's room can write in it", "not_in_room")
+        return await self.store.say(consult_id, user_id, text, at)
+
+    async def chat_of(self, user: User, consult_id: int) -> list[ChatLine]:
+        """What was said, for a participant (default deny: no one else yet)."""
+        consult = await self.get(consult_id)
+        if user.id not in await self.participants(consult):
+            raise NotFound("no such consult", "consult_not_found")
+        return await self.store.chat(consult_id)
 
 
 CONSULTS: AppKey[Consults] = AppKey("consults")

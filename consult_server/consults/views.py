@@ -67,6 +67,7 @@ async def room_page(request: web.Request) -> web.Response:
             "patient": details["patient"],
             "consult_id": consult.id,
             "join_token": join_token(request, f"consult:{consult.id}", user.role.value),
+            "chat": True,
             "invite": True,
             "publish": True,
         },
@@ -110,6 +111,15 @@ async def cancel_consult(request: web.Request) -> web.Response:
     consults = request.app[CONSULTS]
     consult = await consults.cancel(user, int(request.match_info["consult_id"]))
     return web.json_response({"consult": await consults.describe(consult, user)})
+
+
+@routes.get("/api/consults/{consult_id:\\d+}/messages")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def messages(request: web.Request) -> web.Response:
+    """What was said in the room (to show again after a reconnect or a rejoin)."""
+    user = current_user(request)
+    lines = await request.app[CONSULTS].chat_of(user, int(request.match_info["consult_id"]))
+    return web.json_response({"messages": [line.describe() for line in lines]})
 
 
 @routes.get("/api/consults/{consult_id:\\d+}/invitable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from consult_server.teaching.service import Teaching
 from recordings.files import RecordingFile
@@ -58,3 +59,6 @@ class TeachingRooms:
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         """Teaching sessions are not recorded: no review timeline to keep."""
+
+    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
+        return None  # teaching rooms have no chat (yet)

@@ -41,6 +41,7 @@ async def teaching_room(request: web.Request) -> web.Response:
             "patient": None,
             "consult_id": "",
             "join_token": join_token(request, f"teaching:{teaching_session.id}", role),
+            "chat": False,
             "invite": False,
             "publish": presenting,
         },

@@ -107,6 +107,15 @@ async def test_consult_request_accept_join_see_and_hear(
         # Talk a little: the recordings must be long enough to review.
         await asyncio.sleep(5)
 
+        # And write: a line reaches the other side as text (markup stays text).
+        await clinician.get_by_test_id("chat-input").fill("<b>HA 90/60</b>, mạch 120")
+        await clinician.get_by_test_id("chat-input").press("Enter")
+        line = specialist.get_by_test_id("chat-line")
+        await expect(line).to_have_count(1)
+        await expect(line.locator("p")).to_have_text("<b>HA 90/60</b>, mạch 120")
+        assert await specialist.locator('[data-testid="chat-list"] b').count() == 0
+        await expect(clinician.get_by_test_id("chat-input")).to_have_value("")
+
         # Another commune's clinician is refused at the door.
         intruder = await login(clinician_browser, server.url, "clinician2.demo")
         response = await intruder.goto(room_url)

@@ -15,6 +15,7 @@ import { connect } from "./live.js";
 import { canChooseSpeaker, openMedia } from "./devices.js";
 import { connectPeer } from "./negotiation.js";
 import { setUpInvite } from "./invite.js";
+import { setUpChat } from "./chat.js";
 import { runPrejoin } from "./prejoin.js";
 import { applySendPolicy, chooseLowData, lowDataChosen, watchQuality } from "./quality.js";
 
@@ -250,6 +251,8 @@ async function join() {
     const room = reply.room;
     if (reply.ice) ice = reply.ice;
     applyRoomState(room);
+    // What was said meanwhile (a reconnect, a rejoin, another tab).
+    chat?.refresh();
     // Our state again on every (re)join: a missing device, a paused video and the
     // link's quality may have been sent on a socket that has since dropped.
     if (publishing) sendMediaState();
@@ -429,6 +432,10 @@ Object.assign(window, {
 });
 
 const socket = connect({ join_token: token });
+const chatPanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="chat"]'));
+const chat = chatPanel
+  ? setUpChat(chatPanel, { consultId: root.dataset.consultId ?? "", me: root.dataset.userId ?? "", send, socket })
+  : null;
 socket.on("connect", () => {
   if (entered) join();
 });
