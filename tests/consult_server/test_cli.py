@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from consult_server.store import migrate
 from tests.support.server import SECRET
 
 
@@ -97,4 +98,5 @@ def test_demo_twice_then_create_user_and_db_status(tmp_path: Path) -> None:
     assert nowhere.returncode == 2 and "no facility with code mars" in nowhere.stderr
 
     status = cli(tmp_path, "db", "status")
-    assert "schema version 0006; pending: none" in status.stdout
+    latest = migrate.available(migrate.MIGRATIONS_DIR / "sqlite")[-1].version
+    assert f"schema version {latest:04d}; pending: none" in status.stdout

@@ -102,6 +102,7 @@ if (root) {
       seek.max = String(longest);
     });
   }
-  if (!videos.length) playAll.disabled = true;
+  // Disabled in the page until this script runs: a click before it would do nothing.
+  playAll.disabled = !videos.length;
   setInterval(follow, 200);
 }
