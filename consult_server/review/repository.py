@@ -10,6 +10,11 @@ from typing import Any
 from consult_server.store.db import Database
 
 
+def duration(started_at: float, ended_at: float | None) -> float | None:
+    """How long a recorded session lasted (None while it has no end)."""
+    return None if ended_at is None else max(0.0, ended_at - started_at)
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a user may review: sessions touching ``facilities``, or those recording
@@ -55,7 +60,7 @@ class RecordedSession:
 
     @property
     def duration(self) -> float | None:
-        return None if self.ended_at is None else max(0.0, self.ended_at - self.started_at)
+        return duration(self.started_at, self.ended_at)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from consult_server.review.repository import (
     RecordedSession,
     ReviewRepository,
     Scope,
+    duration,
 )
 from recordings.catalog import Entry, RecordingCatalog
 
@@ -148,7 +149,7 @@ class RecordedSessionDetails:
 
     @property
     def duration(self) -> float | None:
-        return None if self.ended_at is None else max(0.0, self.ended_at - self.started_at)
+        return duration(self.started_at, self.ended_at)
 
 
 @dataclass(frozen=True)

@@ -5,27 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import socketio
 
 from tests.support.consult_requests import request_body
-from tests.support.inproc import Client, login_client
+from tests.support.inproc import listen, login_client
 from tests.support.redis_server import redis_server
 from tests.support.server import run_server
 
 pytestmark = pytest.mark.redis
-
-
-async def listen(client: Client) -> tuple[socketio.AsyncClient, list[Any]]:
-    sio = socketio.AsyncClient(reconnection=False)
-    seen: list[Any] = []
-    sio.on("consult:update", seen.append)
-    await sio.connect(
-        client.base, headers={"Cookie": client.cookie_header()}, transports=["websocket"]
-    )
-    return sio, seen
 
 
 async def test_a_request_filed_on_one_node_reaches_a_specialist_on_the_other(

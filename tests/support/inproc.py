@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -113,3 +114,14 @@ async def running_app(tmp: Path, ticker: bool = True, **overrides: Any) -> Async
         for client in harness.clients:
             await client.session.close()
         await server.close()
+
+
+async def listen(client: Client) -> tuple[socketio.AsyncClient, list[Any]]:
+    """A socket signed in as ``client`` collecting its ``consult:update`` messages."""
+    sio = socketio.AsyncClient(reconnection=False)
+    seen: list[Any] = []
+    sio.on("consult:update", seen.append)
+    await sio.connect(
+        client.base, headers={"Cookie": client.cookie_header()}, transports=["websocket"]
+    )
+    return sio, seen

@@ -9,13 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import socketio
 
 from tests.support.consult_requests import request_body
-from tests.support.inproc import Client, login_client
+from tests.support.inproc import Client, listen, login_client
 from tests.support.postgres import PostgresServer
 from tests.support.redis_server import redis_server
 from tests.support.server import run_server, server_env
@@ -23,16 +21,6 @@ from tests.support.server import run_server, server_env
 pytestmark = pytest.mark.redis
 
 ROUNDS = 8
-
-
-async def _listen(client: Client) -> tuple[socketio.AsyncClient, list[Any]]:
-    sio = socketio.AsyncClient(reconnection=False)
-    seen: list[Any] = []
-    sio.on("consult:update", seen.append)
-    await sio.connect(
-        client.base, headers={"Cookie": client.cookie_header()}, transports=["websocket"]
-    )
-    return sio, seen
 
 
 async def _file(clinician: Client, summary: str) -> int:
@@ -64,7 +52,7 @@ async def test_two_nodes_share_one_postgresql(tmp_path: Path, postgres: Postgres
                 await login_client(node_b.url, "clinician2.demo"),
             ]
             clinician, central_a, district_b, supervisor_a, outsider_b = clients
-            district_io, seen_b = await _listen(district_b)
+            district_io, seen_b = await listen(district_b)
             try:
                 # Filed on A, seen live and accepted on B.
                 first = await _file(clinician, "Đau ngực, khó thở")
