@@ -25,7 +25,13 @@ from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
 from consult_server.accounts.people import SignalingPeople
 from consult_server.accounts.repository import AccountRepository
+from consult_server.attachments import views as attachment_views
+from consult_server.attachments.models import Attachment
+from consult_server.attachments.repository import AttachmentRepository
+from consult_server.attachments.service import ATTACHMENTS, Attachments
+from consult_server.attachments.storage import BlobStore
 from consult_server.audit.chain import AUDIT, AuditLog
+from consult_server.audit.window import AccessWindow
 from consult_server.config import CONFIG, Config
 from consult_server.consults import views as consult_views
 from consult_server.consults.repository import ConsultRepository
@@ -83,6 +89,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     # Synchronous on purpose: nothing else runs before the schema is current.
     migrate.upgrade(config.database_url)
     await app[DB].open()
+    app[ATTACHMENTS].blobs.prepare()
     await recover_recordings(app[CATALOG])
     yield
     await app[DB].close()
@@ -176,9 +183,17 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     teaching = Teaching(TeachingRepository(db), accounts)
     app[TEACHING] = teaching
     app[AUDIT] = AuditLog(db)
+    attachments = Attachments(
+        AttachmentRepository(db),
+        BlobStore(config.data_dir / "files"),
+        consults,
+        app[AUDIT],
+        config.attachments,
+    )
+    app[ATTACHMENTS] = attachments
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
-    app[PLAY_LOG] = review_views.PlayLog()
+    app[PLAY_LOG] = AccessWindow()
     recordings = config.recordings
     if recordings.enabled and config.media.video_codec != "VP8":
         # The writer stream-copies VP8 only; never produce files that will not play.
@@ -198,6 +213,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     signaling = Signaling(settings, SignalingPeople(accounts, logins), media, rooms, room_kinds)
     consults.set_notifier(signaling.notify_users)
+
+    async def announce(consult_id: int, attachment: Attachment) -> None:
+        await signaling.tell_room(
+            f"consult:{consult_id}", "room:file", {"file": attachment.describe()}
+        )
+
+    attachments.set_announcer(announce)
     app[SIGNALING] = signaling
     app[SIO] = signaling.sio
     signaling.sio.attach(app)
@@ -206,7 +228,14 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
-    for routes in (pages, account_views, consult_views, teaching_views, review_views):
+    for routes in (
+        pages,
+        account_views,
+        consult_views,
+        attachment_views,
+        teaching_views,
+        review_views,
+    ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     app.on_shutdown.append(_stop_signaling)

@@ -126,6 +126,22 @@ class RecordingsConfig:
 
 
 @dataclass(frozen=True)
+class AttachmentsConfig:
+    #: Largest file one upload may hold, in MiB (an X-ray, a CT series file, a clip).
+    max_file_mib: int = 50
+    #: Largest total of the files attached to one consult, in MiB.
+    max_consult_mib: int = 500
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mib * 1024 * 1024
+
+    @property
+    def max_consult_bytes(self) -> int:
+        return self.max_consult_mib * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class I18nConfig:
     #: Language of the interface for users who have not chosen one.
     default_language: str = "vi"
@@ -146,6 +162,7 @@ class Config:
     consults: ConsultConfig = field(default_factory=ConsultConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     i18n: I18nConfig = field(default_factory=I18nConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
@@ -190,6 +207,8 @@ _POSITIVE = {
     "consults.summary_max_chars",
     "media.bitrate_floor_kbps",
     "media.bitrate_ceiling_kbps",
+    "attachments.max_file_mib",
+    "attachments.max_consult_mib",
 }
 
 

@@ -8,7 +8,9 @@
         ├── Forbidden            wrong role, facility or token           (403)
         ├── NotFound             no such object, or not visible to you   (404)
         ├── Conflict             illegal in the object's current state   (409)
-        └── Gone                 deleted for good (retention)            (410)
+        ├── Gone                 deleted for good (retention)            (410)
+        ├── TooLarge             past a size limit (an upload)           (413)
+        └── Unsupported          content of a kind not accepted          (415)
 
 The UI translates ``code`` (``errors.<code>`` in web/translations); the English message
 is a fallback. Messages never contain patient text, passwords or tokens.
@@ -66,3 +68,13 @@ class Conflict(ClientError):
 class Gone(ClientError):
     status = 410
     code = "gone"
+
+
+class TooLarge(ClientError):
+    status = 413
+    code = "too_large"
+
+
+class Unsupported(ClientError):
+    status = 415
+    code = "unsupported"

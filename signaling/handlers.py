@@ -321,6 +321,11 @@ class Signaling:
         assert current is not None
         return current
 
+    async def tell_room(self, key: str, event: str, payload: dict[str, Any]) -> None:
+        """Something about the room changed outside signaling (a file was attached):
+        tell everyone in it."""
+        await self.sio.emit(event, payload, room=f"room:{key}")
+
     async def refresh_room(self, key: str) -> None:
         """The room's people changed in the store (an invitation): tell everyone in it."""
         if key not in self.presence:

@@ -315,11 +315,31 @@ class Consults:
         return await self.store.say(consult_id, user_id, text, at)
 
     async def chat_of(self, user: User, consult_id: int) -> list[ChatLine]:
-        """What was said, for a participant (default deny: no one else yet)."""
-        consult = await self.get(consult_id)
-        if user.id not in await self.participants(consult):
-            raise NotFound("no such consult", "consult_not_found")
+        """What was said, for those who may read the consult's record."""
+        await self.readable(user, consult_id)
         return await self.store.chat(consult_id)
+
+    async def readable(self, user: User, consult_id: int) -> ConsultFacts:
+        """The consult's facts if ``user`` may read its record (summary, patient, files,
+        chat, note): those who see it (its participants; while it is open, the
+        specialists it reached) and supervisors over the facility that filed it or of
+        anyone taking part. Default deny, and the same answer for a consult that does
+        not exist, so ids reveal nothing."""
+        stored = await self.store.load(consult_id)
+        if stored is not None:
+            facts = await self.facts(stored.consult)
+            if facts.visible_to(user) or await self._supervises(user, facts):
+                return facts
+        raise NotFound("no such consult", "consult_not_found")
+
+    async def _supervises(self, user: User, facts: ConsultFacts) -> bool:
+        if user.role is not Role.SUPERVISOR:
+            return False
+        subtree = (await self.accounts.referral_tree()).descendants(user.facility_id)
+        if facts.consult.facility_id in subtree:
+            return True
+        people = await self.accounts.users(list(facts.participants))
+        return any(p.facility_id in subtree for p in people.values())
 
 
 CONSULTS: AppKey[Consults] = AppKey("consults")

@@ -18,6 +18,7 @@ from aiohttp.web import AppKey
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
 from consult_server.audit.chain import AUDIT, Actor
+from consult_server.audit.window import AccessWindow
 from consult_server.errors import ClientError, Conflict, Forbidden, Gone
 from consult_server.http.render import language_of, render
 from consult_server.http.security import current_user, requires
@@ -108,28 +109,6 @@ async def review_session(request: web.Request) -> web.Response:
     )
 
 
-#: A user's requests for one file within this many seconds make one "play" entry: the
-#: first request (whatever its Range) is always logged, the seeks that follow are not.
-PLAY_WINDOW_SECONDS = 600.0
-
-
-class PlayLog:
-    """When each (user, recording) was last logged as played, in this process."""
-
-    def __init__(self) -> None:
-        self._last: dict[tuple[int, int], float] = {}
-
-    def due(self, user_id: int, recording_id: int, now: float) -> bool:
-        key = (user_id, recording_id)
-        last = self._last.get(key)
-        if last is not None and now - last < PLAY_WINDOW_SECONDS:
-            return False
-        if len(self._last) > 10_000:  # forget the stale ones now and then
-            self._last = {k: t for k, t in self._last.items() if now - t < PLAY_WINDOW_SECONDS}
-        self._last[key] = now
-        return True
-
-
 @routes.get("/recordings/{recording_id:\\d{1,12}}/file")
 @requires()
 async def recording_file(request: web.Request) -> web.StreamResponse:
@@ -173,7 +152,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     download = request.query.get("download") == "1"
     if download:
         await app[AUDIT].append(_actor(request, user), "download", obj, {"size": entry.size})
-    elif request.method == "GET" and app[PLAY_LOG].due(user.id, recording_id, time.time()):
+    elif request.method == "GET" and app[PLAY_LOG].due(user.id, obj, time.time()):
         await app[AUDIT].append(_actor(request, user), "play", obj)
     headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
     if download:
@@ -184,4 +163,4 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
 
 
 HASH_CHECK: AppKey[HashCheck] = AppKey("hash_check")
-PLAY_LOG: AppKey[PlayLog] = AppKey("play_log")
+PLAY_LOG: AppKey[AccessWindow] = AppKey("play_log")

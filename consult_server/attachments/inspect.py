@@ -1,0 +1,188 @@
+"""Is the file what its first bytes say, and what does the catalog keep about it?
+
+Each kind is opened by a library that knows it (pydicom, Pillow, PyAV) and checked to
+the point where a viewer will not choke: a DICOM must carry an image whose pixel data
+is all there, a photo must decode to its last row, a clip must have a video stream, a
+PDF its end marker. Anything else is refused with a stable code, naming the kind, never
+the content. Runs in a worker thread; nothing here loads a whole large file at once.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import pydicom
+from PIL import Image
+
+from consult_server.attachments.sniff import Kind
+
+#: A photo's pixels beyond this are refused (a decompression bomb, not a wound photo).
+MAX_PHOTO_PIXELS = 60_000_000
+PIXEL_DATA = 0x7FE00010
+#: Values larger than this stay on disk while the header is read.
+_DEFER = 64 * 1024
+
+
+class Refused(ValueError):
+    """The content is not what its kind promises."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DicomInfo:
+    modality: str | None
+    study_uid: str | None
+    series_uid: str | None
+    instance_number: int | None
+    #: Row and column spacing in mm (PixelSpacing, else ImagerPixelSpacing).
+    pixel_spacing: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Described:
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    duration: float | None = None
+    #: EXIF orientation of a JPEG (1: upright), kept when the rest is scrubbed.
+    orientation: int = 1
+    dicom: DicomInfo | None = None
+
+
+def describe(path: Path, kind: Kind) -> Described:
+    """Check ``path`` is a sound file of ``kind`` and say what it holds."""
+    with warnings.catch_warnings():
+        # Libraries warn about oddities (a DICOM value with a bad VR, a big photo);
+        # what matters is whether the file can be read, decided below.
+        warnings.simplefilter("ignore")
+        if kind is Kind.DICOM:
+            return _dicom(path)
+        if kind.is_photo:
+            return _photo(path, kind)
+        if kind.is_clip:
+            return _clip(path)
+        return _pdf(path)
+
+
+def _text(ds: Any, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    return str(value)[:128]
+
+
+def _int(ds: Any, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        return None if value is None or value == "" else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _spacing(ds: Any) -> tuple[float, float] | None:
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        try:
+            value = ds.get(keyword)
+            if value is not None and len(value) == 2:
+                row, column = float(value[0]), float(value[1])
+                if row > 0 and column > 0:
+                    return row, column
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _dicom(path: Path) -> Described:
+    with path.open("rb") as handle:
+        head = handle.read(132)
+    try:
+        ds = pydicom.dcmread(path, defer_size=_DEFER, force=head[128:132] != b"DICM")
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        frames = _int(ds, "NumberOfFrames") or 1
+        samples = int(ds.get("SamplesPerPixel", 1))
+        bits = int(ds.BitsAllocated)
+        syntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
+    except Exception:  # pydicom raises many kinds on a broken header
+        raise Refused("bad_dicom", "this DICOM file's header cannot be read") from None
+    if rows <= 0 or columns <= 0 or frames <= 0 or bits not in (1, 8, 16, 32):
+        raise Refused("bad_dicom", "this DICOM file's image size is impossible")
+    pixels = ds.get_item(PIXEL_DATA, keep_deferred=True)
+    if pixels is None:
+        raise Refused("dicom_no_image", "this DICOM file holds no image")
+    compressed = syntax is not None and syntax.is_compressed
+    length = getattr(pixels, "length", None)
+    offset = getattr(pixels, "value_tell", None)
+    if not compressed and isinstance(length, int) and isinstance(offset, int):
+        expected = (rows * columns * frames * samples * bits + 7) // 8
+        if length < expected or offset + length > os.path.getsize(path):
+            raise Refused("dicom_truncated", "this DICOM file's image data is incomplete")
+    return Described(
+        width=columns,
+        height=rows,
+        frames=frames,
+        dicom=DicomInfo(
+            modality=_text(ds, "Modality"),
+            study_uid=_text(ds, "StudyInstanceUID"),
+            series_uid=_text(ds, "SeriesInstanceUID"),
+            instance_number=_int(ds, "InstanceNumber"),
+            pixel_spacing=_spacing(ds),
+        ),
+    )
+
+
+def _photo(path: Path, kind: Kind) -> Described:
+    expected = "JPEG" if kind is Kind.JPEG else "PNG"
+    try:
+        with Image.open(path) as image:
+            if image.format != expected:
+                raise Refused("bad_image", "this image cannot be read")
+            width, height = image.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise Refused("image_too_large", "this image has too many pixels")
+            orientation = int(image.getexif().get(0x0112, 1)) if kind is Kind.JPEG else 1
+            image.load()  # decodes to the last row: a cut-off file fails here
+    except Refused:
+        raise
+    except Exception:
+        raise Refused("bad_image", "this image cannot be read (damaged or incomplete)") from None
+    return Described(
+        width=width, height=height, orientation=orientation if 1 <= orientation <= 8 else 1
+    )
+
+
+def _clip(path: Path) -> Described:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise Refused("bad_clip", "this clip has no video")
+            stream = container.streams.video[0]
+            duration = container.duration / 1_000_000 if container.duration else None
+            return Described(
+                width=stream.codec_context.width or None,
+                height=stream.codec_context.height or None,
+                frames=stream.frames or None,
+                duration=duration,
+            )
+    except Refused:
+        raise
+    except Exception:
+        raise Refused("bad_clip", "this clip cannot be read (damaged or incomplete)") from None
+
+
+def _pdf(path: Path) -> Described:
+    size = os.path.getsize(path)
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - 1024))
+        tail = handle.read()
+    if b"%%EOF" not in tail:
+        raise Refused("bad_pdf", "this PDF is incomplete")
+    return Described()
