@@ -47,6 +47,13 @@ from signaling.room import (
 )
 from signaling.room_kinds import RoomKind, RoomSpec, parse_room_key
 from signaling.rooms import Rooms
+from signaling.shared_view import (
+    PointerMessage,
+    Presentation,
+    ShowMessage,
+    Throttle,
+    ViewMessage,
+)
 from signaling.tokens import JoinClaims, TokenRefused, verify_join_token
 from signaling.turn import ice_servers
 from web.errors import ConsultServerError
@@ -76,6 +83,8 @@ class RoomPresence:
 
     sids: dict[int, str] = field(default_factory=dict)
     media: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: What is being shown to everyone, if anything.
+    shown: Presentation | None = None
 
 
 class Signaling:
@@ -104,6 +113,8 @@ class Signaling:
         self.recording_live: set[str] = set()
         #: When each socket last sent chat lines (a bound on how fast one can).
         self.chat_sent: dict[str, deque[float]] = {}
+        #: How fast each socket sends view updates and pointer moves.
+        self.view_throttle = Throttle()
         manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -126,6 +137,10 @@ class Signaling:
             "room:media": self.on_media_state,
             "room:leave": self.on_leave,
             "room:chat": self.on_chat,
+            "room:show": self.on_show,
+            "room:view": self.on_view,
+            "room:pointer": self.on_pointer,
+            "room:unshow": self.on_unshow,
             "net:ice": self.on_ice,
             "net:probe": self.on_probe,
         }
@@ -160,6 +175,7 @@ class Signaling:
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.chat_sent.pop(sid, None)
+        self.view_throttle.forget(sid)
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
         socket_session = await self.sio.get_session(sid)
@@ -414,6 +430,99 @@ class Signaling:
 
         return await self._guard(sid, act)
 
+    # -- show to everyone (signaling/shared_view.py) -------------------------------------
+
+    async def _presenter(self, sid: str, token: str) -> tuple[JoinClaims, RoomPresence]:
+        claims = await self._joined(sid, token)
+        room_kind, number = self._room_kind(claims.room)
+        allowed = (await room_kind.spec(number)).allowed
+        room = self.rooms.get(claims.room)
+        may = (
+            claims.user_id in allowed
+            if allowed is not None
+            else (room is not None and claims.user_id in room.publishers)
+        )
+        if not may:
+            raise BadMessage("not_a_presenter", "only the room's participants can show images")
+        return claims, self.presence[claims.room]
+
+    async def on_show(self, sid: str, data: object = None) -> Ack:
+        """Show files to everyone in the room (taking over from whoever showed before)."""
+
+        async def act() -> Ack:
+            message = ShowMessage.parse(data)
+            claims, presence = await self._presenter(sid, message.token)
+            person = await self.people.person(claims.user_id)
+            seq = presence.shown.seq + 1 if presence.shown else 1
+            presence.shown = Presentation(
+                claims.user_id, person.name if person else "?", message.files, message.view, seq
+            )
+            await self.sio.emit(
+                "room:shown",
+                {"shown": presence.shown.to_dict()},
+                room=f"room:{claims.room}",
+                skip_sid=sid,
+            )
+            return {"ok": True, "seq": seq}
+
+        return await self._guard(sid, act)
+
+    async def on_view(self, sid: str, data: object = None) -> Ack:
+        """The presenter's view changed: kept, and passed on to the others."""
+
+        async def act() -> Ack:
+            message = ViewMessage.parse(data)
+            claims, presence = await self._presenter(sid, message.token)
+            shown = presence.shown
+            if shown is None or shown.presenter != claims.user_id:
+                raise BadMessage("not_presenting", "you are not showing anything")
+            if not self.view_throttle.allow(sid, time.monotonic()):
+                raise BadMessage("rate_limited", "too many view updates; send fewer")
+            shown.view = message.view
+            shown.seq += 1
+            await self.sio.emit(
+                "room:view",
+                {"view": message.view.to_dict(), "seq": shown.seq},
+                room=f"room:{claims.room}",
+                skip_sid=sid,
+            )
+            return {"ok": True, "seq": shown.seq}
+
+        return await self._guard(sid, act)
+
+    async def on_pointer(self, sid: str, data: object = None) -> Ack:
+        """Where the presenter points (not kept: a late joiner sees the next move)."""
+
+        async def act() -> Ack:
+            message = PointerMessage.parse(data)
+            claims, presence = await self._presenter(sid, message.token)
+            shown = presence.shown
+            if shown is None or shown.presenter != claims.user_id:
+                raise BadMessage("not_presenting", "you are not showing anything")
+            if not self.view_throttle.allow(sid, time.monotonic()):
+                raise BadMessage("rate_limited", "too many pointer moves; send fewer")
+            at = list(message.at) if message.at else None
+            await self.sio.emit(
+                "room:pointer", {"at": at}, room=f"room:{claims.room}", skip_sid=sid
+            )
+            return {"ok": True}
+
+        return await self._guard(sid, act)
+
+    async def on_unshow(self, sid: str, data: object = None) -> Ack:
+        async def act() -> Ack:
+            claims = await self._joined(sid, JoinMessage.parse(data).token)
+            presence = self.presence[claims.room]
+            if presence.shown is not None and presence.shown.presenter == claims.user_id:
+                await self._stop_showing(claims.room, presence)
+            return {"ok": True}
+
+        return await self._guard(sid, act)
+
+    async def _stop_showing(self, key: str, presence: RoomPresence) -> None:
+        presence.shown = None
+        await self.sio.emit("room:shown", {"shown": None}, room=f"room:{key}")
+
     async def on_leave(self, sid: str, data: object = None) -> Ack:
         async def act() -> Ack:
             claims = await self._joined(sid, JoinMessage.parse(data).token)
@@ -430,6 +539,8 @@ class Signaling:
         presence = self.presence.get(key)
         if presence is not None:
             presence.sids.pop(user_id, None)
+            if presence.shown is not None and presence.shown.presenter == user_id:
+                await self._stop_showing(key, presence)
         await self.media.leave(key, user_id)
         room_kind, number = self._room_kind(key)
         for decision in self.rooms.leave(key, user_id, now):
@@ -577,6 +688,8 @@ class Signaling:
             "participants": participants,
             "viewers": sum(1 for u in presence.sids if u not in publishers),
             "recording": key in self.recording_live,
+            # What is shown to everyone: a late joiner or a reconnect opens the same view.
+            "shown": presence.shown.to_dict() if presence.shown else None,
             "server_now": time.time(),
         }
 

@@ -22,13 +22,13 @@ class BadMessage(ConsultServerError):
         super().__init__(message, code)
 
 
-def _object(payload: object) -> dict[str, Any]:
+def as_object(payload: object) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise BadMessage("bad_payload", "expected an object")
     return payload
 
 
-def _token(payload: dict[str, Any]) -> str:
+def token_of(payload: dict[str, Any]) -> str:
     token = payload.get("token")
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
         raise BadMessage("token_missing", "the join token is missing")
@@ -41,7 +41,7 @@ class JoinMessage:
 
     @classmethod
     def parse(cls, payload: object) -> JoinMessage:
-        return cls(_token(_object(payload)))
+        return cls(token_of(as_object(payload)))
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,13 @@ class OfferMessage:
 
     @classmethod
     def parse(cls, payload: object) -> OfferMessage:
-        data = _object(payload)
+        data = as_object(payload)
         sdp = data.get("sdp")
         if data.get("type") != "offer":
             raise BadMessage("bad_sdp", "type must be offer")
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
             raise BadMessage("bad_sdp", "sdp is missing, malformed or too large")
-        return cls(_token(data), sdp)
+        return cls(token_of(data), sdp)
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class CandidateMessage:
 
     @classmethod
     def parse(cls, payload: object) -> CandidateMessage:
-        data = _object(payload)
+        data = as_object(payload)
         candidate = data.get("candidate")
         if candidate is not None and not isinstance(candidate, dict):
             raise BadMessage("bad_candidate", "candidate must be an object or null")
-        return cls(_token(data), candidate)
+        return cls(token_of(data), candidate)
 
 
 #: A participant's link as its page judges it (loss, round trip, bitrate).
@@ -91,7 +91,7 @@ class MediaStateMessage:
 
     @classmethod
     def parse(cls, payload: object) -> MediaStateMessage:
-        data = _object(payload)
+        data = as_object(payload)
         audio, video = data.get("audio"), data.get("video")
         if not isinstance(audio, bool) or not isinstance(video, bool):
             raise BadMessage("bad_payload", "audio and video must be true or false")
@@ -101,7 +101,7 @@ class MediaStateMessage:
         quality = data.get("quality")
         if quality is not None and quality not in QUALITIES:
             raise BadMessage("bad_payload", "quality must be good, fair or poor")
-        return cls(_token(data), audio, video, paused, quality)
+        return cls(token_of(data), audio, video, paused, quality)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class ChatMessage:
 
     @classmethod
     def parse(cls, payload: object) -> ChatMessage:
-        data = _object(payload)
+        data = as_object(payload)
         text = data.get("text")
         if not isinstance(text, str):
             raise BadMessage("chat_empty", "the message is empty")
@@ -128,4 +128,4 @@ class ChatMessage:
             raise BadMessage("chat_bad_text", "the message is not valid text") from None
         if any(ord(c) < 32 and c not in "\n\t" for c in text.replace("\r\n", "\n")):
             raise BadMessage("chat_bad_text", "the message holds control characters")
-        return cls(_token(data), text.replace("\r\n", "\n"))
+        return cls(token_of(data), text.replace("\r\n", "\n"))
