@@ -46,6 +46,9 @@ from consult_server.http.security import (
     error_middleware_factory,
     headers_middleware,
 )
+from consult_server.notes import views as note_views
+from consult_server.notes.repository import NoteRepository
+from consult_server.notes.service import NOTES, Notes
 from consult_server.review import views as review_views
 from consult_server.review.repository import ReviewRepository
 from consult_server.review.service import REVIEW, Review
@@ -191,6 +194,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         config.attachments,
     )
     app[ATTACHMENTS] = attachments
+    notes = Notes(NoteRepository(db), consults, app[AUDIT])
+    app[NOTES] = notes
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
@@ -220,6 +225,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         )
 
     attachments.set_announcer(announce)
+
+    async def announce_note(consult_id: int, change: dict[str, object]) -> None:
+        await signaling.tell_room(f"consult:{consult_id}", "room:note", change)
+
+    notes.set_announcer(announce_note)
     app[SIGNALING] = signaling
     app[SIO] = signaling.sio
     signaling.sio.attach(app)
@@ -233,6 +243,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         account_views,
         consult_views,
         attachment_views,
+        note_views,
         teaching_views,
         review_views,
     ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import json
 from typing import Any
@@ -33,6 +34,17 @@ def language_of(request: web.Request) -> str:
     return request.app[CONFIG].i18n.default_language
 
 
+#: Vietnam's time (UTC+7, no daylight saving), as pages show moments.
+_VIETNAM = datetime.timezone(datetime.timedelta(hours=7))
+
+
+def local_time(at: float | None) -> str:
+    """A moment as "2026-12-01 14:05" in Vietnam's time."""
+    if at is None:
+        return ""
+    return datetime.datetime.fromtimestamp(at, _VIETNAM).strftime("%Y-%m-%d %H:%M")
+
+
 def render(
     request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> web.Response:
@@ -60,6 +72,7 @@ def render(
         "i18n_json": json.dumps(catalog.for_language(lang), ensure_ascii=False),
         "path": request.path,
         "static": static_url,
+        "local_time": local_time,
         **(context or {}),
     }
     rendered = aiohttp_jinja2.render_string(template, request, page)

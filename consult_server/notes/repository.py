@@ -1,0 +1,185 @@
+"""SQL for the specialist's notes and the comments on them: the only place that reads
+or writes ``consult_notes`` and ``consult_note_comments``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from consult_server.notes.models import NoteComment, NoteContent, NoteVersion, content_digest
+from consult_server.store.db import Database, Transaction
+
+_COLUMNS = (
+    "n.id, n.consult_id, n.version, n.author_id, u.display_name AS author, n.created_at,"
+    " n.updated_at, n.findings, n.assessment, n.icd10, n.recommendation, n.disposition,"
+    " n.follow_up_on, n.refer_to, n.signed_at, n.sha256"
+)
+_FROM = " FROM consult_notes n JOIN users u ON u.id = n.author_id"
+#: Called inside the signing transaction (the audit entry commits with the signature).
+OnSigned = Callable[[Transaction, NoteVersion], Awaitable[None]]
+
+
+def _version(row: Any) -> NoteVersion:
+    return NoteVersion(
+        id=int(row["id"]),
+        consult_id=int(row["consult_id"]),
+        version=int(row["version"]),
+        author_id=int(row["author_id"]),
+        author=str(row["author"]),
+        created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]),
+        content=NoteContent(
+            findings=row["findings"],
+            assessment=row["assessment"],
+            icd10=row["icd10"],
+            recommendation=row["recommendation"],
+            disposition=row["disposition"],
+            follow_up_on=row["follow_up_on"],
+            refer_to=row["refer_to"],
+        ),
+        signed_at=None if row["signed_at"] is None else float(row["signed_at"]),
+        sha256=row["sha256"],
+    )
+
+
+class DraftHeld(Exception):
+    """Another specialist is writing the current draft."""
+
+
+class AlreadySigned(Exception):
+    """That version is signed: it does not change again."""
+
+
+class NoSuchVersion(Exception):
+    pass
+
+
+class NotTheAuthor(Exception):
+    pass
+
+
+class NoteRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def versions(self, consult_id: int) -> list[NoteVersion]:
+        """Every version, newest first."""
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS}{_FROM} WHERE n.consult_id = ? ORDER BY n.version DESC",
+            (consult_id,),
+        )
+        return [_version(r) for r in rows]
+
+    async def _latest(self, tx: Transaction, consult_id: int) -> NoteVersion | None:
+        if tx.postgresql:  # one writer per consult's note past this point
+            await tx.execute("SELECT id FROM consults WHERE id = ? FOR UPDATE", (consult_id,))
+        row = await tx.fetch_one(
+            f"SELECT {_COLUMNS}{_FROM} WHERE n.consult_id = ? ORDER BY n.version DESC LIMIT 1",
+            (consult_id,),
+        )
+        return _version(row) if row else None
+
+    async def save_draft(
+        self, consult_id: int, author_id: int, content: NoteContent, now: float, edits: int | None
+    ) -> NoteVersion:
+        """Write the draft: the open one (its author only), or a new version after the
+        last signed one (a correction). ``edits``: the version the writer had open;
+        a signed one raises ``AlreadySigned``."""
+        fields = (
+            content.findings,
+            content.assessment,
+            content.icd10,
+            content.recommendation,
+            content.disposition,
+            content.follow_up_on,
+            content.refer_to,
+        )
+        async with self.db.atomic() as tx:
+            latest = await self._latest(tx, consult_id)
+            if edits is not None:
+                target = await tx.fetch_one(
+                    "SELECT signed_at FROM consult_notes WHERE consult_id = ? AND version = ?",
+                    (consult_id, edits),
+                )
+                if target is not None and target["signed_at"] is not None:
+                    raise AlreadySigned
+            if latest is not None and not latest.signed:
+                if latest.author_id != author_id:
+                    raise DraftHeld
+                await tx.execute(
+                    "UPDATE consult_notes SET findings = ?, assessment = ?, icd10 = ?,"
+                    " recommendation = ?, disposition = ?, follow_up_on = ?, refer_to = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (*fields, now, latest.id),
+                )
+                note_id = latest.id
+            else:
+                note_id = await tx.insert(
+                    "INSERT INTO consult_notes (consult_id, version, author_id, created_at,"
+                    " updated_at, findings, assessment, icd10, recommendation, disposition,"
+                    " follow_up_on, refer_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING id",
+                    (
+                        consult_id,
+                        (latest.version if latest else 0) + 1,
+                        author_id,
+                        now,
+                        now,
+                        *fields,
+                    ),
+                )
+            row = await tx.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE n.id = ?", (note_id,))
+        assert row is not None
+        return _version(row)
+
+    async def sign(
+        self, consult_id: int, version: int, signer_id: int, now: float, on_signed: OnSigned
+    ) -> NoteVersion:
+        async with self.db.atomic() as tx:
+            await self._latest(tx, consult_id)
+            row = await tx.fetch_one(
+                f"SELECT {_COLUMNS}{_FROM} WHERE n.consult_id = ? AND n.version = ?",
+                (consult_id, version),
+            )
+            if row is None:
+                raise NoSuchVersion
+            draft = _version(row)
+            if draft.signed:
+                raise AlreadySigned
+            if draft.author_id != signer_id:
+                raise NotTheAuthor
+            draft.content.ready_to_sign()
+            digest = content_digest(consult_id, version, signer_id, now, draft.content)
+            await tx.execute(
+                "UPDATE consult_notes SET signed_at = ?, sha256 = ?"
+                " WHERE id = ? AND signed_at IS NULL",
+                (now, digest, draft.id),
+            )
+            signed_row = await tx.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE n.id = ?", (draft.id,))
+            assert signed_row is not None
+            signed = _version(signed_row)
+            await on_signed(tx, signed)
+        return signed
+
+    async def comment(self, consult_id: int, author_id: int, text: str, at: float) -> NoteComment:
+        async with self.db.atomic() as tx:
+            comment_id = await tx.insert(
+                "INSERT INTO consult_note_comments (consult_id, author_id, at, body)"
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (consult_id, author_id, at, text),
+            )
+            row = await tx.fetch_one("SELECT display_name FROM users WHERE id = ?", (author_id,))
+        return NoteComment(comment_id, author_id, str(row["display_name"]) if row else "", at, text)
+
+    async def comments(self, consult_id: int) -> list[NoteComment]:
+        rows = await self.db.fetch_all(
+            "SELECT c.id, c.author_id, u.display_name, c.at, c.body FROM consult_note_comments c"
+            " JOIN users u ON u.id = c.author_id WHERE c.consult_id = ? ORDER BY c.id",
+            (consult_id,),
+        )
+        return [
+            NoteComment(
+                int(r["id"]), int(r["author_id"]), str(r["display_name"]), float(r["at"]), r["body"]
+            )
+            for r in rows
+        ]
