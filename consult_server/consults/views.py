@@ -12,6 +12,7 @@ from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role
+from consult_server.config import CONFIG
 from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import Forbidden
@@ -30,7 +31,11 @@ async def home(request: web.Request) -> web.Response:
     app = request.app
     accounts = app[ACCOUNTS]
     facility = await accounts.facility(user.facility_id)
-    context: dict[str, Any] = {"facility": facility, "specialties": await accounts.specialties()}
+    context: dict[str, Any] = {
+        "facility": facility,
+        "specialties": await accounts.specialties(),
+        "max_file_mib": app[CONFIG].attachments.max_file_mib,
+    }
     if user.role is Role.CLINICIAN:
         # Only what somebody above this facility covers, in the reader's alphabetical
         # order, and nothing preselected (a default once sent inattentive requests to
@@ -70,6 +75,9 @@ async def room_page(request: web.Request) -> web.Response:
             "chat": True,
             "invite": True,
             "publish": True,
+            "files": True,
+            "write_note": user.role is Role.SPECIALIST,
+            "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
         },
     )
 

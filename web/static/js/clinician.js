@@ -2,6 +2,7 @@
  * The clinician's page: file a request, follow every request's status live.
  * @module clinician
  */
+import { uploadFile } from "./upload.js";
 import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
@@ -58,6 +59,28 @@ function patientOf(data) {
   };
 }
 
+/**
+ * The images chosen with the request, sent once it is filed (one after another, with
+ * progress: the link may be slow). A file that fails is said so; the request stands
+ * and the file can be sent again from the room.
+ * @param {number} consultId @param {File[]} chosen
+ */
+async function sendFiles(consultId, chosen) {
+  const status = /** @type {HTMLElement} */ (form.querySelector('[data-testid="attach-status"]'));
+  const failed = [];
+  for (const file of chosen) {
+    status.textContent = t("files.uploading", { name: file.name, percent: 0 });
+    try {
+      await uploadFile(consultId, file, (fraction) => {
+        status.textContent = t("files.uploading", { name: file.name, percent: Math.round(fraction * 100) });
+      });
+    } catch (error) {
+      failed.push(t("files.failed", { name: file.name, reason: errorText(/** @type {any} */ (error)) }));
+    }
+  }
+  status.textContent = failed.join(" ") || (chosen.length ? t("files.sent", { name: chosen.map((f) => f.name).join(", ") }) : "");
+}
+
 async function submitRequest(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   showError("");
@@ -76,7 +99,9 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
       },
     });
     const li = upsert(list, consult, actionsFor);
+    const chosen = /** @type {File[]} */ (data.getAll("files")).filter((f) => f instanceof File && f.size > 0);
     form.reset();
+    await sendFiles(consult.id, chosen);
     // Focus stays with what was just filed (it would fall to <body> with the button).
     li.focus();
   } catch (error) {

@@ -16,6 +16,9 @@ import { canChooseSpeaker, openMedia } from "./devices.js";
 import { connectPeer } from "./negotiation.js";
 import { setUpInvite } from "./invite.js";
 import { setUpChat } from "./chat.js";
+import { setUpFiles } from "./files.js";
+import { setUpNote } from "./note.js";
+import { setUpSharing } from "./share.js";
 import { runPrejoin } from "./prejoin.js";
 import { applySendPolicy, chooseLowData, lowDataChosen, watchQuality } from "./quality.js";
 
@@ -251,8 +254,10 @@ async function join() {
     const room = reply.room;
     if (reply.ice) ice = reply.ice;
     applyRoomState(room);
-    // What was said meanwhile (a reconnect, a rejoin, another tab).
+    // What was said, sent and signed meanwhile (a reconnect, a rejoin, another tab).
     chat?.refresh();
+    files?.refresh();
+    note?.refresh();
     // Our state again on every (re)join: a missing device, a paused video and the
     // link's quality may have been sent on a socket that has since dropped.
     if (publishing) sendMediaState();
@@ -319,6 +324,7 @@ function applyRoomState(room) {
   if (viewersEl) viewersEl.textContent = room.viewers ? t("room.viewers", { n: room.viewers }) : "";
   const recording = root.querySelector('[data-testid="recording-indicator"]');
   if (recording instanceof HTMLElement) recording.hidden = !room.recording;
+  sharing?.roomState(room);
   updateStatus();
 }
 
@@ -435,6 +441,28 @@ const socket = connect({ join_token: token });
 const chatPanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="chat"]'));
 const chat = chatPanel
   ? setUpChat(chatPanel, { consultId: root.dataset.consultId ?? "", me: root.dataset.userId ?? "", send, socket })
+  : null;
+const filesPanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="files"]'));
+const viewerPanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="viewer-panel"]'));
+/** @type {ReturnType<typeof setUpSharing>|null} */
+let sharing = null;
+const files = filesPanel
+  ? setUpFiles(filesPanel, {
+      consultId: root.dataset.consultId ?? "",
+      canAttach: true,
+      socket,
+      onOpen: (group) => sharing?.open(group).catch((e) => showNotice(errorText(e))),
+    })
+  : null;
+sharing = viewerPanel && files ? setUpSharing(viewerPanel, { me: selfId(), send, socket, files }) : null;
+const notePanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="note"]'));
+const note = notePanel
+  ? setUpNote(notePanel, {
+      consultId: root.dataset.consultId ?? "",
+      me: selfId(),
+      canWrite: Boolean(notePanel.querySelector('[data-testid="note-editor"]')),
+      socket,
+    })
   : null;
 socket.on("connect", () => {
   if (entered) join();
