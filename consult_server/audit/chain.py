@@ -90,8 +90,8 @@ _INSERT = (
 #: The PostgreSQL advisory lock that serializes appends (any constant; "audit").
 _LOCK = 0x61756469
 
-#: An append by the server itself inside a caller's write transaction:
-#: (transaction, action, object, detail).
+#: An append inside a caller's write transaction (by the server itself, or by a user
+#: whose change and its entry must commit together): (transaction, action, object, detail).
 SystemAppend = Callable[[Transaction, str, str, dict[str, Any]], Awaitable[None]]
 
 
@@ -107,7 +107,10 @@ class AuditLog:
 
     def for_system(self, task: str) -> SystemAppend:
         """Appends by the server itself (``task``: "retention")."""
-        actor = Actor.system(task)
+        return self.by(Actor.system(task))
+
+    def by(self, actor: Actor) -> SystemAppend:
+        """Appends by ``actor`` inside the caller's transaction."""
 
         async def append(tx: Transaction, action: str, obj: str, detail: dict[str, Any]) -> None:
             await self.append_in(tx, actor, action, obj, detail)

@@ -3,9 +3,9 @@ or writes ``consult_notes`` and ``consult_note_comments``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from consult_server.audit.chain import SystemAppend
 from consult_server.notes.models import NoteComment, NoteContent, NoteVersion, content_digest
 from consult_server.store.db import Database, Transaction
 
@@ -15,8 +15,6 @@ _COLUMNS = (
     " n.follow_up_on, n.refer_to, n.signed_at, n.sha256"
 )
 _FROM = " FROM consult_notes n JOIN users u ON u.id = n.author_id"
-#: Called inside the signing transaction (the audit entry commits with the signature).
-OnSigned = Callable[[Transaction, NoteVersion], Awaitable[None]]
 
 
 def _version(row: Any) -> NoteVersion:
@@ -133,8 +131,10 @@ class NoteRepository:
         return _version(row)
 
     async def sign(
-        self, consult_id: int, version: int, signer_id: int, now: float, on_signed: OnSigned
+        self, consult_id: int, version: int, signer_id: int, now: float, audit: SystemAppend
     ) -> NoteVersion:
+        """Sign a draft; its "sign" entry (with the SHA-256) goes into the audit chain in
+        the same transaction, so there is never a signature the chain does not hold."""
         async with self.db.atomic() as tx:
             await self._latest(tx, consult_id)
             row = await tx.fetch_one(
@@ -158,7 +158,12 @@ class NoteRepository:
             signed_row = await tx.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE n.id = ?", (draft.id,))
             assert signed_row is not None
             signed = _version(signed_row)
-            await on_signed(tx, signed)
+            await audit(
+                tx,
+                "sign",
+                f"note:{consult_id}",
+                {"version": signed.version, "sha256": signed.sha256},
+            )
         return signed
 
     async def comment(self, consult_id: int, author_id: int, text: str, at: float) -> NoteComment:

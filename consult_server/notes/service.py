@@ -29,7 +29,6 @@ from consult_server.notes.repository import (
     NoteRepository,
     NotTheAuthor,
 )
-from consult_server.store.db import Transaction
 from signaling.consult import ConsultState
 
 #: Told when a version was signed or a comment added: (consult id, what changed).
@@ -92,18 +91,10 @@ class Notes:
 
     async def sign(self, user: User, actor: Actor, consult_id: int, version: int) -> NoteVersion:
         await self._writer(user, consult_id)
-
-        async def audit(tx: Transaction, signed: NoteVersion) -> None:
-            await self.audit.append_in(
-                tx,
-                actor,
-                "sign",
-                f"note:{consult_id}",
-                {"version": signed.version, "sha256": signed.sha256},
-            )
-
         try:
-            signed = await self.store.sign(consult_id, version, user.id, time.time(), audit)
+            signed = await self.store.sign(
+                consult_id, version, user.id, time.time(), self.audit.by(actor)
+            )
         except NoSuchVersion:
             raise NotFound("no such version of the note", "note_not_found") from None
         except AlreadySigned:

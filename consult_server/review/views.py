@@ -10,6 +10,7 @@ refusal ("refuse", with the reason).
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -17,11 +18,14 @@ from aiohttp.web import AppKey
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
+from consult_server.attachments.service import ATTACHMENTS
 from consult_server.audit.chain import AUDIT, Actor
 from consult_server.audit.window import AccessWindow
-from consult_server.errors import ClientError, Conflict, Forbidden, Gone
+from consult_server.consults.service import CONSULTS
+from consult_server.errors import ClientError, Conflict, Forbidden, Gone, NotFound
 from consult_server.http.render import language_of, render
 from consult_server.http.security import current_user, requires
+from consult_server.notes.service import NOTES
 from consult_server.review.service import REVIEW, STATUSES, ReviewFilters, clock_text, local_date
 from recordings.integrity import HashCheck
 
@@ -92,6 +96,7 @@ async def review_session(request: web.Request) -> web.Response:
     await _in_scope(request, user, recording_session_id if details else None, obj)
     assert details is not None
     await app[AUDIT].append(_actor(request, user), "view", obj)
+    record = await _clinical_record(request, user, details.consult_id, details.started_at)
     audit = []
     if user.role is Role.SUPERVISOR:
         objects = [obj, *(f"recording:{f.id}" for f in details.files)]
@@ -101,12 +106,38 @@ async def review_session(request: web.Request) -> web.Response:
         "review_session.html",
         {
             "recorded": details,
+            **record,
             "audit": audit,
             "show_audit": user.role is Role.SUPERVISOR,
             "local_date": local_date,
             "clock": clock_text,
         },
     )
+
+
+async def _clinical_record(
+    request: web.Request, user: User, consult_id: int, started_at: float
+) -> dict[str, Any]:
+    """What else the consult holds, for the session page: the patient, the files, what
+    was said (placed on the session's clock) and the signed note. Reading the chat is
+    audited here; the note's reading and each file's are audited where they are read."""
+    app = request.app
+    try:
+        facts = await app[CONSULTS].readable(user, consult_id)
+    except NotFound:
+        return {"patient": None, "attachments": [], "chat": [], "note": None}
+    actor = _actor(request, user)
+    chat = await app[CONSULTS].chat_of(user, consult_id)
+    if chat:
+        await app[AUDIT].append(actor, "view", f"chat:{consult_id}")
+    note = await app[NOTES].read(user, actor, consult_id)
+    language = language_of(request)
+    return {
+        "patient": facts.describe(user)["patient"],
+        "attachments": [a.describe() for a in await app[ATTACHMENTS].of_consult(user, consult_id)],
+        "chat": [{**line.describe(), "offset": max(0.0, line.at - started_at)} for line in chat],
+        "note": [v.describe(language) for v in note.versions if v.signed],
+    }
 
 
 @routes.get("/recordings/{recording_id:\\d{1,12}}/file")

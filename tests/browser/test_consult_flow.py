@@ -110,7 +110,7 @@ async def test_consult_request_accept_join_see_and_hear(
         # And write: a line reaches the other side as text (markup stays text).
         await clinician.get_by_test_id("chat-input").fill("<b>HA 90/60</b>, mạch 120")
         await clinician.get_by_test_id("chat-input").press("Enter")
-        line = specialist.get_by_test_id("chat-line")
+        line = specialist.get_by_test_id("chat-message")
         await expect(line).to_have_count(1)
         await expect(line.locator("p")).to_have_text("<b>HA 90/60</b>, mạch 120")
         assert await specialist.locator('[data-testid="chat-list"] b').count() == 0

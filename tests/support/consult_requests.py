@@ -38,5 +38,5 @@ def new_consult(
 async def fill_patient(page: Page, name: str = "Nguyễn Thị Hoa", age_or_year: str = "56") -> None:
     """Fill the request form's patient fields as a clinician would."""
     await page.get_by_test_id("patient-name").fill(name)
-    await page.get_by_test_id("patient-age-or-year").fill(age_or_year)
+    await page.get_by_test_id("patient-birth-year").fill(age_or_year)
     await page.get_by_test_id("patient-sex").select_option("female")

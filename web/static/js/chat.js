@@ -26,7 +26,7 @@ export function setUpChat(panel, { consultId, me, send, socket }) {
     if (list.querySelector(`[data-message-id="${Number(line.id)}"]`)) return;
     const item = document.createElement("li");
     item.dataset.messageId = String(line.id);
-    item.dataset.testid = "chat-line";
+    item.dataset.testid = "chat-message";
     if (String(line.author_id) === me) item.className = "mine";
     const who = document.createElement("span");
     who.className = "who";
