@@ -37,6 +37,8 @@ from consult_server.consults import views as consult_views
 from consult_server.consults.repository import ConsultRepository
 from consult_server.consults.rooms import ConsultRooms
 from consult_server.consults.service import CONSULTS, Consults
+from consult_server.fhir import views as fhir_views
+from consult_server.fhir.service import FHIR_EXPORT, FhirExport
 from consult_server.http import pages
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
@@ -194,8 +196,12 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         config.attachments,
     )
     app[ATTACHMENTS] = attachments
-    notes = Notes(NoteRepository(db), consults, app[AUDIT])
+    note_store = NoteRepository(db)
+    notes = Notes(note_store, consults, app[AUDIT])
     app[NOTES] = notes
+    app[FHIR_EXPORT] = FhirExport(
+        consults, accounts, attachments.store, note_store, catalog, app[AUDIT]
+    )
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
@@ -244,6 +250,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         consult_views,
         attachment_views,
         note_views,
+        fhir_views,
         teaching_views,
         review_views,
     ):

@@ -1,10 +1,11 @@
-"""``consult-server``: serve, demo, create-user, db (migrations), audit verify."""
+"""``consult-server``: serve, demo, create-user, db (migrations), audit verify, export-fhir."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import os
 import sys
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "status"])
     audit = sub.add_parser("audit", help="the audit log")
     audit.add_argument("action", choices=["verify"], help="check the hash chain")
+    fhir = sub.add_parser(
+        "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
+    )
+    fhir.add_argument("consult_id", type=int)
     return parser
 
 
@@ -177,6 +182,45 @@ def _audit_verify(config: Config) -> int:
     return 1
 
 
+def _export_fhir(config: Config, consult_id: int) -> int:
+    """Print the bundle; audited as the system's export."""
+
+    from consult_server.attachments.repository import AttachmentRepository
+    from consult_server.audit.chain import AuditLog
+    from consult_server.consults.repository import ConsultRepository
+    from consult_server.consults.service import Consults
+    from consult_server.fhir.service import FhirExport
+    from consult_server.notes.repository import NoteRepository
+    from recordings.catalog import RecordingCatalog
+
+    async def work() -> int:
+        migrate.upgrade(config.database_url)
+        db = Database(config.database_url)
+        await db.open()
+        try:
+            accounts = Accounts(AccountRepository(db))
+            consults = Consults(ConsultRepository(db), accounts, config.consults)
+            export = FhirExport(
+                consults,
+                accounts,
+                AttachmentRepository(db),
+                NoteRepository(db),
+                RecordingCatalog(db),
+                AuditLog(db),
+            )
+            try:
+                bundle = await export.for_system(consult_id)
+            except LookupError:
+                print(f"no consult {consult_id}", file=sys.stderr)
+                return 1
+            print(json.dumps(bundle, ensure_ascii=False, indent=1))
+            return 0
+        finally:
+            await db.close()
+
+    return asyncio.run(work())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -193,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _create_user(config, args)
         elif args.command == "audit":
             return _audit_verify(config)
+        elif args.command == "export-fhir":
+            return _export_fhir(config, args.consult_id)
         else:
             _db(config, args.action)
     except ConsultServerError as exc:

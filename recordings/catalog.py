@@ -173,6 +173,14 @@ class RecordingCatalog:
         )
         return _entry(rows[0]) if rows else None
 
+    async def of_consult(self, consult_id: int) -> list[Entry]:
+        """Every file recorded in a consult, oldest first."""
+        rows = await self.store.fetch_all(
+            f"SELECT {_ENTRY_COLUMNS} FROM recordings WHERE consult_id = ? ORDER BY id",
+            (consult_id,),
+        )
+        return [_entry(r) for r in rows]
+
     async def damaged(self, recording_id: int) -> None:
         """Its hash no longer matches: no longer served."""
         await self.store.execute(
