@@ -52,9 +52,9 @@ def ct_dicom(instance: int = 1, series_uid: str | None = None) -> bytes:
 
 
 def multiframe_dicom(frames: int = 5, size: int = 64) -> bytes:
-    """A multi-frame CT-like image: frame i is filled with the value 100 * i."""
+    """A multi-frame CT-like image: frame i is filled with the value 100 * i (mod 30000)."""
     ds = ct_slice()
-    data = np.stack([np.full((size, size), 100 * i, dtype=np.int16) for i in range(frames)])
+    data = np.stack([np.full((size, size), 100 * i % 30000, dtype=np.int16) for i in range(frames)])
     ds.Rows = ds.Columns = size
     ds.NumberOfFrames = frames
     ds.PixelData = data.tobytes()
