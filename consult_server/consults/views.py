@@ -12,6 +12,7 @@ from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role
+from consult_server.audit.chain import AUDIT, Actor
 from consult_server.config import CONFIG
 from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
@@ -19,6 +20,7 @@ from consult_server.errors import Forbidden
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
+from signaling.consult import FINAL_STATES
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
@@ -76,7 +78,41 @@ async def room_page(request: web.Request) -> web.Response:
             "invite": True,
             "publish": True,
             "files": True,
+            "sharing": True,
+            "can_attach": True,
+            "can_comment": True,
             "write_note": user.role is Role.SPECIALIST,
+            "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
+        },
+    )
+
+
+@routes.get("/consults/{consult_id:\\d{1,12}}")
+@requires(Role.CLINICIAN, Role.SPECIALIST, Role.SUPERVISOR)
+async def consult_page(request: web.Request) -> web.Response:
+    """A consult's record outside its room: the patient, the files, what was said and
+    the note (written here by the specialist after the session)."""
+    user = current_user(request)
+    consults = request.app[CONSULTS]
+    facts = await consults.readable(user, int(request.match_info["consult_id"]))
+    details = facts.describe(user)
+    participant = user.id in facts.participants
+    state = facts.consult.state
+    chat = await consults.chat_of(user, facts.consult.id)
+    if chat and not participant:  # a supervisor reading what was said
+        actor = Actor.user(user, request.remote)
+        await request.app[AUDIT].append(actor, "view", f"chat:{facts.consult.id}")
+    return render(
+        request,
+        "consult.html",
+        {
+            "consult": details,
+            "chat": [line.describe() for line in chat],
+            "files": True,
+            "sharing": False,
+            "can_attach": participant and state not in FINAL_STATES,
+            "can_comment": participant,
+            "write_note": participant and user.role is Role.SPECIALIST,
             "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
         },
     )

@@ -159,6 +159,21 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await expect(clinician.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "ended", timeout=15_000
         )
+
+        # After the session: the consult's record page, from the clinician's list (the
+        # note to print, the series to look at again) and the specialist's (to correct).
+        await clinician.goto(server.url + "/")
+        await clinician.get_by_test_id("consult-record").first.click()
+        await expect(clinician.get_by_test_id("note-signed")).to_contain_text("Nghi lao phổi.")
+        await expect(clinician.get_by_test_id("attachment-item")).to_have_count(1)
+        await expect(clinician.get_by_test_id("chat-message")).to_have_count(2)
+        await expect(clinician.get_by_test_id("attach-file")).to_have_count(0)  # it ended
+        await specialist.goto(f"{server.url}/consults/{consult_id}")
+        await specialist.get_by_test_id("note-correct").click()
+        await specialist.get_by_test_id("note-disposition").select_option("transfer")
+        await specialist.get_by_test_id("note-sign").click()
+        await specialist.get_by_test_id("note-sign-confirm").click()
+        await expect(specialist.get_by_test_id("note-signed")).to_have_count(2)
     finally:
         await clinician_browser.close()
         await specialist_browser.close()
@@ -172,7 +187,10 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await supervisor.get_by_test_id("recording-open").first.click(timeout=30_000)
         await expect(supervisor.get_by_test_id("review-patient")).to_contain_text("Lò Văn Páo")
         await expect(supervisor.get_by_test_id("chat-message")).to_have_count(2)
-        await expect(supervisor.get_by_test_id("note-signed")).to_contain_text("Nghi lao phổi.")
+        await expect(supervisor.get_by_test_id("note-signed")).to_have_count(2)
+        await expect(supervisor.get_by_test_id("note-signed").first).to_contain_text(
+            "Chuyển viện cấp cứu"
+        )
         await expect(supervisor.get_by_test_id("attachment-item")).to_have_count(3)
         await supervisor.get_by_test_id("attachment-item").first.get_by_role("button").click()
         viewer = supervisor.get_by_test_id("image-viewer")

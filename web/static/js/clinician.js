@@ -6,7 +6,7 @@ import { uploadFile } from "./upload.js";
 import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
-import { joinButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
+import { joinButton, recordButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
@@ -16,6 +16,7 @@ const formError = /** @type {HTMLElement} */ (form.querySelector('[data-testid="
 /** @param {HTMLElement} actions @param {any} consult */
 function actionsFor(actions, consult) {
   if (consult.can_join) actions.append(joinButton(consult.id));
+  if (consult.mine) actions.append(recordButton(consult.id));
   if (consult.state === "requested" || consult.state === "accepted") {
     const cancel = document.createElement("button");
     cancel.textContent = t("consult.cancel");

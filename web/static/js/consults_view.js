@@ -112,6 +112,19 @@ export function joinButton(id) {
 }
 
 /**
+ * A link to the consult's record (files, what was said, the note), in any state.
+ * @param {number} id
+ */
+export function recordButton(id) {
+  const a = document.createElement("a");
+  a.className = "button";
+  a.href = `/consults/${id}`;
+  a.dataset.testid = "consult-record";
+  a.textContent = t("consult.record");
+  return a;
+}
+
+/**
  * "Nguyễn Thị Hoa · Nữ · 56 tuổi · BHYT DN40…": who the consult is about, as a line.
  * @param {any} patient
  */

@@ -252,7 +252,7 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
     }
   });
 
-  socket.on("room:note", (/** @type {any} */ change) => {
+  socket?.on("room:note", (/** @type {any} */ change) => {
     if (change.note) versions = [change.note, ...versions.filter((v) => v.version !== change.note.version)];
     render();
     if (change.comment) refresh();

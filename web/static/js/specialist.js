@@ -6,7 +6,7 @@
 import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
-import { joinButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
+import { joinButton, recordButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
 
 const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
@@ -22,6 +22,7 @@ function actionsFor(actions, consult) {
     actions.append(accept);
   }
   if (consult.can_join) actions.append(joinButton(consult.id));
+  if (consult.mine) actions.append(recordButton(consult.id));
   if (consult.state === "accepted" && consult.mine) {
     const cancel = document.createElement("button");
     cancel.textContent = t("consult.cancel");
