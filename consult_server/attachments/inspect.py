@@ -111,14 +111,17 @@ def _dicom(path: Path) -> Described:
         samples = int(ds.get("SamplesPerPixel", 1))
         bits = int(ds.BitsAllocated)
         syntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID")
+        compressed = syntax is not None and syntax.is_compressed
     except Exception:  # pydicom raises many kinds on a broken header
         raise Refused("bad_dicom", "this DICOM file's header cannot be read") from None
     if rows <= 0 or columns <= 0 or frames <= 0 or bits not in (1, 8, 16, 32):
         raise Refused("bad_dicom", "this DICOM file's image size is impossible")
+    if rows * columns * samples > MAX_PHOTO_PIXELS:
+        # Whatever the compression: a preview decodes a frame, and no X-ray is this big.
+        raise Refused("image_too_large", "this DICOM image has too many pixels")
     pixels = ds.get_item(PIXEL_DATA, keep_deferred=True)
     if pixels is None:
         raise Refused("dicom_no_image", "this DICOM file holds no image")
-    compressed = syntax is not None and syntax.is_compressed
     length = getattr(pixels, "length", None)
     offset = getattr(pixels, "value_tell", None)
     if not compressed and isinstance(length, int) and isinstance(offset, int):

@@ -1,6 +1,8 @@
-"""From a received temporary file to a stored one: check it, scrub it, name it by hash.
+"""From a received temporary file to one ready to store: check it, scrub it, hash it.
 
-The whole of it runs in one worker thread per upload, after the last byte arrived.
+Runs in one worker thread per upload, after the last byte arrived. Nothing is moved
+into the store here: the caller catalogues the file first and keeps it only then, so a
+refusal or a failure at any step leaves no blob that no catalog entry names.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from recordings.files import sha256_of
 
 
 @dataclass(frozen=True)
-class Stored:
+class Prepared:
+    #: The file to keep: the received one, or its scrubbed copy (both in incoming/).
+    path: Path
     sha256: str
     size: int
     described: Described
 
 
-def store(blobs: BlobStore, received: Path, received_sha256: str, kind: Kind) -> Stored:
-    """Check ``received`` is a sound ``kind``, strip a photo's metadata, and move the
-    result into the store. Raises ``Refused`` (the caller removes ``received``)."""
+def prepare(blobs: BlobStore, received: Path, received_sha256: str, kind: Kind) -> Prepared:
+    """Check ``received`` is a sound ``kind`` and strip a photo's metadata. Raises
+    ``Refused`` (the caller removes ``received``; a scrubbed copy is removed here)."""
     described = describe(received, kind)
     path, sha256 = received, received_sha256
     if kind.is_photo:
@@ -35,6 +39,7 @@ def store(blobs: BlobStore, received: Path, received_sha256: str, kind: Kind) ->
                     scrub_jpeg(src, dst, described.orientation)
                 else:
                     scrub_png(src, dst)
+            sha256 = sha256_of(path)[0]
         except NotAnImage:
             path.unlink(missing_ok=True)
             raise Refused(
@@ -43,7 +48,4 @@ def store(blobs: BlobStore, received: Path, received_sha256: str, kind: Kind) ->
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        sha256 = sha256_of(path)[0]
-    size = path.stat().st_size
-    blobs.keep(path, sha256)
-    return Stored(sha256, size, described)
+    return Prepared(path, sha256, path.stat().st_size, described)

@@ -52,6 +52,10 @@ class OverLimit(Exception):
     """Adding the file would take the consult past its total."""
 
 
+class TooManyFiles(Exception):
+    """The consult holds as many files as it may."""
+
+
 class AttachmentRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -74,10 +78,12 @@ class AttachmentRepository:
         sha256: str,
         described: Described,
         limit: int,
+        max_files: int,
     ) -> tuple[Attachment, bool]:
         """Catalogue a stored file; (the entry, True) when new. The same content sent
         again to the same consult gives the entry already there, (entry, False).
-        Raises ``OverLimit`` when the consult's files would exceed ``limit`` bytes."""
+        Raises ``OverLimit`` when the consult's files would exceed ``limit`` bytes,
+        ``TooManyFiles`` past ``max_files`` files."""
         dicom = described.dicom
         async with self.db.atomic() as tx:
             if tx.postgresql:  # one upload at a time per consult past this point
@@ -89,11 +95,14 @@ class AttachmentRepository:
             if existing is not None:
                 return _attachment(existing), False
             used = await tx.fetch_one(
-                "SELECT COALESCE(SUM(size), 0) AS used FROM consult_files WHERE consult_id = ?",
+                "SELECT COALESCE(SUM(size), 0) AS used, COUNT(*) AS files FROM consult_files"
+                " WHERE consult_id = ?",
                 (consult_id,),
             )
             if used is not None and int(used["used"]) + size > limit:
                 raise OverLimit
+            if used is not None and int(used["files"]) >= max_files:
+                raise TooManyFiles
             file_id = await tx.insert(
                 "INSERT INTO consult_files (consult_id, uploaded_by, uploaded_at, name, kind,"
                 " size, sha256, width, height, frames, duration, modality, study_uid,"
@@ -134,6 +143,10 @@ class AttachmentRepository:
             f"SELECT {_COLUMNS}{_FROM} WHERE f.consult_id = ? ORDER BY f.id", (consult_id,)
         )
         return [_attachment(r) for r in rows]
+
+    async def mark_ok(self, file_id: int) -> None:
+        """A sound copy of a damaged file's content was sent again and stored."""
+        await self.db.execute("UPDATE consult_files SET status = 'ok' WHERE id = ?", (file_id,))
 
     async def mark_damaged(self, file_id: int) -> None:
         await self.db.execute(

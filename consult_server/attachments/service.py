@@ -11,6 +11,7 @@ marked damaged and audited, never served.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import unicodedata
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -21,9 +22,9 @@ from aiohttp.web import AppKey
 
 from consult_server.accounts.models import User
 from consult_server.attachments.inspect import Refused
-from consult_server.attachments.intake import store
+from consult_server.attachments.intake import prepare
 from consult_server.attachments.models import Attachment
-from consult_server.attachments.repository import AttachmentRepository, OverLimit
+from consult_server.attachments.repository import AttachmentRepository, OverLimit, TooManyFiles
 from consult_server.attachments.sniff import sniff
 from consult_server.attachments.storage import BlobStore
 from consult_server.attachments.thumbnails import make_thumbnail
@@ -46,6 +47,8 @@ from signaling.consult import FINAL_STATES
 #: Told when a file was attached: (consult id, the new file).
 Announce = Callable[[int, Attachment], Awaitable[None]]
 MAX_NAME = 200
+#: Files one consult may hold (a CT series is a few hundred).
+MAX_FILES_PER_CONSULT = 2000
 
 
 def clean_name(raw: str | None) -> str:
@@ -149,29 +152,45 @@ class Attachments:
                 )
             received = await incoming.finish()
             try:
-                stored = await asyncio.to_thread(store, self.blobs, incoming.path, received, kind)
+                prepared = await asyncio.to_thread(
+                    prepare, self.blobs, incoming.path, received, kind
+                )
             except Refused as refused:
                 raise Unsupported(refused.message, refused.code) from None
-        try:
-            attachment, new = await self.store.add(
-                consult_id,
-                user.id,
-                time.time(),
-                clean_name(name),
-                kind,
-                stored.size,
-                stored.sha256,
-                stored.described,
-                self.config.max_consult_bytes,
-            )
-        except OverLimit:
-            raise too_large from None
+            try:
+                attachment, new = await self.store.add(
+                    consult_id,
+                    user.id,
+                    time.time(),
+                    clean_name(name),
+                    kind,
+                    prepared.size,
+                    prepared.sha256,
+                    prepared.described,
+                    self.config.max_consult_bytes,
+                    MAX_FILES_PER_CONSULT,
+                )
+                # Catalogued: now the bytes take their place by hash (a damaged copy
+                # already there is replaced by this sound one).
+                await asyncio.to_thread(self.blobs.keep, prepared.path, prepared.sha256)
+            except OverLimit:
+                raise too_large from None
+            except TooManyFiles:
+                raise Conflict(
+                    f"a consult holds at most {MAX_FILES_PER_CONSULT} files", "too_many_files"
+                ) from None
+            finally:
+                if prepared.path != incoming.path:
+                    await asyncio.to_thread(prepared.path.unlink, missing_ok=True)
+        if not new and attachment.status == "damaged":
+            await self.store.mark_ok(attachment.id)
+            attachment = dataclasses.replace(attachment, status="ok")
         if new:
             await self.audit.append(
                 actor,
                 "upload",
                 f"file:{attachment.id}",
-                {"consult": consult_id, "size": stored.size},
+                {"consult": consult_id, "size": prepared.size, "sha256": prepared.sha256},
             )
             if self._announce is not None:
                 await self._announce(consult_id, attachment)

@@ -59,9 +59,12 @@ def _dicom(path: Path) -> Image.Image:
     header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     frames = int(header.get("NumberOfFrames") or 1)
     pixels = pixel_array(path, index=frames // 2)
+    # Every n-th row and column first: the preview is small, the frame may not be.
+    step = max(1, max(pixels.shape[:2]) // (2 * SIZE))
+    pixels = pixels[::step, ::step]
     if int(header.get("SamplesPerPixel", 1)) == 3:
         return Image.fromarray(np.asarray(pixels, dtype=np.uint8))
-    values = apply_voi_lut(apply_modality_lut(pixels, header), header).astype(np.float64)
+    values = apply_voi_lut(apply_modality_lut(pixels, header), header).astype(np.float32)
     low, high = float(values.min()), float(values.max())
     scaled = (values - low) / (high - low) * 255 if high > low else values * 0
     if header.get("PhotometricInterpretation") == "MONOCHROME1":

@@ -18,6 +18,18 @@ def _without_pixels() -> bytes:
     return files.dicom_bytes(ds)
 
 
+def _bad_syntax() -> bytes:
+    ds = files.ct_slice()
+    ds.file_meta.TransferSyntaxUID = "1.2.3.4"
+    return files.dicom_bytes(ds)
+
+
+def _huge() -> bytes:
+    ds = files.ct_slice()
+    ds.Rows = ds.Columns = 50_000
+    return files.dicom_bytes(ds)
+
+
 def _write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -47,6 +59,8 @@ def test_multiframe_and_preambleless_dicom(tmp_path: Path) -> None:
         (files.ct_dicom()[:30_000], "dicom_truncated"),
         (b"\x00" * 128 + b"DICM" + b"garbage" * 100, "bad_dicom"),
         (_without_pixels(), "dicom_no_image"),
+        (_bad_syntax(), "bad_dicom"),
+        (_huge(), "image_too_large"),
         (b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\xff\xff", "bad_dicom"),
     ],
 )

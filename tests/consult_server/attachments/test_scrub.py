@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 
+from consult_server.attachments import scrub
 from consult_server.attachments.scrub import scrub_jpeg, scrub_png
 from tests.support import sample_files as files
 
@@ -48,4 +50,48 @@ def test_png_loses_text_chunks() -> None:
         Image.open(io.BytesIO(out.getvalue())) as after,
         Image.open(io.BytesIO(original)) as before,
     ):
+        assert after.tobytes() == before.tobytes()
+
+
+def _jpeg(**options: object) -> bytes:
+    out = io.BytesIO()
+    files.pattern(96, 64).save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1024 * 1024])
+@pytest.mark.parametrize(
+    "options",
+    [{"quality": 90}, {"quality": 90, "progressive": True}, {"restart_marker_blocks": 1}],
+    ids=["baseline", "progressive", "restart-markers"],
+)
+def test_every_scan_is_kept_byte_for_byte(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, options: dict[str, object]
+) -> None:
+    """Whatever the block boundaries fall on (stuffed bytes, restart markers, the
+    segments between a progressive JPEG's scans)."""
+    monkeypatch.setattr(scrub, "_CHUNK", chunk)
+    original = _jpeg(**options)
+    scrubbed = _scrub_jpeg(original, orientation=1)
+    assert scrubbed == original  # nothing to remove from Pillow's own output
+    with Image.open(io.BytesIO(scrubbed)) as after:
+        after.load()
+
+
+def test_what_a_phone_appends_after_the_image_is_dropped() -> None:
+    """A second picture with its own EXIF (multi-picture, depth map) or a motion-photo
+    video after the end-of-image marker, and the MPF index pointing at it."""
+    exif = Image.Exif()
+    exif[files.MAKE] = "SecondPicture"
+    exif.get_ifd(files.GPS_IFD).update({1: "N", 2: (21.0, 2.0, 3.5)})
+    second = io.BytesIO()
+    files.pattern().save(second, "JPEG", exif=exif.tobytes())
+    first = files.jpeg_with_gps(orientation=1)
+    mpf = b"\xff\xe2" + (4 + 10).to_bytes(2, "big") + b"MPF\x00" + b"\x00" * 8
+    phone = first[:2] + mpf + first[2:] + second.getvalue() + b"ftypmp42 motion photo video"
+    scrubbed = _scrub_jpeg(phone, orientation=1)
+    assert b"SecondPicture" not in scrubbed and b"motion photo" not in scrubbed
+    assert b"MPF\x00" not in scrubbed
+    assert scrubbed.endswith(b"\xff\xd9") and scrubbed.count(b"\xff\xd8") == 1
+    with Image.open(io.BytesIO(scrubbed)) as after, Image.open(io.BytesIO(first)) as before:
         assert after.tobytes() == before.tobytes()

@@ -191,7 +191,8 @@ async def test_upload_cut_halfway_leaves_nothing(harness: Harness) -> None:
 
 async def test_a_tampered_file_is_refused_marked_and_audited(harness: Harness) -> None:
     clinician, consult_id = await filed(harness)
-    _, body = await send(clinician, consult_id, files.ct_dicom())
+    original = files.ct_dicom()
+    _, body = await send(clinician, consult_id, original)
     sent = body["file"]
     stored = _files_dir(harness) / "sha256" / sent["sha256"][:2] / sent["sha256"]
     data = bytearray(stored.read_bytes())
@@ -201,12 +202,17 @@ async def test_a_tampered_file_is_refused_marked_and_audited(harness: Harness) -
     assert status == 409 and b"file_damaged" in content
     _, listing = await clinician.api("GET", f"/api/consults/{consult_id}/files")
     assert listing["files"][0]["status"] == "damaged"
-    refusals = [
-        e
-        for e in await harness.app[AUDIT].for_objects([f"file:{sent['id']}"])
-        if e.action == "refuse"
-    ]
+    entries = await harness.app[AUDIT].for_objects([f"file:{sent['id']}"])
+    refusals = [e for e in entries if e.action == "refuse"]
     assert refusals and refusals[0].detail == {"reason": "hash_mismatch"}
+    upload = next(e for e in entries if e.action == "upload")
+    assert upload.detail["sha256"] == sent["sha256"]
+
+    # The same content sent again replaces the damaged copy and the file is sound again.
+    status, again = await send(clinician, consult_id, original)
+    assert status == 200 and again["file"]["status"] == "ok"
+    status, content, _ = await fetch(clinician, sent["url"])
+    assert status == 200 and hashlib.sha256(content).hexdigest() == sent["sha256"]
 
 
 async def test_who_may_send_and_see(harness: Harness) -> None:
