@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydicom.uid import UID
 
 from consult_server.attachments.inspect import Refused, describe
 from consult_server.attachments.sniff import Kind
@@ -20,7 +21,7 @@ def _without_pixels() -> bytes:
 
 def _bad_syntax() -> bytes:
     ds = files.ct_slice()
-    ds.file_meta.TransferSyntaxUID = "1.2.3.4"
+    ds.file_meta.TransferSyntaxUID = UID("1.2.3.4")
     return files.dicom_bytes(ds)
 
 
