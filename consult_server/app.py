@@ -199,9 +199,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     note_store = NoteRepository(db)
     notes = Notes(note_store, consults, app[AUDIT])
     app[NOTES] = notes
-    app[FHIR_EXPORT] = FhirExport(
-        consults, accounts, attachments.store, note_store, catalog, app[AUDIT]
-    )
+    app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()

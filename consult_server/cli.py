@@ -191,6 +191,7 @@ def _export_fhir(config: Config, consult_id: int) -> int:
     from consult_server.consults.service import Consults
     from consult_server.fhir.service import FhirExport
     from consult_server.notes.repository import NoteRepository
+    from consult_server.notes.service import Notes
     from recordings.catalog import RecordingCatalog
 
     async def work() -> int:
@@ -200,13 +201,14 @@ def _export_fhir(config: Config, consult_id: int) -> int:
         try:
             accounts = Accounts(AccountRepository(db))
             consults = Consults(ConsultRepository(db), accounts, config.consults)
+            audit = AuditLog(db)
             export = FhirExport(
                 consults,
                 accounts,
                 AttachmentRepository(db),
-                NoteRepository(db),
+                Notes(NoteRepository(db), consults, audit),
                 RecordingCatalog(db),
-                AuditLog(db),
+                audit,
             )
             try:
                 bundle = await export.for_system(consult_id)

@@ -452,6 +452,8 @@ class Signaling:
         async def act() -> Ack:
             message = ShowMessage.parse(data)
             claims, presence = await self._presenter(sid, message.token)
+            if not self.view_throttle.allow(sid, time.monotonic()):
+                raise BadMessage("rate_limited", "too many views shown at once; wait a moment")
             person = await self.people.person(claims.user_id)
             seq = presence.shown.seq + 1 if presence.shown else 1
             presence.shown = Presentation(

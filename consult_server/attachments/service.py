@@ -198,8 +198,13 @@ class Attachments:
 
     # -- seeing ------------------------------------------------------------------------
 
-    async def of_consult(self, user: User, consult_id: int) -> list[Attachment]:
-        await self.consults.readable(user, consult_id)
+    async def of_consult(self, user: User, actor: Actor, consult_id: int) -> list[Attachment]:
+        """The consult's files; someone reading them who does not take part (a
+        supervisor) is audited, once per ten minutes."""
+        facts = await self.consults.readable(user, consult_id)
+        obj = f"consult:{consult_id}"
+        if user.id not in facts.participants and self.window.due(user.id, obj, time.time()):
+            await self.audit.append(actor, "view", obj, {"part": "files"})
         return await self.store.of_consult(consult_id)
 
     async def _readable(self, user: User, actor: Actor, file_id: int) -> Attachment:

@@ -55,7 +55,7 @@ async def upload(request: web.Request) -> web.Response:
 @requires(Role.CLINICIAN, Role.SPECIALIST, Role.SUPERVISOR)
 async def listing(request: web.Request) -> web.Response:
     files = await request.app[ATTACHMENTS].of_consult(
-        current_user(request), int(request.match_info["consult_id"])
+        current_user(request), _actor(request), int(request.match_info["consult_id"])
     )
     return web.json_response({"files": [f.describe() for f in files]})
 

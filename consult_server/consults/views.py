@@ -99,9 +99,9 @@ async def consult_page(request: web.Request) -> web.Response:
     participant = user.id in facts.participants
     state = facts.consult.state
     chat = await consults.chat_of(user, facts.consult.id)
-    if chat and not participant:  # a supervisor reading what was said
+    if not participant:  # a supervisor reading the patient, the files' names, the chat
         actor = Actor.user(user, request.remote)
-        await request.app[AUDIT].append(actor, "view", f"chat:{facts.consult.id}")
+        await request.app[AUDIT].append(actor, "view", f"consult:{facts.consult.id}")
     return render(
         request,
         "consult.html",

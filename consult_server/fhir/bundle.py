@@ -6,7 +6,8 @@ reason); the Encounter (class VR: virtual, its period and participants); a Media
 image, clip and recording and a DocumentReference per PDF, each with its SHA-256 as an
 RFC 6920 ``ni:`` identifier (FHIR's Attachment.hash is SHA-1); a Communication per chat
 line; a Composition per signed version of the note (the newest "final", the earlier
-ones "amended", each replacing the one before), its SHA-256 as identifier.
+ones "amended", each replacing the one before, any whose content no longer matches its
+signature "entered-in-error"), its SHA-256 as identifier.
 
 Pure: the caller reads the record; this only shapes it. References are ``urn:uuid:``
 names derived from the server's ids, so the same consult exports the same ids.
@@ -255,7 +256,9 @@ def _composition(record: ConsultRecord, version: NoteVersion, latest: bool) -> d
         "resourceType": "Composition",
         "id": f"note-{consult_id}-v{version.version}",
         "identifier": ni_sha256(version.sha256),
-        "status": "final" if latest else "amended",
+        # A version whose content no longer matches its signature is not exported as
+        # a valid note.
+        "status": "entered-in-error" if not version.intact else "final" if latest else "amended",
         "type": {"coding": [{"system": LOINC, "code": "11488-4", "display": "Consult note"}]},
         "subject": {"reference": ref("Patient", consult_id)},
         "encounter": {"reference": ref("Encounter", consult_id)},

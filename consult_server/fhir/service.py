@@ -18,7 +18,7 @@ from consult_server.consults.models import ConsultFacts
 from consult_server.consults.service import Consults
 from consult_server.fhir.bundle import build_bundle
 from consult_server.fhir.record import ConsultRecord
-from consult_server.notes.repository import NoteRepository
+from consult_server.notes.service import Notes
 from recordings.catalog import RecordingCatalog
 
 
@@ -28,7 +28,7 @@ class FhirExport:
         consults: Consults,
         accounts: Accounts,
         attachments: AttachmentRepository,
-        notes: NoteRepository,
+        notes: Notes,
         catalog: RecordingCatalog,
         audit: AuditLog,
     ) -> None:

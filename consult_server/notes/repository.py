@@ -56,6 +56,10 @@ class NotTheAuthor(Exception):
     pass
 
 
+class DraftChanged(Exception):
+    """The draft was saved again after the signer last saw it."""
+
+
 class NoteRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -131,7 +135,13 @@ class NoteRepository:
         return _version(row)
 
     async def sign(
-        self, consult_id: int, version: int, signer_id: int, now: float, audit: SystemAppend
+        self,
+        consult_id: int,
+        version: int,
+        signer_id: int,
+        now: float,
+        audit: SystemAppend,
+        seen_updated_at: float | None = None,
     ) -> NoteVersion:
         """Sign a draft; its "sign" entry (with the SHA-256) goes into the audit chain in
         the same transaction, so there is never a signature the chain does not hold."""
@@ -148,6 +158,8 @@ class NoteRepository:
                 raise AlreadySigned
             if draft.author_id != signer_id:
                 raise NotTheAuthor
+            if seen_updated_at is not None and seen_updated_at != draft.updated_at:
+                raise DraftChanged
             draft.content.ready_to_sign()
             digest = content_digest(consult_id, version, signer_id, now, draft.content)
             await tx.execute(

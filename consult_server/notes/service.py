@@ -9,6 +9,7 @@ consult's record; every reading is audited (one entry per reader per ten minutes
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 from consult_server.notes.models import MAX_TEXT, NoteComment, NoteContent, NoteVersion
 from consult_server.notes.repository import (
     AlreadySigned,
+    DraftChanged,
     DraftHeld,
     NoSuchVersion,
     NoteRepository,
@@ -67,12 +69,32 @@ class Notes:
         return facts
 
     async def read(self, user: User, actor: Actor, consult_id: int) -> Note:
+        """Every signed version and the reader's own draft (a draft is its author's
+        until signed), with comments."""
         await self.consults.readable(user, consult_id)
-        versions = await self.store.versions(consult_id)
+        versions = [
+            v for v in await self.versions(consult_id) if v.signed or v.author_id == user.id
+        ]
         obj = f"note:{consult_id}"
         if versions and self.window.due(user.id, obj, time.time()):
             await self.audit.append(actor, "view", obj)
         return Note(versions, await self.store.comments(consult_id))
+
+    async def versions(self, consult_id: int) -> list[NoteVersion]:
+        """Every version, newest first, each signed one checked against the audit
+        chain's record of its signature."""
+        versions = await self.store.versions(consult_id)
+        if not any(v.signed for v in versions):
+            return versions
+        signed = {
+            e.detail.get("version"): e.detail.get("sha256")
+            for e in await self.audit.for_objects([f"note:{consult_id}"])
+            if e.action == "sign"
+        }
+        return [
+            dataclasses.replace(v, anchored=signed.get(v.version) == v.sha256) if v.signed else v
+            for v in versions
+        ]
 
     async def save_draft(
         self, user: User, consult_id: int, content: NoteContent, edits: int | None
@@ -89,11 +111,25 @@ class Notes:
                 "a signed note cannot be changed; write a correction instead", "note_signed"
             ) from None
 
-    async def sign(self, user: User, actor: Actor, consult_id: int, version: int) -> NoteVersion:
+    async def sign(
+        self,
+        user: User,
+        actor: Actor,
+        consult_id: int,
+        version: int,
+        seen_updated_at: float | None = None,
+    ) -> NoteVersion:
+        """Sign a draft. ``seen_updated_at``: when the draft the signer is looking at was
+        saved; a draft saved since (another tab, a late autosave) is not signed."""
         await self._writer(user, consult_id)
         try:
             signed = await self.store.sign(
-                consult_id, version, user.id, time.time(), self.audit.by(actor)
+                consult_id,
+                version,
+                user.id,
+                time.time(),
+                self.audit.by(actor),
+                seen_updated_at,
             )
         except NoSuchVersion:
             raise NotFound("no such version of the note", "note_not_found") from None
@@ -101,6 +137,11 @@ class Notes:
             raise Conflict("this version is already signed", "note_already_signed") from None
         except NotTheAuthor:
             raise Forbidden("only the draft's author signs it", "not_note_author") from None
+        except DraftChanged:
+            raise Conflict(
+                "the draft changed since you last saw it; look at it again, then sign",
+                "note_changed",
+            ) from None
         await self._tell(consult_id, {"note": signed.describe()})
         return signed
 

@@ -62,8 +62,15 @@ async def sign(request: web.Request) -> web.Response:
     version = body.get("version") if isinstance(body, dict) else None
     if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < 2**31:
         raise BadRequest("say which version to sign", "bad_note")
+    seen = body.get("updated_at") if isinstance(body, dict) else None
+    if seen is not None and (isinstance(seen, bool) or not isinstance(seen, (int, float))):
+        raise BadRequest("updated_at must be the draft's save time", "bad_note")
     signed = await request.app[NOTES].sign(
-        current_user(request), _actor(request), _consult(request), version
+        current_user(request),
+        _actor(request),
+        _consult(request),
+        version,
+        None if seen is None else float(seen),
     )
     return web.json_response({"note": signed.describe(language_of(request))})
 

@@ -134,7 +134,9 @@ async def _clinical_record(
     language = language_of(request)
     return {
         "patient": facts.describe(user)["patient"],
-        "attachments": [a.describe() for a in await app[ATTACHMENTS].of_consult(user, consult_id)],
+        "attachments": [
+            a.describe() for a in await app[ATTACHMENTS].of_consult(user, actor, consult_id)
+        ],
         "chat": [{**line.describe(), "offset": max(0.0, line.at - started_at)} for line in chat],
         "note": [v.describe(language) for v in note.versions if v.signed],
     }

@@ -31,5 +31,11 @@ async def test_record_page_and_room_page(harness: Harness) -> None:
     page = await response.text()
     assert response.status == 200 and 'data-testid="note-editor"' not in page
     assert 'data-testid="attach-file"' not in page and 'data-testid="note-comment-form"' not in page
-    entries = await harness.app[AUDIT].for_objects([f"chat:{consult_id}"])
+    entries = await harness.app[AUDIT].for_objects([f"consult:{consult_id}"])
     assert [(e.actor, e.action) for e in entries] == [("supervisor.demo", "view")]
+    # Reading the files' list as a supervisor is audited too (once per ten minutes).
+    for _ in range(2):
+        status, _body = await supervisor.api("GET", f"/api/consults/{consult_id}/files")
+        assert status == 200
+    entries = await harness.app[AUDIT].for_objects([f"consult:{consult_id}"])
+    assert [e.detail for e in entries] == [{"part": "files"}, {}]

@@ -79,12 +79,45 @@ async def test_draft_sign_correct_and_comment(harness: Harness) -> None:
     )
     assert [r["version"] for r in rows] == [1, 2] and all(r["sha256"] for r in rows)
 
-    # Changed behind the server's back: the version no longer reads as intact.
+    # Changed behind the server's back: the version no longer reads as intact, even
+    # when its row's hash is recomputed to match (the audit chain holds the signed one).
     await harness.app[DB].execute(
         "UPDATE consult_notes SET assessment = 'sửa lén' WHERE version = 1"
     )
     _, body = await clinician.api("GET", base)
     assert [v["intact"] for v in body["versions"]] == [True, False]
+    forged = content_digest(
+        consult_id,
+        1,
+        signed["author_id"],
+        signed["signed_at"],
+        NoteContent.parse({**NOTE, "assessment": "sửa lén"}),
+    )
+    await harness.app[DB].execute(
+        "UPDATE consult_notes SET sha256 = ? WHERE version = 1", (forged,)
+    )
+    _, body = await clinician.api("GET", base)
+    assert [v["intact"] for v in body["versions"]] == [True, False]
+
+
+async def test_a_draft_is_its_authors_and_only_what_was_seen_is_signed(
+    harness: Harness,
+) -> None:
+    clinician, specialist, consult_id = await accepted_consult(harness)
+    base = f"/api/consults/{consult_id}/note"
+    _, body = await specialist.api("PUT", f"{base}/draft", NOTE)
+    seen = body["note"]["updated_at"]
+    _, body = await clinician.api("GET", base)
+    assert body["versions"] == []  # not signed: nobody else reads it
+    # Saved again (another tab, a late autosave) after the signer looked at it.
+    await specialist.api("PUT", f"{base}/draft", {**NOTE, "recommendation": "đổi liều"})
+    status, body = await specialist.api("POST", f"{base}/sign", {"version": 1, "updated_at": seen})
+    assert (status, body["error"]["code"]) == (409, "note_changed")
+    _, body = await specialist.api("GET", base)
+    status, body = await specialist.api(
+        "POST", f"{base}/sign", {"version": 1, "updated_at": body["versions"][0]["updated_at"]}
+    )
+    assert status == 200 and body["note"]["recommendation"] == "đổi liều"
 
 
 async def test_bad_notes_are_refused(harness: Harness) -> None:

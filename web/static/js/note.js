@@ -40,8 +40,10 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
   let draftVersion = null;
   /** @type {ReturnType<typeof setTimeout>|null} */
   let timer = null;
-  /** @type {Promise<void>} */
-  let saving = Promise.resolve();
+  /** @type {Promise<boolean>} whether the last save reached the server */
+  let saving = Promise.resolve(true);
+  /** When the draft on screen was last saved (the server signs only that one). @type {number|null} */
+  let savedAt = null;
 
   /** @param {string} name */
   function field(name) {
@@ -134,8 +136,9 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
     showDispositionDetails();
   }
 
+  /** Save the draft as it is on screen now; true when the server has it. */
   async function save() {
-    if (!editor) return;
+    if (!editor) return false;
     if (timer) clearTimeout(timer);
     timer = null;
     if (saveState) saveState.textContent = t("note.save_state.saving");
@@ -144,13 +147,16 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
         const body = { ...content(), ...(draftVersion ? { version: draftVersion } : {}) };
         const { note } = await api(`${base}/draft`, { method: "PUT", body });
         draftVersion = note.version;
+        savedAt = note.updated_at;
         versions = [note, ...versions.filter((v) => v.version !== note.version)];
         if (saveState) saveState.textContent = t("note.save_state.saved", { at: clock.format(new Date()) });
+        return true;
       } catch (error) {
         if (saveState) saveState.textContent = t("note.save_state.failed", { reason: errorText(/** @type {any} */ (error)) });
+        return false;
       }
     });
-    await saving;
+    return saving;
   }
 
   async function refresh() {
@@ -159,7 +165,10 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
       versions = note.versions;
       showComments(note.comments);
       const draft = versions.find((v) => !v.signed && v.author_id === me);
-      if (draft && editor && !editor.contains(document.activeElement)) fill(draft);
+      if (draft && editor && !editor.contains(document.activeElement)) {
+        fill(draft);
+        savedAt = draft.updated_at;
+      }
       render();
     } catch {
       // shown again on the next refresh
@@ -195,9 +204,14 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
     });
     confirmButton?.addEventListener("click", async () => {
       if (confirmBox) confirmBox.hidden = true;
+      // What is on screen now is what gets signed: save it (an edit made after the
+      // first click included), and sign only that save.
+      if (!(await save())) return;
       try {
-        await saving;
-        const { note } = await api(`${base}/sign`, { method: "POST", body: { version: draftVersion } });
+        const { note } = await api(`${base}/sign`, {
+          method: "POST",
+          body: { version: draftVersion, updated_at: savedAt },
+        });
         versions = [note, ...versions.filter((v) => v.version !== note.version)];
         editor.dataset.correcting = "false";
         if (saveState) saveState.textContent = "";
