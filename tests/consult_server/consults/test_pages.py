@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.models import Level, Role
 from consult_server.audit.chain import AUDIT
 from consult_server.consults.service import CONSULTS
 from tests.signaling.test_socket_api import accepted_consult, user_id
 from tests.support.inproc import Harness
+from tests.support.server import DEMO_PASSWORD
 
 
 async def test_record_page_and_room_page(harness: Harness) -> None:
@@ -39,3 +42,36 @@ async def test_record_page_and_room_page(harness: Harness) -> None:
         assert status == 200
     entries = await harness.app[AUDIT].for_objects([f"consult:{consult_id}"])
     assert [e.detail for e in entries] == [{"part": "files"}, {}]
+
+
+async def test_who_reads_what_was_said(harness: Harness) -> None:
+    """The chat's record: the API for those who took part (or were offered the request),
+    the record page also for supervisors over the consult's facilities, nobody else."""
+    accounts = harness.app[ACCOUNTS]
+    elsewhere = await accounts.add_facility("far-away", "Bệnh viện xa", Level.PROVINCIAL, None)
+    await accounts.create_user(
+        "supervisor.other", DEMO_PASSWORD, Role.SUPERVISOR, elsewhere, "Giám sát khác"
+    )
+    clinician, specialist, consult_id = await accepted_consult(harness)
+    clinician_id = await user_id(harness, "clinician.demo")
+    await harness.app[CONSULTS].store.say(consult_id, clinician_id, "mạch 120", 1.0)
+    # name: (GET /api/consults/ID/messages, GET /consults/ID)
+    expected = {
+        "clinician.demo": (200, 200),
+        "specialist.demo": (200, 200),
+        "clinician2.demo": (404, 404),
+        "specialist.central": (404, 404),
+        "supervisor.demo": (403, 200),
+        "supervisor.other": (403, 404),
+        "admin.demo": (403, 403),
+    }
+    for name, (api_status, page_status) in expected.items():
+        client = {"clinician.demo": clinician, "specialist.demo": specialist}.get(name)
+        client = client or await harness.login(name)
+        status, body = await client.api("GET", f"/api/consults/{consult_id}/messages")
+        assert status == api_status, name
+        if status == 200:
+            assert [m["text"] for m in body["messages"]] == ["mạch 120"]
+        page = await client.get(f"/consults/{consult_id}")
+        assert page.status == page_status, name
+        assert ("mạch 120" in await page.text()) is (page_status == 200), name
