@@ -25,6 +25,8 @@ from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
 from consult_server.accounts.people import SignalingPeople
 from consult_server.accounts.repository import AccountRepository
+from consult_server.accounts.sign_in import SIGN_IN, SignIn
+from consult_server.accounts.throttle import LoginThrottle
 from consult_server.attachments import views as attachment_views
 from consult_server.attachments.models import Attachment
 from consult_server.attachments.repository import AttachmentRepository
@@ -98,6 +100,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await recover_recordings(app[CATALOG])
     yield
     await app[DB].close()
+    app[ACCOUNTS].passwords.close()
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
@@ -188,6 +191,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     teaching = Teaching(TeachingRepository(db), accounts)
     app[TEACHING] = teaching
     app[AUDIT] = AuditLog(db)
+    app[SIGN_IN] = SignIn(accounts, app[AUDIT], LoginThrottle())
     attachments = Attachments(
         AttachmentRepository(db),
         BlobStore(config.data_dir / "files"),

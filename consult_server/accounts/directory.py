@@ -7,7 +7,7 @@ import time
 from aiohttp.web import AppKey
 
 from consult_server.accounts.models import Facility, Level, Role, Specialty, User
-from consult_server.accounts.passwords import hash_password, verify_password
+from consult_server.accounts.passwords import PasswordPool
 from consult_server.accounts.repository import Account, AccountRepository
 from consult_server.errors import BadRequest, Conflict
 from signaling.routing import ReferralTree
@@ -18,8 +18,10 @@ USERNAME_MAX = 64
 class Accounts:
     """The account directory: who works where, in which specialty, and signing in."""
 
-    def __init__(self, store: AccountRepository) -> None:
+    def __init__(self, store: AccountRepository, passwords: PasswordPool | None = None) -> None:
         self.store = store
+        #: Hashing off the event loop, in a bounded pool.
+        self.passwords = passwords or PasswordPool()
 
     # -- facilities and specialties ---------------------------------------------------
 
@@ -64,7 +66,7 @@ class Accounts:
         account = Account(
             username=username,
             display_name=display_name or username,
-            password_hash=hash_password(password),
+            password_hash=await self.passwords.hash(password),
             role=role,
             facility_id=facility_id,
             specialties=specialties,
@@ -84,7 +86,9 @@ class Accounts:
     async def authenticate(self, username: str, password: str) -> User | None:
         found = await self.store.credentials(username[:USERNAME_MAX])
         # An unknown name costs a hash too: the answer's time names no account.
-        if not verify_password(None if found is None else found.password_hash, password):
+        if not await self.passwords.verify(
+            None if found is None else found.password_hash, password
+        ):
             return None
         return None if found is None else await self.user(found.user_id)
 

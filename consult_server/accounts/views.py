@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
-from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
+from consult_server.accounts.sign_in import SIGN_IN, Refusal
 from consult_server.config import CONFIG
 from consult_server.errors import BadRequest
 from consult_server.http.render import render
 from consult_server.http.request import safe_next
-from consult_server.http.security import USER, cookie_secure, public, requires
+from consult_server.http.security import USER, cookie_secure, current_user, public, requires
 
 routes = web.RouteTableDef()
 
@@ -31,11 +33,17 @@ async def login_submit(request: web.Request) -> web.Response:
     target = safe_next(form.get("next"))
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
         raise BadRequest("username and password are required", "bad_credentials")
-    user = await request.app[ACCOUNTS].authenticate(username.strip(), password)
-    if user is None:
+    outcome = await request.app[SIGN_IN].attempt(
+        username.strip(), password, request.remote, time.time()
+    )
+    if isinstance(outcome, Refusal):
         return render(
-            request, "login.html", {"next": target, "error": "errors.bad_credentials"}, status=401
+            request,
+            "login.html",
+            {"next": target, "error": outcome.key, "minutes": outcome.minutes},
+            status=outcome.status,
         )
+    user = outcome
     token, _ = await request.app[LOGIN_SESSIONS].create(user.id)
     response = web.HTTPFound(target)
     response.set_cookie(
@@ -54,6 +62,7 @@ async def login_submit(request: web.Request) -> web.Response:
 @requires()
 async def logout(request: web.Request) -> web.Response:
     await request.app[LOGIN_SESSIONS].delete(request.cookies.get(COOKIE_NAME, ""))
+    await request.app[SIGN_IN].signed_out(current_user(request), request.remote)
     response = web.HTTPFound("/login")
     response.del_cookie(COOKIE_NAME, path="/")
     raise response

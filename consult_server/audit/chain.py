@@ -34,7 +34,20 @@ from consult_server.store.engine import open_sync
 GENESIS = "0" * 64
 
 #: What a recording's entries may say.
-ACTIONS = ("view", "play", "download", "delete", "refuse", "upload", "sign", "export")
+ACTIONS = (
+    "view",
+    "play",
+    "download",
+    "delete",
+    "refuse",
+    "upload",
+    "sign",
+    "export",
+    "login",
+    "login_failed",
+    "lock",
+    "logout",
+)
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"
 
