@@ -16,7 +16,9 @@ from typing import Any
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role
 from consult_server.accounts.repository import AccountRepository
+from consult_server.at_rest import loose_paths, make_private
 from consult_server.config import Config, ensure_data_dir, load_config
+from consult_server.errors import ConfigError
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.quiet import quiet_drivers
@@ -97,6 +99,22 @@ def _serve(config: Config) -> None:
     from consult_server.app import create_app
     from consult_server.http.access_log import PathOnlyAccessLogger
 
+    loose, named = loose_paths(config.data_dir)
+    if loose:
+        if config.security.loose_files == "refuse":
+            raise ConfigError(
+                "security.loose_files",
+                "refuse",
+                f"no file others can read under {config.data_dir}: {loose} are"
+                f" ({', '.join(named)}); chmod -R go-rwx it",
+            )
+        log.warning(
+            "%d paths under the data directory can be read by other users of this host"
+            " (%s); run chmod -R go-rwx %s",
+            loose,
+            ", ".join(named),
+            config.data_dir,
+        )
     log.info(
         "consult-server on http://%s:%s (data in %s, %s event loop)",
         config.server.host,
@@ -225,6 +243,7 @@ def _export_fhir(config: Config, consult_id: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    make_private()
     try:
         config = _config(args)
         logging.basicConfig(

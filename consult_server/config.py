@@ -72,6 +72,9 @@ class SecurityConfig:
     session_hours: int = 12
     #: How long a room join token is valid.
     join_token_seconds: int = 4 * 3600
+    #: Files under the data directory that others on the host could read: "warn" at
+    #: start-up (naming them) or "refuse" to start.
+    loose_files: str = "warn"
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "i18n.default_language": ("vi", "en"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "media.video_codec": ("VP8", "H264"),
+    "security.loose_files": ("warn", "refuse"),
 }
 _POSITIVE = {
     "server.port",
@@ -341,8 +345,9 @@ def _check(config: Config) -> None:
             # Never the value: it may carry the database password.
             raise ConfigError("database.url", "<hidden>", str(exc)) from None
     secret = config.security.secret_key
-    if secret and len(secret.encode()) < MIN_SECRET_BYTES:
-        raise ConfigError("security.secret_key", "<hidden>", f"at least {MIN_SECRET_BYTES} bytes")
+    weak = weakness(secret) if secret else None
+    if weak:
+        raise ConfigError("security.secret_key", "<hidden>", weak)
 
 
 def _check_turn(media: MediaConfig) -> None:
@@ -352,11 +357,12 @@ def _check_turn(media: MediaConfig) -> None:
             raise ConfigError(
                 "media.turn_urls", url, "turn:HOST[:PORT][?transport=udp|tcp] or turns:..."
             )
-    if media.turn_urls and len(media.turn_secret.encode()) < MIN_SECRET_BYTES:
+    weak = weakness(media.turn_secret) if media.turn_urls else None
+    if weak:
         raise ConfigError(
             "media.turn_secret",
             "<hidden>" if media.turn_secret else "",
-            f"at least {MIN_SECRET_BYTES} bytes when media.turn_urls is set",
+            f"{weak} when media.turn_urls is set",
         )
     if media.ice_transport_policy not in ("all", "relay"):
         raise ConfigError(
@@ -368,25 +374,42 @@ def _check_turn(media: MediaConfig) -> None:
         )
 
 
+def weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign with, or None. Long enough is not enough: 32
+    times "a" is 32 bytes; a key must also vary."""
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"at least {MIN_SECRET_BYTES} bytes"
+    if len(set(secret)) < 12:
+        return "at least 12 different characters (a random key, not a word or a pattern)"
+    if max(secret.count(c) for c in set(secret)) * 4 > len(secret):
+        return "no character making up more than a quarter of it"
+    return None
+
+
 def ensure_data_dir(config: Config) -> Config:
     """Create the data directory and, if no secret is configured, load or make one."""
     data_dir = config.data_dir
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError("data.dir", str(data_dir), f"a writable directory ({exc})") from None
     if config.security.secret_key:
         return config
     key_file = data_dir / "secret_key"
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    secret = key_file.read_text().strip()
-    if len(secret.encode()) < MIN_SECRET_BYTES:
+    try:
+        if not key_file.exists() and not key_file.is_symlink():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        secret = key_file.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "a link to nothing" if key_file.is_symlink() and not key_file.exists() else exc
         raise ConfigError(
-            "security.secret_key", str(key_file), f"at least {MIN_SECRET_BYTES} bytes"
-        )
+            "security.secret_key", str(key_file), f"a readable key file ({reason})"
+        ) from None
+    weak = weakness(secret)
+    if weak:
+        raise ConfigError("security.secret_key", str(key_file), weak)
     return dataclasses.replace(
         config, security=dataclasses.replace(config.security, secret_key=secret)
     )
