@@ -56,7 +56,7 @@ async def home(request: web.Request) -> web.Response:
     return render(request, "overview.html", context)
 
 
-@routes.get("/consults/{consult_id:\\d+}/room")
+@routes.get("/consults/{consult_id:\\d{1,12}}/room")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def room_page(request: web.Request) -> web.Response:
     user = current_user(request)
@@ -139,7 +139,7 @@ async def create_consult(request: web.Request) -> web.Response:
     return web.json_response({"consult": await consults.describe(consult, user)}, status=201)
 
 
-@routes.post("/api/consults/{consult_id:\\d+}/accept")
+@routes.post("/api/consults/{consult_id:\\d{1,12}}/accept")
 @requires(Role.SPECIALIST)
 async def accept_consult(request: web.Request) -> web.Response:
     user = current_user(request)
@@ -148,7 +148,7 @@ async def accept_consult(request: web.Request) -> web.Response:
     return web.json_response({"consult": await consults.describe(consult, user)})
 
 
-@routes.post("/api/consults/{consult_id:\\d+}/cancel")
+@routes.post("/api/consults/{consult_id:\\d{1,12}}/cancel")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def cancel_consult(request: web.Request) -> web.Response:
     user = current_user(request)
@@ -157,7 +157,7 @@ async def cancel_consult(request: web.Request) -> web.Response:
     return web.json_response({"consult": await consults.describe(consult, user)})
 
 
-@routes.get("/api/consults/{consult_id:\\d+}/messages")
+@routes.get("/api/consults/{consult_id:\\d{1,12}}/messages")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def messages(request: web.Request) -> web.Response:
     """What was said in the room (to show again after a reconnect or a rejoin)."""
@@ -166,7 +166,7 @@ async def messages(request: web.Request) -> web.Response:
     return web.json_response({"messages": [line.describe() for line in lines]})
 
 
-@routes.get("/api/consults/{consult_id:\\d+}/invitable")
+@routes.get("/api/consults/{consult_id:\\d{1,12}}/invitable")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def invitable(request: web.Request) -> web.Response:
     user = current_user(request)
@@ -174,7 +174,7 @@ async def invitable(request: web.Request) -> web.Response:
     return web.json_response({"specialists": [dataclasses.asdict(p) for p in people]})
 
 
-@routes.post("/api/consults/{consult_id:\\d+}/invite")
+@routes.post("/api/consults/{consult_id:\\d{1,12}}/invite")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def invite(request: web.Request) -> web.Response:
     user = current_user(request)

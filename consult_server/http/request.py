@@ -23,9 +23,17 @@ async def json_body(request: web.Request) -> object:
     if len(raw) > MAX_BODY:
         raise BadRequest("request body is too large", "payload_too_large")
     try:
-        return json.loads(raw or b"null")
-    except ValueError:
+        value = json.loads(raw or b"null")
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise BadRequest("body is not valid JSON", "bad_json") from None
+    try:
+        # JSON may spell lone surrogates (\ud800) that no text column can hold.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("the request holds text that is not valid Unicode", "bad_text") from None
+    except RecursionError:
+        raise BadRequest("body is not valid JSON", "bad_json") from None
+    return value
 
 
 def safe_next(value: object) -> str:

@@ -23,7 +23,7 @@ async def teaching_list(request: web.Request) -> web.Response:
     return render(request, "teaching.html", {"sessions": sessions})
 
 
-@routes.get("/teaching/{teaching_id:\\d+}/room")
+@routes.get("/teaching/{teaching_id:\\d{1,12}}/room")
 @requires()
 async def teaching_room(request: web.Request) -> web.Response:
     user = current_user(request)
