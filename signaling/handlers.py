@@ -147,6 +147,15 @@ class Signaling:
         for event, handler in handlers.items():
             self.sio.on(event, handler)
 
+    async def close_sockets(self, room: str, reason: str) -> None:
+        """A login ended (sign-out, expiry) or an account was deactivated: every socket
+        opened with it is told and closed now, here; with Redis, the other processes'
+        pages are told and leave by themselves."""
+        await self.sio.emit("session:ended", {"reason": reason}, room=room)
+        for sid in list(self.sio.manager.get_participants("/", room)):
+            sid = sid[0] if isinstance(sid, tuple) else sid
+            await self.sio.disconnect(sid)
+
     async def notify_users(self, users: set[int], payload: dict[str, Any]) -> None:
         for user_id in users:
             await self.sio.emit("consult:update", payload, room=f"user:{user_id}")
@@ -172,6 +181,8 @@ class Signaling:
                 )
         await self.sio.save_session(sid, {"user_id": user.id, "rooms": set()})
         await self.sio.enter_room(sid, f"user:{user.id}")
+        if user.login:
+            await self.sio.enter_room(sid, f"login:{user.login}")
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.chat_sent.pop(sid, None)

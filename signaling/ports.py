@@ -21,6 +21,8 @@ class Person:
     name: str
     #: "clinician", "specialist", "supervisor" or "admin".
     role: str
+    #: Names the login session the socket was opened with (its sockets close with it).
+    login: str = ""
 
 
 class People(Protocol):

@@ -22,6 +22,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def login_id(token: str) -> str:
+    """A name for a login session that is not its cookie (sockets are grouped by it)."""
+    return _digest(token)[:32]
+
+
 class LoginSessions:
     def __init__(self, store: AccountRepository, lifetime_seconds: float) -> None:
         self.store = store

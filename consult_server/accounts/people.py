@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from http.cookies import CookieError, SimpleCookie
 
 from consult_server.accounts.directory import Accounts
-from consult_server.accounts.login_sessions import COOKIE_NAME, LoginSessions
+from consult_server.accounts.login_sessions import COOKIE_NAME, LoginSessions, login_id
 from consult_server.accounts.models import User
 from signaling.ports import Person
 
@@ -26,7 +27,8 @@ class SignalingPeople:
             return None
         token = cookie[COOKIE_NAME].value if COOKIE_NAME in cookie else ""
         login = await self.logins.get(token) if token else None
-        return _person(await self.accounts.user(login.user_id)) if login else None
+        person = _person(await self.accounts.user(login.user_id)) if login else None
+        return dataclasses.replace(person, login=login_id(token)) if person else None
 
     async def person(self, user_id: int) -> Person | None:
         return _person(await self.accounts.user(user_id))

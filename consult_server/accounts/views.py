@@ -6,13 +6,14 @@ import time
 
 from aiohttp import web
 
-from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
+from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, login_id
 from consult_server.accounts.sign_in import SIGN_IN, Refusal
 from consult_server.config import CONFIG
 from consult_server.errors import BadRequest
 from consult_server.http.render import render
 from consult_server.http.request import safe_next
 from consult_server.http.security import USER, cookie_secure, current_user, public, requires
+from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
 
@@ -61,7 +62,9 @@ async def login_submit(request: web.Request) -> web.Response:
 @routes.post("/logout")
 @requires()
 async def logout(request: web.Request) -> web.Response:
-    await request.app[LOGIN_SESSIONS].delete(request.cookies.get(COOKIE_NAME, ""))
+    token = request.cookies.get(COOKIE_NAME, "")
+    await request.app[LOGIN_SESSIONS].delete(token)
+    await request.app[SIGNALING].close_sockets(f"login:{login_id(token)}", "signed_out")
     await request.app[SIGN_IN].signed_out(current_user(request), request.remote)
     response = web.HTTPFound("/login")
     response.del_cookie(COOKIE_NAME, path="/")
