@@ -85,8 +85,8 @@ from signaling.turn import TurnSettings
 log = logging.getLogger(__name__)
 WEB_DIR = Path(web_assets.__file__).parent
 TICK_SECONDS = 1.0
-#: Expired login sessions are deleted this often.
-PURGE_SECONDS = 600.0
+#: Expired login sessions are deleted (and their sockets closed) this often.
+PURGE_SECONDS = 15.0
 #: Recordings past their retention are looked for this often.
 RETENTION_SECONDS = 3600.0
 
@@ -120,9 +120,15 @@ async def _stop_signaling(app: web.Application) -> None:
     await app[SIGNALING].shutdown()
 
 
+async def end_expired_logins(app: web.Application) -> None:
+    """Forget idle and too-old logins; their sockets close with them."""
+    for login in await app[LOGIN_SESSIONS].purge_expired():
+        await app[SIGNALING].close_sockets(f"login:{login}", "expired")
+
+
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
-    """Drive the timed rules (expiry, escalation, room grace) once a second, delete
-    expired login sessions every ten minutes and recordings past retention hourly."""
+    """Drive the timed rules (expiry, escalation, room grace) once a second, end
+    expired logins every 15 s and delete recordings past retention hourly."""
 
     async def run() -> None:
         last_purge = last_retention = 0.0
@@ -134,7 +140,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                 await app[CONSULTS].tick(now)
                 await app[SIGNALING].tick(now)
                 if now - last_purge >= PURGE_SECONDS:
-                    await app[LOGIN_SESSIONS].purge_expired()
+                    await end_expired_logins(app)
                     last_purge = now
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
@@ -168,7 +174,9 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     accounts = Accounts(account_store)
     consults = Consults(ConsultRepository(db), accounts, config.consults)
     catalog = RecordingCatalog(db)
-    logins = LoginSessions(account_store, config.security.session_hours * 3600)
+    logins = LoginSessions(
+        account_store, config.security.session_hours * 3600, config.security.idle_minutes * 60
+    )
     media = MediaHub(
         MediaSettings(
             ice_servers=config.media.ice_servers,

@@ -68,8 +68,14 @@ class SecurityConfig:
     #: HMAC key for join tokens, at least 32 bytes. Empty: generated once into
     #: <data.dir>/secret_key (mode 0600) and reused.
     secret_key: str = ""
-    #: How long a login session lasts without activity.
+    #: The longest a login session lasts, however active (a shift).
     session_hours: int = 12
+    #: A login session ends after this many minutes without activity (a shared
+    #: reception PC); the page warns two minutes before. A call in progress is activity.
+    idle_minutes: int = 30
+    #: Offer "remember this PC" at sign-in (a cookie that survives closing the browser,
+    #: for session_hours). Off: the cookie ends with the browser.
+    remember_pc: bool = False
     #: How long a room join token is valid.
     join_token_seconds: int = 4 * 3600
     #: Files under the data directory that others on the host could read: "warn" at
@@ -204,6 +210,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _POSITIVE = {
     "server.port",
     "security.session_hours",
+    "security.idle_minutes",
     "security.join_token_seconds",
     "consults.expire_after_seconds",
     "consults.escalate_urgent_seconds",

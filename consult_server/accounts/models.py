@@ -56,4 +56,7 @@ class LoginSession:
 
     user_id: int
     csrf_token: str
+    #: When it ends unless used again (the idle limit, capped by the absolute one).
     expires_at: float
+    #: When it ends however active.
+    ends_at: float = float("inf")

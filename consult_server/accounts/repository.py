@@ -205,16 +205,22 @@ class AccountRepository:
             (token_hash, login.user_id, login.csrf_token, created_at, login.expires_at),
         )
 
-    async def login(self, token_hash: str, now: float) -> LoginSession | None:
-        """The login session with this token's hash, unless it has expired."""
+    async def login(self, token_hash: str, now: float, lifetime: float) -> LoginSession | None:
+        """The login session with this token's hash, unless it has been idle too long or
+        is older than ``lifetime`` seconds."""
         row = await self.db.fetch_one(
-            "SELECT user_id, csrf_token, expires_at FROM login_sessions"
-            " WHERE token_hash = ? AND expires_at > ?",
-            (token_hash, now),
+            "SELECT user_id, csrf_token, created_at, expires_at FROM login_sessions"
+            " WHERE token_hash = ? AND expires_at > ? AND created_at > ?",
+            (token_hash, now, now - lifetime),
         )
         if row is None:
             return None
-        return LoginSession(int(row["user_id"]), str(row["csrf_token"]), float(row["expires_at"]))
+        return LoginSession(
+            int(row["user_id"]),
+            str(row["csrf_token"]),
+            float(row["expires_at"]),
+            float(row["created_at"]) + lifetime,
+        )
 
     async def extend_login(self, token_hash: str, until: float) -> None:
         await self.db.execute(
@@ -224,6 +230,12 @@ class AccountRepository:
     async def close_login(self, token_hash: str) -> None:
         await self.db.execute("DELETE FROM login_sessions WHERE token_hash = ?", (token_hash,))
 
-    async def purge_logins(self, now: float) -> None:
-        """Forget the login sessions that have expired."""
-        await self.db.execute("DELETE FROM login_sessions WHERE expires_at <= ?", (now,))
+    async def purge_logins(self, now: float, lifetime: float) -> list[str]:
+        """Forget the login sessions that have expired; their token hashes."""
+        condition = "expires_at <= ? OR created_at <= ?"
+        async with self.db.atomic() as tx:
+            rows = await tx.fetch_all(
+                f"SELECT token_hash FROM login_sessions WHERE {condition}", (now, now - lifetime)
+            )
+            await tx.execute(f"DELETE FROM login_sessions WHERE {condition}", (now, now - lifetime))
+        return [str(r["token_hash"]) for r in rows]

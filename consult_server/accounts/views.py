@@ -12,7 +12,14 @@ from consult_server.config import CONFIG
 from consult_server.errors import BadRequest
 from consult_server.http.render import render
 from consult_server.http.request import safe_next
-from consult_server.http.security import USER, cookie_secure, current_user, public, requires
+from consult_server.http.security import (
+    LOGIN,
+    USER,
+    cookie_secure,
+    current_user,
+    public,
+    requires,
+)
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
@@ -23,7 +30,14 @@ routes = web.RouteTableDef()
 async def login_page(request: web.Request) -> web.Response:
     if request.get(USER) is not None:
         raise web.HTTPFound("/")
-    return render(request, "login.html", {"next": safe_next(request.query.get("next"))})
+    return render(
+        request,
+        "login.html",
+        {
+            "next": safe_next(request.query.get("next")),
+            "remember_pc": request.app[CONFIG].security.remember_pc,
+        },
+    )
 
 
 @routes.post("/login")
@@ -41,11 +55,23 @@ async def login_submit(request: web.Request) -> web.Response:
         return render(
             request,
             "login.html",
-            {"next": target, "error": outcome.key, "minutes": outcome.minutes},
+            {
+                "next": target,
+                "error": outcome.key,
+                "minutes": outcome.minutes,
+                "remember_pc": request.app[CONFIG].security.remember_pc,
+            },
             status=outcome.status,
         )
     user = outcome
+    # A login on a shared PC ends the one before it, whoever's it was (and its sockets).
+    previous = request.cookies.get(COOKIE_NAME, "")
+    if previous:
+        await request.app[LOGIN_SESSIONS].delete(previous)
+        await request.app[SIGNALING].close_sockets(f"login:{login_id(previous)}", "signed_out")
     token, _ = await request.app[LOGIN_SESSIONS].create(user.id)
+    security = request.app[CONFIG].security
+    remember = security.remember_pc and form.get("remember") == "on"
     response = web.HTTPFound(target)
     response.set_cookie(
         COOKIE_NAME,
@@ -54,9 +80,32 @@ async def login_submit(request: web.Request) -> web.Response:
         samesite="Lax",
         secure=cookie_secure(request),
         path="/",
-        max_age=request.app[CONFIG].security.session_hours * 3600,
+        # Without "remember this PC" the cookie ends with the browser.
+        max_age=security.session_hours * 3600 if remember else None,
     )
     raise response
+
+
+@routes.get("/api/session")
+@requires()
+async def session_state(request: web.Request) -> web.Response:
+    """When this login ends if unused, and at the latest (not itself a use of it)."""
+    login = request[LOGIN]
+    assert login is not None  # @requires()
+    return web.json_response(
+        {"expires_at": login.expires_at, "ends_at": login.ends_at, "server_now": time.time()}
+    )
+
+
+@routes.post("/api/session/keepalive")
+@requires()
+async def keepalive(request: web.Request) -> web.Response:
+    """The person is there (they said so, or they are in a call): the login goes on."""
+    logins = request.app[LOGIN_SESSIONS]
+    login = request[LOGIN]
+    assert login is not None  # @requires()
+    expires = await logins.touch(request.cookies.get(COOKIE_NAME, ""), login)
+    return web.json_response({"expires_at": expires, "ends_at": login.ends_at})
 
 
 @routes.post("/logout")

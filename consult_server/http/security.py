@@ -8,6 +8,7 @@ double-submit ``consult_csrf`` cookie for the anonymous login and language forms
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
 import time
@@ -109,8 +110,11 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     user = await app[ACCOUNTS].user(login.user_id) if login else None
     request[LOGIN] = login if user else None
     request[USER] = user
-    if login and user and login.expires_at - time.time() < app[LOGIN_SESSIONS].lifetime / 2:
-        await app[LOGIN_SESSIONS].touch(token)
+    # Asking when the login ends (the idle warning) is not a use of it.
+    looked = request.path == "/api/session"
+    if login and user and not looked and app[LOGIN_SESSIONS].due_for_touch(login, time.time()):
+        expires = await app[LOGIN_SESSIONS].touch(token, login)
+        request[LOGIN] = login = dataclasses.replace(login, expires_at=expires)
     if _static_or_io(request) or request.match_info.http_exception is not None:
         # Static files, socket.io (checks its own), and the router's 404/405.
         return await handler(request)

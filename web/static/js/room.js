@@ -10,6 +10,7 @@
  * picture presented as live.
  * @module room
  */
+import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { canChooseSpeaker, openMedia } from "./devices.js";
@@ -500,6 +501,10 @@ async function enter() {
 }
 
 setInterval(() => watchdog().catch((e) => console.warn("watchdog", e)), 1000);
+// Being in a call is using the login: it must not end for "inactivity" mid-consult.
+setInterval(() => {
+  if (entered && !finished) api("/api/session/keepalive", { method: "POST" }).catch(() => {});
+}, 5 * 60_000);
 enter().catch((e) => showNotice(errorText(e)));
 // Closing the page is leaving (not a dropped link that keeps a seat for minutes).
 window.addEventListener("pagehide", (event) => {
