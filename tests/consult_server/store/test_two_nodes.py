@@ -111,10 +111,12 @@ async def test_two_nodes_share_one_postgresql(tmp_path: Path, postgres: Postgres
         actions = postgres.psql(
             "SELECT action, COUNT(*) FROM audit_log GROUP BY action ORDER BY action", name
         )
-        assert dict(_rows(actions)) == {"refuse": "20", "view": "20"}
+        # 20 views of the session page (and one of the consult's files' list: once per
+        # ten minutes), 20 refusals, and each client's sign-in.
+        assert dict(_rows(actions)) == {"login": "5", "refuse": "20", "view": "21"}
         verdict = _audit_verify(tmp_path, url)
         assert verdict.returncode == 0, verdict.stdout + verdict.stderr
-        assert "intact: 40 entries" in verdict.stdout
+        assert "intact: 46 entries" in verdict.stdout
         # And a link broken behind the server's back is found.
         postgres.psql(
             "ALTER TABLE audit_log DISABLE TRIGGER USER;"
