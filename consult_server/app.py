@@ -121,7 +121,8 @@ async def _stop_signaling(app: web.Application) -> None:
 
 
 async def end_expired_logins(app: web.Application) -> None:
-    """Forget idle and too-old logins; their sockets close with them."""
+    """Forget idle and too-old logins and those of deactivated accounts; their
+    sockets close with them."""
     for login in await app[LOGIN_SESSIONS].purge_expired():
         await app[SIGNALING].close_sockets(f"login:{login}", "expired")
 

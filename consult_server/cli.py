@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "status"])
     audit = sub.add_parser("audit", help="the audit log")
     audit.add_argument("action", choices=["verify"], help="check the hash chain")
+    deactivate = sub.add_parser(
+        "deactivate-user",
+        help="stop an account signing in; a running server ends its logins within 15 s",
+    )
+    deactivate.add_argument("username")
     fhir = sub.add_parser(
         "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
     )
@@ -200,6 +205,20 @@ def _audit_verify(config: Config) -> int:
     return 1
 
 
+def _deactivate(config: Config, username: str) -> int:
+    done: list[bool] = []
+
+    async def work(accounts: Accounts) -> None:
+        done.append(await accounts.store.deactivate(username))
+
+    asyncio.run(_with_accounts(config, work))
+    if not done[0]:
+        print(f"no active account {username}", file=sys.stderr)
+        return 1
+    print(f"{username} can no longer sign in; open pages are signed out within 15 s")
+    return 0
+
+
 def _export_fhir(config: Config, consult_id: int) -> int:
     """Print the bundle; audited as the system's export."""
 
@@ -258,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _create_user(config, args)
         elif args.command == "audit":
             return _audit_verify(config)
+        elif args.command == "deactivate-user":
+            return _deactivate(config, args.username)
         elif args.command == "export-fhir":
             return _export_fhir(config, args.consult_id)
         else:

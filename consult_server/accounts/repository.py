@@ -173,6 +173,13 @@ class AccountRepository:
         )
         return None if row is None else Credentials(int(row["id"]), str(row["password_hash"]))
 
+    async def deactivate(self, username: str) -> bool:
+        """The account can no longer sign in (its logins end at the next purge)."""
+        changed = await self.db.execute(
+            "UPDATE users SET active = 0 WHERE username = ? AND active = 1", (username,)
+        )
+        return changed > 0
+
     async def set_language(self, user_id: int, language: str) -> None:
         await self.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
 
@@ -231,8 +238,12 @@ class AccountRepository:
         await self.db.execute("DELETE FROM login_sessions WHERE token_hash = ?", (token_hash,))
 
     async def purge_logins(self, now: float, lifetime: float) -> list[str]:
-        """Forget the login sessions that have expired; their token hashes."""
-        condition = "expires_at <= ? OR created_at <= ?"
+        """Forget the login sessions that have expired, and those of deactivated
+        accounts; their token hashes."""
+        condition = (
+            "expires_at <= ? OR created_at <= ?"
+            " OR user_id IN (SELECT id FROM users WHERE active = 0)"
+        )
         async with self.db.atomic() as tx:
             rows = await tx.fetch_all(
                 f"SELECT token_hash FROM login_sessions WHERE {condition}", (now, now - lifetime)

@@ -5,10 +5,13 @@ closed."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS
 from consult_server.app import end_expired_logins
 from consult_server.store.db import DB
+from tests.consult_server.test_cli import cli
 from tests.signaling.test_socket_api import until
 from tests.support.inproc import Client, Harness, listen
 from tests.support.server import DEMO_PASSWORD
@@ -95,3 +98,41 @@ async def test_an_expired_logins_sockets_close(harness: Harness) -> None:
     await until(lambda: not sio.connected)
     assert ended == [{"reason": "expired"}]
     assert await harness.app[LOGIN_SESSIONS].purge_expired() == []
+
+
+async def test_a_deactivated_account_is_signed_out_everywhere(
+    harness: Harness, tmp_path: Path, database: dict[str, Any]
+) -> None:
+    client = await harness.login("specialist.demo")
+    sio, _ = await listen(client)
+    done = cli(
+        tmp_path,
+        "deactivate-user",
+        "specialist.demo",
+        database_url=database.get("database.url", ""),
+    )
+    assert done.returncode == 0, done.stderr
+    await end_expired_logins(harness.app)  # the ticker's next round
+    await until(lambda: not sio.connected)
+    assert not await _signed_in(harness, client)
+    status, _ = await _login_status(harness, "specialist.demo")
+    assert status == 401
+    again = cli(
+        tmp_path,
+        "deactivate-user",
+        "specialist.demo",
+        database_url=database.get("database.url", ""),
+    )
+    assert again.returncode == 1 and "no active account" in again.stderr
+
+
+async def _login_status(harness: Harness, username: str) -> tuple[int, str]:
+    client = await harness.anonymous()
+    page = await (await client.get("/login")).text()
+    csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+    async with client.session.post(
+        harness.base + "/login",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf},
+        allow_redirects=False,
+    ) as response:
+        return response.status, await response.text()
