@@ -16,7 +16,7 @@ from consult_server.audit.chain import AUDIT, Actor
 from consult_server.config import CONFIG
 from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
-from consult_server.errors import Forbidden
+from consult_server.errors import NotFound
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
@@ -63,7 +63,8 @@ async def room_page(request: web.Request) -> web.Response:
     consults = request.app[CONSULTS]
     consult = await consults.get(int(request.match_info["consult_id"]))
     if user.id not in await consults.participants(consult):
-        raise Forbidden("you are not a participant of this consult", "not_a_participant")
+        # The same answer as for a consult that does not exist: ids reveal nothing.
+        raise NotFound("no such consult", "consult_not_found")
     details = await consults.describe(consult, user)
     return render(
         request,

@@ -116,10 +116,11 @@ async def test_consult_request_accept_join_see_and_hear(
         assert await specialist.locator('[data-testid="chat-list"] b').count() == 0
         await expect(clinician.get_by_test_id("chat-input")).to_have_value("")
 
-        # Another commune's clinician is refused at the door.
+        # Another commune's clinician is refused at the door, as if there were no such
+        # consult (ids reveal nothing).
         intruder = await login(clinician_browser, server.url, "clinician2.demo")
         response = await intruder.goto(room_url)
-        assert response is not None and response.status == 403
+        assert response is not None and response.status == 404
         await expect(intruder.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "refused"
         )

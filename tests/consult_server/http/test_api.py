@@ -100,9 +100,13 @@ async def test_request_is_routed_accepted_once_and_visible_only_to_its_people(
     # The room page: the two participants only.
     assert (await clinician.get(f"/consults/{consult_id}/room")).status == 200
     assert (await district.get(f"/consults/{consult_id}/room")).status == 200
+    # Anyone else gets what an unknown consult gets: ids reveal nothing.
     refused = await other_commune.get(f"/consults/{consult_id}/room")
-    assert refused.status == 403 and 'data-state="refused"' in await refused.text()
-    assert (await central.get(f"/consults/{consult_id}/room")).status == 403
+    assert refused.status == 404 and 'data-state="refused"' in await refused.text()
+    assert (await central.get(f"/consults/{consult_id}/room")).status == 404
+    unknown = await other_commune.get("/consults/424242/room")
+    for page in (refused, unknown):
+        assert 'data-code="consult_not_found"' in await page.text()
 
 
 async def test_wrong_role_and_bad_input_change_nothing(harness: Harness) -> None:
