@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from consult_server.config import CONFIG
 from consult_server.errors import ClientError, Forbidden, NotAuthenticated
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 PRE_CSRF_COOKIE = "consult_csrf"
 LANG_COOKIE = "consult_lang"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -32,7 +34,7 @@ _ACCESS = "_consult_access"
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
@@ -133,10 +135,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     return await handler(request)
 
 
-@web.middleware
-async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    headers = response.headers
+def _secure_headers(request: web.Request, headers: Any) -> None:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
@@ -144,6 +143,22 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
     if not request.path.startswith("/static/"):
         headers.setdefault("Cache-Control", "no-store")
+    if request.scheme == "https":  # directly, or as a trusted proxy says
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every response carries them: pages, redirects, errors (raised ones included)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as raised:  # redirects and the router's 404/405
+        _secure_headers(request, raised.headers)
+        raise
+    except Exception:
+        log.exception("unhandled error for %s %s", request.method, request.path)
+        response = web.Response(status=500, text="internal server error")
+    _secure_headers(request, response.headers)
     return response
 
 
