@@ -20,14 +20,18 @@ function signIn() {
   window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
 }
 
+/** Past the end by this much before leaving: the server must have ended the login by
+ * then (arriving a moment early, the sign-in page would send us back to this one). */
+const MARGIN_MS = 2000;
+
 /** @param {number} endsAt the login's end on this page's clock (ms) */
 function warn(endsAt) {
   if (!banner || !text) return;
   banner.hidden = false;
   const tick = () => {
-    const left = Math.max(0, Math.round((endsAt - Date.now()) / 1000));
-    text.textContent = t("idle.warning", { seconds: left });
-    if (left === 0) signIn();
+    const left = endsAt - Date.now();
+    text.textContent = t("idle.warning", { seconds: Math.max(0, Math.round(left / 1000)) });
+    if (left <= -MARGIN_MS) signIn();
   };
   tick();
   if (countdown) clearInterval(countdown);

@@ -16,6 +16,8 @@ if (section) {
   /** @type {any} */
   let viewer = null;
   for (const button of section.querySelectorAll("[data-open-file]")) {
+    // Disabled in the page until here: a click before would do nothing.
+    /** @type {HTMLButtonElement} */ (button).disabled = false;
     button.addEventListener("click", async () => {
       const id = Number(button.getAttribute("data-open-file"));
       const group = groups.find((g) => g.some((f) => f.id === id)) ?? [];
