@@ -57,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="schema migrations")
     db.add_argument("action", choices=["upgrade", "status"])
     audit = sub.add_parser("audit", help="the audit log")
-    audit.add_argument("action", choices=["verify"], help="check the hash chain")
+    audit.add_argument(
+        "action",
+        choices=["verify", "head"],
+        help="verify: check the hash chain; head: print its last entry as ID:HASH to keep"
+        " elsewhere (a later verify --since ID:HASH then finds entries cut off the end)",
+    )
+    audit.add_argument("--since", help="a head printed earlier by `audit head`")
     deactivate = sub.add_parser(
         "deactivate-user",
         help="stop an account signing in; a running server ends its logins within 15 s",
@@ -187,14 +193,22 @@ def _db(config: Config, action: str) -> None:
         )
 
 
-def _audit_verify(config: Config) -> int:
+def _audit_verify(config: Config, action: str = "verify", since: str | None = None) -> int:
     """Exit 0 when the chain holds, 1 naming the first broken entry."""
-    from consult_server.audit.chain import verify
+    from consult_server.audit.chain import head, parse_head, verify
 
     if not config.database.url and not config.database_path.exists():
         print(f"no database at {config.database_path}", file=sys.stderr)
         return 2
-    verdict = verify(config.database_url)
+    if action == "head":
+        print(head(config.database_url))
+        return 0
+    try:
+        exported = parse_head(since) if since else None
+    except ValueError as exc:
+        print(f"consult-server: --since: {exc}", file=sys.stderr)
+        return 2
+    verdict = verify(config.database_url, exported)
     if verdict.ok:
         print(f"audit log intact: {verdict.entries} entries")
         return 0
@@ -276,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "create-user":
             _create_user(config, args)
         elif args.command == "audit":
-            return _audit_verify(config)
+            return _audit_verify(config, args.action, args.since)
         elif args.command == "deactivate-user":
             return _deactivate(config, args.username)
         elif args.command == "export-fhir":

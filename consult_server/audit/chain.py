@@ -201,8 +201,31 @@ class Verdict:
         return self.broken_at is None
 
 
-def verify(url: URL) -> Verdict:
-    """Walk the chain from the first entry (read-only, synchronous: the CLI's)."""
+def head(url: URL) -> str:
+    """The chain's last entry as "ID:HASH" (empty chain: "0:" + the genesis value), to
+    keep somewhere else and check later with ``verify(url, since=...)``."""
+    engine = open_sync(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            ).first()
+        return f"{row[0]}:{row[1]}" if row else f"0:{GENESIS}"
+    finally:
+        engine.dispose()
+
+
+def parse_head(value: str) -> tuple[int, str]:
+    entry, _, digest = value.partition(":")
+    if not entry.isdigit() or len(digest) != 64:
+        raise ValueError("expected ID:HASH as `audit head` printed it")
+    return int(entry), digest
+
+
+def verify(url: URL, since: tuple[int, str] | None = None) -> Verdict:
+    """Walk the chain from the first entry (read-only, synchronous: the CLI's). With
+    ``since`` (a head exported earlier): that entry must still be there with that hash,
+    so cutting entries off the end, or rebuilding the chain, is found too."""
     engine = open_sync(url)
     try:
         with engine.connect() as conn:
@@ -218,7 +241,16 @@ def verify(url: URL) -> Verdict:
                 content = content_of(at, actor_id, actor, action, obj, remote, detail)
                 if entry_hash(entry_id, prev, content) != digest:
                     return Verdict(count, entry_id, "its content does not match its hash")
+                if since is not None and entry_id == since[0] and digest != since[1]:
+                    return Verdict(count, entry_id, "it is not the entry exported as the head")
                 expected_prev, expected_id = digest, entry_id + 1
+            if since is not None and since[0] > count:
+                return Verdict(
+                    count,
+                    count + 1,
+                    f"entries {count + 1} to {since[0]} are gone (the exported head was"
+                    f" entry {since[0]})",
+                )
             return Verdict(count)
     finally:
         engine.dispose()

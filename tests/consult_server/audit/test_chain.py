@@ -121,3 +121,30 @@ async def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_next_link(
     tamper(db, f"UPDATE audit_log SET actor = 'nobody', hash = '{forged}' WHERE id = 2")
     verdict = verify(db)
     assert verdict.broken_at == 3 and "previous" in verdict.reason
+
+
+async def test_cutting_entries_off_the_end_is_found_against_an_exported_head(
+    clock_harness: Harness,
+) -> None:
+    """Deleting the newest entries leaves a chain that is intact in itself; the head
+    exported earlier (kept elsewhere) shows what is gone."""
+    await fill(clock_harness.app[AUDIT], 6)
+    db = database(clock_harness)
+    env_dir = clock_harness.app[CONFIG].data_dir.parent
+    url = clock_harness.app[CONFIG].database.url
+    exported = cli(env_dir, "audit", "head", database_url=url)
+    assert exported.returncode == 0, exported.stderr
+    head = exported.stdout.strip()
+    assert head.startswith("6:") and len(head) == 2 + 64
+    ok = cli(env_dir, "audit", "verify", "--since", head, database_url=url)
+    assert ok.returncode == 0 and "intact: 6 entries" in ok.stdout
+    await fill(clock_harness.app[AUDIT], 2)  # the chain grows on: still fine
+    assert cli(env_dir, "audit", "verify", "--since", head, database_url=url).returncode == 0
+
+    tamper(db, "DELETE FROM audit_log WHERE id >= 5")
+    assert verify(db).ok  # on its own, a shorter chain looks whole
+    cut = cli(env_dir, "audit", "verify", "--since", head, database_url=url)
+    assert cut.returncode == 1
+    assert "BROKEN at entry 5" in cut.stdout and "entries 5 to 6 are gone" in cut.stdout
+    bad = cli(env_dir, "audit", "verify", "--since", "six", database_url=url)
+    assert bad.returncode == 2 and "ID:HASH" in bad.stderr
