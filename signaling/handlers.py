@@ -457,6 +457,16 @@ class Signaling:
             raise BadMessage("not_a_presenter", "only the room's participants can show images")
         return claims, self.presence[claims.room]
 
+    async def _presenting(self, sid: str, token: str) -> tuple[JoinClaims, Presentation]:
+        """The sender is the one showing in its room, and not sending too fast."""
+        claims, presence = await self._presenter(sid, token)
+        shown = presence.shown
+        if shown is None or shown.presenter != claims.user_id:
+            raise BadMessage("not_presenting", "you are not showing anything")
+        if not self.view_throttle.allow(sid, time.monotonic()):
+            raise BadMessage("rate_limited", "too many view updates; send fewer")
+        return claims, shown
+
     async def on_show(self, sid: str, data: object = None) -> Ack:
         """Show files to everyone in the room (taking over from whoever showed before)."""
 
@@ -485,12 +495,7 @@ class Signaling:
 
         async def act() -> Ack:
             message = ViewMessage.parse(data)
-            claims, presence = await self._presenter(sid, message.token)
-            shown = presence.shown
-            if shown is None or shown.presenter != claims.user_id:
-                raise BadMessage("not_presenting", "you are not showing anything")
-            if not self.view_throttle.allow(sid, time.monotonic()):
-                raise BadMessage("rate_limited", "too many view updates; send fewer")
+            claims, shown = await self._presenting(sid, message.token)
             shown.view = message.view
             shown.seq += 1
             await self.sio.emit(
@@ -508,12 +513,7 @@ class Signaling:
 
         async def act() -> Ack:
             message = PointerMessage.parse(data)
-            claims, presence = await self._presenter(sid, message.token)
-            shown = presence.shown
-            if shown is None or shown.presenter != claims.user_id:
-                raise BadMessage("not_presenting", "you are not showing anything")
-            if not self.view_throttle.allow(sid, time.monotonic()):
-                raise BadMessage("rate_limited", "too many pointer moves; send fewer")
+            claims, _ = await self._presenting(sid, message.token)
             at = list(message.at) if message.at else None
             await self.sio.emit(
                 "room:pointer", {"at": at}, room=f"room:{claims.room}", skip_sid=sid

@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from consult_server.consults.models import ChatLine
 from consult_server.errors import BadRequest
 from consult_server.notes.icd10 import codes
 
@@ -165,19 +166,5 @@ def content_digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class NoteComment:
-    id: int
-    author_id: int
-    author: str
-    at: float
-    text: str
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "author_id": self.author_id,
-            "author": self.author,
-            "at": self.at,
-            "text": self.text,
-        }
+#: A remark on the note reads like a line of the room's chat: who, when, what.
+NoteComment = ChatLine

@@ -256,10 +256,6 @@ class Review:
         await self.catalog.damaged(recording_id)
 
 
-def local_date(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, LOCAL_OFFSET).strftime("%Y-%m-%d %H:%M")
-
-
 def clock_text(seconds: float | None) -> str:
     if seconds is None:
         return "–"

@@ -26,7 +26,7 @@ from consult_server.errors import ClientError, Conflict, Forbidden, Gone, NotFou
 from consult_server.http.render import language_of, render
 from consult_server.http.security import current_user, requires
 from consult_server.notes.service import NOTES
-from consult_server.review.service import REVIEW, STATUSES, ReviewFilters, clock_text, local_date
+from consult_server.review.service import REVIEW, STATUSES, ReviewFilters, clock_text
 from recordings.integrity import HashCheck
 
 routes = web.RouteTableDef()
@@ -78,7 +78,6 @@ async def review_list(request: web.Request) -> web.Response:
                 (s.code, s.name_en if language == "en" else s.name_vi) for s in specialties
             ],
             "statuses": STATUSES,
-            "local_date": local_date,
             "clock": clock_text,
             "page_link": lambda n: "/review?" + urlencode(filters.query(page=n)),
         },
@@ -109,7 +108,6 @@ async def review_session(request: web.Request) -> web.Response:
             **record,
             "audit": audit,
             "show_audit": user.role is Role.SUPERVISOR,
-            "local_date": local_date,
             "clock": clock_text,
         },
     )

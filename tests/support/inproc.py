@@ -72,19 +72,43 @@ async def anonymous_client(base: str) -> Client:
     return Client("", aiohttp.ClientSession(cookie_jar=jar), base)
 
 
-async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) -> Client:
-    """Sign in through the real form (CSRF included); the caller closes ``session``."""
-    client = await anonymous_client(base)
-    client.username = username
+@dataclass(frozen=True)
+class Submitted:
+    status: int
+    text: str
+    set_cookie: str
+
+
+async def submit_login(client: Client, username: str, password: str) -> Submitted:
+    """Fill the real sign-in form (its CSRF token included) as ``client`` and send it."""
     page = await (await client.get("/login")).text()
     match = _META.search(page)
     assert match, "login page has no CSRF token"
     async with client.session.post(
-        base + "/login",
+        client.base + "/login",
         data={"username": username, "password": password, "csrf_token": match.group(1)},
         allow_redirects=False,
     ) as response:
-        assert response.status == 302, f"login of {username} failed: {response.status}"
+        return Submitted(
+            response.status, await response.text(), response.headers.get("Set-Cookie", "")
+        )
+
+
+async def anonymous_login(base: str, username: str, password: str) -> Submitted:
+    """One sign-in attempt from a fresh browser (closed afterwards)."""
+    client = await anonymous_client(base)
+    try:
+        return await submit_login(client, username, password)
+    finally:
+        await client.session.close()
+
+
+async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) -> Client:
+    """Sign in through the real form (CSRF included); the caller closes ``session``."""
+    client = await anonymous_client(base)
+    client.username = username
+    submitted = await submit_login(client, username, password)
+    assert submitted.status == 302, f"login of {username} failed: {submitted.status}"
     async with client.session.get(base + "/") as response:  # follows the role's redirect
         home = await response.text()
     found = _META.search(home)

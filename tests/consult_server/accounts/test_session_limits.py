@@ -13,7 +13,7 @@ from consult_server.app import end_expired_logins
 from consult_server.store.db import DB
 from tests.consult_server.test_cli import cli
 from tests.signaling.test_socket_api import until
-from tests.support.inproc import Client, Harness, listen
+from tests.support.inproc import Client, Harness, anonymous_login, listen
 from tests.support.server import DEMO_PASSWORD
 
 
@@ -23,19 +23,8 @@ async def _signed_in(harness: Harness, client: Client) -> bool:
 
 
 async def test_the_cookie_ends_with_the_browser(harness: Harness) -> None:
-    client = await harness.anonymous()
-    page = await (await client.get("/login")).text()
-    csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
-    async with client.session.post(
-        harness.base + "/login",
-        data={
-            "username": "clinician.demo",
-            "password": DEMO_PASSWORD,
-            "csrf_token": csrf,
-        },
-        allow_redirects=False,
-    ) as response:
-        cookie = response.headers["Set-Cookie"].lower()
+    submitted = await anonymous_login(harness.base, "clinician.demo", DEMO_PASSWORD)
+    cookie = submitted.set_cookie.lower()
     assert "consult_session=" in cookie
     assert "max-age" not in cookie and "expires" not in cookie
 
@@ -127,12 +116,5 @@ async def test_a_deactivated_account_is_signed_out_everywhere(
 
 
 async def _login_status(harness: Harness, username: str) -> tuple[int, str]:
-    client = await harness.anonymous()
-    page = await (await client.get("/login")).text()
-    csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
-    async with client.session.post(
-        harness.base + "/login",
-        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": csrf},
-        allow_redirects=False,
-    ) as response:
-        return response.status, await response.text()
+    submitted = await anonymous_login(harness.base, username, DEMO_PASSWORD)
+    return submitted.status, submitted.text
