@@ -65,12 +65,14 @@ from consult_server.teaching.repository import TeachingRepository
 from consult_server.teaching.rooms import TeachingRooms
 from consult_server.teaching.service import TEACHING, Teaching
 from media.aiortc_hook import install_fast_clock
+from media.candidates import CandidatePolicy
 from media.hub import MediaHub, MediaSettings
 from media.ice_host import (
     configure_host_addresses,
     configure_port_range,
     install_consent_freshness,
     install_rtp_fast_path,
+    media_addresses,
 )
 from recordings.catalog import RecordingCatalog
 from recordings.integrity import HashCheck
@@ -184,7 +186,10 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
             video_codec=config.media.video_codec,
             bitrate_floor=config.media.bitrate_floor_kbps * 1000,
             bitrate_ceiling=config.media.bitrate_ceiling_kbps * 1000,
-        )
+        ),
+        CandidatePolicy.from_config(
+            config.media.facility_networks, config.media.resolve_mdns, media_addresses
+        ),
     )
     rooms = Rooms()
     app[CONFIG] = config

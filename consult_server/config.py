@@ -120,6 +120,12 @@ class MediaConfig:
     #: REMB cap on a publisher: the weakest subscriber's estimate, within these (kbit/s).
     bitrate_floor_kbps: int = 150
     bitrate_ceiling_kbps: int = 1500
+    #: Private networks (CIDR) where participants' computers are, e.g. the province's
+    #: VPN "10.20.0.0/16": the media server contacts candidates in private ranges only
+    #: inside these (a participant's own checks are answered from anywhere).
+    facility_networks: tuple[str, ...] = ()
+    #: Resolve browsers' ".local" (mDNS) candidate names by multicast on the server's LAN.
+    resolve_mdns: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,6 +346,13 @@ def _check(config: Config) -> None:
                 "server.trusted_proxies", proxy, "an IP address or network (10.0.0.0/24)"
             ) from None
     _check_turn(config.media)
+    for network in config.media.facility_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "media.facility_networks", network, "a network such as 10.20.0.0/16"
+            ) from None
     for address in config.media.host_addresses:
         try:
             ipaddress.ip_address(address)

@@ -29,6 +29,11 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
 - ``RTCDtlsTransport.__rx_packets``: the datagrams (RTP, RTCP, DTLS) a peer's transport
   has received, counted by aiortc for its stats; the hub reads it once a second to
   notice a silent peer, at no cost per packet.
+- ``RTCPeerConnection.close()`` stops each transceiver's transport and assumes it has
+  one; when it raises, it has already marked itself closing, and every later
+  ``close()`` waits forever. ``close_peer_connection`` closes once, and if aiortc's
+  close fails it stops what is left itself, down to ``RTCPeerConnection.__iceTransports``
+  (the sockets).
 - ``aiortc.clock.current_ms`` / ``current_ntp_time``: called for every packet sent and
   received, they do datetime arithmetic; ``install_fast_clock`` puts the same values
   computed from ``time.time()`` in their place (4% of a busy forwarder's time).
@@ -37,6 +42,8 @@ rely on, all guarded by tests/media/test_aiortc_hook.py:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -58,6 +65,8 @@ from aiortc.rtp import (
 )
 
 from media.assembler import FrameAssembler
+
+log = logging.getLogger(__name__)
 
 CHECKED_AIORTC_VERSIONS = ("1.16.0",)
 
@@ -245,6 +254,36 @@ def packets_received(pc: aiortc.RTCPeerConnection) -> int | None:
             count = getattr(dtls, "_RTCDtlsTransport__rx_packets", None)
             return count if isinstance(count, int) else None
     return None
+
+
+def has_transports(pc: aiortc.RTCPeerConnection) -> bool:
+    """Whether every transceiver has the transports that sending, receiving and
+    ``close()`` assume (an offer aiortc half understood can leave one without)."""
+    return all(
+        t.receiver.transport is not None and t.sender.transport is not None
+        for t in pc.getTransceivers()
+    )
+
+
+async def close_peer_connection(pc: aiortc.RTCPeerConnection) -> None:
+    """Close ``pc`` (call once per connection); never raises, never hangs on aiortc's
+    half-closed state."""
+    try:
+        await pc.close()
+        return
+    except Exception as exc:  # aiortc met a transceiver without a transport: stop the rest
+        log.debug("aiortc's close failed (%s); stopping the transports", type(exc).__name__)
+    transports: list[Any] = []
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None:
+            transports += [dtls, dtls.transport]
+    transports += list(getattr(pc, "_RTCPeerConnection__iceTransports", ()))
+    for transport in transports:
+        with contextlib.suppress(Exception):
+            await transport.stop()
+    with contextlib.suppress(Exception):
+        pc.remove_all_listeners()
 
 
 def fast_current_ms() -> int:

@@ -42,17 +42,17 @@ from aiortc import (
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
-from aiortc.sdp import candidate_from_sdp
 
 from media import aiortc_hook
+from media.candidates import MAX_REMOTE_CANDIDATES, CandidatePolicy
+from media.errors import MediaError
 from media.forwarding import KeyframeRequester, Publication, Subscription
+from media.offer_screen import candidate_refusal, read_candidate, screen_offer
 from recordings.files import recording_path
 from recordings.writer import RecordingWriter
-from web.errors import ConsultServerError
 
 log = logging.getLogger(__name__)
 
-MAX_SDP_BYTES = 64 * 1024
 REMB_INTERVAL = 1.0
 #: Seconds without a single datagram from a connected peer before it is reported lost.
 SILENT_AFTER = 5.0
@@ -70,11 +70,6 @@ LOSS_TOLERATED = 0.10
 
 #: (room, user, "lost" | "live", reason): told when a peer's link dies or comes back.
 PeerStateCallback = Callable[[str, int, str, str], None]
-
-
-class MediaError(ConsultServerError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, code)
 
 
 @dataclass(frozen=True)
@@ -110,6 +105,11 @@ class Peer:
     #: that count has not moved.
     heard_packets: int = -1
     heard_at: float = field(default_factory=time.monotonic)
+    #: Distinct remote candidates handed to ICE (offer and trickle).
+    candidates: int = 0
+    #: Whether ICE was told that no more candidates come (only after one was usable:
+    #: with none, the browser's checks are its candidates, learned peer-reflexive).
+    candidates_ended: bool = False
 
 
 @dataclass
@@ -143,10 +143,13 @@ def _codec_preferences(kind: str, video_codec: str) -> list[RTCRtpCodecCapabilit
 
 
 class MediaHub:
-    def __init__(self, settings: MediaSettings | None = None) -> None:
+    def __init__(
+        self, settings: MediaSettings | None = None, candidates: CandidatePolicy | None = None
+    ) -> None:
         self.settings = settings or MediaSettings()
         self._rooms: dict[str, MediaRoom] = {}
         self._ice = [RTCIceServer(urls=url) for url in self.settings.ice_servers]
+        self.candidates = candidates or CandidatePolicy()
         self._remb_task: asyncio.Task[None] | None = None
         #: Set by the signaling edge: told when a peer's link is lost or comes back.
         self.on_peer_state: PeerStateCallback | None = None
@@ -164,21 +167,29 @@ class MediaHub:
         receive_from: Sequence[int],
         publish: bool = True,
     ) -> str:
-        """Build this participant's peer from the browser's offer; return the answer."""
-        if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP_BYTES:
-            raise MediaError("bad_sdp", "the offer is missing or too large")
+        """Build this participant's peer from the browser's offer; return the answer.
+
+        A refused offer (MediaError) changes nothing: the room, and the participant's
+        previous peer if any, are as they were. The new peer replaces the old one only
+        once its answer exists."""
+        screened = screen_offer(sdp, self.candidates)
         # MAX_BUNDLE: with aiortc's default (BALANCED) a second transceiver of one kind
         # stays on a transport that BUNDLE then discards, and never sends.
         pc = RTCPeerConnection(
             RTCConfiguration(iceServers=self._ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
-        peer = Peer(user_id, pc, publish)
+        peer = Peer(user_id, pc, publish, candidates=screened.kept)
         room = self._rooms.setdefault(room_id, MediaRoom(room_id))
+        #: Tracks announced while the offer is read: published once it is taken.
+        arrived: list[MediaStreamTrack] = []
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            if peer.publishes:
-                self._publish(room, peer, track)
+            if room.peers.get(user_id) is peer:
+                if peer.publishes:
+                    self._publish(room, peer, track)
+            else:
+                arrived.append(track)
 
         @pc.on("connectionstatechange")
         def on_connection_state() -> None:
@@ -189,61 +200,76 @@ class MediaHub:
                 self._report(room, peer, lost=True, reason=f"media_{state}")
 
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except (ValueError, KeyError, IndexError, AttributeError, aiortc_hook.HookError) as exc:
-            await pc.close()
-            self._forget_if_empty(room)
+            answer = await self._negotiate(room, peer, screened.sdp, receive_from)
+        except Exception as exc:
+            await self._discard(room, peer)
+            if isinstance(exc, MediaError):
+                raise
+            # The screen lets through only what browsers send; anything aiortc still
+            # cannot use is the participant's offer, not the server, failing.
+            log.info("offer refused by aiortc: %s", type(exc).__name__)
             raise MediaError(
-                "bad_sdp", f"the offer could not be read ({type(exc).__name__})"
+                "bad_sdp", f"the offer could not be used ({type(exc).__name__})"
             ) from None
-        transceivers = pc.getTransceivers()
-        kinds = [t.kind for t in transceivers]
-        if not kinds or not set(kinds) <= {"audio", "video"}:
-            await pc.close()
-            self._forget_if_empty(room)
-            raise MediaError("bad_sdp", "the offer must carry audio and/or video")
-        for transceiver in transceivers:
-            # Only what we forward: never transcoded, so every leg needs the same codec.
-            preferences = _codec_preferences(transceiver.kind, self.settings.video_codec)
-            if not aiortc_hook.narrow_answer_codecs(transceiver, preferences):
-                await pc.close()
-                self._forget_if_empty(room)
-                wanted = "Opus" if transceiver.kind == "audio" else self.settings.video_codec
-                raise MediaError("bad_sdp", f"the offer's {transceiver.kind} lacks {wanted}")
         old = room.peers.pop(user_id, None)
         if old is not None:
             # A rebuilt connection replaces a lost one: it is "lost" until its media
             # flows, and then reported live (the browser closing the old one is seen as
             # a drop; without this the seat stayed "dropped" over a working call).
             peer.lost = old.lost
-            await self._close_peer(room, old)
-        for transceiver in transceivers:
-            if transceiver.kind == "audio":
-                # In-band FEC: a browser sends it only when the answer says the far end
-                # can use it; on a lossy mountain link it keeps speech intelligible.
-                aiortc_hook.answer_codec_parameters(transceiver, "audio/opus", OPUS_PARAMETERS)
-            if not publish:
-                transceiver.direction = "sendonly"
-        publishers = [p for p in receive_from if p != user_id]
-        for kind in ("audio", "video"):
-            free = kinds.count(kind)
-            for publisher_id in publishers[:free]:
-                self._subscribe(room, peer, publisher_id, kind)
         room.peers[user_id] = peer
+        if publish:
+            for track in arrived:
+                self._publish(room, peer, track)
         for publication_key, publication in room.publications.items():
             subscription = peer.subscriptions.get(publication_key)
             if subscription is not None:
                 publication.add(subscription)
-        try:
-            answer = await pc.createAnswer()
-            await pc.setLocalDescription(answer)
-        except (ValueError, KeyError) as exc:
-            await self.leave(room_id, user_id)
-            raise MediaError(
-                "bad_sdp", f"no common codec or direction ({type(exc).__name__})"
-            ) from None
+        if old is not None:
+            await self._close_peer(room, old)
         self._ensure_remb_task()
+        return answer
+
+    async def _negotiate(
+        self, room: MediaRoom, peer: Peer, sdp: str, receive_from: Sequence[int]
+    ) -> str:
+        """Read the offer into the peer's connection and answer it, touching nothing
+        outside the peer."""
+        pc = peer.pc
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        transceivers = pc.getTransceivers()
+        kinds = [t.kind for t in transceivers]
+        if not kinds or not set(kinds) <= {"audio", "video"}:
+            raise MediaError("bad_sdp", "the offer must carry audio and/or video")
+        for transceiver in transceivers:
+            # Only what we forward: never transcoded, so every leg needs the same codec.
+            preferences = _codec_preferences(transceiver.kind, self.settings.video_codec)
+            if not aiortc_hook.narrow_answer_codecs(transceiver, preferences):
+                wanted = "Opus" if transceiver.kind == "audio" else self.settings.video_codec
+                raise MediaError("bad_sdp", f"the offer's {transceiver.kind} lacks {wanted}")
+            if transceiver.kind == "audio":
+                # In-band FEC: a browser sends it only when the answer says the far end
+                # can use it; on a lossy mountain link it keeps speech intelligible.
+                aiortc_hook.answer_codec_parameters(transceiver, "audio/opus", OPUS_PARAMETERS)
+            if not peer.publishes:
+                transceiver.direction = "sendonly"
+        publishers = [p for p in receive_from if p != peer.user_id]
+        for kind in ("audio", "video"):
+            free = kinds.count(kind)
+            for publisher_id in publishers[:free]:
+                self._subscribe(room, peer, publisher_id, kind)
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        if not aiortc_hook.has_transports(pc):
+            raise MediaError("bad_sdp", "the offer's media sections cannot share one transport")
         return str(pc.localDescription.sdp)
+
+    async def _discard(self, room: MediaRoom, peer: Peer) -> None:
+        """Undo a peer whose offer was refused: it was never in the room."""
+        for subscription in peer.subscriptions.values():
+            subscription.stop()
+        await aiortc_hook.close_peer_connection(peer.pc)
+        self._forget_if_empty(room)
 
     def _subscribe(self, room: MediaRoom, peer: Peer, publisher_id: int, kind: str) -> None:
         subscription = Subscription(kind)
@@ -436,34 +462,47 @@ class MediaHub:
 
     # -- candidates and leaving ------------------------------------------------------
 
-    async def add_candidate(self, room_id: str, user_id: int, candidate: object) -> None:
-        """Add a trickled browser candidate; ``None`` or "" means end of candidates."""
+    async def add_candidate(self, room_id: str, user_id: int, candidate: object) -> bool:
+        """Add a trickled browser candidate; ``None`` or "" means end of candidates.
+        Returns whether the server will contact it (see ``media.candidates``)."""
         room = self._rooms.get(room_id)
         peer = room.peers.get(user_id) if room else None
         if peer is None:
             raise MediaError("no_peer", "send an offer before candidates")
-        if candidate is None:
-            await peer.pc.addIceCandidate(None)
-            return
-        if not isinstance(candidate, dict):
+        if candidate is not None and not isinstance(candidate, dict):
             raise MediaError("bad_candidate", "candidate must be an object or null")
-        line = candidate.get("candidate")
+        line = candidate.get("candidate") if candidate is not None else ""
         if not isinstance(line, str) or len(line) > 1024:
             raise MediaError("bad_candidate", "candidate line is missing or too long")
         if not line:
-            await peer.pc.addIceCandidate(None)
-            return
-        try:
-            parsed = candidate_from_sdp(line.removeprefix("candidate:"))
-        except (ValueError, IndexError):
-            raise MediaError("bad_candidate", "candidate line could not be read") from None
+            # With no usable candidate, ICE must keep waiting: the browser's own checks
+            # are then its candidates (peer-reflexive).
+            if peer.candidates and not peer.candidates_ended:
+                peer.candidates_ended = True
+                await peer.pc.addIceCandidate(None)
+            return False
+        parsed = read_candidate(line)
+        if peer.candidates_ended:
+            raise MediaError("bad_candidate", "candidates came after their end")
+        if candidate_refusal(parsed, self.candidates) is not None:
+            return False
+        if peer.candidates >= MAX_REMOTE_CANDIDATES:
+            raise MediaError("too_many_candidates", "this connection has enough candidates")
+        assert isinstance(candidate, dict)
         mid = candidate.get("sdpMid")
         index = candidate.get("sdpMLineIndex")
         parsed.sdpMid = mid if isinstance(mid, str) else None
         parsed.sdpMLineIndex = index if isinstance(index, int) else None
         if parsed.sdpMid is None and parsed.sdpMLineIndex is None:
             parsed.sdpMLineIndex = 0
-        await peer.pc.addIceCandidate(parsed)
+        try:
+            await peer.pc.addIceCandidate(parsed)
+        except Exception as exc:  # an sdpMid or index naming no media section, and such
+            raise MediaError(
+                "bad_candidate", f"the candidate could not be used ({type(exc).__name__})"
+            ) from None
+        peer.candidates += 1
+        return True
 
     async def leave(self, room_id: str, user_id: int) -> None:
         room = self._rooms.get(room_id)
@@ -495,7 +534,7 @@ class MediaHub:
             if source is not None:
                 source.remove(subscription)
             subscription.stop()
-        await peer.pc.close()
+        await aiortc_hook.close_peer_connection(peer.pc)
 
     async def close_room(self, room_id: str) -> None:
         room = self._rooms.get(room_id)

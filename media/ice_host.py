@@ -90,6 +90,17 @@ def configure_host_addresses(addresses: Sequence[str]) -> None:
     aioice.ice.get_host_addresses = host_addresses
 
 
+_interfaces: list[str] = []
+
+
+def media_addresses() -> list[str]:
+    """The server's own addresses: what media sockets advertise and every address of
+    the host's interfaces (looked up once)."""
+    if not _interfaces:
+        _interfaces.extend(_original_addresses(True, True) or ["127.0.0.1"])
+    return [*aioice.ice.get_host_addresses(True, True), *_interfaces]
+
+
 def configure_port_range(low: int, high: int) -> None:
     """Bind media sockets to ports ``low``..``high`` (0, 0: any port)."""
     if (low, high) == (0, 0):

@@ -14,13 +14,15 @@ once, each closed after ``LIFETIME`` seconds; echoes only small messages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcdatachannel import RTCDataChannel
 
-from media.hub import MAX_SDP_BYTES, MediaError
+from media import aiortc_hook
+from media.candidates import CandidatePolicy
+from media.errors import MediaError
+from media.offer_screen import screen_offer
 
 LIFETIME = 30.0
 MAX_PROBES = 16
@@ -29,8 +31,14 @@ MAX_ECHO_BYTES = 64
 
 
 class LinkProbes:
-    def __init__(self, ice_urls: Sequence[str] = (), lifetime: float = LIFETIME) -> None:
+    def __init__(
+        self,
+        ice_urls: Sequence[str] = (),
+        lifetime: float = LIFETIME,
+        candidates: CandidatePolicy | None = None,
+    ) -> None:
         self._ice = [RTCIceServer(urls=url) for url in ice_urls]
+        self.candidates = candidates or CandidatePolicy()
         self._lifetime = lifetime
         self._probes: dict[int, RTCPeerConnection] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
@@ -42,8 +50,7 @@ class LinkProbes:
 
     async def answer(self, owner: int, sdp: str) -> str:
         """Answer ``owner``'s probe offer (one data channel); returns the answer SDP."""
-        if not isinstance(sdp, str) or not sdp or len(sdp) > MAX_SDP_BYTES:
-            raise MediaError("bad_sdp", "the offer is missing or too large")
+        screened = screen_offer(sdp, self.candidates, probe=True)
         await self.close(owner)
         if len(self._probes) >= MAX_PROBES:
             raise MediaError("busy", "too many connection tests at once; try again shortly")
@@ -58,11 +65,11 @@ class LinkProbes:
                     channel.send(message)
 
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=screened.sdp, type="offer"))
             if pc.getTransceivers() or pc.sctp is None:
                 raise ValueError("a connection test carries one data channel and no media")
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        except Exception as exc:  # whatever aiortc could not use: the offer failed
             await self.close(owner)
             raise MediaError(
                 "bad_sdp", f"the connection test's offer could not be used ({type(exc).__name__})"
@@ -86,8 +93,7 @@ class LinkProbes:
         timer = self._timers.pop(owner, None)
         if timer is not None:
             timer.cancel()
-        with contextlib.suppress(Exception):  # a half-built peer may fail to close
-            await pc.close()
+        await aiortc_hook.close_peer_connection(pc)
 
     async def close_all(self) -> None:
         for owner in list(self._probes):

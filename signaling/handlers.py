@@ -98,7 +98,7 @@ class Signaling:
     ) -> None:
         self.settings = settings
         #: The far ends of the pre-join connection tests.
-        self.probes = LinkProbes(settings.server_ice_servers)
+        self.probes = LinkProbes(settings.server_ice_servers, candidates=media.candidates)
         self.people = people
         self.media = media
         self.rooms = rooms
@@ -389,8 +389,8 @@ class Signaling:
         async def act() -> Ack:
             message = CandidateMessage.parse(data)
             claims = await self._joined(sid, message.token)
-            await self.media.add_candidate(claims.room, claims.user_id, message.candidate)
-            return {"ok": True}
+            used = await self.media.add_candidate(claims.room, claims.user_id, message.candidate)
+            return {"ok": True, "used": used}
 
         return await self._guard(sid, act)
 

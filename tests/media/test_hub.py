@@ -11,7 +11,8 @@ import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender
 
 from media import hub as hub_module
-from media.hub import MediaError, MediaHub
+from media.errors import MediaError
+from media.hub import MediaHub
 from tests.support.peers import ClientPeer, Colour
 
 RED: Colour = (220, 40, 40)

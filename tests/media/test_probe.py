@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from media.hub import MediaError
+from media.errors import MediaError
 from media.ice_host import configure_host_addresses, reset_host_addresses
 from media.probe import MAX_PROBES, LinkProbes
 
