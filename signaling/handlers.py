@@ -54,6 +54,7 @@ from signaling.shared_view import (
     Throttle,
     ViewMessage,
 )
+from signaling.socket_server import GuardedServer, LogBudget
 from signaling.tokens import JoinClaims, TokenRefused, verify_join_token
 from signaling.turn import ice_servers
 from web.errors import ConsultServerError
@@ -113,10 +114,14 @@ class Signaling:
         self.recording_live: set[str] = set()
         #: When each socket last sent chat lines (a bound on how fast one can).
         self.chat_sent: dict[str, deque[float]] = {}
+        #: Messages that failed on our side (answered "internal").
+        self.faults = 0
+        self.fault_log = LogBudget()
         #: How fast each socket sends view updates and pointer moves.
         self.view_throttle = Throttle()
         manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-        self.sio = socketio.AsyncServer(
+        self.sio = GuardedServer(
+            people,
             async_mode="aiohttp",
             client_manager=manager,
             max_http_buffer_size=MAX_MESSAGE_BYTES,
@@ -214,11 +219,17 @@ class Signaling:
             raise BadMessage("token_invalid", "the join token names no room") from None
 
     async def _guard(self, sid: str, action: Callable[[], Awaitable[Ack]]) -> Ack:
+        """Every message is answered: its result, a refusal, or (a fault of ours) an
+        internal error, logged within a budget."""
         try:
             return await action()
         except ConsultServerError as exc:
             log.info("refused %s for sid %s", exc.code, sid)
             return _error(exc.code, exc.message)
+        except Exception:
+            self.faults += 1
+            self.fault_log.warn("a socket message failed", exc_info=True)
+            return _error("internal", "the server could not handle this message; try again")
 
     # -- room messages ---------------------------------------------------------------
 

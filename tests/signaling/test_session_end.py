@@ -3,6 +3,7 @@ closed, and can no longer join a room or hear a consult's updates."""
 
 from __future__ import annotations
 
+import aiohttp
 import socketio
 
 from tests.signaling.test_socket_api import accepted_consult, token_for, until, user_id
@@ -25,15 +26,16 @@ async def test_sign_out_closes_the_logins_sockets(harness: Harness) -> None:
     assert elsewhere.connected  # only that login's sockets
     # The old cookie opens no socket any more, whatever join token it carries.
     token = token_for(harness, await user_id(harness, "clinician.demo"), consult_id, "clinician")
-    again = socketio.AsyncClient(reconnection=False)
-    try:
-        await again.connect(
-            clinician.base,
-            headers={"Cookie": clinician.cookie_header()},
-            auth={"join_token": token},
-            transports=["websocket"],
-        )
-        raise AssertionError("a signed-out cookie opened a socket")
-    except socketio.exceptions.ConnectionError:
-        pass
+    async with aiohttp.ClientSession() as http:
+        again = socketio.AsyncClient(reconnection=False, http_session=http)
+        try:
+            await again.connect(
+                clinician.base,
+                headers={"Cookie": clinician.cookie_header()},
+                auth={"join_token": token},
+                transports=["websocket"],
+            )
+            raise AssertionError("a signed-out cookie opened a socket")
+        except socketio.exceptions.ConnectionError:
+            pass
     await elsewhere.disconnect()

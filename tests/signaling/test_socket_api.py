@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -70,8 +71,10 @@ async def user_id(harness: Harness, username: str) -> int:
 
 
 async def test_connect_without_login_is_refused(harness: Harness) -> None:
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await connect(harness, None)
+    async with aiohttp.ClientSession() as http:
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await sio.connect(harness.base, transports=["websocket"])
 
 
 async def test_consult_updates_arrive_live(harness: Harness) -> None:

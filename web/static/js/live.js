@@ -1,7 +1,9 @@
 /**
  * The socket.io connection of a signed-in page. When the login it was opened with ends
  * (signed out in another tab, expired, the account deactivated) the server closes it
- * and says so: the page goes to the sign-in page instead of reconnecting in vain.
+ * and says so: the page goes to the sign-in page instead of reconnecting in vain. A
+ * connection the server refuses at the handshake (it opens only with a login) is
+ * checked the same way: signed out, the page goes to the sign-in page.
  * @module live
  */
 import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
@@ -12,9 +14,18 @@ import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
  */
 export function connect(auth = {}) {
   const socket = io({ auth, transports: ["websocket"], reconnectionDelayMax: 4000 });
-  socket.on("session:ended", () => {
+  const toSignIn = () => {
     socket.disconnect();
     window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+  };
+  socket.on("session:ended", toSignIn);
+  socket.io.on("error", async () => {
+    try {
+      const reply = await fetch("/api/session", { credentials: "same-origin" });
+      if (reply.status === 401) toSignIn();
+    } catch {
+      // offline: socket.io keeps retrying
+    }
   });
   return socket;
 }
