@@ -44,6 +44,7 @@ from consult_server.fhir.service import FHIR_EXPORT, FhirExport
 from consult_server.http import pages
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
+from consult_server.http.rate_limits import RATE_LIMITS, RateLimits, RateRules
 from consult_server.http.render import render_error
 from consult_server.http.security import (
     access_middleware,
@@ -194,6 +195,15 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     rooms = Rooms()
     app[CONFIG] = config
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
+    security = config.security
+    app[RATE_LIMITS] = RateLimits(
+        RateRules.of(
+            security.requests_per_minute_user,
+            security.requests_per_minute_address,
+            security.consults_per_hour,
+        ),
+        config.redis.url,
+    )
     app[DB] = db
     app[CATALOG] = catalog
     app[ACCOUNTS] = accounts

@@ -81,6 +81,12 @@ class SecurityConfig:
     #: Files under the data directory that others on the host could read: "warn" at
     #: start-up (naming them) or "refuse" to start.
     loose_files: str = "warn"
+    #: Requests (pages and API; not static files) a signed-in user may make per minute,
+    #: and a not-signed-in address (a NAT'd commune station shares one). Past it: 429.
+    requests_per_minute_user: int = 600
+    requests_per_minute_address: int = 300
+    #: Consult requests one user may file per hour.
+    consults_per_hour: int = 60
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,17 @@ class Gone(ClientError):
     code = "gone"
 
 
+class TooManyRequests(ClientError):
+    """Past a rate limit; ``retry_after`` seconds until it lets requests through again."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class TooLarge(ClientError):
     status = 413
     code = "too_large"

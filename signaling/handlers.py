@@ -14,7 +14,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from aiohttp.web import AppKey
 from media.hub import MediaHub
 from media.probe import LinkProbes
 from recordings.files import RecordingFile
+from signaling.event_limits import EventLimits
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
@@ -64,9 +64,6 @@ Ack = dict[str, Any]
 MAX_MESSAGE_BYTES = 128 * 1024
 PING_INTERVAL = 5
 PING_TIMEOUT = 6
-#: At most CHAT_BURST chat lines per socket in any CHAT_WINDOW seconds.
-CHAT_BURST = 10
-CHAT_WINDOW = 10.0
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -112,8 +109,8 @@ class Signaling:
         #: Recorded rooms with a frame already in a file: the recording indicator shows
         #: from the first recorded frame.
         self.recording_live: set[str] = set()
-        #: When each socket last sent chat lines (a bound on how fast one can).
-        self.chat_sent: dict[str, deque[float]] = {}
+        #: How many messages of each kind a socket may send (signaling/event_limits.py).
+        self.event_limits = EventLimits()
         #: Messages that failed on our side (answered "internal").
         self.faults = 0
         self.fault_log = LogBudget()
@@ -150,7 +147,20 @@ class Signaling:
             "net:probe": self.on_probe,
         }
         for event, handler in handlers.items():
-            self.sio.on(event, handler)
+            self.sio.on(event, self._limited(event, handler))
+
+    def _limited(
+        self, event: str, handler: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        if event not in self.event_limits.limits:
+            return handler
+
+        async def limited(sid: str, data: object = None) -> Any:
+            if not self.event_limits.allow(sid, event, time.monotonic()):
+                return _error("rate_limited", "too many messages of this kind; wait a moment")
+            return await handler(sid, data)
+
+        return limited
 
     async def close_sockets(self, room: str, reason: str) -> None:
         """A login ended (sign-out, expiry) or an account was deactivated: every socket
@@ -190,7 +200,7 @@ class Signaling:
             await self.sio.enter_room(sid, f"login:{user.login}")
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
-        self.chat_sent.pop(sid, None)
+        self.event_limits.forget(sid)
         self.view_throttle.forget(sid)
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
@@ -437,16 +447,10 @@ class Signaling:
             message = ChatMessage.parse(data)
             claims = await self._joined(sid, message.token)
             now = time.time()
-            sent = self.chat_sent.setdefault(sid, deque())
-            while sent and now - sent[0] > CHAT_WINDOW:
-                sent.popleft()
-            if len(sent) >= CHAT_BURST:
-                raise BadMessage("rate_limited", "too many messages at once; wait a moment")
             room_kind, number = self._room_kind(claims.room)
             line = await room_kind.said(number, claims.user_id, message.text, now)
             if line is None:
                 raise BadMessage("chat_unavailable", "this room has no chat")
-            sent.append(now)
             await self.sio.emit("room:chat", line, room=f"room:{claims.room}")
             return {"ok": True, "message": line}
 

@@ -17,6 +17,7 @@ from consult_server.config import CONFIG
 from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import NotFound
+from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
@@ -133,6 +134,7 @@ async def list_consults(request: web.Request) -> web.Response:
 async def create_consult(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
+    await request.app[RATE_LIMITS].check("new_consults", str(user.id))
     body = NewConsult.parse(
         await json_body(request), consults.config.summary_max_chars, time.time()
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,8 @@ from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
 from consult_server.accounts.models import LoginSession, Role, User
 from consult_server.config import CONFIG
-from consult_server.errors import ClientError, Forbidden, NotAuthenticated
+from consult_server.errors import ClientError, Forbidden, NotAuthenticated, TooManyRequests
+from consult_server.http.rate_limits import RATE_LIMITS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
@@ -100,6 +102,18 @@ async def _check_csrf(request: web.Request) -> None:
         raise Forbidden("the form has expired; reload the page and try again", "csrf_failed")
 
 
+def _metered(request: web.Request) -> bool:
+    """Counted against the request-rate limits: all but static files, the health
+    check, and file uploads (a CT series is hundreds of files in a minute; uploads have
+    their own bounds: size and count per consult)."""
+    if request.path.startswith("/static/") or request.path == "/healthz":
+        return False
+    return not (request.method == "POST" and _UPLOAD.fullmatch(request.path))
+
+
+_UPLOAD = re.compile(r"/api/consults/\d{1,12}/files")
+
+
 def _static_or_io(request: web.Request) -> bool:
     return request.path.startswith(("/static/", "/socket.io/"))
 
@@ -117,6 +131,12 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     if login and user and not looked and app[LOGIN_SESSIONS].due_for_touch(login, time.time()):
         expires = await app[LOGIN_SESSIONS].touch(token, login)
         request[LOGIN] = login = dataclasses.replace(login, expires_at=expires)
+    if _metered(request):
+        limits = app[RATE_LIMITS]
+        if user is not None:
+            await limits.check("per_user", str(user.id))
+        else:
+            await limits.check("per_address", request.remote or "")
     if _static_or_io(request) or request.match_info.http_exception is not None:
         # Static files, socket.io (checks its own), and the router's 404/405.
         return await handler(request)
@@ -171,8 +191,14 @@ def error_middleware_factory(
             return await handler(request)
         except ClientError as exc:
             if wants_json(request):
-                return web.json_response({"error": exc.to_dict()}, status=exc.status)
-            return await render_error(request, exc)
+                response: web.StreamResponse = web.json_response(
+                    {"error": exc.to_dict()}, status=exc.status
+                )
+            else:
+                response = await render_error(request, exc)
+            if isinstance(exc, TooManyRequests):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
 
     return error_middleware
 
