@@ -17,6 +17,7 @@ from consult_server.attachments.service import ATTACHMENTS
 from consult_server.audit.chain import Actor
 from consult_server.errors import BadRequest
 from consult_server.http.security import current_user, requires
+from consult_server.http.slow_bodies import steady_chunks
 
 routes = web.RouteTableDef()
 #: Bytes read from the request at a time.
@@ -46,7 +47,7 @@ async def upload(request: web.Request) -> web.Response:
         int(request.match_info["consult_id"]),
         _name(request),
         request.content_length,
-        request.content.iter_chunked(READ_CHUNK),
+        steady_chunks(request.content, READ_CHUNK),
     )
     return web.json_response({"file": attachment.describe()}, status=201 if new else 200)
 

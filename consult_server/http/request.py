@@ -11,6 +11,7 @@ from aiohttp import web
 from consult_server.config import CONFIG
 from consult_server.errors import BadRequest
 from consult_server.http.security import current_user
+from consult_server.http.slow_bodies import read_body
 from signaling.tokens import JoinClaims, sign_join_token
 
 MAX_BODY = 16 * 1024
@@ -19,7 +20,7 @@ MAX_BODY = 16 * 1024
 async def json_body(request: web.Request) -> object:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise BadRequest("request body is too large", "payload_too_large")
-    raw = await request.content.read(MAX_BODY + 1)
+    raw = await read_body(request)
     if len(raw) > MAX_BODY:
         raise BadRequest("request body is too large", "payload_too_large")
     try:

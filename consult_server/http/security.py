@@ -26,6 +26,7 @@ from consult_server.accounts.models import LoginSession, Role, User
 from consult_server.config import CONFIG
 from consult_server.errors import ClientError, Forbidden, NotAuthenticated, TooManyRequests
 from consult_server.http.rate_limits import RATE_LIMITS
+from consult_server.http.slow_bodies import read_body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
@@ -108,7 +109,11 @@ def _metered(request: web.Request) -> bool:
     their own bounds: size and count per consult)."""
     if request.path.startswith("/static/") or request.path == "/healthz":
         return False
-    return not (request.method == "POST" and _UPLOAD.fullmatch(request.path))
+    return not _is_upload(request)
+
+
+def _is_upload(request: web.Request) -> bool:
+    return request.method == "POST" and _UPLOAD.fullmatch(request.path) is not None
 
 
 _UPLOAD = re.compile(r"/api/consults/\d{1,12}/files")
@@ -151,6 +156,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         if user.role not in access:
             raise Forbidden("your role may not do this", "wrong_role")
     if request.method not in _SAFE:
+        if request.can_read_body and not _is_upload(request):
+            await read_body(request)  # streamed uploads watch their own pace
         await _check_csrf(request)
     return await handler(request)
 
