@@ -75,22 +75,39 @@ def cookie_secure(request: web.Request) -> bool:
     return mode == "always" or (mode == "auto" and request.secure)
 
 
+def _pre_session_token(request: web.Request, pre_session: str) -> str:
+    """The form token of a browser not signed in: bound to its pre-session cookie by the
+    server's secret, so a value planted in both cookie and form (cookie tossing from a
+    sibling host) is not enough: it must come from this server for this cookie."""
+    key = request.app[CONFIG].secret_bytes()
+    mac = hmac.new(key, b"pre-session:" + pre_session.encode(), "sha256")
+    return mac.hexdigest()[:48]
+
+
 def ensure_pre_csrf(request: web.Request, response: web.StreamResponse) -> str:
-    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    pre_session = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response.set_cookie(
         PRE_CSRF_COOKIE,
-        token,
+        pre_session,
         httponly=True,
         samesite="Strict",
         secure=cookie_secure(request),
         path="/",
     )
-    return token
+    return _pre_session_token(request, pre_session)
 
 
 async def _check_csrf(request: web.Request) -> None:
+    # A browser says where a request comes from: nothing from another site is taken,
+    # whatever token it carries (old browsers send no header and rely on the token).
+    if request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        raise Forbidden("this form was sent from another site", "csrf_failed")
     login = request.get(LOGIN)
-    expected = login.csrf_token if login is not None else request.cookies.get(PRE_CSRF_COOKIE)
+    pre_session = request.cookies.get(PRE_CSRF_COOKIE)
+    if login is not None:
+        expected: str | None = login.csrf_token
+    else:
+        expected = _pre_session_token(request, pre_session) if pre_session else None
     given = request.headers.get("X-CSRF-Token")
     if given is None and request.content_type in (
         "application/x-www-form-urlencoded",

@@ -47,6 +47,8 @@ class ColourTrack(MediaStreamTrack):
 class Received:
     frames: list[VideoFrame] = field(default_factory=list)
     audio_frames: int = 0
+    #: Every video frame received (``frames`` keeps only the last few).
+    video_frames: int = 0
 
 
 class ClientPeer:
@@ -70,6 +72,7 @@ class ClientPeer:
                 if track.kind == "video":
                     assert isinstance(frame, VideoFrame)
                     self.received.frames.append(frame)
+                    self.received.video_frames += 1
                     del self.received.frames[:-5]
                 else:
                     self.received.audio_frames += 1

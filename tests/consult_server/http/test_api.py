@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from consult_server.app import create_app
 from consult_server.store.db import DB
@@ -257,3 +258,42 @@ async def test_two_clinicians_filing_at_the_same_instant_are_both_filed_and_rout
     assert len(events) == 2 * pairs
     _, queue = await district.api("GET", "/api/consults")
     assert len(queue["consults"]) >= pairs, "the district sees its communes' requests"
+
+
+async def test_the_sign_in_forms_token_is_bound_to_its_pre_session(harness: Harness) -> None:
+    """Before, the form's token was the cookie's value (double submit): anyone able to
+    plant a cookie (a sibling host) could plant a matching pair and sign a victim's
+    browser into their own account. Now the token is the server's MAC of the cookie."""
+    form = {"username": "clinician.demo", "password": "demo-password-for-tests"}
+    anon = await harness.anonymous()
+    page = await (await anon.get("/login")).text()
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    planted = "attacker-chosen-value-123"
+    anon.session.cookie_jar.clear()  # the attacker's cookie in place of the server's
+    anon.session.cookie_jar.update_cookies({"consult_csrf": planted}, URL(harness.base))
+    async with anon.session.post(
+        harness.base + "/login", data={**form, "csrf_token": planted}, allow_redirects=False
+    ) as response:
+        assert response.status == 403  # a planted pair is not a token
+    async with anon.session.post(
+        harness.base + "/login", data={**form, "csrf_token": token}, allow_redirects=False
+    ) as response:
+        assert response.status == 403  # nor is a real token with another cookie
+
+    fresh = await harness.anonymous()
+    page = await (await fresh.get("/login")).text()
+    token = page.split('name="csrf-token" content="')[1].split('"')[0]
+    async with fresh.session.post(
+        harness.base + "/login",
+        data={**form, "csrf_token": token},
+        headers={"Sec-Fetch-Site": "cross-site"},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 403  # sent from another site, whatever it carries
+    async with fresh.session.post(
+        harness.base + "/login",
+        data={**form, "csrf_token": token},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 302
