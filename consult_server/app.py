@@ -231,6 +231,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
+    app[consult_views.READINGS] = AccessWindow()
     recordings = config.recordings
     if recordings.enabled and config.media.video_codec != "VP8":
         # The writer stream-copies VP8 only; never produce files that will not play.

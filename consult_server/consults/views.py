@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 import time
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.accounts.models import Role
+from consult_server.accounts.models import Role, User
 from consult_server.audit.chain import AUDIT, Actor
+from consult_server.audit.window import AccessWindow
 from consult_server.config import CONFIG
 from consult_server.consults.models import NewConsult
 from consult_server.consults.service import CONSULTS
@@ -25,6 +27,21 @@ from signaling.consult import FINAL_STATES
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
+
+
+#: Looks at consults' patient and case summary: one audit entry per user, consult and
+#: 10 minutes (a list refreshed, a page reloaded, make one).
+READINGS: web.AppKey[AccessWindow] = web.AppKey("consult_readings")
+
+
+async def _audit_reading(
+    request: web.Request, user: User, consult_ids: Iterable[int], part: str
+) -> None:
+    window, audit = request.app[READINGS], request.app[AUDIT]
+    actor, now = Actor.user(user, request.remote), time.time()
+    for consult_id in consult_ids:
+        if window.due(user.id, f"consult:{consult_id}", now):
+            await audit.append(actor, "view", f"consult:{consult_id}", {"part": part})
 
 
 @routes.get("/")
@@ -67,6 +84,7 @@ async def room_page(request: web.Request) -> web.Response:
         # The same answer as for a consult that does not exist: ids reveal nothing.
         raise NotFound("no such consult", "consult_not_found")
     details = await consults.describe(consult, user)
+    await _audit_reading(request, user, [consult.id], "room")
     return render(
         request,
         "room.html",
@@ -101,9 +119,7 @@ async def consult_page(request: web.Request) -> web.Response:
     participant = user.id in facts.participants
     state = facts.consult.state
     chat = await consults.chat_of(user, facts.consult.id)
-    if not participant:  # a supervisor reading the patient, the files' names, the chat
-        actor = Actor.user(user, request.remote)
-        await request.app[AUDIT].append(actor, "view", f"consult:{facts.consult.id}")
+    await _audit_reading(request, user, [facts.consult.id], "record")
     return render(
         request,
         "consult.html",
@@ -125,7 +141,9 @@ async def consult_page(request: web.Request) -> web.Response:
 async def list_consults(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
-    items = await consults.describe_all(await consults.list_for(user), user)
+    listed = await consults.list_for(user)
+    items = await consults.describe_all(listed, user)
+    await _audit_reading(request, user, [c.id for c in listed], "list")
     return web.json_response({"consults": items, "server_now": time.time()})
 
 

@@ -2,9 +2,10 @@
 
 Every look at a recording goes through here and into the audit log: opening a
 session's page ("view"), fetching a file to play it ("play": the first request of a user
-for a file in any 10 minutes, whatever its Range, so no request shape escapes it; the
-seeks that follow are not logged again), downloading one ("download"), and every
-refusal ("refuse", with the reason).
+for a file in any 10 minutes, GET with any Range or HEAD, so no request shape escapes
+it; the seeks that follow are not logged again), downloading one ("download": asked
+for by name, or the whole file fetched without a Range, each time), and every refusal
+("refuse", with the reason).
 """
 
 from __future__ import annotations
@@ -181,9 +182,13 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
             ),
         )
     download = request.query.get("download") == "1"
-    if download:
-        await app[AUDIT].append(_actor(request, user), "download", obj, {"size": entry.size})
-    elif request.method == "GET" and app[PLAY_LOG].due(user.id, obj, time.time()):
+    # A player asks by ranges; a whole file asked for without one is a copy taken, as
+    # much a download as one asked for by name.
+    whole = request.method == "GET" and "Range" not in request.headers
+    if download or whole:
+        detail = {"size": entry.size, **({} if download else {"asked": "whole_file"})}
+        await app[AUDIT].append(_actor(request, user), "download", obj, detail)
+    elif app[PLAY_LOG].due(user.id, obj, time.time()):  # GET with a Range, or HEAD
         await app[AUDIT].append(_actor(request, user), "play", obj)
     headers = {"Content-Type": "video/webm", "Cache-Control": "private, no-store"}
     if download:

@@ -35,13 +35,23 @@ async def test_record_page_and_room_page(harness: Harness) -> None:
     assert response.status == 200 and 'data-testid="note-editor"' not in page
     assert 'data-testid="attach-file"' not in page and 'data-testid="note-comment-form"' not in page
     entries = await harness.app[AUDIT].for_objects([f"consult:{consult_id}"])
-    assert [(e.actor, e.action) for e in entries] == [("supervisor.demo", "view")]
+    # Every reading of the patient is audited, the participants' too (once per user
+    # and ten minutes: the clinician's second look above made no entry).
+    readings = sorted((e.actor, e.action, e.detail["part"]) for e in entries)
+    assert readings == [
+        ("clinician.demo", "view", "record"),
+        ("specialist.demo", "view", "record"),
+        ("supervisor.demo", "view", "record"),
+    ]
     # Reading the files' list as a supervisor is audited too (once per ten minutes).
     for _ in range(2):
         status, _body = await supervisor.api("GET", f"/api/consults/{consult_id}/files")
         assert status == 200
     entries = await harness.app[AUDIT].for_objects([f"consult:{consult_id}"])
-    assert [e.detail for e in entries] == [{"part": "files"}, {}]
+    assert [e.detail for e in entries if e.actor == "supervisor.demo"] == [
+        {"part": "files"},
+        {"part": "record"},
+    ]
 
 
 async def test_who_reads_what_was_said(harness: Harness) -> None:

@@ -197,6 +197,8 @@ async def test_views_plays_and_downloads_are_audited_with_who_and_where(world: W
         ("view", f"recording_session:{session}"),
         # The page also lists the consult's files: a supervisor reading its record.
         ("view", f"consult:{consult['consult_id']}"),
+        # The whole file without a Range: a copy taken, not a player's request.
+        ("download", f"recording:{recording}"),
         ("play", f"recording:{recording}"),
         ("download", f"recording:{recording}"),
     ]
@@ -206,7 +208,7 @@ async def test_views_plays_and_downloads_are_audited_with_who_and_where(world: W
     # The session page lists those entries for the supervisor.
     page = await (await client.get(f"/review/sessions/{session}")).text()
     table = page[page.index('data-testid="audit-log"') :]
-    assert table.count('data-action="play"') == 1 and table.count('data-action="download"') == 1
+    assert table.count('data-action="play"') == 1 and table.count('data-action="download"') == 2
 
 
 async def test_a_tampered_file_is_refused_marked_damaged_and_audited(world: World) -> None:
@@ -374,6 +376,18 @@ async def test_no_request_shape_escapes_the_play_entry(
     response = await client.get(f"/recordings/{recording}/file", headers=headers)
     await response.read()
     assert response.status in (200, 206, 416)
+    rows = await world.harness.app[DB].fetch_all(
+        "SELECT action, object FROM audit_log WHERE object <> 'login' AND actor = 'supervisor.demo'"
+    )
+    assert [(r["action"], r["object"]) for r in rows] == [("play", f"recording:{recording}")]
+
+
+async def test_a_head_request_is_audited_as_a_look_at_the_file(world: World) -> None:
+    """Before: HEAD was not audited at all."""
+    client = await world.harness.login("supervisor.demo")
+    recording = world.own.recording_ids[0]
+    async with client.session.head(client.base + f"/recordings/{recording}/file") as response:
+        assert response.status == 200
     rows = await world.harness.app[DB].fetch_all(
         "SELECT action, object FROM audit_log WHERE object <> 'login' AND actor = 'supervisor.demo'"
     )
