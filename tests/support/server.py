@@ -83,7 +83,12 @@ def run_server(
     env = server_env(data_dir, extra_env or {})
     cli = list(cli) if cli is not None else [sys.executable, "-m", "consult_server"]
     subprocess.run(
-        [*cli, "demo", "--password", DEMO_PASSWORD], env=env, check=True, timeout=60, cwd=tmp
+        [*cli, "demo", "--password", DEMO_PASSWORD],
+        env=env,
+        check=True,
+        timeout=60,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,  # a bench prints its JSON on stdout
     )
     port = free_port()
     log_path = tmp / f"{name}.log"
