@@ -344,21 +344,9 @@ def _check(config: Config) -> None:
             config.media.bitrate_floor_kbps,
             f"at most media.bitrate_ceiling_kbps ({config.media.bitrate_ceiling_kbps})",
         )
-    for proxy in config.server.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ConfigError(
-                "server.trusted_proxies", proxy, "an IP address or network (10.0.0.0/24)"
-            ) from None
+    _check_networks("server.trusted_proxies", config.server.trusted_proxies)
     _check_turn(config.media)
-    for network in config.media.facility_networks:
-        try:
-            ipaddress.ip_network(network, strict=False)
-        except ValueError:
-            raise ConfigError(
-                "media.facility_networks", network, "a network such as 10.20.0.0/16"
-            ) from None
+    _check_networks("media.facility_networks", config.media.facility_networks)
     for address in config.media.host_addresses:
         try:
             ipaddress.ip_address(address)
@@ -374,6 +362,14 @@ def _check(config: Config) -> None:
     weak = weakness(secret) if secret else None
     if weak:
         raise ConfigError("security.secret_key", "<hidden>", weak)
+
+
+def _check_networks(key: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ConfigError(key, value, "an IP address or network (10.0.0.0/24)") from None
 
 
 def _check_turn(media: MediaConfig) -> None:

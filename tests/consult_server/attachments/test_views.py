@@ -164,17 +164,25 @@ async def test_limits(tmp_path: Path, database: dict[str, Any]) -> None:
         assert list((_files_dir(harness) / "incoming").iterdir()) == []
 
 
-async def test_upload_cut_halfway_leaves_nothing(harness: Harness) -> None:
-    clinician, consult_id = await filed(harness)
+async def raw_upload(
+    harness: Harness, clinician: Client, consult_id: int, first: bytes
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """An upload announced as 3,000,000 bytes on a raw socket, ``first`` of them sent."""
     host = urlsplit(harness.base)
-    _reader, writer = await asyncio.open_connection(host.hostname, host.port)
+    reader, writer = await asyncio.open_connection(host.hostname, host.port)
     head = (
         f"POST /api/consults/{consult_id}/files HTTP/1.1\r\nHost: {host.netloc}\r\n"
         f"Cookie: {clinician.cookie_header()}\r\nX-CSRF-Token: {clinician.csrf}\r\n"
         "Content-Type: application/octet-stream\r\nContent-Length: 3000000\r\n\r\n"
     )
-    writer.write(head.encode() + files.ct_dicom() * 20)
+    writer.write(head.encode() + first)
     await writer.drain()
+    return reader, writer
+
+
+async def test_upload_cut_halfway_leaves_nothing(harness: Harness) -> None:
+    clinician, consult_id = await filed(harness)
+    _reader, writer = await raw_upload(harness, clinician, consult_id, files.ct_dicom() * 20)
     for _ in range(50):  # the server is receiving: a file is being written
         if list((_files_dir(harness) / "incoming").iterdir()):
             break

@@ -12,7 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from consult_server.http import slow_bodies
-from tests.consult_server.attachments.test_views import _files_dir, _nothing_left, filed
+from tests.consult_server.attachments.test_views import (
+    _files_dir,
+    _nothing_left,
+    filed,
+    raw_upload,
+)
 from tests.support import sample_files as files
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, Harness
@@ -97,15 +102,7 @@ async def test_a_slow_but_steady_link_gets_through(harness: Harness) -> None:
 
 async def test_an_upload_that_stalls_is_cut_and_leaves_nothing(harness: Harness) -> None:
     clinician, consult_id = await filed(harness)
-    host = urlsplit(harness.base)
-    reader, writer = await asyncio.open_connection(host.hostname, host.port)
-    head = (
-        f"POST /api/consults/{consult_id}/files HTTP/1.1\r\nHost: {host.netloc}\r\n"
-        f"Cookie: {clinician.cookie_header()}\r\nX-CSRF-Token: {clinician.csrf}\r\n"
-        "Content-Type: application/octet-stream\r\nContent-Length: 3000000\r\n\r\n"
-    )
-    writer.write(head.encode() + files.ct_dicom() * 3)
-    await writer.drain()
+    reader, writer = await raw_upload(harness, clinician, consult_id, files.ct_dicom() * 3)
     reply = await asyncio.wait_for(reader.read(4096), 10)  # the connection stays open
     assert reply.startswith(b"HTTP/1.1 408") and b"body_too_slow" in reply
     writer.close()
