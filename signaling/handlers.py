@@ -152,13 +152,15 @@ class Signaling:
     def _limited(
         self, event: str, handler: Callable[..., Awaitable[Any]]
     ) -> Callable[..., Awaitable[Any]]:
-        if event not in self.event_limits.limits:
+        """The handler behind the event's rate limit, taking any number of arguments
+        (a message of several is one malformed payload, answered as such)."""
+        if event in ("connect", "disconnect"):
             return handler
 
-        async def limited(sid: str, data: object = None) -> Any:
+        async def limited(sid: str, *args: object) -> Any:
             if not self.event_limits.allow(sid, event, time.monotonic()):
                 return _error("rate_limited", "too many messages of this kind; wait a moment")
-            return await handler(sid, data)
+            return await handler(sid, args[0] if len(args) == 1 else (args or None))
 
         return limited
 

@@ -141,6 +141,10 @@ async def test_every_candidate_message_is_answered(harness: Harness) -> None:
         assert reply.get("ok") is True or reply["error"]["code"], reply
         sent += 1
     assert sent == len(HOSTILE_CANDIDATES)
+    # A message of several arguments, or none, is answered too.
+    for args in ((ta, ta), (), ({"token": ta}, 1, 2)):
+        reply = await a.call("room:candidate", args, timeout=5)
+        assert reply["error"]["code"], reply
     for sio in (a, b):
         await sio.disconnect()
 
