@@ -469,9 +469,11 @@ class MediaHub:
         peer = room.peers.get(user_id) if room else None
         if peer is None:
             raise MediaError("no_peer", "send an offer before candidates")
-        if candidate is not None and not isinstance(candidate, dict):
+        if candidate is None:
+            candidate = {"candidate": ""}
+        if not isinstance(candidate, dict):
             raise MediaError("bad_candidate", "candidate must be an object or null")
-        line = candidate.get("candidate") if candidate is not None else ""
+        line = candidate.get("candidate")
         if not isinstance(line, str) or len(line) > 1024:
             raise MediaError("bad_candidate", "candidate line is missing or too long")
         if not line:
@@ -488,7 +490,6 @@ class MediaHub:
             return False
         if peer.candidates >= MAX_REMOTE_CANDIDATES:
             raise MediaError("too_many_candidates", "this connection has enough candidates")
-        assert isinstance(candidate, dict)
         mid = candidate.get("sdpMid")
         index = candidate.get("sdpMLineIndex")
         parsed.sdpMid = mid if isinstance(mid, str) else None

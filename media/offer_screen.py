@@ -52,7 +52,6 @@ def _refuse(message: str) -> MediaError:
 
 @dataclass
 class _Section:
-    kind: str
     number: int
     lines: list[str] = field(default_factory=list)
 
@@ -200,7 +199,7 @@ def _split(sdp: str) -> tuple[list[str], list[_Section]]:
         if line.startswith("m="):
             if len(sections) == MAX_MEDIA_SECTIONS:
                 raise _refuse(f"the offer has more than {MAX_MEDIA_SECTIONS} media sections")
-            sections.append(_Section(line[2:7].split(" ")[0], len(sections)))
+            sections.append(_Section(len(sections)))
         (sections[-1].lines if sections else session).append(line)
     if not sections:
         raise _refuse("the offer must carry audio and/or video")

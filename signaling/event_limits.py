@@ -3,13 +3,18 @@ events in 0.29 s wrote 3,334 timeline rows).
 
 A browser sends a few of each per call: a join, an offer per (re)connection, a dozen
 candidates, a mute now and then. Past these numbers a message is answered
-``rate_limited`` without being looked at. View updates and pointer moves have their
-own, faster limit (``shared_view.VIEW_RATE``).
+``rate_limited`` without being looked at. Show-to-everyone, view updates and pointer
+moves share one faster bucket, ``VIEWS``, which their handlers ask for themselves.
 """
 
 from __future__ import annotations
 
 from collections import deque
+
+from signaling.shared_view import VIEW_RATE
+
+#: The bucket of room:show, room:view and room:pointer together.
+VIEWS = "views"
 
 #: event -> (messages, seconds) per socket.
 EVENT_LIMITS: dict[str, tuple[int, float]] = {
@@ -22,6 +27,7 @@ EVENT_LIMITS: dict[str, tuple[int, float]] = {
     "room:unshow": (10, 10.0),
     "net:ice": (10, 10.0),
     "net:probe": (4, 10.0),
+    VIEWS: (VIEW_RATE, 1.0),
 }
 
 
@@ -29,8 +35,6 @@ class EventLimits:
     def __init__(self, limits: dict[str, tuple[int, float]] | None = None) -> None:
         self.limits = EVENT_LIMITS if limits is None else limits
         self._sent: dict[tuple[str, str], deque[float]] = {}
-        #: Messages refused, by event (for the battery and /metrics).
-        self.refused: dict[str, int] = {}
 
     def allow(self, sid: str, event: str, now: float) -> bool:
         limit = self.limits.get(event)
@@ -41,7 +45,6 @@ class EventLimits:
         while sent and now - sent[0] > window:
             sent.popleft()
         if len(sent) >= count:
-            self.refused[event] = self.refused.get(event, 0) + 1
             return False
         sent.append(now)
         return True

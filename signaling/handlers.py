@@ -24,7 +24,7 @@ from aiohttp.web import AppKey
 from media.hub import MediaHub
 from media.probe import LinkProbes
 from recordings.files import RecordingFile
-from signaling.event_limits import EventLimits
+from signaling.event_limits import VIEWS, EventLimits
 from signaling.messages import (
     BadMessage,
     CandidateMessage,
@@ -51,7 +51,6 @@ from signaling.shared_view import (
     PointerMessage,
     Presentation,
     ShowMessage,
-    Throttle,
     ViewMessage,
 )
 from signaling.socket_server import GuardedServer, LogBudget
@@ -112,10 +111,7 @@ class Signaling:
         #: How many messages of each kind a socket may send (signaling/event_limits.py).
         self.event_limits = EventLimits()
         #: Messages that failed on our side (answered "internal").
-        self.faults = 0
         self.fault_log = LogBudget()
-        #: How fast each socket sends view updates and pointer moves.
-        self.view_throttle = Throttle()
         manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
         self.sio = GuardedServer(
             people,
@@ -203,7 +199,6 @@ class Signaling:
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.event_limits.forget(sid)
-        self.view_throttle.forget(sid)
         if self.stopping:
             return  # the server closes the sockets: nobody left, the rooms just stop here
         socket_session = await self.sio.get_session(sid)
@@ -239,7 +234,6 @@ class Signaling:
             log.info("refused %s for sid %s", exc.code, sid)
             return _error(exc.code, exc.message)
         except Exception:
-            self.faults += 1
             self.fault_log.warn("a socket message failed", exc_info=True)
             return _error("internal", "the server could not handle this message; try again")
 
@@ -480,7 +474,7 @@ class Signaling:
         shown = presence.shown
         if shown is None or shown.presenter != claims.user_id:
             raise BadMessage("not_presenting", "you are not showing anything")
-        if not self.view_throttle.allow(sid, time.monotonic()):
+        if not self.event_limits.allow(sid, VIEWS, time.monotonic()):
             raise BadMessage("rate_limited", "too many view updates; send fewer")
         return claims, shown
 
@@ -490,7 +484,7 @@ class Signaling:
         async def act() -> Ack:
             message = ShowMessage.parse(data)
             claims, presence = await self._presenter(sid, message.token)
-            if not self.view_throttle.allow(sid, time.monotonic()):
+            if not self.event_limits.allow(sid, VIEWS, time.monotonic()):
                 raise BadMessage("rate_limited", "too many views shown at once; wait a moment")
             person = await self.people.person(claims.user_id)
             seq = presence.shown.seq + 1 if presence.shown else 1

@@ -11,8 +11,7 @@ something takes over; the presenter stopping, or leaving the room, ends it.
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from signaling.messages import BadMessage, as_object, token_of
@@ -153,23 +152,3 @@ class Presentation:
             "view": self.view.to_dict(),
             "seq": self.seq,
         }
-
-
-@dataclass
-class Throttle:
-    """At most ``rate`` events per second per socket; the rest are refused."""
-
-    rate: int = VIEW_RATE
-    sent: dict[str, deque[float]] = field(default_factory=dict)
-
-    def allow(self, sid: str, now: float) -> bool:
-        times = self.sent.setdefault(sid, deque())
-        while times and now - times[0] > 1.0:
-            times.popleft()
-        if len(times) >= self.rate:
-            return False
-        times.append(now)
-        return True
-
-    def forget(self, sid: str) -> None:
-        self.sent.pop(sid, None)

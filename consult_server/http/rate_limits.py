@@ -49,15 +49,12 @@ class RateLimits:
         assert isinstance(storage, Storage)  # the async+ scheme gives the async kind
         self.storage = storage
         self.limiter = SlidingWindowCounterRateLimiter(self.storage)
-        #: Requests refused, by rule (for the battery).
-        self.refused: dict[str, int] = {}
 
     async def check(self, rule: str, key: str) -> None:
         """Count one request for ``key`` under ``rule``; TooManyRequests past the limit."""
         item: RateLimitItem = getattr(self.rules, rule)
         if await self.limiter.hit(item, rule, key):
             return
-        self.refused[rule] = self.refused.get(rule, 0) + 1
         stats = await self.limiter.get_window_stats(item, rule, key)
         raise TooManyRequests(max(1, math.ceil(stats.reset_time - time.time())))
 
