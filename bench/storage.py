@@ -36,6 +36,7 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.accounts.repository import AccountRepository
 from consult_server.config import ConsultConfig
+from consult_server.consults.lifecycle import Urgency
 from consult_server.consults.models import NewConsult
 from consult_server.consults.patient import Patient, Sex
 from consult_server.consults.repository import ConsultRepository
@@ -43,7 +44,6 @@ from consult_server.consults.service import Consults
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.engine import parse
-from signaling.consult import Urgency
 from tests.support.postgres import PostgresServer, find_bindir
 
 PASSWORD = "bench-password-1"  # noqa: S105 (throwaway demo accounts)

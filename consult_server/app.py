@@ -20,13 +20,10 @@ from aiohttp import web
 from aiohttp.web import AppKey
 
 import web as web_assets
-from consult_server.accounts import views as account_views
 from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
 from consult_server.accounts.people import SignalingPeople
 from consult_server.accounts.repository import AccountRepository
-from consult_server.accounts.sign_in import SIGN_IN, SignIn
-from consult_server.accounts.throttle import LoginThrottle
 from consult_server.attachments import views as attachment_views
 from consult_server.attachments.models import Attachment
 from consult_server.attachments.repository import AttachmentRepository
@@ -35,6 +32,7 @@ from consult_server.attachments.storage import BlobStore
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.audit.window import AccessWindow
 from consult_server.config import CONFIG, Config
+from consult_server.consults import rooms as consult_rooms
 from consult_server.consults import views as consult_views
 from consult_server.consults.repository import ConsultRepository
 from consult_server.consults.rooms import ConsultRooms
@@ -45,7 +43,7 @@ from consult_server.http import pages
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
 from consult_server.http.rate_limits import RATE_LIMITS, RateLimits, RateRules
-from consult_server.http.render import render_error
+from consult_server.http.render import NAV_RULES, render_error
 from consult_server.http.security import (
     access_middleware,
     error_middleware_factory,
@@ -58,9 +56,13 @@ from consult_server.review import views as review_views
 from consult_server.review.repository import ReviewRepository
 from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
+from consult_server.sign_in import views as sign_in_views
+from consult_server.sign_in.flow import SIGN_IN, SignIn
+from consult_server.sign_in.throttle import LoginThrottle
 from consult_server.store import migrate
 from consult_server.store.db import DB, Database
 from consult_server.store.quiet import quiet_drivers
+from consult_server.teaching import rooms as teaching_rooms
 from consult_server.teaching import views as teaching_views
 from consult_server.teaching.repository import TeachingRepository
 from consult_server.teaching.rooms import TeachingRooms
@@ -81,7 +83,7 @@ from recordings.recovery import recover_recordings
 from recordings.retention import delete_expired
 from signaling.handlers import SIGNALING, SIO, Signaling
 from signaling.ports import SignalingSettings
-from signaling.room_kinds import RoomKind
+from signaling.room_kinds import RoomKind, room_key
 from signaling.rooms import Rooms
 from signaling.turn import TurnSettings
 
@@ -229,6 +231,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[NOTES] = notes
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
+    app[NAV_RULES] = {"can_review": app[REVIEW].reviews_any}
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
     app[consult_views.READINGS] = AccessWindow()
@@ -238,8 +241,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
     room_kinds: dict[str, RoomKind] = {
-        "consult": ConsultRooms(consults, catalog, recordings, config.data_dir),
-        "teaching": TeachingRooms(teaching),
+        consult_rooms.KIND: ConsultRooms(consults, catalog, recordings, config.data_dir),
+        teaching_rooms.KIND: TeachingRooms(teaching),
     }
     settings = SignalingSettings(
         secret=config.secret_bytes(),
@@ -254,13 +257,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
 
     async def announce(consult_id: int, attachment: Attachment) -> None:
         await signaling.tell_room(
-            f"consult:{consult_id}", "room:file", {"file": attachment.describe()}
+            room_key(consult_rooms.KIND, consult_id), "room:file", {"file": attachment.describe()}
         )
 
     attachments.set_announcer(announce)
 
     async def announce_note(consult_id: int, change: dict[str, object]) -> None:
-        await signaling.tell_room(f"consult:{consult_id}", "room:note", change)
+        await signaling.tell_room(room_key(consult_rooms.KIND, consult_id), "room:note", change)
 
     notes.set_announcer(announce_note)
     app[SIGNALING] = signaling
@@ -273,7 +276,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     for routes in (
         pages,
-        account_views,
+        sign_in_views,
         consult_views,
         attachment_views,
         note_views,

@@ -22,7 +22,7 @@ from consult_server.errors import ConfigError
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.quiet import quiet_drivers
-from web.errors import ConsultServerError
+from media.errors import ConsultServerError
 
 log = logging.getLogger("consult_server")
 

@@ -1,6 +1,10 @@
 """The one exception tree. Every error a client can cause has a stable code.
 
-    ConsultServerError           web/errors.py: ``code`` is stable, ``message`` English
+    ConsultServerError           media/errors.py: ``code`` is stable, ``message`` English
+    ├── MediaError               media/errors.py: an offer or candidate refused (bad_sdp)
+    ├── BadMessage               signaling/messages.py: a socket payload refused
+    ├── RoomRefused              signaling/room.py: a join the room's rules refuse
+    ├── TokenRefused             signaling/tokens.py: a join token bad, expired, not yours
     ├── ConfigError              a bad setting at start-up (names key, value, expectation)
     └── ClientError              caused by a request; ``status`` is the HTTP status
         ├── BadRequest           malformed or oversized input            (400)
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.errors import ConsultServerError
+from media.errors import ConsultServerError
 
 
 class ConfigError(ConsultServerError):

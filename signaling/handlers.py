@@ -21,6 +21,7 @@ from typing import Any
 import socketio
 from aiohttp.web import AppKey
 
+from media.errors import ConsultServerError
 from media.hub import MediaHub
 from media.probe import LinkProbes
 from recordings.files import RecordingFile
@@ -56,7 +57,6 @@ from signaling.shared_view import (
 from signaling.socket_server import GuardedServer, LogBudget
 from signaling.tokens import JoinClaims, TokenRefused, verify_join_token
 from signaling.turn import ice_servers
-from web.errors import ConsultServerError
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from web.errors import ConsultServerError
+from media.errors import ConsultServerError
 
 MAX_TOKEN = 1024
 MAX_SDP = 64 * 1024

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from web.errors import ConsultServerError
+from media.errors import ConsultServerError
 
 
 class RoomState(StrEnum):

@@ -47,7 +47,13 @@ class RoomKind(Protocol):
         ...
 
 
+def room_key(kind: str, room_id: int) -> str:
+    """The key of a kind's room: ``room_key("consult", 12)`` is "consult:12"."""
+    return f"{kind}:{room_id}"
+
+
 def parse_room_key(key: str) -> tuple[str, int]:
+    """The kind and id a room key names (ValueError when it names none)."""
     kind, _, number = key.partition(":")
     if not number.isdigit():
         raise ValueError(f"bad room key {key!r}")

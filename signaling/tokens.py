@@ -12,7 +12,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from web.errors import ConsultServerError
+from media.errors import ConsultServerError
 
 
 class TokenRefused(ConsultServerError):

@@ -8,9 +8,9 @@ from aiohttp.web import AppKey
 
 from consult_server.accounts.models import Facility, Level, Role, Specialty, User
 from consult_server.accounts.passwords import PasswordPool
+from consult_server.accounts.referral_tree import ReferralTree
 from consult_server.accounts.repository import Account, AccountRepository
 from consult_server.errors import BadRequest, Conflict
-from signaling.routing import ReferralTree
 
 USERNAME_MAX = 64
 

@@ -31,6 +31,7 @@ from consult_server.attachments.thumbnails import make_thumbnail
 from consult_server.audit.chain import Actor, AuditLog
 from consult_server.audit.window import AccessWindow
 from consult_server.config import AttachmentsConfig
+from consult_server.consults.lifecycle import FINAL_STATES
 from consult_server.consults.service import Consults
 from consult_server.errors import (
     BadRequest,
@@ -42,7 +43,6 @@ from consult_server.errors import (
     Unsupported,
 )
 from recordings.integrity import HashCheck
-from signaling.consult import FINAL_STATES
 
 #: Told when a file was attached: (consult id, the new file).
 Announce = Callable[[int, Attachment], Awaitable[None]]

@@ -21,13 +21,12 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp.web import AppKey
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from consult_server.accounts.models import User
 from consult_server.store.db import Database, Transaction
 from consult_server.store.engine import open_sync
 
@@ -79,6 +78,17 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+class Someone(Protocol):
+    """A signed-in user as the log names them (``accounts.models.User`` is one); the
+    audit log sits below accounts and does not import them."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, and from where: a signed-in user or the server itself."""
@@ -88,7 +98,7 @@ class Actor:
     remote: str
 
     @classmethod
-    def user(cls, user: User, remote: str | None) -> Actor:
+    def user(cls, user: Someone, remote: str | None) -> Actor:
         return cls(user.id, user.username, remote or "?")
 
     @classmethod

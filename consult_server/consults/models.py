@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from consult_server.accounts.models import Role, User
-from consult_server.consults.patient import Patient, year_at
+from consult_server.consults.lifecycle import Consult, ConsultState, Urgency
+from consult_server.consults.lifecycle import joinable as consult_joinable
+from consult_server.consults.patient import Patient
 from consult_server.errors import BadRequest
-from signaling.consult import Consult, ConsultState, Urgency
-from signaling.consult import joinable as consult_joinable
+from consult_server.local_time import year_at
 
 
 def participants_of(consult: Consult, invitees: list[int]) -> list[int]:

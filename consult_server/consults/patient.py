@@ -4,7 +4,6 @@ below name the field, never its value)."""
 
 from __future__ import annotations
 
-import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,15 +22,6 @@ _NATIONAL_ID = re.compile(r"(?:\d{9}|\d{12})")
 _INSURANCE = re.compile(r"[A-Z]{2}\d{13}")
 #: A facility's own record number: letters, digits and the separators records use.
 _RECORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z./_-]*")
-
-
-#: Vietnam's time (UTC+7): how a year of birth and an age are reckoned.
-_LOCAL = datetime.timezone(datetime.timedelta(hours=7))
-
-
-def year_at(at: float) -> int:
-    """The calendar year in Vietnam at ``at`` (seconds since the epoch)."""
-    return datetime.datetime.fromtimestamp(at, _LOCAL).year
 
 
 class Sex(StrEnum):

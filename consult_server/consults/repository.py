@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from consult_server.consults.lifecycle import Consult, ConsultState, Urgency
 from consult_server.consults.models import ChatLine, ConsultFacts, Invitable, participants_of
 from consult_server.consults.patient import Patient, Sex
 from consult_server.store.db import Database, Row, Transaction
-from signaling.consult import Consult, ConsultState, Urgency
 
 #: The columns a transition may change.
 _CHANGING = (

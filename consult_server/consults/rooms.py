@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consult_server.config import RecordingsConfig
+from consult_server.consults.lifecycle import ROOM_QUORUM, joinable
 from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
 from recordings.catalog import FinishedFile, NewFile, RecordingCatalog
@@ -25,10 +26,12 @@ from recordings.files import (
     session_directory,
     sha256_of,
 )
-from signaling.consult import ROOM_QUORUM, joinable
-from signaling.room_kinds import RoomSpec
+from signaling.room_kinds import RoomSpec, room_key
 
 log = logging.getLogger(__name__)
+
+#: The kind in a consult's room key ("consult:12").
+KIND = "consult"
 
 
 class ConsultRooms:
@@ -109,7 +112,7 @@ class ConsultRooms:
         consult = await self.consults.get(room_id)
         people = frozenset(await self.consults.participants(consult))
         return RoomSpec(
-            f"consult:{room_id}",
+            room_key(KIND, room_id),
             people,
             people,
             ROOM_QUORUM,

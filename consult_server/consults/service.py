@@ -1,6 +1,6 @@
 """Consult requests: persistence and orchestration around the sans-I/O machine.
 
-Every change is: load, apply the event with ``signaling.consult.apply``, write back
+Every change is: load, apply the event with ``consult_server.consults.lifecycle.apply``, write back
 with ``WHERE version = ?``. A lost race (another specialist accepted first, another
 node expired it) writes nothing and is reported as a conflict, so the first accept
 wins on one node or ten. Whoever must see a change is told through ``notify``.
@@ -17,17 +17,9 @@ from aiohttp.web import AppKey
 
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
+from consult_server.accounts.referral_tree import ReferralTree
 from consult_server.config import ConsultConfig
-from consult_server.consults.models import (
-    ChatLine,
-    ConsultFacts,
-    Invitable,
-    NewConsult,
-    participants_of,
-)
-from consult_server.consults.repository import ConsultRepository, Filing, Stored
-from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
-from signaling.consult import (
+from consult_server.consults.lifecycle import (
     MAX_PARTICIPANTS,
     Accept,
     Cancel,
@@ -43,7 +35,16 @@ from signaling.consult import (
     has_room_for,
     joinable,
 )
-from signaling.routing import ReferralTree, can_escalate, route
+from consult_server.consults.models import (
+    ChatLine,
+    ConsultFacts,
+    Invitable,
+    NewConsult,
+    participants_of,
+)
+from consult_server.consults.repository import ConsultRepository, Filing, Stored
+from consult_server.consults.routing import can_escalate, route
+from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 
 Notify = Callable[[set[int], dict[str, Any]], Awaitable[None]]
 #: How many consults a list shows (newest first).

@@ -16,15 +16,17 @@ from consult_server.accounts.models import Role, User
 from consult_server.audit.chain import AUDIT, Actor
 from consult_server.audit.window import AccessWindow
 from consult_server.config import CONFIG
+from consult_server.consults.lifecycle import FINAL_STATES
 from consult_server.consults.models import NewConsult
+from consult_server.consults.rooms import KIND
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import NotFound
 from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
-from signaling.consult import FINAL_STATES
 from signaling.handlers import SIGNALING
+from signaling.room_kinds import room_key
 
 routes = web.RouteTableDef()
 
@@ -93,7 +95,7 @@ async def room_page(request: web.Request) -> web.Response:
             "summary": details["summary"],
             "patient": details["patient"],
             "consult_id": consult.id,
-            "join_token": join_token(request, f"consult:{consult.id}", user.role.value),
+            "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
             "chat": True,
             "invite": True,
             "publish": True,
@@ -204,5 +206,5 @@ async def invite(request: web.Request) -> web.Response:
     invitee = body.get("user_id") if isinstance(body, dict) else None
     consults = request.app[CONSULTS]
     consult = await consults.invite(user, consult_id, invitee)
-    await request.app[SIGNALING].refresh_room(f"consult:{consult_id}")
+    await request.app[SIGNALING].refresh_room(room_key(KIND, consult_id))
     return web.json_response({"consult": await consults.describe(consult, user)})

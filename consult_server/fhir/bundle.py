@@ -23,11 +23,11 @@ from typing import Any
 
 from consult_server.accounts.models import Facility, User
 from consult_server.attachments.models import Attachment
+from consult_server.consults.lifecycle import ConsultState
 from consult_server.consults.patient import Patient
 from consult_server.fhir.record import ConsultRecord
 from consult_server.notes.models import NoteVersion
 from recordings.catalog import Entry
-from signaling.consult import ConsultState
 
 _NAMESPACE = uuid.UUID("6f1c2f1e-6a43-4c8e-9d37-0e5c2b7a9d10")
 SYSTEM = "urn:consult-server"

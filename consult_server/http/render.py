@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import datetime
 import importlib.metadata
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from consult_server.accounts.models import Role
+from consult_server.accounts.models import User
 from consult_server.config import CONFIG
 from consult_server.errors import ClientError
 from consult_server.http.i18n import LANGUAGES, TRANSLATIONS
 from consult_server.http.security import LANG_COOKIE, LOGIN, USER, ensure_pre_csrf
+from consult_server.local_time import local_moment
 
 ASSET_VERSION = importlib.metadata.version("consult-server")
+
+#: Links every page shows a user when a rule of the domain owning the page allows it,
+#: by template flag (``{"can_review": Review.reviews_any}``), set when the app is wired:
+#: the rules stay with their domains, not in the rendering.
+NAV_RULES: web.AppKey[Mapping[str, Callable[[User], bool]]] = web.AppKey("nav_rules")
 
 
 def static_url(path: str) -> str:
@@ -34,17 +40,6 @@ def language_of(request: web.Request) -> str:
     return request.app[CONFIG].i18n.default_language
 
 
-#: Vietnam's time (UTC+7, no daylight saving), as pages show moments.
-_VIETNAM = datetime.timezone(datetime.timedelta(hours=7))
-
-
-def local_time(at: float | None) -> str:
-    """A moment as "2026-12-01 14:05" in Vietnam's time."""
-    if at is None:
-        return ""
-    return datetime.datetime.fromtimestamp(at, _VIETNAM).strftime("%Y-%m-%d %H:%M")
-
-
 def render(
     request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> web.Response:
@@ -58,21 +53,17 @@ def render(
         return catalog.gettext(lang, key, **params)
 
     user = request.get(USER)
-    recordings = request.app[CONFIG].recordings
+    rules = request.app.get(NAV_RULES, {})
     page = {
         "t": t,
-        "can_review": user is not None
-        and (
-            user.role is Role.SUPERVISOR
-            or (user.role in (Role.CLINICIAN, Role.SPECIALIST) and recordings.participants_may_view)
-        ),
+        **{flag: user is not None and rule(user) for flag, rule in rules.items()},
         "lang": lang,
         "user": request.get(USER),
         "csrf_token": csrf,
         "i18n_json": json.dumps(catalog.for_language(lang), ensure_ascii=False),
         "path": request.path,
         "static": static_url,
-        "local_time": local_time,
+        "local_time": local_moment,
         **(context or {}),
     }
     rendered = aiohttp_jinja2.render_string(template, request, page)

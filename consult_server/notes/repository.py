@@ -1,5 +1,8 @@
 """SQL for the specialist's notes and the comments on them: the only place that reads
-or writes ``consult_notes`` and ``consult_note_comments``."""
+or writes ``consult_notes`` and ``consult_note_comments``.
+
+What a save or a signature may do is decided by ``notes/rules.py`` on the versions read
+inside the writing transaction; this module only loads and writes."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from consult_server.audit.chain import SystemAppend
 from consult_server.notes.models import NoteComment, NoteContent, NoteVersion, content_digest
+from consult_server.notes.rules import UpdateDraft, check_signing, place_draft
 from consult_server.store.db import Database, Transaction
 
 _COLUMNS = (
@@ -40,26 +44,6 @@ def _version(row: Any) -> NoteVersion:
     )
 
 
-class DraftHeld(Exception):
-    """Another specialist is writing the current draft."""
-
-
-class AlreadySigned(Exception):
-    """That version is signed: it does not change again."""
-
-
-class NoSuchVersion(Exception):
-    pass
-
-
-class NotTheAuthor(Exception):
-    pass
-
-
-class DraftChanged(Exception):
-    """The draft was saved again after the signer last saw it."""
-
-
 class NoteRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -81,12 +65,19 @@ class NoteRepository:
         )
         return _version(row) if row else None
 
+    async def _numbered(self, tx: Transaction, consult_id: int, version: int) -> NoteVersion | None:
+        row = await tx.fetch_one(
+            f"SELECT {_COLUMNS}{_FROM} WHERE n.consult_id = ? AND n.version = ?",
+            (consult_id, version),
+        )
+        return _version(row) if row else None
+
     async def save_draft(
         self, consult_id: int, author_id: int, content: NoteContent, now: float, edits: int | None
     ) -> NoteVersion:
         """Write the draft: the open one (its author only), or a new version after the
-        last signed one (a correction). ``edits``: the version the writer had open;
-        a signed one raises ``AlreadySigned``."""
+        last signed one (a correction), as ``rules.place_draft`` decides. ``edits``:
+        the version the writer had open."""
         fields = (
             content.findings,
             content.assessment,
@@ -98,23 +89,16 @@ class NoteRepository:
         )
         async with self.db.atomic() as tx:
             latest = await self._latest(tx, consult_id)
-            if edits is not None:
-                target = await tx.fetch_one(
-                    "SELECT signed_at FROM consult_notes WHERE consult_id = ? AND version = ?",
-                    (consult_id, edits),
-                )
-                if target is not None and target["signed_at"] is not None:
-                    raise AlreadySigned
-            if latest is not None and not latest.signed:
-                if latest.author_id != author_id:
-                    raise DraftHeld
+            edited = None if edits is None else await self._numbered(tx, consult_id, edits)
+            place = place_draft(latest, edited, author_id)
+            if isinstance(place, UpdateDraft):
                 await tx.execute(
                     "UPDATE consult_notes SET findings = ?, assessment = ?, icd10 = ?,"
                     " recommendation = ?, disposition = ?, follow_up_on = ?, refer_to = ?,"
                     " updated_at = ? WHERE id = ?",
-                    (*fields, now, latest.id),
+                    (*fields, now, place.note_id),
                 )
-                note_id = latest.id
+                note_id = place.note_id
             else:
                 note_id = await tx.insert(
                     "INSERT INTO consult_notes (consult_id, version, author_id, created_at,"
@@ -123,7 +107,7 @@ class NoteRepository:
                     " RETURNING id",
                     (
                         consult_id,
-                        (latest.version if latest else 0) + 1,
+                        place.version,
                         author_id,
                         now,
                         now,
@@ -144,23 +128,12 @@ class NoteRepository:
         seen_updated_at: float | None = None,
     ) -> NoteVersion:
         """Sign a draft; its "sign" entry (with the SHA-256) goes into the audit chain in
-        the same transaction, so there is never a signature the chain does not hold."""
+        the same transaction, so there is never a signature the chain does not hold.
+        Whether it may be signed is ``rules.check_signing``'s decision."""
         async with self.db.atomic() as tx:
             await self._latest(tx, consult_id)
-            row = await tx.fetch_one(
-                f"SELECT {_COLUMNS}{_FROM} WHERE n.consult_id = ? AND n.version = ?",
-                (consult_id, version),
-            )
-            if row is None:
-                raise NoSuchVersion
-            draft = _version(row)
-            if draft.signed:
-                raise AlreadySigned
-            if draft.author_id != signer_id:
-                raise NotTheAuthor
-            if seen_updated_at is not None and seen_updated_at != draft.updated_at:
-                raise DraftChanged
-            draft.content.ready_to_sign()
+            found = await self._numbered(tx, consult_id, version)
+            draft = check_signing(found, signer_id, seen_updated_at)
             digest = content_digest(consult_id, version, signer_id, now, draft.content)
             await tx.execute(
                 "UPDATE consult_notes SET signed_at = ?, sha256 = ?"

@@ -21,22 +21,13 @@ from consult_server.audit.chain import Actor, AuditLog
 from consult_server.audit.window import AccessWindow
 from consult_server.consults.models import ConsultFacts
 from consult_server.consults.service import Consults
-from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
+from consult_server.errors import BadRequest, Forbidden
 from consult_server.notes.models import MAX_TEXT, NoteComment, NoteContent, NoteVersion
-from consult_server.notes.repository import (
-    AlreadySigned,
-    DraftChanged,
-    DraftHeld,
-    NoSuchVersion,
-    NoteRepository,
-    NotTheAuthor,
-)
-from signaling.consult import ConsultState
+from consult_server.notes.repository import NoteRepository
+from consult_server.notes.rules import writer_refusal
 
 #: Told when a version was signed or a comment added: (consult id, what changed).
 Announce = Callable[[int, dict[str, object]], Awaitable[None]]
-#: A note is written once the specialist has accepted, and after the session.
-WRITABLE = frozenset({ConsultState.ACCEPTED, ConsultState.IN_SESSION, ConsultState.ENDED})
 
 
 @dataclass(frozen=True)
@@ -62,10 +53,11 @@ class Notes:
 
     async def _writer(self, user: User, consult_id: int) -> ConsultFacts:
         facts = await self.consults.readable(user, consult_id)
-        if user.role is not Role.SPECIALIST or user.id not in facts.participants:
-            raise Forbidden("only the consult's specialists write its note", "not_note_writer")
-        if facts.consult.state not in WRITABLE:
-            raise Conflict("this consult has no session to write a note on", "consult_closed")
+        refusal = writer_refusal(
+            user.role is Role.SPECIALIST, user.id in facts.participants, facts.consult.state
+        )
+        if refusal is not None:
+            raise refusal
         return facts
 
     async def read(self, user: User, actor: Actor, consult_id: int) -> Note:
@@ -100,16 +92,7 @@ class Notes:
         self, user: User, consult_id: int, content: NoteContent, edits: int | None
     ) -> NoteVersion:
         await self._writer(user, consult_id)
-        try:
-            return await self.store.save_draft(consult_id, user.id, content, time.time(), edits)
-        except DraftHeld:
-            raise Conflict(
-                "another specialist is writing this note's draft", "note_draft_held"
-            ) from None
-        except AlreadySigned:
-            raise Conflict(
-                "a signed note cannot be changed; write a correction instead", "note_signed"
-            ) from None
+        return await self.store.save_draft(consult_id, user.id, content, time.time(), edits)
 
     async def sign(
         self,
@@ -122,26 +105,9 @@ class Notes:
         """Sign a draft. ``seen_updated_at``: when the draft the signer is looking at was
         saved; a draft saved since (another tab, a late autosave) is not signed."""
         await self._writer(user, consult_id)
-        try:
-            signed = await self.store.sign(
-                consult_id,
-                version,
-                user.id,
-                time.time(),
-                self.audit.by(actor),
-                seen_updated_at,
-            )
-        except NoSuchVersion:
-            raise NotFound("no such version of the note", "note_not_found") from None
-        except AlreadySigned:
-            raise Conflict("this version is already signed", "note_already_signed") from None
-        except NotTheAuthor:
-            raise Forbidden("only the draft's author signs it", "not_note_author") from None
-        except DraftChanged:
-            raise Conflict(
-                "the draft changed since you last saw it; look at it again, then sign",
-                "note_changed",
-            ) from None
+        signed = await self.store.sign(
+            consult_id, version, user.id, time.time(), self.audit.by(actor), seen_updated_at
+        )
         await self._tell(consult_id, {"note": signed.describe()})
         return signed
 

@@ -23,6 +23,7 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Facility, Role, User
 from consult_server.config import RecordingsConfig
 from consult_server.errors import BadRequest
+from consult_server.local_time import day_start
 from consult_server.review.repository import (
     Query,
     RecordedFile,
@@ -48,17 +49,13 @@ TIMELINE_KINDS = (
     "recording_stop",
 )
 STATUSES = ("recording", "complete", "interrupted", "damaged", "deleted")
-#: Vietnam's time (UTC+7, no daylight saving): how the date filters are read.
-LOCAL_OFFSET = datetime.timezone(datetime.timedelta(hours=7))
 
 
 def _date(value: str, name: str, end: bool) -> float:
     try:
         day = datetime.date.fromisoformat(value)
-        start = datetime.datetime.combine(day, datetime.time(), LOCAL_OFFSET)
-        if end:
-            start += datetime.timedelta(days=1)
-        return start.timestamp()
+        # Read in the service's time: "to 2026-12-01" includes that whole local day.
+        return day_start(day + datetime.timedelta(days=1) if end else day)
     except (ValueError, OverflowError):
         raise BadRequest(f"{name} must be a date (YYYY-MM-DD)", "bad_filter") from None
 
@@ -173,13 +170,21 @@ class Review:
         self.accounts = accounts
         self.config = config
 
+    def reviews_any(self, user: User) -> bool:
+        """Whether ``user``'s role may review at all: supervisors (their facilities'
+        recordings), participants only when ``recordings.participants_may_view`` is on,
+        admins never. Pages show the review link by this."""
+        return user.role is Role.SUPERVISOR or (
+            user.role in (Role.CLINICIAN, Role.SPECIALIST) and self.config.participants_may_view
+        )
+
     async def scope(self, user: User) -> Scope:
+        if not self.reviews_any(user):
+            return Scope()
         if user.role is Role.SUPERVISOR:
             tree = await self.accounts.referral_tree()
             return Scope(facilities=frozenset(tree.descendants(user.facility_id)))
-        if user.role in (Role.CLINICIAN, Role.SPECIALIST) and self.config.participants_may_view:
-            return Scope(participant=user.id)
-        return Scope()
+        return Scope(participant=user.id)
 
     async def may_review(self, user: User, recording_session_id: int) -> bool:
         scope = await self.scope(user)

@@ -7,7 +7,10 @@ from typing import Any
 
 from consult_server.teaching.service import Teaching
 from recordings.files import RecordingFile
-from signaling.room_kinds import RoomSpec
+from signaling.room_kinds import RoomSpec, room_key
+
+#: The kind in a teaching session's room key ("teaching:3").
+KIND = "teaching"
 
 
 class TeachingRooms:
@@ -21,7 +24,7 @@ class TeachingRooms:
     async def spec(self, room_id: int) -> RoomSpec:
         teaching_session = await self.teaching.get(room_id)
         return RoomSpec(
-            f"teaching:{room_id}",
+            room_key(KIND, room_id),
             teaching_session.presenters,
             None,
             1,

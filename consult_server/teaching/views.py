@@ -11,7 +11,9 @@ from consult_server.errors import Forbidden
 from consult_server.http.render import render
 from consult_server.http.request import join_token, json_body
 from consult_server.http.security import current_user, requires
+from consult_server.teaching.rooms import KIND
 from consult_server.teaching.service import TEACHING
+from signaling.room_kinds import room_key
 
 routes = web.RouteTableDef()
 
@@ -40,7 +42,7 @@ async def teaching_room(request: web.Request) -> web.Response:
             "summary": "",
             "patient": None,
             "consult_id": "",
-            "join_token": join_token(request, f"teaching:{teaching_session.id}", role),
+            "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
             "chat": False,
             "invite": False,
             "publish": presenting,

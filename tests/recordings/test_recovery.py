@@ -16,11 +16,11 @@ from pathlib import Path
 import av
 
 from consult_server.accounts.directory import ACCOUNTS
+from consult_server.consults.lifecycle import Urgency
 from consult_server.consults.service import CONSULTS
 from consult_server.store.db import DB
 from recordings.catalog import RecordingCatalog
 from recordings.recovery import recover_recordings
-from signaling.consult import Urgency
 from tests.support.consult_requests import new_consult
 from tests.support.inproc import Harness
 

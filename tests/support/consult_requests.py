@@ -6,9 +6,9 @@ from typing import Any
 
 from playwright.async_api import Page
 
+from consult_server.consults.lifecycle import Urgency
 from consult_server.consults.models import NewConsult
 from consult_server.consults.patient import Patient, Sex
-from signaling.consult import Urgency
 
 PATIENT_JSON: dict[str, Any] = {"name": "Nguyễn Thị Hoa", "birth_year": 1968, "sex": "female"}
 PATIENT = Patient("Nguyễn Thị Hoa", 1968, Sex.FEMALE)

@@ -11,10 +11,10 @@ from sqlalchemy.exc import DBAPIError
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
+from consult_server.consults.lifecycle import ConsultState, Urgency
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import Conflict
 from consult_server.store.db import DB
-from signaling.consult import ConsultState, Urgency
 from tests.support.consult_requests import new_consult
 from tests.support.inproc import Harness
 

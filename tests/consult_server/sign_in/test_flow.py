@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from consult_server.accounts.passwords import PasswordPool, PasswordsBusy, hash_password
-from consult_server.accounts.sign_in import SIGN_IN
-from consult_server.accounts.throttle import LoginThrottle, account_key, address_key
 from consult_server.audit.chain import AUDIT
+from consult_server.sign_in.flow import SIGN_IN
+from consult_server.sign_in.throttle import LoginThrottle, account_key, address_key
 from tests.support.inproc import Harness, anonymous_login
 from tests.support.server import DEMO_PASSWORD
 

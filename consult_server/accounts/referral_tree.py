@@ -1,16 +1,12 @@
-"""Which facilities a consult request reaches, from the referral tree alone.
+"""The referral tree: which facility refers to which, and what each one staffs.
 
-A request goes up the clinician's facility's ancestors, keeping only the facilities
-that have a specialist of the requested specialty ("levels"). Routine requests reach
-the nearest level; urgent and emergency requests reach the nearest two, and one more
-for each escalation. Pure functions over plain mappings: no database, no I/O.
+Pure data and walks over it (no database, no I/O): ``accounts.directory`` builds one
+from the store; the consults' routing (``consults/routing.py``) reads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-
-from signaling.consult import Urgency
 
 
 class ReferralTree:
@@ -53,24 +49,3 @@ class ReferralTree:
     def levels_for(self, facility_id: int, specialty: str) -> list[int]:
         """Ancestors staffed for ``specialty``, nearest first."""
         return [f for f in self.ancestors(facility_id) if specialty in self._specialties.get(f, ())]
-
-
-def reach(urgency: Urgency, tier: int) -> int:
-    """How many levels a request of this urgency reaches after ``tier`` escalations."""
-    return 1 if urgency is Urgency.ROUTINE else 2 + tier
-
-
-def route(
-    tree: ReferralTree, facility_id: int, specialty: str, urgency: Urgency, tier: int
-) -> list[int]:
-    """Facilities the request reaches now, nearest first."""
-    return tree.levels_for(facility_id, specialty)[: reach(urgency, tier)]
-
-
-def can_escalate(
-    tree: ReferralTree, facility_id: int, specialty: str, urgency: Urgency, tier: int
-) -> bool:
-    """Whether one more escalation would reach a facility not yet reached."""
-    if urgency is Urgency.ROUTINE:
-        return False
-    return len(tree.levels_for(facility_id, specialty)) > reach(urgency, tier)

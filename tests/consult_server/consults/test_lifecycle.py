@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from signaling.consult import (
+from consult_server.consults.lifecycle import (
     MAX_PARTICIPANTS,
     ROOM_QUORUM,
     TRANSITIONS,

@@ -13,8 +13,8 @@ from aiohttp.web import AppKey
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import User
 from consult_server.accounts.passwords import PasswordsBusy
-from consult_server.accounts.throttle import LoginThrottle, account_key, address_key
 from consult_server.audit.chain import Actor, AuditLog
+from consult_server.sign_in.throttle import LoginThrottle, account_key, address_key
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import time
 from aiohttp import web
 
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, login_id
-from consult_server.accounts.sign_in import SIGN_IN, Refusal
 from consult_server.config import CONFIG
 from consult_server.errors import BadRequest
 from consult_server.http.render import render
@@ -20,6 +19,7 @@ from consult_server.http.security import (
     public,
     requires,
 )
+from consult_server.sign_in.flow import SIGN_IN, Refusal
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()

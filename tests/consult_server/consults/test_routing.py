@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from signaling.consult import Urgency
-from signaling.routing import ReferralTree, can_escalate, route
+from consult_server.accounts.referral_tree import ReferralTree
+from consult_server.consults.lifecycle import Urgency
+from consult_server.consults.routing import can_escalate, route
 
 # central(1) <- provincial(2) <- district(3) <- commune(4), commune(5)
 PARENTS = {1: None, 2: 1, 3: 2, 4: 3, 5: 3}

@@ -1,0 +1,30 @@
+"""The service's own time: Vietnam's (UTC+7, no daylight saving).
+
+The one home of the offset: pages show moments in it, review's date filters are read
+in it, and a patient's year of birth and age are reckoned in it. Stored moments stay
+seconds since the epoch (UTC); only what people read or type is local.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+#: UTC+7 all year: Vietnam has kept no daylight saving since 1975.
+SERVICE_TIMEZONE = datetime.timezone(datetime.timedelta(hours=7), "ICT")
+
+
+def local_moment(at: float | None) -> str:
+    """A moment as "2026-12-01 14:05" in the service's time ("" for none)."""
+    if at is None:
+        return ""
+    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def year_at(at: float) -> int:
+    """The calendar year in the service's time at ``at`` (seconds since the epoch)."""
+    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).year
+
+
+def day_start(day: datetime.date) -> float:
+    """The first moment of ``day`` in the service's time, as seconds since the epoch."""
+    return datetime.datetime.combine(day, datetime.time(), SERVICE_TIMEZONE).timestamp()

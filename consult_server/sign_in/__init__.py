@@ -1,0 +1,1 @@
+"""Signing in and out: the pages, the flow (password off the loop, throttle, audit)."""
