@@ -53,7 +53,6 @@ from consult_server.notes import views as note_views
 from consult_server.notes.repository import NoteRepository
 from consult_server.notes.service import NOTES, Notes
 from consult_server.review import views as review_views
-from consult_server.review.repository import ReviewRepository
 from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
 from consult_server.sign_in import views as sign_in_views
@@ -81,9 +80,10 @@ from recordings.catalog import RecordingCatalog
 from recordings.integrity import HashCheck
 from recordings.recovery import recover_recordings
 from recordings.retention import delete_expired
+from recordings.sessions import RecordedSessions
 from signaling.handlers import SIGNALING, SIO, Signaling
 from signaling.ports import SignalingSettings
-from signaling.room_kinds import RoomKind, room_key
+from signaling.room_kinds import RoomPorts, room_key
 from signaling.rooms import Rooms
 from signaling.turn import TurnSettings
 
@@ -129,7 +129,7 @@ async def end_expired_logins(app: web.Application) -> None:
     """Forget idle and too-old logins and those of deactivated accounts; their
     sockets close with them."""
     for login in await app[LOGIN_SESSIONS].purge_expired():
-        await app[SIGNALING].close_sockets(f"login:{login}", "expired")
+        await app[SIGNALING].close_sockets(login, "expired")
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
@@ -230,7 +230,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     notes = Notes(note_store, consults, app[AUDIT])
     app[NOTES] = notes
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
-    app[REVIEW] = Review(ReviewRepository(db), catalog, accounts, config.recordings)
+    app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[NAV_RULES] = {"can_review": app[REVIEW].reviews_any}
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
@@ -240,9 +240,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         # The writer stream-copies VP8 only; never produce files that will not play.
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
-    room_kinds: dict[str, RoomKind] = {
-        consult_rooms.KIND: ConsultRooms(consults, catalog, recordings, config.data_dir),
-        teaching_rooms.KIND: TeachingRooms(teaching),
+    consult_kind = ConsultRooms(consults, catalog, recordings, config.data_dir)
+    room_kinds = {
+        # Consults are recorded and have a chat; teaching rooms have neither (yet).
+        consult_rooms.KIND: RoomPorts(consult_kind, recording=consult_kind, chat=consult_kind),
+        teaching_rooms.KIND: RoomPorts(TeachingRooms(teaching)),
     }
     settings = SignalingSettings(
         secret=config.secret_bytes(),

@@ -1,4 +1,5 @@
-"""The recording catalog: the only SQL on recorded sessions and their files.
+"""The recording catalog: the only SQL that writes recorded sessions and their files
+(``sessions.py`` reads them for review).
 
 A session is catalogued when recording starts, with one entry per participant's file
 in state 'recording' (a crash leaves them findable); an entry is completed with its

@@ -23,3 +23,18 @@ class Statements(Protocol):
 
 class Store(Statements, Protocol):
     def atomic(self) -> AbstractAsyncContextManager[Statements]: ...
+
+
+class Lookups(Protocol):
+    async def fetch_all(self, sql: str, params: Params = ()) -> Sequence[Any]: ...
+    async def fetch_one(self, sql: str, params: Params = ()) -> Any: ...
+
+
+class Reader(Lookups, Protocol):
+    """What review's reads need: single lookups, a snapshot several queries agree on,
+    and which engine's SQL to write (aggregates differ)."""
+
+    @property
+    def postgresql(self) -> bool: ...
+
+    def reading(self) -> AbstractAsyncContextManager[Lookups]: ...

@@ -1,9 +1,10 @@
 """What the signaling edge asks about a room, whatever kind it is.
 
 A room key names its kind and id ("consult:12", "teaching:3"). For each kind the
-composition root hands the edge a ``RoomKind``: who may join and publish, whether the
-room can be joined now, and where its starts, ends, presence and recordings are kept.
-The edge stays ignorant of consults, teaching sessions and SQL.
+composition root hands the edge its ``RoomPorts``: the ``RoomKind`` (who may join and
+publish, whether the room can be joined now, where its starts, ends and presence are
+kept), and only the optional ports it uses: recording (``RecordedKind``) and chat
+(``ChatKind``). The edge stays ignorant of consults, teaching sessions and SQL.
 """
 
 from __future__ import annotations
@@ -28,8 +29,24 @@ class RoomSpec:
 
 
 class RoomKind(Protocol):
+    """What every kind of room answers and keeps: who may join, its start and end, who
+    came and went, and what happened in it."""
+
     async def spec(self, room_id: int) -> RoomSpec: ...
-    async def recording_target(self, room_id: int, at: float) -> Path | None: ...
+    async def started(self, room_id: int, at: float) -> None: ...
+    async def ended(self, room_id: int, at: float, reason: str) -> None: ...
+    async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
+    async def left(self, room_id: int, user_id: int, at: float) -> None: ...
+    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None: ...
+
+
+class RecordedKind(Protocol):
+    """An optional port: a kind whose rooms may be recorded (consults)."""
+
+    async def recording_target(self, room_id: int, at: float) -> Path | None:
+        """Where a session starting ``at`` is recorded, or None when it is not."""
+        ...
+
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None: ...
     async def recording_joined(
         self, room_id: int, started_at: float, target: Path, user_id: int, role: str
@@ -37,14 +54,24 @@ class RoomKind(Protocol):
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None: ...
-    async def started(self, room_id: int, at: float) -> None: ...
-    async def ended(self, room_id: int, at: float, reason: str) -> None: ...
-    async def joined(self, room_id: int, user_id: int, role: str, at: float) -> None: ...
-    async def left(self, room_id: int, user_id: int, at: float) -> None: ...
-    async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None: ...
-    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
-        """Keep a chat line; what everyone in the room is sent (None: no chat here)."""
+
+
+class ChatKind(Protocol):
+    """An optional port: a kind whose rooms have a chat, kept with the room."""
+
+    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any]:
+        """Keep a chat line; what everyone in the room is sent."""
         ...
+
+
+@dataclass(frozen=True)
+class RoomPorts:
+    """A kind of room as the composition root hands it to the edge: what every room
+    does, and the optional parts it has (None: its rooms have none)."""
+
+    rooms: RoomKind
+    recording: RecordedKind | None = None
+    chat: ChatKind | None = None
 
 
 def room_key(kind: str, room_id: int) -> str:

@@ -156,3 +156,12 @@ class ChatLine:
             "at": self.at,
             "text": self.text,
         }
+
+
+@dataclass(frozen=True)
+class Happening:
+    """One event of the consult, as the timeline names it."""
+
+    at: float
+    kind: str
+    who: str

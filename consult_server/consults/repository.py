@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consult_server.consults.lifecycle import Consult, ConsultState, Urgency
-from consult_server.consults.models import ChatLine, ConsultFacts, Invitable, participants_of
+from consult_server.consults.models import (
+    ChatLine,
+    ConsultFacts,
+    Happening,
+    Invitable,
+    participants_of,
+)
 from consult_server.consults.patient import Patient, Sex
 from consult_server.store.db import Database, Row, Transaction
 
@@ -366,6 +372,16 @@ class ConsultRepository:
 
     async def event(self, consult_id: int, user_id: int | None, kind: str, at: float) -> None:
         await self.db.execute(_EVENT_SQL, (consult_id, at, kind, user_id))
+
+    async def happenings(self, consult_id: int, kinds: Sequence[str]) -> list[Happening]:
+        """The consult's events of these kinds, in order, with who did them."""
+        rows = await self.db.fetch_all(
+            "SELECT e.at, e.kind, u.display_name AS who FROM consult_events e"
+            " LEFT JOIN users u ON u.id = e.actor_id WHERE e.consult_id = ? AND e.kind IN"
+            f" ({','.join('?' for _ in kinds)}) ORDER BY e.at, e.id",
+            (consult_id, *kinds),
+        )
+        return [Happening(float(r["at"]), str(r["kind"]), str(r["who"] or "")) for r in rows]
 
     @staticmethod
     async def _reach(

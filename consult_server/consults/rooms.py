@@ -1,16 +1,16 @@
-"""Consult rooms, as the signaling edge sees them (a ``signaling.room_kinds.RoomKind``).
+"""Consult rooms, as the signaling edge sees them: a ``RoomKind`` with both optional
+ports, recording (``RecordedKind``) and chat (``ChatKind``).
 
 The consult's participants publish; the consult's life cycle says when its room can be
 joined and how many keep it running. A session is recorded when the patient consented
-and the clinician's facility records; its files are catalogued here.
+and the clinician's facility records (the policy is here; ``recordings.cataloguing``
+keeps the catalog).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,9 @@ from consult_server.config import RecordingsConfig
 from consult_server.consults.lifecycle import ROOM_QUORUM, joinable
 from consult_server.consults.service import Consults
 from consult_server.errors import ClientError
-from recordings.catalog import FinishedFile, NewFile, RecordingCatalog
-from recordings.files import (
-    RecordingFile,
-    recorder_id,
-    recording_path,
-    session_directory,
-    sha256_of,
-)
+from recordings.catalog import RecordingCatalog
+from recordings.cataloguing import Cataloguing
+from recordings.files import RecordingFile, session_directory
 from signaling.room_kinds import RoomSpec, room_key
 
 log = logging.getLogger(__name__)
@@ -47,7 +42,7 @@ class ConsultRooms:
     ) -> None:
         self.consults = consults
         self.store = consults.store
-        self.catalog = catalog
+        self.cataloguing = Cataloguing(catalog)
         self.recordings = recordings or RecordingsConfig(enabled=False)
         self.data_dir = data_dir or Path("data")
 
@@ -65,48 +60,21 @@ class ConsultRooms:
         return session_directory(self.data_dir, f"consult-{room_id}", at)
 
     async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
-        """Catalog the session and each participant's file as 'recording' (a crash leaves
-        them findable), in one transaction: never a session without its files."""
+        """Catalog the session and each participant's file (the clinician first)."""
         people = await self.consults.participants(await self.consults.get(room_id))
-        files = [
-            NewFile(
-                user_id,
-                "clinician" if index == 0 else "specialist",
-                recording_path(target, user_id),
-            )
-            for index, user_id in enumerate(people)
-        ]
-        await self.catalog.start_recording(room_id, started_at, recorder_id(), files)
+        roles = [(u, "clinician" if i == 0 else "specialist") for i, u in enumerate(people)]
+        await self.cataloguing.started(room_id, started_at, target, roles)
 
     async def recording_joined(
         self, room_id: int, started_at: float, target: Path, user_id: int, role: str
     ) -> None:
-        """Catalog a participant's file in a session being recorded, unless it already
-        is: a specialist invited into a recorded room had a file but no entry (no hash,
-        not reviewable, out of retention's reach)."""
-        file = NewFile(user_id, role, recording_path(target, user_id))
-        await self.catalog.add_file(room_id, started_at, recorder_id(), file)
+        """A specialist invited into a recorded room: their file is catalogued now."""
+        await self.cataloguing.joined(room_id, started_at, target, user_id, role)
 
     async def recordings_finished(
         self, room_id: int, started_at: float, files: dict[int, RecordingFile]
     ) -> None:
-        """Complete each participant's entry with size, frames and SHA-256; an entry
-        whose participant never sent a frame is removed."""
-        now = time.time()
-        for file in files.values():
-            if not await asyncio.to_thread(file.path.exists):
-                continue
-            digest, size = await asyncio.to_thread(sha256_of, file.path)
-            if file.dropped:
-                log.warning(
-                    "recording %s lost %d frames: the disk did not keep up",
-                    file.path.name,
-                    file.dropped,
-                )
-            await self.catalog.complete(
-                FinishedFile(file.path, now, size, digest, file.frames, file.dropped)
-            )
-        await self.catalog.end_recording(room_id, started_at, now)
+        await self.cataloguing.finished(room_id, started_at, files)
 
     async def spec(self, room_id: int) -> RoomSpec:
         consult = await self.consults.get(room_id)
@@ -138,5 +106,5 @@ class ConsultRooms:
         """Something happened in the room (for the recording's review timeline)."""
         await self.store.event(room_id, user_id, kind, at)
 
-    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
+    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any]:
         return (await self.consults.say(room_id, user_id, text, at)).describe()

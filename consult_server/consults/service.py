@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp.web import AppKey
@@ -38,6 +38,7 @@ from consult_server.consults.lifecycle import (
 from consult_server.consults.models import (
     ChatLine,
     ConsultFacts,
+    Happening,
     Invitable,
     NewConsult,
     participants_of,
@@ -314,6 +315,10 @@ class Consults:
         if user_id not in await self.participants(consult) or not joinable(consult.state):
             raise Forbidden("only those in the consult's room can write in it", "not_in_room")
         return await self.store.say(consult_id, user_id, text, at)
+
+    async def timeline(self, consult_id: int, kinds: Sequence[str]) -> list[Happening]:
+        """The consult's events of these kinds, in order (callers decide who may see)."""
+        return await self.store.happenings(consult_id, kinds)
 
     async def chat_of(self, user: User, consult_id: int) -> list[ChatLine]:
         """What was said, for those who may read the consult's record."""

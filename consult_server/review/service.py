@@ -22,17 +22,18 @@ from aiohttp.web import AppKey
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Facility, Role, User
 from consult_server.config import RecordingsConfig
+from consult_server.consults.service import Consults
 from consult_server.errors import BadRequest
 from consult_server.local_time import day_start
-from consult_server.review.repository import (
+from recordings.catalog import Entry, RecordingCatalog
+from recordings.sessions import (
     Query,
     RecordedFile,
     RecordedSession,
-    ReviewRepository,
+    RecordedSessions,
     Scope,
     duration,
 )
-from recordings.catalog import Entry, RecordingCatalog
 
 PAGE_SIZE = 20
 #: What the session page's timeline shows (consult_events kinds).
@@ -160,12 +161,14 @@ class Page:
 class Review:
     def __init__(
         self,
-        store: ReviewRepository,
+        sessions: RecordedSessions,
         catalog: RecordingCatalog,
         accounts: Accounts,
+        consults: Consults,
         config: RecordingsConfig,
     ) -> None:
-        self.store = store
+        self.store = sessions
+        self.consults = consults
         self.catalog = catalog
         self.accounts = accounts
         self.config = config
@@ -243,7 +246,7 @@ class Review:
         until = (ended or start) + 5
         timeline = [
             TimelineEntry(max(0.0, e.at - start), e.kind, e.who)
-            for e in await self.store.events(head.consult_id, TIMELINE_KINDS)
+            for e in await self.consults.timeline(head.consult_id, TIMELINE_KINDS)
             if start - 5 <= e.at <= until
         ]
         status = await self.store.status(recording_session_id) or "complete"

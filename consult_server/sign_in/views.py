@@ -68,7 +68,7 @@ async def login_submit(request: web.Request) -> web.Response:
     previous = request.cookies.get(COOKIE_NAME, "")
     if previous:
         await request.app[LOGIN_SESSIONS].delete(previous)
-        await request.app[SIGNALING].close_sockets(f"login:{login_id(previous)}", "signed_out")
+        await request.app[SIGNALING].close_sockets(login_id(previous), "signed_out")
     token, _ = await request.app[LOGIN_SESSIONS].create(user.id)
     security = request.app[CONFIG].security
     remember = security.remember_pc and form.get("remember") == "on"
@@ -113,7 +113,7 @@ async def keepalive(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE_NAME, "")
     await request.app[LOGIN_SESSIONS].delete(token)
-    await request.app[SIGNALING].close_sockets(f"login:{login_id(token)}", "signed_out")
+    await request.app[SIGNALING].close_sockets(login_id(token), "signed_out")
     await request.app[SIGN_IN].signed_out(current_user(request), request.remote)
     response = web.HTTPFound("/login")
     response.del_cookie(COOKIE_NAME, path="/")

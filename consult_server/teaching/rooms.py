@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from consult_server.teaching.service import Teaching
-from recordings.files import RecordingFile
 from signaling.room_kinds import RoomSpec, room_key
 
 #: The kind in a teaching session's room key ("teaching:3").
@@ -32,22 +28,6 @@ class TeachingRooms:
             teaching_session.state,
         )
 
-    async def recording_target(self, room_id: int, at: float) -> Path | None:
-        return None  # teaching sessions are not recorded (yet)
-
-    async def recording_started(self, room_id: int, started_at: float, target: Path) -> None:
-        return None
-
-    async def recording_joined(
-        self, room_id: int, started_at: float, target: Path, user_id: int, role: str
-    ) -> None:
-        return None
-
-    async def recordings_finished(
-        self, room_id: int, started_at: float, files: dict[int, RecordingFile]
-    ) -> None:
-        return None
-
     async def started(self, room_id: int, at: float) -> None:
         await self.store.went_live(room_id, at)
 
@@ -62,6 +42,3 @@ class TeachingRooms:
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         """Teaching sessions are not recorded: no review timeline to keep."""
-
-    async def said(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any] | None:
-        return None  # teaching rooms have no chat (yet)

@@ -12,7 +12,7 @@ from tests.support.inproc import make_config
 
 def recordings_enabled(tmp: Path, **overrides: object) -> bool:
     app = create_app(make_config(tmp, **overrides), ticker=False)
-    catalog = app[SIGNALING].room_kinds["consult"]
+    catalog = app[SIGNALING].kinds["consult"].rooms
     assert isinstance(catalog, ConsultRooms)
     return catalog.recordings.enabled
 

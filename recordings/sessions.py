@@ -1,13 +1,17 @@
-"""What the review pages read: the only SQL of review. A scope (which facilities, or
-which participant) becomes a condition here; rows come back as frozen dataclasses."""
+"""Recorded sessions as review reads them: the list (scoped, filtered, paged), one
+session's head and files, and its status from its files'.
+
+With the catalog (``catalog.py``, which writes them) this is the only SQL on
+``recording_sessions`` and ``recordings``: the recordings package owns its tables. A
+scope (which facilities, or which participant) becomes a condition here; rows come back
+as frozen dataclasses. The database comes in as ``ports.Reader``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consult_server.store.db import Database
+from recordings.ports import Reader
 
 
 def duration(started_at: float, ended_at: float | None) -> float | None:
@@ -92,15 +96,6 @@ class RecordedFile:
     facility: str
 
 
-@dataclass(frozen=True)
-class Happening:
-    """One event of the consult, as the timeline names it."""
-
-    at: float
-    kind: str
-    who: str
-
-
 def _count(status: str) -> str:
     return f"SUM(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END)"
 
@@ -139,8 +134,8 @@ def _where(scope: Scope) -> tuple[str, list[Any]]:
     return "1 = 0", []
 
 
-class ReviewRepository:
-    def __init__(self, db: Database) -> None:
+class RecordedSessions:
+    def __init__(self, db: Reader) -> None:
         self.db = db
 
     async def in_scope(self, scope: Scope, recording_session_id: int) -> bool:
@@ -239,12 +234,3 @@ class ReviewRepository:
             (recording_session_id,),
         )
         return None if row is None or not row["n"] else str(row["status"])
-
-    async def events(self, consult_id: int, kinds: Sequence[str]) -> list[Happening]:
-        rows = await self.db.fetch_all(
-            "SELECT e.at, e.kind, u.display_name AS who FROM consult_events e"
-            " LEFT JOIN users u ON u.id = e.actor_id WHERE e.consult_id = ? AND e.kind IN"
-            f" ({','.join('?' for _ in kinds)}) ORDER BY e.at, e.id",
-            (consult_id, *kinds),
-        )
-        return [Happening(float(r["at"]), str(r["kind"]), str(r["who"] or "")) for r in rows]

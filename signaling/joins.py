@@ -1,0 +1,281 @@
+"""Joining a room and its media: join, offer, candidates, mute flags, leave; links that
+drop and come back; the ticker's decisions; the session's end.
+
+The room's rules (``room.py``, through ``Rooms``) decide; this module carries out their
+decisions: the kind of room keeps its starts, ends and presence, the media hub its
+peers, ``RoomRecordings`` its files, and everyone in the room is told the new state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from media.hub import MediaHub
+from signaling.edge import Ack, RoomEdge, room_channel
+from signaling.messages import (
+    CandidateMessage,
+    JoinMessage,
+    MediaStateMessage,
+    OfferMessage,
+)
+from signaling.recording import RoomRecordings
+from signaling.room import (
+    Decision,
+    Dropped,
+    Joined,
+    Left,
+    Returned,
+    Room,
+    RoomRefused,
+    SessionEnd,
+    SessionStart,
+)
+from signaling.room_kinds import RoomSpec
+from signaling.room_state import MEDIA_ON, RoomPresence
+from signaling.showing import Showing
+from signaling.tokens import JoinClaims
+from signaling.turn import ice_servers
+
+log = logging.getLogger(__name__)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("room task failed", exc_info=task.exception())
+
+
+class Joins:
+    def __init__(
+        self, edge: RoomEdge, media: MediaHub, recordings: RoomRecordings, showing: Showing
+    ) -> None:
+        self.edge = edge
+        self.media = media
+        self.recordings = recordings
+        self.showing = showing
+        media.on_peer_state = self._peer_state
+
+    def ice(self, claims: JoinClaims) -> dict[str, Any]:
+        """The browser's RTCConfiguration: TURN with a credential that expires with the
+        join token (nothing unless media.turn_urls is set)."""
+        settings = self.edge.settings
+        return {
+            "ice_servers": ice_servers(settings.turn, claims.user_id, claims.expires_at),
+            "policy": settings.ice_transport_policy,
+        }
+
+    async def on_join(self, sid: str, data: object = None) -> Ack:
+        edge = self.edge
+
+        async def act() -> Ack:
+            claims = await edge.claims(sid, JoinMessage.parse(data).token)
+            ports, number = edge.kind(claims.room)
+            spec = await ports.rooms.spec(number)
+            if spec.allowed is not None and claims.user_id not in spec.allowed:
+                raise RoomRefused("not_a_participant", "you are not a participant of this room")
+            if not spec.joinable:
+                raise RoomRefused("room_closed", f"this room is closed ({spec.state})")
+            room = self.sync(spec)
+            presence = edge.presence.setdefault(spec.key, RoomPresence())
+            previous = presence.sids.get(claims.user_id)
+            if previous is not None and previous != sid:
+                await edge.sio.emit("room:replaced", {}, to=previous)
+                await self.media.leave(spec.key, claims.user_id)
+            now = time.time()
+            decisions = edge.rooms.join(room.key, claims.user_id, now)
+            presence.sids[claims.user_id] = sid
+            presence.media.setdefault(claims.user_id, dict(MEDIA_ON))
+            socket_session = await edge.sio.get_session(sid)
+            socket_session["rooms"].add(spec.key)
+            await edge.sio.enter_room(sid, room_channel(spec.key))
+            for decision in decisions:
+                if isinstance(decision, Joined):
+                    await ports.rooms.joined(number, claims.user_id, claims.role, now)
+                    if claims.user_id in room.publishers:
+                        await self.recordings.joined(spec.key, claims.user_id, claims.role)
+                elif isinstance(decision, Returned):
+                    await ports.rooms.event(number, claims.user_id, "room_return", now)
+                elif isinstance(decision, SessionStart):
+                    await ports.rooms.started(number, decision.at)
+                    await self.recordings.start(spec.key, decision.at)
+            state = await edge.emit_state(spec.key)
+            return {"ok": True, "room": state, "ice": self.ice(claims)}
+
+        return await edge.guard(sid, act)
+
+    def sync(self, spec: RoomSpec) -> Room:
+        """Open the room, or take in publishers added since (an invitation)."""
+        rooms = self.edge.rooms
+        room = rooms.open(
+            spec.key,
+            lambda: Room(
+                spec.key,
+                publishers=spec.publishers,
+                grace_seconds=self.edge.settings.room_grace_seconds,
+                allowed=spec.allowed,
+                quorum=spec.quorum,
+            ),
+        )
+        for user_id in spec.publishers - room.publishers:
+            rooms.invite(spec.key, user_id)
+        current = rooms.get(spec.key)
+        assert current is not None
+        return current
+
+    async def refresh(self, key: str) -> None:
+        """The room's people changed in the store (an invitation): tell everyone in it."""
+        if key not in self.edge.presence:
+            return
+        ports, number = self.edge.kind(key)
+        self.sync(await ports.rooms.spec(number))
+        await self.edge.emit_state(key)
+
+    async def on_offer(self, sid: str, data: object = None) -> Ack:
+        async def act() -> Ack:
+            message = OfferMessage.parse(data)
+            claims = await self.edge.joined(sid, message.token)
+            room = self.edge.rooms.get(claims.room)
+            publishers = sorted(room.publishers) if room else []
+            answer = await self.media.handle_offer(
+                claims.room,
+                claims.user_id,
+                message.sdp,
+                receive_from=[p for p in publishers if p != claims.user_id],
+                publish=claims.user_id in publishers,
+            )
+            return {"ok": True, "type": "answer", "sdp": answer}
+
+        return await self.edge.guard(sid, act)
+
+    async def on_candidate(self, sid: str, data: object = None) -> Ack:
+        async def act() -> Ack:
+            message = CandidateMessage.parse(data)
+            claims = await self.edge.joined(sid, message.token)
+            used = await self.media.add_candidate(claims.room, claims.user_id, message.candidate)
+            return {"ok": True, "used": used}
+
+        return await self.edge.guard(sid, act)
+
+    async def on_media_state(self, sid: str, data: object = None) -> Ack:
+        async def act() -> Ack:
+            message = MediaStateMessage.parse(data)
+            claims = await self.edge.joined(sid, message.token)
+            media = self.edge.presence[claims.room].media
+            before = media.get(claims.user_id, MEDIA_ON)
+            after: dict[str, Any] = {
+                "audio": message.audio,
+                "video": message.video,
+                "video_paused": message.video_paused,
+                "quality": message.quality,
+            }
+            media[claims.user_id] = after
+            ports, number = self.edge.kind(claims.room)
+            now = time.time()
+            for kind in ("audio", "video"):
+                if before.get(kind) != after[kind]:
+                    switch = "on" if after[kind] else "off"
+                    await ports.rooms.event(number, claims.user_id, f"room_{kind}_{switch}", now)
+            await self.edge.emit_state(claims.room)
+            return {"ok": True}
+
+        return await self.edge.guard(sid, act)
+
+    async def on_leave(self, sid: str, data: object = None) -> Ack:
+        async def act() -> Ack:
+            claims = await self.edge.joined(sid, JoinMessage.parse(data).token)
+            await self.leave(claims.room, claims.user_id)
+            await self.edge.sio.leave_room(sid, room_channel(claims.room))
+            return {"ok": True}
+
+        return await self.edge.guard(sid, act)
+
+    async def socket_lost(self, sid: str, user_id: int, rooms: set[str]) -> None:
+        """A socket went away without "Leave": the seat is kept for the grace."""
+        for key in list(rooms):
+            presence = self.edge.presence.get(key)
+            if presence and presence.sids.get(user_id) == sid:
+                presence.sids.pop(user_id, None)
+                await self.drop(key, user_id, "socket_lost")
+
+    # -- carrying out decisions ------------------------------------------------------
+
+    async def leave(self, key: str, user_id: int) -> None:
+        now = time.time()
+        presence = self.edge.presence.get(key)
+        if presence is not None:
+            presence.sids.pop(user_id, None)
+            await self.showing.presenter_left(key, presence, user_id)
+        await self.media.leave(key, user_id)
+        ports, number = self.edge.kind(key)
+        for decision in self.edge.rooms.leave(key, user_id, now):
+            if isinstance(decision, Left):
+                await ports.rooms.left(number, user_id, now)
+            elif isinstance(decision, SessionEnd):
+                await self.end(key, decision)
+                return
+        await self.edge.emit_state(key)
+
+    async def drop(self, key: str, user_id: int, reason: str) -> None:
+        """A participant's link went silent or failed: seat kept, the others told."""
+        now = time.time()
+        ports, number = self.edge.kind(key)
+        for decision in self.edge.rooms.drop(key, user_id, now, reason):
+            if isinstance(decision, Dropped):
+                log.warning("%s: participant %s dropped (%s)", key, user_id, reason)
+                await ports.rooms.event(number, user_id, "room_drop", now)
+        await self.edge.emit_state(key)
+
+    def _peer_state(self, key: str, user_id: int, state: str, reason: str) -> None:
+        """From the media hub (on the loop): a peer's link was lost or came back."""
+        task = asyncio.create_task(self._link_changed(key, user_id, state, reason))
+        task.add_done_callback(_log_failure)
+
+    async def _link_changed(self, key: str, user_id: int, state: str, reason: str) -> None:
+        presence = self.edge.presence.get(key)
+        if presence is None or user_id not in presence.sids:
+            return  # gone already, or its socket dropped (that drop was recorded)
+        if state == "lost":
+            await self.drop(key, user_id, reason)
+            return
+        room = self.edge.rooms.get(key)
+        if room is None or user_id not in room.dropped:
+            return
+        ports, number = self.edge.kind(key)
+        now = time.time()
+        for decision in self.edge.rooms.join(key, user_id, now):
+            if isinstance(decision, Returned):
+                await ports.rooms.event(number, user_id, "room_return", now)
+        await self.edge.emit_state(key, only_if_open=False)
+
+    async def end(self, key: str, decision: SessionEnd) -> None:
+        ports, number = self.edge.kind(key)
+        await self.recordings.stop(key)
+        await self.media.close_room(key)
+        presence = self.edge.presence.pop(key, RoomPresence())
+        for user_id in list(presence.sids):
+            await ports.rooms.left(number, user_id, decision.at)
+        self.edge.rooms.close(key)
+        await ports.rooms.ended(number, decision.at, decision.reason)
+        await self.edge.tell(key, "room:ended", {"reason": decision.reason})
+
+    async def tick(self, now: float) -> None:
+        for key, decisions in self.edge.rooms.tick(now):
+            await self._carry_out(key, decisions)
+
+    async def _carry_out(self, key: str, decisions: list[Decision]) -> None:
+        """The ticker's decisions: a dropped seat given up, or the session's end."""
+        ports, number = self.edge.kind(key)
+        for decision in decisions:
+            if isinstance(decision, Left):
+                log.warning("%s: participant %s did not come back in time", key, decision.user_id)
+                presence = self.edge.presence.get(key)
+                if presence is not None:
+                    presence.sids.pop(decision.user_id, None)
+                await self.media.leave(key, decision.user_id)
+                await ports.rooms.left(number, decision.user_id, decision.at)
+            elif isinstance(decision, SessionEnd):
+                await self.end(key, decision)
+                return
+        await self.edge.emit_state(key)

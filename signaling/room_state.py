@@ -1,0 +1,83 @@
+"""What everyone in a room is told about it (``room:state``), from the room's rules,
+the edge's presence and who the people are: one pure function.
+
+No I/O: the edge gathers the people and the clock, calls :func:`room_state`, and emits
+its result from one place (``RoomEdge.emit_state``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.ports import Person
+from signaling.room import Room
+from signaling.shared_view import Presentation
+
+#: A participant's media flags until their page sends its own.
+MEDIA_ON: dict[str, Any] = {"audio": True, "video": True}
+
+
+@dataclass
+class RoomPresence:
+    """Per-room edge state the rules do not need: sockets, media flags, what is shown."""
+
+    sids: dict[int, str] = field(default_factory=dict)
+    media: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: What is being shown to everyone, if anything.
+    shown: Presentation | None = None
+
+
+def people_in(room: Room | None, presence: RoomPresence) -> list[int]:
+    """Everyone the state describes: the publishers and whoever is connected."""
+    publishers = room.publishers if room else frozenset()
+    return sorted(set(publishers) | set(presence.sids))
+
+
+def room_state(
+    key: str,
+    room: Room | None,
+    presence: RoomPresence,
+    people: Mapping[int, Person | None],
+    recording: bool,
+    now: float,
+) -> dict[str, Any]:
+    """The room as its pages show it. ``people``: each of :func:`people_in` by id;
+    ``recording``: a recorded frame is already in a file."""
+    publishers = sorted(room.publishers) if room else []
+    present = room.present if room else frozenset()
+    participants = []
+    for user_id in people_in(room, presence):
+        user = people.get(user_id)
+        seat_until = room.seat_until(user_id) if room else None
+        participants.append(
+            {
+                "user_id": user_id,
+                "name": user.name if user else "?",
+                "role": user.role if user else "?",
+                "publishes": user_id in publishers,
+                "present": user_id in present,
+                # "present", "dropped" (link lost, seat kept until seat_until) or
+                # "away" (not joined yet, or left).
+                "status": "present"
+                if user_id in present
+                else "dropped"
+                if seat_until is not None
+                else "away",
+                "seat_until": seat_until,
+                **presence.media.get(user_id, MEDIA_ON),
+            }
+        )
+    return {
+        "room": key,
+        "state": room.state.value if room else "ended",
+        # The order in which every browser receives the publishers' media.
+        "publishers": publishers,
+        "participants": participants,
+        "viewers": sum(1 for u in presence.sids if u not in publishers),
+        "recording": recording,
+        # What is shown to everyone: a late joiner or a reconnect opens the same view.
+        "shown": presence.shown.to_dict() if presence.shown else None,
+        "server_now": now,
+    }
