@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import secrets
 import tomllib
@@ -71,8 +72,9 @@ class SecurityConfig:
     #: The longest a login session lasts, however active (a shift).
     session_hours: int = 12
     #: A login session ends after this many minutes without activity (a shared
-    #: reception PC); the page warns two minutes before. A call in progress is activity.
-    idle_minutes: int = 30
+    #: reception PC); the page warns two minutes before (half the time, if shorter).
+    #: A call in progress is activity. Fractions are allowed (0.5: 30 seconds).
+    idle_minutes: float = 30
     #: Offer "remember this PC" at sign-in (a cookie that survives closing the browser,
     #: for session_hours). Off: the cookie ends with the browser.
     remember_pc: bool = False
@@ -265,6 +267,16 @@ def _convert(key: str, expected: Any, value: Any) -> Any:
         if number < 0:
             raise ConfigError(key, value, "a non-negative integer")
         return number
+    if expected is float or expected == "float":
+        if isinstance(value, bool):
+            raise ConfigError(key, value, "a number")
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, value, "a number") from None
+        if not math.isfinite(real) or real < 0 or (key in _POSITIVE and real <= 0):
+            raise ConfigError(key, value, "a positive number")
+        return real
     if expected in ("tuple[str, ...]",):
         if isinstance(value, str):
             items = [part.strip() for part in value.split(",") if part.strip()]

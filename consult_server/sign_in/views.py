@@ -89,11 +89,17 @@ async def login_submit(request: web.Request) -> web.Response:
 @routes.get("/api/session")
 @requires()
 async def session_state(request: web.Request) -> web.Response:
-    """When this login ends if unused, and at the latest (not itself a use of it)."""
+    """When this login ends if unused, and at the latest (not itself a use of it), and
+    how long it may stay unused (the page warns before the end, at most 2 minutes)."""
     login = request[LOGIN]
     assert login is not None  # @requires()
     return web.json_response(
-        {"expires_at": login.expires_at, "ends_at": login.ends_at, "server_now": time.time()}
+        {
+            "expires_at": login.expires_at,
+            "ends_at": login.ends_at,
+            "idle_seconds": request.app[LOGIN_SESSIONS].idle,
+            "server_now": time.time(),
+        }
     )
 
 

@@ -51,6 +51,9 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
         ),
         ({"CONSULT_RECORDINGS_RETENTION_DAYS": "-3"}, "recordings.retention_days", "non-negative"),
         ({"CONSULT_SECURITY_SECRET_KEY": "short"}, "security.secret_key", "at least 32 bytes"),
+        ({"CONSULT_SECURITY_IDLE_MINUTES": "0"}, "security.idle_minutes", "a positive number"),
+        ({"CONSULT_SECURITY_IDLE_MINUTES": "nan"}, "security.idle_minutes", "a positive number"),
+        ({"CONSULT_SECURITY_IDLE_MINUTES": "soon"}, "security.idle_minutes", "a number"),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], key: str, expected: str) -> None:
@@ -113,3 +116,8 @@ def test_a_bad_database_url_is_refused_without_showing_the_password() -> None:
             load_config(None, env={"CONSULT_DATABASE_URL": written})
         assert refused.value.key == "database.url"
         assert "hunter2" not in str(refused.value) and "hunter2" not in refused.value.message
+
+
+def test_the_idle_limit_takes_fractions_of_a_minute() -> None:
+    config = load_config(None, env={"CONSULT_SECURITY_IDLE_MINUTES": "0.25"})
+    assert config.security.idle_minutes == 0.25

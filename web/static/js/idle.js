@@ -1,6 +1,7 @@
 /**
  * Signed-in pages on a shared reception PC: the login ends after a while without use
- * (security.idle_minutes). Two minutes before, the page says so with a button to go on;
+ * (security.idle_minutes). Two minutes before (half the time, for a shorter limit), the
+ * page says so with a button to go on;
  * at the end it goes to the sign-in page, so the next person at the PC does not find
  * the last one's patients on screen. Asking the server when the login ends is not a
  * use of it; the button and being in a call are.
@@ -9,12 +10,18 @@
 import { api } from "./api.js";
 import { t } from "./i18n.js";
 
+/** The warning shows this long before the end (half the idle time, if that is less). */
 const WARN_SECONDS = 120;
+/** The page asks at least this often (a call elsewhere may have kept the login alive). */
 const CHECK_MS = 30_000;
 const banner = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="idle-warning"]'));
 const text = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="idle-warning-text"]'));
 /** @type {ReturnType<typeof setInterval>|null} */
 let countdown = null;
+/** @type {ReturnType<typeof setTimeout>|null} */
+let nextCheck = null;
+/** The login's idle limit, once the server has said it. */
+let idleSeconds = 0;
 
 function signIn() {
   window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
@@ -44,15 +51,30 @@ function calm() {
   if (banner) banner.hidden = true;
 }
 
+function warnLead() {
+  return idleSeconds > 0 ? Math.min(WARN_SECONDS, idleSeconds / 2) : WARN_SECONDS;
+}
+
+/** Ask again when the warning is due (``left`` seconds from now the login ends), and
+ * at least every CHECK_MS. @param {number} left */
+function schedule(left) {
+  if (nextCheck) clearTimeout(nextCheck);
+  const due = Math.max(1000, (left - warnLead()) * 1000);
+  nextCheck = setTimeout(check, Math.min(CHECK_MS, due));
+}
+
 async function check() {
   try {
     const state = await api("/api/session");
+    idleSeconds = state.idle_seconds ?? 0;
     const left = Math.min(state.expires_at, state.ends_at) - state.server_now;
     if (left <= 0) signIn();
-    else if (left <= WARN_SECONDS) warn(Date.now() + left * 1000);
+    else if (left <= warnLead()) warn(Date.now() + left * 1000);
     else calm();
+    schedule(left);
   } catch (error) {
     if (/** @type {any} */ (error)?.status === 401) signIn();
+    else schedule(CHECK_MS / 1000 + warnLead());
   }
 }
 
@@ -61,11 +83,11 @@ export async function stillHere() {
   try {
     await api("/api/session/keepalive", { method: "POST" });
     calm();
+    if (idleSeconds > 0) schedule(idleSeconds);
   } catch (error) {
     if (/** @type {any} */ (error)?.status === 401) signIn();
   }
 }
 
 banner?.querySelector('[data-testid="idle-stay"]')?.addEventListener("click", stillHere);
-setInterval(check, CHECK_MS);
 check();
