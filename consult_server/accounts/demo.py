@@ -14,8 +14,14 @@ SPECIALTIES = [
 ]
 
 
-async def load_demo(accounts: Accounts, password: str) -> dict[str, int]:
-    """Create or refresh the demo tree and users; return facility ids by code."""
+async def load_demo(
+    accounts: Accounts, password: str, password_hash: str | None = None
+) -> dict[str, int]:
+    """Create or refresh the demo tree and users; return facility ids by code.
+
+    The demo accounts share one password, so they share one argon2 hash (each hash
+    costs ~50 ms of a core): made here once, or ``password_hash`` if given."""
+    shared_hash = password_hash or await accounts.passwords.hash(password)
     for code, name_vi, name_en in SPECIALTIES:
         await accounts.add_specialty(code, name_vi, name_en)
     central = await accounts.add_facility(
@@ -55,7 +61,14 @@ async def load_demo(accounts: Accounts, password: str) -> dict[str, int]:
     ]
     for username, name, role, facility, specialties in users:
         await accounts.create_user(
-            username, password, role, facility, name, specialties, replace=True
+            username,
+            password,
+            role,
+            facility,
+            name,
+            specialties,
+            replace=True,
+            password_hash=shared_hash,
         )
     return {
         "central": central,

@@ -55,8 +55,11 @@ class Accounts:
         display_name: str = "",
         specialties: frozenset[str] = frozenset(),
         replace: bool = False,
+        password_hash: str | None = None,
     ) -> int:
-        """Create (or with ``replace`` update) a user; returns the user id."""
+        """Create (or with ``replace`` update) a user; returns the user id.
+        ``password_hash``: one already made for ``password`` (accounts that share a
+        password, as the demo's do, need not each spend a hash)."""
         if not username or len(username) > USERNAME_MAX or not username.isascii():
             raise BadRequest("username must be 1-64 ASCII characters", "bad_username")
         if len(password) < 8:
@@ -66,7 +69,7 @@ class Accounts:
         account = Account(
             username=username,
             display_name=display_name or username,
-            password_hash=await self.passwords.hash(password),
+            password_hash=password_hash or await self.passwords.hash(password),
             role=role,
             facility_id=facility_id,
             specialties=specialties,

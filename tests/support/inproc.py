@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from consult_server.accounts.demo import load_demo
 from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.passwords import hash_password
 from consult_server.app import create_app
 from consult_server.config import Config, ensure_data_dir, load_config
 from tests.support.server import DEMO_PASSWORD, SECRET
@@ -117,6 +119,13 @@ async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) 
     return client
 
 
+@functools.cache
+def demo_password_hash() -> str:
+    """The demo accounts' argon2 hash, made once per test process (a real one, with the
+    server's own parameters: each sign-in still verifies at full cost)."""
+    return hash_password(DEMO_PASSWORD)
+
+
 def make_config(tmp: Path, **overrides: Any) -> Config:
     base = {"data.dir": str(tmp / "data"), "media.host_addresses": ["127.0.0.1"]}
     base.update(overrides)
@@ -130,7 +139,7 @@ async def running_app(tmp: Path, ticker: bool = True, **overrides: Any) -> Async
     app = create_app(make_config(tmp, **overrides), ticker=ticker)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
-    await load_demo(app[ACCOUNTS], DEMO_PASSWORD)
+    await load_demo(app[ACCOUNTS], DEMO_PASSWORD, demo_password_hash())
     harness = Harness(app, server, [])
     try:
         yield harness
