@@ -16,6 +16,20 @@ from tests.support.postgres import PostgresServer
 #: Every test that stores something runs on both engines.
 ENGINES = ("sqlite", "postgresql")
 
+#: Tests that run one after another on one worker of their own (``xdist_group``): real
+#: browsers and real-time media use most of a core and judge frames by the clock, so
+#: two of them never share the machine; the in-process tests share the other core.
+#: The wheel is built once, by that worker, for the packaging test and the browsers.
+SERIAL_GROUP = "serial"
+_SERIAL_FOLDERS = ("browser", "media")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.relative_to(config.rootpath).parts[1:2]
+        if folder and (folder[0] in _SERIAL_FOLDERS or item.path.name == "test_packaging.py"):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.installed import served_files, wheel_files
+
+pytestmark = pytest.mark.slow
 
 
 def test_the_wheel_holds_every_file_the_server_serves(wheel: Path) -> None:

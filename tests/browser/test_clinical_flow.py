@@ -21,7 +21,7 @@ from tests.support.consult_requests import fill_patient
 from tests.support.sample_files import ct_dicom
 from tests.support.server import RunningServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SERIES = "1.2.826.0.1.3680043.8.498.1"
 VIEW = ("data-frame", "data-zoom", "data-window")
 

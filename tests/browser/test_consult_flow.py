@@ -30,7 +30,7 @@ from tests.support.browser import (
 from tests.support.consult_requests import fill_patient
 from tests.support.server import DEMO_PASSWORD, RunningServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("installed", [False, True], ids=["checkout", "wheel"])

@@ -16,7 +16,7 @@ from playwright.async_api import Playwright
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.field import measure
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.field, pytest.mark.slow, pytest.mark.timeout(300)]
 
 MINUTES = 2
 

@@ -11,7 +11,7 @@ from tests.support.browser import launch, login
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import run_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 async def test_an_idle_page_warns_then_signs_out(playwright: Playwright, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from tests.support.netns import namespace
 from tests.support.server import run_server
 from tests.support.y4m import Colour
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.field, pytest.mark.slow]
 CUT_SECONDS = 35
 
 

@@ -22,7 +22,7 @@ from tests.support.browser import (
 from tests.support.consult_requests import fill_patient
 from tests.support.server import RunningServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PICTURES = [CLINICIAN_PICTURE, SPECIALIST_PICTURE, CENTRAL_PICTURE]
 
 

@@ -22,7 +22,7 @@ from tests.support.coturn import coturn
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import run_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.field, pytest.mark.slow]
 
 SELECTED_PAIR_JS = """async () => {
   const stats = await window.consultRoom.stats();

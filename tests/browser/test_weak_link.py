@@ -21,7 +21,7 @@ from tests.support.linkemu import Shape
 from tests.support.netns import namespace
 from tests.support.server import run_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.field, pytest.mark.slow]
 
 
 async def test_a_link_too_weak_for_video_keeps_the_sound(

@@ -172,6 +172,7 @@ async def alive_after(a: aioice.Connection, b: aioice.Connection, seconds: float
         return False
 
 
+@pytest.mark.slow  # a relayed link with a slow round trip and a cut, in real time
 @pytest.mark.parametrize("ours", [False, True], ids=["aioice", "ice_host"])
 async def test_consent_survives_a_slow_link_and_a_cut_shorter_than_the_timeout(
     ours: bool, monkeypatch: pytest.MonkeyPatch

@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 import av
+import pytest
+
+#: A whole process killed mid-recording (the slow part of the suite).
+pytestmark = pytest.mark.slow
 
 
 def test_killed_recorder_leaves_a_playable_file(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 
 from consult_server.config import CONFIG
 from consult_server.store.db import DB
@@ -74,6 +75,7 @@ async def test_everyone_leaving_completes_the_recordings(harness: Harness) -> No
     assert room[-3:] == ["room_leave", "room_leave", "recording_stop"], room
 
 
+@pytest.mark.slow  # a server stopped and started again, on both engines
 async def test_a_restart_finishes_recordings_and_the_consult_can_be_resumed(
     tmp_path: Path, database: dict[str, Any]
 ) -> None:

@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 
 import av
+import pytest
 
 from tests.support.inproc import login_client
 from tests.support.peers import ClientPeer, Colour
 from tests.support.room_client import accepted_consult, join
 from tests.support.server import run_server
 from tests.support.sfu import eventually
+
+#: A whole process killed mid-recording (the slow part of the suite).
+pytestmark = pytest.mark.slow
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)

@@ -18,7 +18,7 @@ from consult_server.attachments.service import ATTACHMENTS
 from consult_server.audit.chain import AUDIT
 from tests.support import sample_files as files
 from tests.support.consult_requests import request_body
-from tests.support.inproc import Client, Harness
+from tests.support.inproc import Client, Harness, demo_password_hash
 from tests.support.server import DEMO_PASSWORD
 
 
@@ -230,7 +230,12 @@ async def test_who_may_send_and_see(harness: Harness) -> None:
         "other-province", "Bệnh viện tỉnh khác", Level.PROVINCIAL, None
     )
     await accounts.create_user(
-        "supervisor.other", DEMO_PASSWORD, Role.SUPERVISOR, other_province, "Giám sát khác"
+        "supervisor.other",
+        DEMO_PASSWORD,
+        Role.SUPERVISOR,
+        other_province,
+        "Giám sát khác",
+        password_hash=demo_password_hash(),
     )
     clinician, consult_id = await filed(harness)
     _, body = await send(clinician, consult_id, files.png_bytes())

@@ -7,7 +7,7 @@ from consult_server.accounts.models import Level, Role
 from consult_server.audit.chain import AUDIT
 from consult_server.consults.service import CONSULTS
 from tests.signaling.test_socket_api import accepted_consult, user_id
-from tests.support.inproc import Harness
+from tests.support.inproc import Harness, demo_password_hash
 from tests.support.server import DEMO_PASSWORD
 
 
@@ -60,7 +60,12 @@ async def test_who_reads_what_was_said(harness: Harness) -> None:
     accounts = harness.app[ACCOUNTS]
     elsewhere = await accounts.add_facility("far-away", "Bệnh viện xa", Level.PROVINCIAL, None)
     await accounts.create_user(
-        "supervisor.other", DEMO_PASSWORD, Role.SUPERVISOR, elsewhere, "Giám sát khác"
+        "supervisor.other",
+        DEMO_PASSWORD,
+        Role.SUPERVISOR,
+        elsewhere,
+        "Giám sát khác",
+        password_hash=demo_password_hash(),
     )
     clinician, specialist, consult_id = await accepted_consult(harness)
     clinician_id = await user_id(harness, "clinician.demo")

@@ -16,7 +16,8 @@ from consult_server.consults.service import CONSULTS
 from consult_server.errors import Conflict
 from consult_server.store.db import DB
 from tests.support.consult_requests import new_consult
-from tests.support.inproc import Harness
+from tests.support.inproc import Harness, demo_password_hash
+from tests.support.server import DEMO_PASSWORD
 
 
 async def user(harness: Harness, username: str) -> User:
@@ -33,10 +34,11 @@ async def staff_cardiology(harness: Harness) -> dict[str, int]:
     for code, name in (("demo-district", "card.district"), ("demo-provincial", "card.prov")):
         await accounts.create_user(
             name,
-            "password123",
+            DEMO_PASSWORD,
             Role.SPECIALIST,
             facilities[code],
             specialties=frozenset({"cardiology"}),
+            password_hash=demo_password_hash(),
         )
     return facilities
 
@@ -149,11 +151,12 @@ async def test_a_live_update_costs_the_same_statements_for_2_or_22_recipients(
         for index in range(more):
             await accounts.create_user(
                 f"extra{index}",
-                "a-long-password",
+                DEMO_PASSWORD,
                 Role.SPECIALIST,
                 district,
                 f"BS {index}",
                 frozenset({"internal-medicine"}),
+                password_hash=demo_password_hash(),
             )
         told.clear()
         statements = 0

@@ -18,7 +18,7 @@ import pytest
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Level, Role
 from consult_server.store.db import DB
-from tests.support.inproc import Client, Harness, running_app
+from tests.support.inproc import Client, Harness, demo_password_hash, running_app
 from tests.support.recorded import Seeded, insert_consult, seed_session
 from tests.support.server import DEMO_PASSWORD
 
@@ -50,7 +50,15 @@ async def build_world(harness: Harness, tmp: Path) -> World:
         ("specialist.other", Role.SPECIALIST, province, frozenset({"internal-medicine"})),
         ("supervisor.central", Role.SUPERVISOR, facilities["demo-central"], frozenset[str]()),
     ):
-        await accounts.create_user(username, DEMO_PASSWORD, role, facility, username, specialties)
+        await accounts.create_user(
+            username,
+            DEMO_PASSWORD,
+            role,
+            facility,
+            username,
+            specialties,
+            password_hash=demo_password_hash(),
+        )
     users = {}
     for name in (
         "clinician.demo",

@@ -18,7 +18,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.redis_server import redis_server
 from tests.support.server import run_server, server_env
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 ROUNDS = 8
 
