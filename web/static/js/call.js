@@ -1,0 +1,307 @@
+/**
+ * The call: our one peer connection to the server, from joining the room to hanging up.
+ *
+ * Reconnect, don't reload: a watchdog notices a dead peer connection (failed, ICE
+ * disconnected for a few seconds, not up long after it was built, or no media at all for
+ * 8 s while someone is there) and rebuilds it by itself with backoff (aiortc has no ICE
+ * restart, so a new peer connection takes the same seat); a socket reconnect does the
+ * same. Each join counts up, and a join overtaken by a newer one gives up and closes what
+ * it built. The link's quality is watched (quality.js): our video pauses when the link
+ * cannot carry it, and the others are told our state (muted, camera off, paused, quality)
+ * on every change and every join.
+ *
+ * The call holds no page: it reports through the callbacks it is given (the room's status,
+ * a notice, remote tracks, the room state of a join) and sends through `send`.
+ * @module call
+ */
+import { errorText, t } from "./i18n.js";
+import { connectPeer } from "./negotiation.js";
+import { applySendPolicy, lowDataChosen, watchQuality } from "./quality.js";
+
+const BACKOFF_MS = [0, 1000, 2000, 4000, 8000, 15000];
+const ICE_DISCONNECTED_MS = 3000;
+/** A new connection not up after this long is built again. */
+const SETUP_LIMIT_MS = 40000;
+// Long enough that a congested link trickling packets is not mistaken for a dead one.
+const MEDIA_STALLED_MS = 8000;
+const WATCHDOG_MS = 1000;
+/** Join errors that trying again cannot mend: the call is over. */
+const REFUSALS = ["not_a_participant", "token_invalid", "token_expired", "room_closed", "room_ended"];
+
+/**
+ * @typedef {"connecting"|"waiting"|"connected"|"reconnecting"} CallStatus
+ * @typedef {"good"|"fair"|"poor"} Level
+ * @typedef {{
+ *   send: (event: string, payload: object) => Promise<any>,
+ *   online: () => boolean,
+ *   publishing: boolean,
+ *   remotes: {count(): number, anyonePresent(): boolean},
+ *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
+ *   onJoined: (room: any) => void,
+ *   onRefused: (error: any) => void,
+ *   onStatus: (status: CallStatus) => void,
+ *   notice: (text: string) => void,
+ *   onVideo: (active: boolean) => void,
+ *   onQuality: (level: Level) => void,
+ *   onWatch: () => void,
+ * }} CallDeps
+ *   send: a room message with the join token, resolving with the server's reply (it
+ *   rejects with the reply's error). online: whether the socket is connected (without it,
+ *   the socket's reconnect rejoins, not the watchdog). publishing: we send camera and
+ *   microphone (false for a teaching viewer). remotes: the other publishers (the tiles),
+ *   for how many transceiver pairs to offer and whether media should be flowing.
+ *   onRemoteTrack: a remote publisher's track, by their place in the room state.
+ *   onJoined: the room state of a (re)join, before the peer connection is built.
+ *   onRefused: the server refused the join for good (the error has a stable code).
+ *   onStatus: the room's status changed or may have. notice: a line for the user ("" to
+ *   clear it). onVideo: our video was paused for the link's sake (false) or sends again
+ *   (true). onQuality: our link's level changed. onWatch: each watchdog look at a live
+ *   call, once a second (the tiles' seat countdowns).
+ */
+
+/**
+ * Create the room's call. Its watchdog (every second) and the quality monitor (every
+ * 2 s) start at once and idle until there is a peer connection; nothing is sent before
+ * `join()`.
+ * @param {CallDeps} deps
+ */
+export function createCall(deps) {
+  const { send, publishing } = deps;
+  /** @type {RTCPeerConnection|null} */
+  let pc = null;
+  /** Our camera and microphone (none for a teaching viewer). */
+  let local = new MediaStream();
+  /** How many remote publishers the current peer connection was built for. */
+  let negotiated = 0;
+  /** Past the pre-join check: (re)connecting the socket (re)joins the room. */
+  let entered = false;
+  let finished = false;
+  /** ICE servers and policy from the last join reply (TURN credentials expire). */
+  /** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
+  let ice = { ice_servers: [], policy: "all" };
+  /** Low-data mode (the user's choice, remembered on this PC). */
+  let lowData = lowDataChosen();
+  /** False while our video is paused because the link cannot carry it. */
+  let videoActive = true;
+  /** Our link as judged from the browser's statistics. @type {string|null} */
+  let quality = null;
+  /** A rebuild of the peer connection is under way. */
+  let building = false;
+  /** Each join counts up: a join overtaken by a newer one (a socket reconnect) gives up. */
+  let generation = 0;
+  let rebuildAttempts = 0;
+  let lastRebuild = 0;
+  /** Since when ICE has been "disconnected" (0: it is not). */
+  let disconnectedSince = 0;
+  /** Inbound media bytes at the last watchdog look, and since when they stopped growing. */
+  let inboundBytes = 0;
+  let inboundStalledSince = 0;
+
+  /** The room's status from the socket, our peer connection and who else is here. */
+  function refreshStatus() {
+    if (finished || !entered) return;
+    const others = deps.remotes.anyonePresent();
+    if (!deps.online() || building || pc?.connectionState === "failed" || disconnectedSince) {
+      deps.onStatus("reconnecting");
+    } else if (pc?.connectionState !== "connected") {
+      deps.onStatus("connecting");
+    } else {
+      deps.onStatus(others ? "connected" : "waiting");
+    }
+  }
+
+  /** @param {number} [mine] the join this belongs to (stale ones close what they built) */
+  async function startMedia(mine = generation) {
+    pc?.close();
+    disconnectedSince = 0;
+    inboundStalledSince = 0;
+    inboundBytes = 0;
+    negotiated = Math.max(1, deps.remotes.count());
+    const built = await connectPeer({
+      stream: local,
+      remotes: negotiated,
+      send,
+      onRemoteTrack: deps.onRemoteTrack,
+      ice,
+      onState: (state) => {
+        if (finished || built !== pc) return;
+        if (state === "connected") {
+          rebuildAttempts = 0;
+          if (videoActive) deps.notice(""); // a paused-video notice keeps its retry button
+          applySendPolicy(built, { lowData, videoActive });
+        }
+        refreshStatus();
+      },
+    });
+    if (mine !== generation || finished) {
+      built.close();
+      return;
+    }
+    pc = built;
+    built.addEventListener("iceconnectionstatechange", () => {
+      if (built !== pc) return;
+      const state = built.iceConnectionState;
+      disconnectedSince = state === "disconnected" ? disconnectedSince || Date.now() : 0;
+      refreshStatus();
+    });
+    refreshStatus();
+  }
+
+  /** Join (or take our seat back) and build a new peer connection. */
+  async function join() {
+    if (finished) return;
+    const mine = ++generation;
+    building = true;
+    lastRebuild = Date.now();
+    refreshStatus();
+    try {
+      const reply = await send("room:join", {});
+      if (mine !== generation) return;
+      if (reply.ice) ice = reply.ice;
+      deps.onJoined(reply.room);
+      // Our state again on every (re)join: a missing device, a paused video and the
+      // link's quality may have been sent on a socket that has since dropped.
+      if (publishing) sendMediaState();
+      await startMedia(mine);
+    } catch (error) {
+      if (mine !== generation) return;
+      const err = /** @type {any} */ (error);
+      if (REFUSALS.includes(err?.code)) {
+        deps.onRefused(err);
+      } else {
+        deps.notice(err?.code ? errorText(err) : t("room.reconnecting"));
+      }
+    } finally {
+      if (mine === generation) {
+        building = false;
+        refreshStatus();
+      }
+    }
+  }
+
+  /** Sum of the media bytes received so far (0 without a peer connection). */
+  async function inboundTotal() {
+    if (!pc) return 0;
+    let total = 0;
+    for (const report of (await pc.getStats()).values()) {
+      if (report.type === "inbound-rtp") total += report.bytesReceived ?? 0;
+    }
+    return total;
+  }
+
+  /** Once a second: rebuild a peer connection that died, with backoff. */
+  async function watchdog() {
+    if (finished || building || !pc) return;
+    const now = Date.now();
+    const others = deps.remotes.anyonePresent();
+    const total = await inboundTotal();
+    // Media can only stall on a connection that is up: one still being set up (ICE and
+    // DTLS over an Edge-class link take 10 s or more) has its own, longer limit.
+    const connected = pc.connectionState === "connected";
+    if (total > inboundBytes || !others || !connected) inboundStalledSince = 0;
+    else if (!inboundStalledSince) inboundStalledSince = now;
+    inboundBytes = total;
+    const dead =
+      pc.connectionState === "failed" ||
+      (!connected && now - lastRebuild >= SETUP_LIMIT_MS) ||
+      (disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS) ||
+      (inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS);
+    deps.onWatch();
+    if (!dead || !deps.online()) return; // without the socket, its reconnect rejoins
+    const wait = BACKOFF_MS[Math.min(rebuildAttempts, BACKOFF_MS.length - 1)];
+    if (now - lastRebuild < wait) return;
+    rebuildAttempts += 1;
+    console.info("rebuilding the peer connection", { attempt: rebuildAttempts });
+    deps.notice(t("room.reconnecting"));
+    await join();
+  }
+
+  function sendMediaState() {
+    const enabled = (/** @type {string} */ kind) => local.getTracks().some((tr) => tr.kind === kind && tr.enabled);
+    send("room:media", {
+      audio: enabled("audio"),
+      video: enabled("video"),
+      video_paused: !videoActive,
+      quality,
+    }).catch(() => {});
+  }
+
+  /** Pause our video for the link's sake (false) or send it again (true), and say so. @param {boolean} active */
+  function setVideoActive(active) {
+    if (active === videoActive || !publishing) return;
+    videoActive = active;
+    if (pc) applySendPolicy(pc, { lowData, videoActive });
+    deps.onVideo(active);
+    sendMediaState();
+  }
+
+  const monitor = watchQuality({
+    getPc: () => pc,
+    onLevel: (level) => {
+      quality = level;
+      deps.onQuality(level);
+      if (publishing) sendMediaState();
+    },
+    onVideo: setVideoActive,
+  });
+  setInterval(() => watchdog().catch((e) => console.warn("watchdog", e)), WATCHDOG_MS);
+
+  return {
+    /**
+     * Send this stream (the pre-join check's camera and microphone) from the next join on.
+     * @param {MediaStream} stream
+     */
+    setLocal(stream) {
+      local = stream;
+    },
+    /** Past the pre-join check: from now on a socket (re)connect (re)joins. */
+    enter() {
+      entered = true;
+    },
+    join,
+    /** The socket (re)connected: take our seat again if we were in the room. */
+    reconnected() {
+      if (entered) join();
+    },
+    /** The room state changed: someone invited needs a transceiver pair, so rebuild. */
+    remotesChanged() {
+      if (pc && !building && deps.remotes.count() > negotiated) {
+        startMedia().catch((e) => deps.notice(errorText(e)));
+      }
+    },
+    refreshStatus,
+    /**
+     * Our microphone or camera on or off, and the others told.
+     * @param {"audio"|"video"} kind @param {boolean} on
+     */
+    setEnabled(kind, on) {
+      for (const track of local.getTracks().filter((tr) => tr.kind === kind)) track.enabled = on;
+      sendMediaState();
+    },
+    /** @returns {boolean} whether low-data mode is on */
+    lowData: () => lowData,
+    /**
+     * Low-data mode on or off (applied to the live peer connection at once).
+     * @param {boolean} on
+     */
+    setLowData(on) {
+      lowData = on;
+      if (pc) applySendPolicy(pc, { lowData, videoActive });
+    },
+    /** The user asks for our paused video to be sent again now. */
+    retryVideo: () => monitor.retryVideo(),
+    /** The peer connection's getStats() entries (none without one). @returns {Promise<any[]>} */
+    stats: async () => (pc ? [...(await pc.getStats()).values()] : []),
+    /** @returns {boolean} past the pre-join check */
+    hasEntered: () => entered,
+    /** @returns {boolean} left, ended, replaced or refused */
+    hasEnded: () => finished,
+    /** Hang up for good: close the peer connection and release camera and microphone. */
+    end() {
+      finished = true;
+      pc?.close();
+      pc = null;
+      for (const track of local.getTracks()) track.stop();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The room's remote video tiles: one per other publisher, in the order the server sends
+ * their media (the order of the peer connection's transceivers). Each says who it is and,
+ * in words, what is off: muted, camera off, video paused by their link, away, or
+ * reconnecting with the time their seat is kept (never a frozen picture presented as
+ * live); a badge shows their link's quality while they are present.
+ *
+ * The tiles only render: who is in the room comes from the server's room state, the
+ * media from the call (call.js).
+ * @module tiles
+ */
+import { t } from "./i18n.js";
+import { canChooseSpeaker } from "./devices.js";
+
+/**
+ * One remote publisher as the server's room state describes them (undefined for a
+ * publisher the participants list does not name).
+ * @typedef {{user_id: number, name: string, status: "present"|"dropped"|"away", audio: boolean,
+ *   video: boolean, video_paused?: boolean, quality?: string|null, seat_until?: number|null}} Remote
+ */
+
+/**
+ * The remote tiles of the room, in `videos` (after whatever it already holds: our own).
+ * @param {HTMLElement} videos the container of the tiles
+ * @param {{me: number}} options our own user id: the server lists everyone, we show the others
+ */
+export function createTiles(videos, { me }) {
+  /** The other publishers, in the order the server sends their media.
+   * @type {(Remote|undefined)[]} */
+  let remotes = [];
+  /** @type {MediaStream[]} */
+  const streams = [];
+  /** Server clock minus ours, ms (for the seat countdowns). */
+  let clockSkew = 0;
+  /** The speaker chosen in the pre-join check ("" for the default). */
+  let speaker = "";
+
+  /** @param {number} index */
+  function tile(index) {
+    let figure = /** @type {HTMLElement|null} */ (videos.querySelector(`[data-remote-index="${index}"]`));
+    if (!figure) {
+      figure = document.createElement("figure");
+      figure.className = "tile remote";
+      figure.dataset.remoteIndex = String(index);
+      const video = document.createElement("video");
+      video.dataset.testid = "remote-video";
+      video.autoplay = true;
+      video.playsInline = true;
+      streams[index] = streams[index] ?? new MediaStream();
+      video.srcObject = streams[index];
+      if (speaker && canChooseSpeaker) /** @type {any} */ (video).setSinkId(speaker).catch(() => {});
+      const caption = document.createElement("figcaption");
+      figure.append(video, caption, qualityBadge());
+      videos.append(figure);
+    }
+    return figure;
+  }
+
+  /** Every tile's caption and badge (once a second too: the seat countdowns). */
+  function render() {
+    remotes.forEach((person, index) => {
+      if (!person) return;
+      const figure = tile(index);
+      figure.dataset.userId = String(person.user_id);
+      figure.dataset.present = String(person.status === "present");
+      figure.dataset.status = person.status;
+      let away = "";
+      if (person.status === "dropped" && person.seat_until) {
+        const left = person.seat_until * 1000 - (Date.now() + clockSkew);
+        away = t("room.peer_reconnecting", { time: minutesSeconds(left) });
+      } else if (person.status === "away") {
+        away = t("room.waiting_for");
+      }
+      const flags = [
+        away,
+        person.audio ? "" : t("room.muted"),
+        !person.video ? t("room.camera_is_off") : person.video_paused ? t("room.video_paused_peer") : "",
+      ].filter(Boolean);
+      const caption = figure.querySelector("figcaption");
+      if (caption) caption.textContent = [person.name, ...flags].join(" · ");
+      const badge = /** @type {HTMLElement|null} */ (figure.querySelector('[data-testid="quality"]'));
+      if (badge) showQuality(badge, person.status === "present" ? person.quality : null);
+    });
+  }
+
+  return {
+    /**
+     * Show the publishers of the server's room state (all but us).
+     * @param {{publishers: number[], participants: Remote[], server_now?: number}} room
+     */
+    update(room) {
+      if (typeof room.server_now === "number") clockSkew = room.server_now * 1000 - Date.now();
+      const byId = new Map(room.participants.map((p) => [p.user_id, p]));
+      remotes = room.publishers.filter((id) => id !== me).map((id) => byId.get(id));
+      render();
+    },
+    render,
+    /**
+     * A remote track arrived: it replaces the tile's track of the same kind.
+     * @param {number} index the publisher's place in the room state's order
+     * @param {MediaStreamTrack} track
+     */
+    attach(index, track) {
+      tile(index);
+      const stream = streams[index];
+      for (const old of stream.getTracks().filter((t) => t.kind === track.kind)) stream.removeTrack(old);
+      stream.addTrack(track);
+    },
+    /** How many other publishers the room has. @returns {number} */
+    count: () => remotes.length,
+    /** Whether another publisher is present (not away, not reconnecting). @returns {boolean} */
+    anyonePresent: () => remotes.some((p) => p?.status === "present"),
+    /**
+     * Play the tiles created from now on through this speaker (the pre-join check's choice).
+     * @param {string} deviceId "" for the default
+     */
+    setSpeaker(deviceId) {
+      speaker = deviceId;
+    },
+  };
+}
+
+/**
+ * Show a link's quality on a tile's 3-level indicator (ours or a remote's).
+ * @param {HTMLElement} badge a `[data-testid="quality"]` or `[data-testid="quality-self"]` element
+ * @param {string|null|undefined} level "good", "fair" or "poor"; nothing hides it
+ */
+export function showQuality(badge, level) {
+  badge.hidden = !level;
+  if (!level) return;
+  badge.dataset.level = level;
+  badge.textContent = t("room.quality." + level);
+  badge.title = t("room.quality_hint");
+}
+
+/** The 3-level connection indicator shown on a tile. */
+function qualityBadge() {
+  const badge = document.createElement("span");
+  badge.className = "quality";
+  badge.dataset.testid = "quality";
+  badge.hidden = true;
+  return badge;
+}
+
+/** @param {number} ms */
+function minutesSeconds(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
