@@ -8,6 +8,7 @@ the pixels that come back.
 from __future__ import annotations
 
 import io
+import time
 from fractions import Fraction
 
 import av
@@ -116,7 +117,9 @@ def clip_bytes(container: str = "webm", frames: int = 10) -> bytes:
 
 
 def pdf_bytes() -> bytes:
-    """A one-page PDF (a lab result)."""
+    """A one-page PDF (a lab result), the same bytes every time: Pillow writes the
+    current second as its dates, so two calls a second apart made two different files."""
     out = io.BytesIO()
-    Image.new("RGB", (40, 40), "white").save(out, "PDF")
+    fixed = time.gmtime(1_764_576_000)  # 2025-12-01
+    Image.new("RGB", (40, 40), "white").save(out, "PDF", creationDate=fixed, modDate=fixed)
     return out.getvalue()
