@@ -21,9 +21,11 @@ from aiohttp.web import AppKey
 
 import web as web_assets
 from consult_server.accounts.directory import ACCOUNTS, Accounts
+from consult_server.accounts.facility_admin import FACILITY_ADMIN, FacilityAdmin
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
 from consult_server.accounts.people import SignalingPeople
 from consult_server.accounts.repository import AccountRepository
+from consult_server.admin import views as admin_views
 from consult_server.attachments import views as attachment_views
 from consult_server.attachments.models import Attachment
 from consult_server.attachments.repository import AttachmentRepository
@@ -231,7 +233,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[NOTES] = notes
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
-    app[NAV_RULES] = {"can_review": app[REVIEW].reviews_any}
+    app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
+    app[NAV_RULES] = {
+        "can_review": app[REVIEW].reviews_any,
+        "can_admin": app[FACILITY_ADMIN].manages_any,
+    }
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
     app[consult_views.READINGS] = AccessWindow()
@@ -285,6 +291,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         fhir_views,
         teaching_views,
         review_views,
+        admin_views,
     ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)

@@ -1,4 +1,5 @@
-"""``consult-server``: serve, demo, create-user, db (migrations), audit verify, export-fhir."""
+"""``consult-server``: serve, demo, create-user, facility add/import, db (migrations),
+audit verify, export-fhir."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consult_server.accounts.directory import Accounts
-from consult_server.accounts.models import Role
+from consult_server.accounts.models import Level, Role
 from consult_server.accounts.repository import AccountRepository
 from consult_server.at_rest import loose_paths, make_private
 from consult_server.config import Config, ensure_data_dir, load_config
@@ -69,6 +70,22 @@ def _parser() -> argparse.ArgumentParser:
         help="stop an account signing in; a running server ends its logins within 15 s",
     )
     deactivate.add_argument("username")
+    facility = sub.add_parser("facility", help="the referral tree: add or import facilities")
+    facility_verbs = facility.add_subparsers(dest="facility_action", required=True)
+    add = facility_verbs.add_parser("add", help="add a facility (or, --update, change one)")
+    add.add_argument("code")
+    add.add_argument("name")
+    add.add_argument("level", choices=[level.value for level in Level])
+    add.add_argument("--parent", help="the parent facility's code (none: a root)")
+    add.add_argument("--specialty", action="append", default=[], help="offered (repeat)")
+    add.add_argument("--no-recording", action="store_true", help="its consults are not recorded")
+    imported = facility_verbs.add_parser(
+        "import", help="import a CSV (code,name,level,parent_code,specialties): all or nothing"
+    )
+    imported.add_argument("file", type=Path)
+    imported.add_argument(
+        "--dry-run", action="store_true", help="check the file and say what it would do"
+    )
     fhir = sub.add_parser(
         "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
     )
@@ -179,6 +196,62 @@ def _create_user(config: Config, args: argparse.Namespace) -> None:
 
     asyncio.run(_with_accounts(config, work))
     print(f"user {args.username} created")
+
+
+def _facility(config: Config, args: argparse.Namespace) -> int:
+    """``facility add`` / ``facility import``: the operator's tools, over the whole tree
+    (roots allowed), audited as the command line's."""
+    from consult_server.accounts.facility_admin import FacilityAdmin
+    from consult_server.accounts.facility_rules import FacilityDraft, check_draft
+    from consult_server.audit.chain import Actor, AuditLog
+
+    actor = Actor.system("command-line")
+
+    async def work(accounts: Accounts) -> int:
+        audit = AuditLog(accounts.store.db)
+        admin = FacilityAdmin(accounts, audit)
+        if args.facility_action == "import":
+            text = args.file.read_text(encoding="utf-8-sig")
+            plan = (
+                await admin.check_import(None, text)
+                if args.dry_run
+                else await admin.commit_import(None, actor, text)
+            )
+            for error in plan.errors:
+                print(f"line {error.line} {error.code}: {error.reason}", file=sys.stderr)
+            if not plan.ok:
+                print(f"nothing imported: {len(plan.errors)} bad lines", file=sys.stderr)
+                return 1
+            verb = "would import" if args.dry_run else "imported"
+            print(f"{verb}: {plan.created} new, {plan.updated} changed, {plan.unchanged} the same")
+            return 0
+        facilities = {f.code: f for f in await accounts.facilities()}
+        parent = facilities.get(args.parent) if args.parent else None
+        if args.parent and parent is None:
+            raise ConsultServerError(f"no facility with code {args.parent}", "parent_not_found")
+        draft = FacilityDraft(
+            args.code,
+            args.name,
+            Level(args.level),
+            args.parent,
+            frozenset(args.specialty),
+            not args.no_recording,
+        )
+        check_draft(draft, parent, {s.code for s in await accounts.specialties()})
+        facility_id = await accounts.store.create_facility(draft, parent.id if parent else None)
+        if facility_id is None:
+            raise ConsultServerError(f"a facility with code {args.code} exists", "facility_exists")
+        await audit.append(actor, "create", f"facility:{facility_id}", {"code": args.code})
+        print(f"facility {args.code} added")
+        return 0
+
+    result: list[int] = []
+
+    async def run(accounts: Accounts) -> None:
+        result.append(await work(accounts))
+
+    asyncio.run(_with_accounts(config, run))
+    return result[0]
 
 
 def _db(config: Config, action: str) -> None:
@@ -293,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_verify(config, args.action, args.since)
         elif args.command == "deactivate-user":
             return _deactivate(config, args.username)
+        elif args.command == "facility":
+            return _facility(config, args)
         elif args.command == "export-fhir":
             return _export_fhir(config, args.consult_id)
         else:

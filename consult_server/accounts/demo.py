@@ -39,6 +39,9 @@ async def load_demo(
     commune2 = await accounts.add_facility(
         "demo-commune-2", "Trạm Y tế xã Demo 2", Level.COMMUNE, district
     )
+    # What each facility offers (the specialists below staff them).
+    await accounts.store.offer(district, {"internal-medicine"})
+    await accounts.store.offer(central, {"internal-medicine", "cardiology"})
     users = [
         ("clinician.demo", "BS. Nguyễn Văn An", Role.CLINICIAN, commune1, frozenset[str]()),
         ("clinician2.demo", "YS. Trần Thị Bình", Role.CLINICIAN, commune2, frozenset[str]()),

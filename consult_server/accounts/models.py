@@ -31,6 +31,10 @@ class User:
     specialties: frozenset[str]
 
 
+#: Levels from the bottom of the referral tree up: a facility's parent is higher.
+LEVEL_ORDER = (Level.COMMUNE, Level.DISTRICT, Level.PROVINCIAL, Level.CENTRAL)
+
+
 @dataclass(frozen=True)
 class Facility:
     id: int
@@ -38,6 +42,11 @@ class Facility:
     name: str
     level: Level
     parent_id: int | None
+    #: Its consults are recorded (with the patient's consent).
+    records: bool = True
+    #: The specialties it offers (declared by an admin; routing follows the specialists
+    #: on its staff).
+    specialties: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@ sessions. Methods take and return the domain's frozen dataclasses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
+from consult_server.accounts.facility_rules import FacilityDraft
 from consult_server.accounts.models import (
     Facility,
     Level,
@@ -14,7 +15,7 @@ from consult_server.accounts.models import (
     Specialty,
     User,
 )
-from consult_server.store.db import Database, Row
+from consult_server.store.db import Database, Row, Transaction
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,93 @@ class AccountRepository:
             return int(row["id"])
 
     async def facilities(self) -> list[Facility]:
-        rows = await self.db.fetch_all("SELECT * FROM facilities ORDER BY id")
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all("SELECT * FROM facilities ORDER BY id")
+            offered = await tx.fetch_all(
+                "SELECT facility_id, specialty_code FROM facility_specialties"
+            )
+        declared: dict[int, set[str]] = {}
+        for row in offered:
+            declared.setdefault(int(row["facility_id"]), set()).add(str(row["specialty_code"]))
         return [
-            Facility(r["id"], r["code"], r["name"], Level(r["level"]), r["parent_id"]) for r in rows
+            Facility(
+                r["id"],
+                r["code"],
+                r["name"],
+                Level(r["level"]),
+                r["parent_id"],
+                bool(r["records"]),
+                frozenset(declared.get(int(r["id"]), ())),
+            )
+            for r in rows
         ]
+
+    async def create_facility(self, draft: FacilityDraft, parent_id: int | None) -> int | None:
+        """A new facility with its specialties; None when its code is taken."""
+        async with self.db.atomic() as tx:
+            taken = await tx.fetch_one("SELECT id FROM facilities WHERE code = ?", (draft.code,))
+            if taken is not None:
+                return None
+            facility_id = await self._insert_facility(tx, draft, parent_id)
+            await self._offer(tx, facility_id, draft.specialties)
+            return facility_id
+
+    async def update_facility(
+        self, facility_id: int, draft: FacilityDraft, parent_id: int | None
+    ) -> None:
+        """A facility's name, level, parent, recording and specialties (not its code)."""
+        async with self.db.atomic() as tx:
+            await tx.execute(
+                "UPDATE facilities SET name = ?, level = ?, parent_id = ?, records = ?"
+                " WHERE id = ?",
+                (draft.name, draft.level.value, parent_id, int(draft.records), facility_id),
+            )
+            await self._offer(tx, facility_id, draft.specialties)
+
+    async def import_facilities(self, drafts: Sequence[FacilityDraft], changes: Set[str]) -> None:
+        """Write an import's new and changed facilities (parents first) in one
+        transaction: all of them, or on any error none. An existing facility keeps its
+        recording setting."""
+        async with self.db.atomic() as tx:
+            ids = {
+                str(r["code"]): int(r["id"])
+                for r in await tx.fetch_all("SELECT id, code FROM facilities")
+            }
+            for draft in drafts:
+                if draft.code not in changes:
+                    continue
+                parent_id = ids[draft.parent_code] if draft.parent_code else None
+                known = ids.get(draft.code)
+                if known is None:
+                    ids[draft.code] = await self._insert_facility(tx, draft, parent_id)
+                else:
+                    await tx.execute(
+                        "UPDATE facilities SET name = ?, level = ?, parent_id = ? WHERE id = ?",
+                        (draft.name, draft.level.value, parent_id, known),
+                    )
+                await self._offer(tx, ids[draft.code], draft.specialties)
+
+    @staticmethod
+    async def _insert_facility(tx: Transaction, draft: FacilityDraft, parent_id: int | None) -> int:
+        return await tx.insert(
+            "INSERT INTO facilities (code, name, level, parent_id, records)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (draft.code, draft.name, draft.level.value, parent_id, int(draft.records)),
+        )
+
+    @staticmethod
+    async def _offer(tx: Transaction, facility_id: int, specialties: Set[str]) -> None:
+        await tx.execute("DELETE FROM facility_specialties WHERE facility_id = ?", (facility_id,))
+        for code in sorted(specialties):
+            await tx.execute(
+                "INSERT INTO facility_specialties (facility_id, specialty_code) VALUES (?, ?)",
+                (facility_id, code),
+            )
+
+    async def offer(self, facility_id: int, specialties: Set[str]) -> None:
+        """Set the specialties a facility offers."""
+        async with self.db.atomic() as tx:
+            await self._offer(tx, facility_id, specialties)
 
     async def save_specialty(self, code: str, name_vi: str, name_en: str) -> None:
         await self.db.execute(

@@ -46,6 +46,10 @@ ACTIONS = (
     "login_failed",
     "lock",
     "logout",
+    # An admin's changes to the referral tree (and, later, to accounts).
+    "create",
+    "update",
+    "import",
 )
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"

@@ -69,6 +69,8 @@ class RecordingPolicy:
 
     consent: bool
     facility_code: str
+    #: The clinician's facility records its consults (an admin's setting).
+    facility_records: bool = True
 
 
 def _consult(row: Row) -> Consult:
@@ -246,13 +248,15 @@ class ConsultRepository:
 
     async def recording_policy(self, consult_id: int) -> RecordingPolicy | None:
         row = await self.db.fetch_one(
-            "SELECT c.recording_consent, f.code FROM consults c"
+            "SELECT c.recording_consent, f.code, f.records FROM consults c"
             " JOIN facilities f ON f.id = c.facility_id WHERE c.id = ?",
             (consult_id,),
         )
         if row is None:
             return None
-        return RecordingPolicy(bool(row["recording_consent"]), str(row["code"]))
+        return RecordingPolicy(
+            bool(row["recording_consent"]), str(row["code"]), bool(row["records"])
+        )
 
     # -- writing ---------------------------------------------------------------------
 

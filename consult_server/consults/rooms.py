@@ -54,6 +54,7 @@ class ConsultRooms:
         if (
             policy is None
             or not policy.consent
+            or not policy.facility_records
             or policy.facility_code in self.recordings.disabled_facilities
         ):
             return None

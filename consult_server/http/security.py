@@ -26,7 +26,7 @@ from consult_server.accounts.models import LoginSession, Role, User
 from consult_server.config import CONFIG
 from consult_server.errors import ClientError, Forbidden, NotAuthenticated, TooManyRequests
 from consult_server.http.rate_limits import RATE_LIMITS
-from consult_server.http.slow_bodies import read_body
+from consult_server.http.slow_bodies import read_body, read_form
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
@@ -174,7 +174,13 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise Forbidden("your role may not do this", "wrong_role")
     if request.method not in _SAFE:
         if request.can_read_body and not _is_upload(request):
-            await read_body(request)  # streamed uploads watch their own pace
+            # Streamed uploads watch their own pace. A multipart form (a CSV chosen
+            # in a page) is parsed whole here, in time: aiohttp parses it from the
+            # stream, so reading the raw body first would leave nothing to parse.
+            if request.content_type == "multipart/form-data":
+                await read_form(request)
+            else:
+                await read_body(request)
         await _check_csrf(request)
     return await handler(request)
 

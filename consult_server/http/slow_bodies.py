@@ -53,6 +53,11 @@ async def read_body(request: web.Request) -> bytes:
     return await _watched(asyncio.ensure_future(request.read()), request.content, time.monotonic())
 
 
+async def read_form(request: web.Request) -> None:
+    """A multipart form parsed whole (cached by aiohttp for ``request.post()``), in time."""
+    await _watched(asyncio.ensure_future(request.post()), request.content, time.monotonic())
+
+
 async def steady_chunks(stream: StreamReader, size: int) -> AsyncIterator[bytes]:
     """``stream`` in ``size`` chunks (the last shorter), in time."""
     started = time.monotonic()

@@ -100,3 +100,38 @@ def test_demo_twice_then_create_user_and_db_status(tmp_path: Path) -> None:
     status = cli(tmp_path, "db", "status")
     latest = migrate.available(migrate.MIGRATIONS_DIR / "sqlite")[-1].version
     assert f"schema version {latest:04d}; pending: none" in status.stdout
+
+
+def test_facility_add_and_import_from_the_command_line(tmp_path: Path) -> None:
+    """The operator's tools: a root and a facility under it; a CSV checked (a bad line
+    names itself, nothing written), imported, and imported again (nothing changes)."""
+    assert cli(tmp_path, "facility", "add", "tw", "Bệnh viện TW", "central").returncode == 0
+    added = cli(tmp_path, "facility", "add", "tinh", "BV tỉnh", "provincial", "--parent", "tw")
+    assert added.returncode == 0, added.stderr
+    again = cli(tmp_path, "facility", "add", "tinh", "BV tỉnh", "provincial", "--parent", "tw")
+    assert again.returncode == 2 and "exists" in again.stderr
+    csv_path = tmp_path / "facilities.csv"
+    csv_path.write_text(
+        "code,name,level,parent_code,specialties\n"
+        "huyen,TTYT huyện,district,tinh,\n"
+        "xa,Trạm Y tế xã,commune,huyen-khong-co,\n"
+    )
+    bad = cli(tmp_path, "facility", "import", str(csv_path))
+    assert bad.returncode == 1 and "line 3 xa: no facility with code huyen-khong-co" in bad.stderr
+    db = sqlite3.connect(tmp_path / "data" / "consult.sqlite3")
+    assert sorted(c for (c,) in db.execute("SELECT code FROM facilities")) == ["tinh", "tw"]
+    csv_path.write_text(csv_path.read_text().replace("huyen-khong-co", "huyen"))
+    dry = cli(tmp_path, "facility", "import", "--dry-run", str(csv_path))
+    assert dry.returncode == 0 and "would import: 2 new" in dry.stdout
+    done = cli(tmp_path, "facility", "import", str(csv_path))
+    assert done.returncode == 0 and "imported: 2 new, 0 changed, 0 the same" in done.stdout
+    same = cli(tmp_path, "facility", "import", str(csv_path))
+    assert "imported: 0 new, 0 changed, 2 the same" in same.stdout
+    parents = dict(
+        db.execute(
+            "SELECT f.code, p.code FROM facilities f LEFT JOIN facilities p ON p.id = f.parent_id"
+        )
+    )
+    assert parents == {"tw": None, "tinh": "tw", "huyen": "tinh", "xa": "huyen"}
+    actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["create", "create", "import", "import"]

@@ -179,3 +179,35 @@ def test_every_version_after_the_postgresql_baseline_exists_for_both_engines() -
     assert {v: n for v, n in sqlite.items() if v > 5} == {
         v: n for v, n in postgresql.items() if v > 5
     }
+
+
+def test_facility_admin_migration_offers_what_facilities_staff(tmp_path: Path) -> None:
+    """0011 on a database holding facilities and specialists: every facility records
+    (as before), and offers the specialties its specialists have."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(_url(db), target=10)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'c', 'C', 'central'),"
+        " (2, 'd', 'D', 'district'), (3, 'x', 'X', 'commune');"
+        "INSERT INTO specialties VALUES ('im', 'Nội', 'Internal'), ('card', 'Tim', 'Heart');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 's1', 'S1', 'h', 'specialist', 1, 0),"
+        " (2, 's2', 'S2', 'h', 'specialist', 1, 0), (3, 's3', 'S3', 'h', 'specialist', 2, 0),"
+        " (4, 'c', 'C', 'h', 'clinician', 3, 0);"
+        "INSERT INTO user_specialties VALUES (1, 'im'), (2, 'im'), (2, 'card'), (3, 'im');"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(_url(db), target=11) == [11]
+    conn = sqlite3.connect(db)
+    offered = conn.execute(
+        "SELECT facility_id, specialty_code FROM facility_specialties ORDER BY 1, 2"
+    ).fetchall()
+    assert offered == [(1, "card"), (1, "im"), (2, "im")]
+    assert conn.execute("SELECT id, records FROM facilities ORDER BY id").fetchall() == [
+        (1, 1),
+        (2, 1),
+        (3, 1),
+    ]
+    assert conn.execute("SELECT COUNT(*) FROM users").fetchone() == (4,)

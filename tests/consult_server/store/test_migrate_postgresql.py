@@ -31,7 +31,9 @@ def _seed(server: PostgresServer, database: str) -> None:
         " (2, 'x', 'X', 'commune');"
         "INSERT INTO specialties VALUES ('im', 'Nội', 'Internal');"
         "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
-        " created_at) VALUES (1, 'a', 'A', 'h', 'clinician', 2, 0);"
+        " created_at) VALUES (1, 'a', 'A', 'h', 'clinician', 2, 0),"
+        " (2, 's', 'S', 'h', 'specialist', 1, 0);"
+        "INSERT INTO user_specialties VALUES (2, 'im');"
         "INSERT INTO consults (id, clinician_id, facility_id, specialty_code, urgency, summary,"
         " state, created_at, expires_at) VALUES (9, 1, 2, 'im', 'routine', 'Đau ngực',"
         " 'requested', 0, 1);"
@@ -52,6 +54,9 @@ def test_upgrading_a_postgresql_database_with_consults_keeps_them(
     assert _rows(url, "SELECT consult_id, facility_id, position FROM consult_targets") == [
         (9, 1, 0)
     ]
+    # 0011: the district staffs internal medicine, so it offers it; both still record.
+    assert _rows(url, "SELECT facility_id, specialty_code FROM facility_specialties") == [(1, "im")]
+    assert _rows(url, "SELECT id, records FROM facilities ORDER BY id") == [(1, 1), (2, 1)]
     version, pending = migrate.status(parse(url))
     assert version == migrate.available(STEPS)[-1].version and pending == []
 

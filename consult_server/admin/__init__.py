@@ -1,0 +1,1 @@
+"""What admins set up in the browser: the referral tree (and, later, accounts)."""
