@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.accounts.facility_admin import FACILITY_ADMIN, TreeNode
+from consult_server.accounts.facility_admin import FACILITY_ADMIN
 from consult_server.accounts.facility_rules import FacilityDraft, ImportPlan
 from consult_server.accounts.models import LEVEL_ORDER, Level, Role, User
 from consult_server.audit.chain import Actor
@@ -27,14 +27,6 @@ MAX_CSV_BYTES = 900 * 1024
 
 def _actor(request: web.Request, user: User) -> Actor:
     return Actor.user(user, request.remote)
-
-
-def _flatten(nodes: list[TreeNode], depth: int = 0) -> list[tuple[int, TreeNode]]:
-    rows: list[tuple[int, TreeNode]] = []
-    for node in nodes:
-        rows.append((depth, node))
-        rows.extend(_flatten(node.children, depth + 1))
-    return rows
 
 
 async def _page(
@@ -63,10 +55,10 @@ async def _page(
         request,
         "admin_facilities.html",
         {
-            "rows": _flatten(tree),
+            "tree": tree,
             "managed": managed,
             "codes": codes,
-            "levels": [level.value for level in reversed(LEVEL_ORDER)],
+            "levels": [level.value for level in LEVEL_ORDER],
             "specialties": specialties,
             "editing": editing,
             "error": error,
