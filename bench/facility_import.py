@@ -1,0 +1,117 @@
+"""A country's facilities imported from one CSV, on SQLite and on PostgreSQL side by side.
+
+    python -m bench.facility_import [--facilities 1500] [--engines sqlite,postgresql]
+
+The file is a generated referral tree under one central hospital: 63 provincial
+hospitals, each with district centres, each with commune stations, to ``--facilities``
+lines in all, some offering specialties. For each engine, on a fresh database holding the
+demo's specialties: the check alone (the page's "Check"), the first import (all new), and
+the same file again (nothing changes; matched by code). Times in seconds, wall clock.
+PostgreSQL is a throwaway server started here (Debian's binaries), fsync off like the
+tests: compare engines, not disks. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from consult_server.accounts.demo import SPECIALTIES
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.facility_admin import FacilityAdmin
+from consult_server.accounts.repository import AccountRepository
+from consult_server.audit.chain import Actor, AuditLog
+from consult_server.store import migrate
+from consult_server.store.db import Database
+from consult_server.store.engine import parse
+from tests.support.postgres import PostgresServer, find_bindir
+
+PROVINCES = 63
+
+
+def country_csv(total: int) -> str:
+    """``total`` facilities: a central hospital, 63 provinces, districts and communes."""
+    lines = ["code,name,level,parent_code,specialties", "bv-tw,Bệnh viện Trung ương,central,,"]
+    left = total - 1 - PROVINCES
+    districts = max(PROVINCES, left // 6)
+    communes = left - districts
+    for p in range(PROVINCES):
+        lines.append(
+            f"bv-tinh-{p},Bệnh viện tỉnh {p},provincial,bv-tw,internal-medicine;cardiology"
+        )
+    for d in range(districts):
+        province = d % PROVINCES
+        lines.append(f"ttyt-{d},TTYT huyện {d},district,bv-tinh-{province},internal-medicine")
+    for c in range(communes):
+        lines.append(f"tyt-{c},Trạm Y tế xã {c},commune,ttyt-{c % districts},")
+    return "\n".join(lines) + "\n"
+
+
+async def run_engine(url: URL, text: str) -> dict[str, Any]:
+    migrate.upgrade(url)
+    db = Database(url)
+    await db.open()
+    try:
+        accounts = Accounts(AccountRepository(db))
+        for code, name_vi, name_en in SPECIALTIES:
+            await accounts.add_specialty(code, name_vi, name_en)
+        admin = FacilityAdmin(accounts, AuditLog(db))
+        actor = Actor.system("bench")
+        started = time.perf_counter()
+        checked = await admin.check_import(None, text)
+        check_s = time.perf_counter() - started
+        started = time.perf_counter()
+        first = await admin.commit_import(None, actor, text)
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        again = await admin.commit_import(None, actor, text)
+        again_s = time.perf_counter() - started
+        assert checked.ok and first.ok and again.ok
+        assert (again.created, again.updated) == (0, 0)
+        return {
+            "facilities": len(await accounts.facilities()),
+            "check_s": round(check_s, 3),
+            "import_s": round(first_s, 3),
+            "created": first.created,
+            "same_file_again_s": round(again_s, 3),
+            "unchanged": again.unchanged,
+        }
+    finally:
+        await db.close()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    text = country_csv(args.facilities)
+    results: dict[str, Any] = {"lines": text.count("\n") - 1, "bytes": len(text.encode())}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in args.engines:
+            if engine == "sqlite":
+                url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
+                results[engine] = await run_engine(url, text)
+                continue
+            bindir = find_bindir()
+            if bindir is None:
+                results[engine] = {"error": "PostgreSQL is not installed"}
+                continue
+            server = PostgresServer(bindir).start()
+            try:
+                results[engine] = await run_engine(parse(server.new_database()), text)
+            finally:
+                server.stop()
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facilities", type=int, default=1500)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    args.engines = args.engines.split(",")
+    print(json.dumps(asyncio.run(main(args)), indent=2))
