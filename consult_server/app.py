@@ -23,9 +23,12 @@ import web as web_assets
 from consult_server.accounts.directory import ACCOUNTS, Accounts
 from consult_server.accounts.facility_admin import FACILITY_ADMIN, FacilityAdmin
 from consult_server.accounts.login_sessions import LOGIN_SESSIONS, LoginSessions
+from consult_server.accounts.password_links import PASSWORD_LINKS, PasswordLinks
 from consult_server.accounts.people import SignalingPeople
 from consult_server.accounts.repository import AccountRepository
+from consult_server.admin import user_views
 from consult_server.admin import views as admin_views
+from consult_server.admin.users import USER_ADMIN, UserAdmin
 from consult_server.attachments import views as attachment_views
 from consult_server.attachments.models import Attachment
 from consult_server.attachments.repository import AttachmentRepository
@@ -57,6 +60,7 @@ from consult_server.notes.service import NOTES, Notes
 from consult_server.review import views as review_views
 from consult_server.review.service import REVIEW, Review
 from consult_server.review.views import HASH_CHECK, PLAY_LOG
+from consult_server.sign_in import password_pages
 from consult_server.sign_in import views as sign_in_views
 from consult_server.sign_in.flow import SIGN_IN, SignIn
 from consult_server.sign_in.throttle import LoginThrottle
@@ -234,6 +238,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
+    app[PASSWORD_LINKS] = PasswordLinks(accounts)
+    app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])
     app[NAV_RULES] = {
         "can_review": app[REVIEW].reviews_any,
         "can_admin": app[FACILITY_ADMIN].manages_any,
@@ -292,6 +298,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         teaching_views,
         review_views,
         admin_views,
+        user_views,
+        password_pages,
     ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)

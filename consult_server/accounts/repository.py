@@ -31,6 +31,35 @@ class Account:
 
 
 @dataclass(frozen=True)
+class AccountQuery:
+    """Which accounts an admin looks at: within ``facilities`` (theirs), narrowed."""
+
+    facilities: frozenset[int]
+    text: str = ""
+    role: Role | None = None
+    facility_id: int | None = None
+    specialty: str = ""
+    #: None: active and not.
+    active: bool | None = None
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as an admin's list shows it."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    facility_id: int
+    active: bool
+    #: False until the person has set a password (from their first one-time link).
+    has_password: bool
+    specialties: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Credentials:
     user_id: int
     password_hash: str
@@ -286,6 +315,155 @@ class AccountRepository:
             (username,),
         )
         return None if row is None else int(row["id"])
+
+    # -- accounts as admins see them ---------------------------------------------------
+
+    async def listed(self, query: AccountQuery) -> list[AccountRow]:
+        """Accounts at ``query.facilities`` matching the filters (active or not), by
+        name; at most ``query.limit``."""
+        if not query.facilities:
+            return []
+        ids = sorted(query.facilities)
+        clauses = [f"u.facility_id IN ({_marks(len(ids))})"]
+        params: list[object] = [*ids]
+        if query.text:
+            clauses.append("(LOWER(u.username) LIKE ? OR LOWER(u.display_name) LIKE ?)")
+            pattern = "%" + query.text.lower().replace("%", "").replace("_", "") + "%"
+            params += [pattern, pattern]
+        if query.role:
+            clauses.append("u.role = ?")
+            params.append(query.role.value)
+        if query.facility_id is not None:
+            clauses.append("u.facility_id = ?")
+            params.append(query.facility_id)
+        if query.specialty:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM user_specialties s WHERE s.user_id = u.id"
+                " AND s.specialty_code = ?)"
+            )
+            params.append(query.specialty)
+        if query.active is not None:
+            clauses.append("u.active = ?")
+            params.append(int(query.active))
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all(
+                "SELECT u.id, u.username, u.display_name, u.role, u.facility_id, u.active,"
+                " u.password_hash FROM users u WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY u.display_name, u.id LIMIT ?",
+                [*params, query.limit],
+            )
+            found = [int(r["id"]) for r in rows]
+            specs = (
+                await tx.fetch_all(
+                    "SELECT user_id, specialty_code FROM user_specialties"
+                    f" WHERE user_id IN ({_marks(len(found))})",
+                    found,
+                )
+                if found
+                else []
+            )
+        held: dict[int, set[str]] = {}
+        for r in specs:
+            held.setdefault(int(r["user_id"]), set()).add(str(r["specialty_code"]))
+        return [
+            AccountRow(
+                id=int(r["id"]),
+                username=str(r["username"]),
+                display_name=str(r["display_name"]),
+                role=Role(r["role"]),
+                facility_id=int(r["facility_id"]),
+                active=bool(r["active"]),
+                has_password=bool(r["password_hash"]),
+                specialties=frozenset(held.get(int(r["id"]), ())),
+            )
+            for r in rows
+        ]
+
+    async def update_account(
+        self,
+        user_id: int,
+        display_name: str,
+        role: Role,
+        facility_id: int,
+        specialties: Set[str],
+    ) -> None:
+        """An account's name, role, facility and specialties, in one transaction."""
+        async with self.db.atomic() as tx:
+            await tx.execute(
+                "UPDATE users SET display_name = ?, role = ?, facility_id = ? WHERE id = ?",
+                (display_name, role.value, facility_id, user_id),
+            )
+            await tx.execute("DELETE FROM user_specialties WHERE user_id = ?", (user_id,))
+            for code in sorted(specialties):
+                await tx.execute(
+                    "INSERT INTO user_specialties (user_id, specialty_code) VALUES (?, ?)",
+                    (user_id, code),
+                )
+
+    async def set_active(self, user_id: int, active: bool) -> bool:
+        """Whether it changed (an account already so is left as it is)."""
+        changed = await self.db.execute(
+            "UPDATE users SET active = ? WHERE id = ? AND active = ?",
+            (int(active), user_id, int(not active)),
+        )
+        return changed > 0
+
+    async def add_password_link(
+        self, token_hash: str, user_id: int, by: int | None, now: float, expires_at: float
+    ) -> None:
+        """A new one-time link; the person's older unused links stop working."""
+        async with self.db.atomic() as tx:
+            await tx.execute(
+                "UPDATE password_links SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+                (now, user_id),
+            )
+            await tx.execute(
+                "INSERT INTO password_links (token_hash, user_id, created_by, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?)",
+                (token_hash, user_id, by, now, expires_at),
+            )
+
+    async def password_link(self, token_hash: str, now: float) -> int | None:
+        """The active account a usable link is for (not used, not expired)."""
+        row = await self.db.fetch_one(
+            "SELECT l.user_id FROM password_links l JOIN users u ON u.id = l.user_id"
+            " WHERE l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?"
+            " AND u.active = 1",
+            (token_hash, now),
+        )
+        return None if row is None else int(row["user_id"])
+
+    async def use_password_link(
+        self, token_hash: str, password_hash: str, now: float
+    ) -> tuple[int, list[str]] | None:
+        """Spend the link and set the password, ending every login of the account, in one
+        transaction: (user id, the ended logins' token hashes), or None when the link is
+        used, expired or unknown (nothing written; two at once: one wins)."""
+        async with self.db.atomic() as tx:
+            user_id = None
+            row = await tx.fetch_one(
+                "SELECT user_id FROM password_links WHERE token_hash = ? AND used_at IS NULL"
+                " AND expires_at > ?",
+                (token_hash, now),
+            )
+            if row is not None:
+                spent = await tx.execute(
+                    "UPDATE password_links SET used_at = ? WHERE token_hash = ?"
+                    " AND used_at IS NULL",
+                    (now, token_hash),
+                )
+                user_id = int(row["user_id"]) if spent else None
+            if user_id is None:
+                return None
+            await tx.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+            )
+            ended = await tx.fetch_all(
+                "SELECT token_hash FROM login_sessions WHERE user_id = ?", (user_id,)
+            )
+            await tx.execute("DELETE FROM login_sessions WHERE user_id = ?", (user_id,))
+        return user_id, [str(r["token_hash"]) for r in ended]
 
     # -- login sessions ----------------------------------------------------------------
 

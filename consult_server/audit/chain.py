@@ -50,6 +50,11 @@ ACTIONS = (
     "create",
     "update",
     "import",
+    "deactivate",
+    "reactivate",
+    "unlock",
+    "password_link",
+    "password_set",
 )
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"

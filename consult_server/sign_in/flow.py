@@ -32,6 +32,15 @@ class SignIn:
         self.audit = audit
         self.throttle = throttle
 
+    def locked_seconds(self, username: str, now: float) -> float:
+        """How long this account is still locked by failed sign-ins (0: it is not)."""
+        return self.throttle.locked_for([account_key(username)], now)
+
+    def unlock(self, username: str) -> bool:
+        """An admin lets a locked account sign in again now; whether it was locked.
+        (Counts are this process's: with several processes each keeps its own.)"""
+        return self.throttle.unlock(account_key(username))
+
     async def attempt(
         self, username: str, password: str, remote: str | None, now: float
     ) -> User | Refusal:

@@ -71,6 +71,11 @@ class LoginThrottle:
             }
         return locked
 
+    def unlock(self, key: str) -> bool:
+        """Forget a key's lock and failures (an admin unlocked it); whether it was locked."""
+        self._failures.pop(key, None)
+        return self._locked_until.pop(key, None) is not None
+
     def succeeded(self, key: str) -> None:
         """A correct password: that account's failures are forgotten."""
         self._failures.pop(key, None)

@@ -36,6 +36,7 @@ async def login_page(request: web.Request) -> web.Response:
         {
             "next": safe_next(request.query.get("next")),
             "remember_pc": request.app[CONFIG].security.remember_pc,
+            "password_set": request.query.get("password") == "set",
         },
     )
 
