@@ -1,5 +1,5 @@
-"""``consult-server``: serve, demo, create-user, facility add/import, db (migrations),
-audit verify, export-fhir."""
+"""``consult-server``: serve, demo, create-user, facility add/import, user
+list/update/reset, db (migrations), audit verify, export-fhir."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from consult_server.accounts.directory import Accounts
-from consult_server.accounts.models import Level, Role
+from consult_server.accounts.models import Role
 from consult_server.accounts.repository import AccountRepository
 from consult_server.at_rest import loose_paths, make_private
+from consult_server.cli_admin import ADMIN_COMMANDS, add_admin_parsers, run_admin, with_accounts
 from consult_server.config import Config, ensure_data_dir, load_config
 from consult_server.errors import ConfigError
 from consult_server.store import migrate
@@ -70,22 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stop an account signing in; a running server ends its logins within 15 s",
     )
     deactivate.add_argument("username")
-    facility = sub.add_parser("facility", help="the referral tree: add or import facilities")
-    facility_verbs = facility.add_subparsers(dest="facility_action", required=True)
-    add = facility_verbs.add_parser("add", help="add a facility (or, --update, change one)")
-    add.add_argument("code")
-    add.add_argument("name")
-    add.add_argument("level", choices=[level.value for level in Level])
-    add.add_argument("--parent", help="the parent facility's code (none: a root)")
-    add.add_argument("--specialty", action="append", default=[], help="offered (repeat)")
-    add.add_argument("--no-recording", action="store_true", help="its consults are not recorded")
-    imported = facility_verbs.add_parser(
-        "import", help="import a CSV (code,name,level,parent_code,specialties): all or nothing"
-    )
-    imported.add_argument("file", type=Path)
-    imported.add_argument(
-        "--dry-run", action="store_true", help="check the file and say what it would do"
-    )
+    add_admin_parsers(sub)
     fhir = sub.add_parser(
         "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
     )
@@ -109,16 +95,6 @@ def _config(args: argparse.Namespace) -> Config:
     if getattr(args, "media_host", None):
         overrides["media.host_addresses"] = args.media_host
     return ensure_data_dir(load_config(path, overrides=overrides))
-
-
-async def _with_accounts(config: Config, work: Callable[[Accounts], Awaitable[None]]) -> None:
-    migrate.upgrade(config.database_url)
-    db = Database(config.database_url)
-    await db.open()
-    try:
-        await work(Accounts(AccountRepository(db)))
-    finally:
-        await db.close()
 
 
 def _serve(config: Config) -> None:
@@ -171,7 +147,7 @@ def _demo(config: Config, password: str) -> None:
 
         await load_demo(accounts, password)
 
-    asyncio.run(_with_accounts(config, work))
+    asyncio.run(with_accounts(config, work))
     print("demo facilities and users are ready")
 
 
@@ -194,64 +170,8 @@ def _create_user(config: Config, args: argparse.Namespace) -> None:
             frozenset(args.specialty),
         )
 
-    asyncio.run(_with_accounts(config, work))
+    asyncio.run(with_accounts(config, work))
     print(f"user {args.username} created")
-
-
-def _facility(config: Config, args: argparse.Namespace) -> int:
-    """``facility add`` / ``facility import``: the operator's tools, over the whole tree
-    (roots allowed), audited as the command line's."""
-    from consult_server.accounts.facility_admin import FacilityAdmin
-    from consult_server.accounts.facility_rules import FacilityDraft, check_draft
-    from consult_server.audit.chain import Actor, AuditLog
-
-    actor = Actor.system("command-line")
-
-    async def work(accounts: Accounts) -> int:
-        audit = AuditLog(accounts.store.db)
-        admin = FacilityAdmin(accounts, audit)
-        if args.facility_action == "import":
-            text = args.file.read_text(encoding="utf-8-sig")
-            plan = (
-                await admin.check_import(None, text)
-                if args.dry_run
-                else await admin.commit_import(None, actor, text)
-            )
-            for error in plan.errors:
-                print(f"line {error.line} {error.code}: {error.reason}", file=sys.stderr)
-            if not plan.ok:
-                print(f"nothing imported: {len(plan.errors)} bad lines", file=sys.stderr)
-                return 1
-            verb = "would import" if args.dry_run else "imported"
-            print(f"{verb}: {plan.created} new, {plan.updated} changed, {plan.unchanged} the same")
-            return 0
-        facilities = {f.code: f for f in await accounts.facilities()}
-        parent = facilities.get(args.parent) if args.parent else None
-        if args.parent and parent is None:
-            raise ConsultServerError(f"no facility with code {args.parent}", "parent_not_found")
-        draft = FacilityDraft(
-            args.code,
-            args.name,
-            Level(args.level),
-            args.parent,
-            frozenset(args.specialty),
-            not args.no_recording,
-        )
-        check_draft(draft, parent, {s.code for s in await accounts.specialties()})
-        facility_id = await accounts.store.create_facility(draft, parent.id if parent else None)
-        if facility_id is None:
-            raise ConsultServerError(f"a facility with code {args.code} exists", "facility_exists")
-        await audit.append(actor, "create", f"facility:{facility_id}", {"code": args.code})
-        print(f"facility {args.code} added")
-        return 0
-
-    result: list[int] = []
-
-    async def run(accounts: Accounts) -> None:
-        result.append(await work(accounts))
-
-    asyncio.run(_with_accounts(config, run))
-    return result[0]
 
 
 def _db(config: Config, action: str) -> None:
@@ -298,7 +218,7 @@ def _deactivate(config: Config, username: str) -> int:
     async def work(accounts: Accounts) -> None:
         done.append(await accounts.store.deactivate(username))
 
-    asyncio.run(_with_accounts(config, work))
+    asyncio.run(with_accounts(config, work))
     if not done[0]:
         print(f"no active account {username}", file=sys.stderr)
         return 1
@@ -366,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _audit_verify(config, args.action, args.since)
         elif args.command == "deactivate-user":
             return _deactivate(config, args.username)
-        elif args.command == "facility":
-            return _facility(config, args)
+        elif args.command in ADMIN_COMMANDS:
+            return run_admin(config, args)
         elif args.command == "export-fhir":
             return _export_fhir(config, args.consult_id)
         else:

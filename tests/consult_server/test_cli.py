@@ -135,3 +135,42 @@ def test_facility_add_and_import_from_the_command_line(tmp_path: Path) -> None:
     assert parents == {"tw": None, "tinh": "tw", "huyen": "tinh", "xa": "huyen"}
     actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["create", "create", "import", "import"]
+
+
+def test_user_list_update_and_reset_from_the_command_line(tmp_path: Path) -> None:
+    assert cli(tmp_path, "demo", "--password", "pw-12345678").returncode == 0
+    listed = cli(tmp_path, "user", "list", "--facility", "demo-district").stdout.splitlines()
+    assert listed == [
+        "specialist.demo\tBS. Lê Minh Châu\tspecialist\tdemo-district\tactive\tinternal-medicine"
+    ]
+    moved = cli(
+        tmp_path,
+        "user",
+        "update",
+        "clinician2.demo",
+        "--role",
+        "specialist",
+        "--facility",
+        "demo-district",
+        "--specialty",
+        "cardiology",
+        "--deactivate",
+    )
+    assert moved.returncode == 0, moved.stderr
+    inactive = cli(tmp_path, "user", "list", "--inactive").stdout.splitlines()
+    assert inactive == [
+        "clinician2.demo\tYS. Trần Thị Bình\tspecialist\tdemo-district\tinactive\tcardiology"
+    ]
+    refused = cli(tmp_path, "user", "reset", "clinician2.demo")
+    assert refused.returncode == 2 and "reactivate" in refused.stderr
+    reset = cli(tmp_path, "user", "reset", "clinician.demo", "--base-url", "https://hc.example.vn/")
+    assert reset.returncode == 0
+    assert reset.stdout.startswith("https://hc.example.vn/password?token=")
+    db = sqlite3.connect(tmp_path / "data" / "consult.sqlite3")
+    links = db.execute("SELECT token_hash, used_at FROM password_links").fetchall()
+    token = reset.stdout.strip().split("token=")[1]
+    assert len(links) == 1 and links[0][1] is None and token not in links[0][0]
+    actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["update", "deactivate", "password_link"]
+    unknown = cli(tmp_path, "user", "update", "nobody.demo", "--name", "X")
+    assert unknown.returncode == 2 and "no account nobody.demo" in unknown.stderr
