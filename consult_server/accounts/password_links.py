@@ -30,6 +30,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_token() -> tuple[str, str]:
+    """A link's token and the hash that is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, _digest(token)
+
+
 def check_new_password(password: str, repeated: str) -> None:
     """A new password's own rules: long enough, typed the same twice."""
     if len(password) < MIN_PASSWORD:
@@ -46,10 +52,10 @@ class PasswordLinks:
 
     async def make(self, user_id: int, by: int | None) -> str:
         """A new link's token (shown once; only its hash is kept)."""
-        token = secrets.token_urlsafe(32)
+        token, token_hash = new_token()
         now = time.time()
         await self.accounts.store.add_password_link(
-            _digest(token), user_id, by, now, now + LINK_SECONDS
+            token_hash, user_id, by, now, now + LINK_SECONDS
         )
         return token
 

@@ -3,9 +3,10 @@ sessions. Methods take and return the domain's frozen dataclasses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
+from consult_server.accounts.account_import import AccountLine, Existing
 from consult_server.accounts.facility_rules import FacilityDraft
 from consult_server.accounts.models import (
     Facility,
@@ -408,6 +409,71 @@ class AccountRepository:
             (int(active), user_id, int(not active)),
         )
         return changed > 0
+
+    async def existing_accounts(self) -> dict[str, Existing]:
+        """Every account (active or not) by username, as an import compares them."""
+        async with self.db.reading() as tx:
+            rows = await tx.fetch_all(
+                "SELECT id, username, display_name, role, facility_id FROM users"
+            )
+            specs = await tx.fetch_all("SELECT user_id, specialty_code FROM user_specialties")
+        held: dict[int, set[str]] = {}
+        for r in specs:
+            held.setdefault(int(r["user_id"]), set()).add(str(r["specialty_code"]))
+        return {
+            str(r["username"]): Existing(
+                int(r["id"]),
+                str(r["display_name"]),
+                Role(r["role"]),
+                int(r["facility_id"]),
+                frozenset(held.get(int(r["id"]), ())),
+            )
+            for r in rows
+        }
+
+    async def import_accounts(
+        self,
+        lines: Sequence[AccountLine],
+        changes: Set[str],
+        links: Mapping[str, str],
+        by: int | None,
+        now: float,
+        expires_at: float,
+    ) -> None:
+        """Write an import's new and changed accounts in one transaction (all, or on any
+        error none); each new one without a password and with its one-time link
+        (``links``: token hash by username)."""
+        async with self.db.atomic() as tx:
+            ids = {
+                str(r["username"]): int(r["id"])
+                for r in await tx.fetch_all("SELECT id, username FROM users")
+            }
+            for line in lines:
+                if line.username not in changes:
+                    continue
+                user_id = ids.get(line.username)
+                if user_id is None:
+                    user_id = await tx.insert(
+                        "INSERT INTO users (username, display_name, password_hash, role,"
+                        " facility_id, created_at) VALUES (?, ?, '', ?, ?, ?) RETURNING id",
+                        (line.username, line.display_name, line.role.value, line.facility_id, now),
+                    )
+                    await tx.execute(
+                        "INSERT INTO password_links (token_hash, user_id, created_by,"
+                        " created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                        (links[line.username], user_id, by, now, expires_at),
+                    )
+                else:
+                    await tx.execute(
+                        "UPDATE users SET display_name = ?, role = ?, facility_id = ? WHERE id = ?",
+                        (line.display_name, line.role.value, line.facility_id, user_id),
+                    )
+                    await tx.execute("DELETE FROM user_specialties WHERE user_id = ?", (user_id,))
+                for code in sorted(line.specialties):
+                    await tx.execute(
+                        "INSERT INTO user_specialties (user_id, specialty_code) VALUES (?, ?)",
+                        (user_id, code),
+                    )
 
     async def add_password_link(
         self, token_hash: str, user_id: int, by: int | None, now: float, expires_at: float

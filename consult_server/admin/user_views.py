@@ -7,15 +7,19 @@ re-renders the page with the reason.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from aiohttp import web
 
+from consult_server.accounts.account_import import AccountPlan
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
 from consult_server.accounts.password_links import LINK_PATH
 from consult_server.accounts.repository import AccountQuery
 from consult_server.admin.users import USER_ADMIN, AccountDraft
+from consult_server.admin.views import csv_text
 from consult_server.audit.chain import Actor
 from consult_server.errors import BadRequest, ClientError
 from consult_server.http.render import language_of, render
@@ -41,6 +45,8 @@ def _query(request: web.Request) -> tuple[AccountQuery, dict[str, str]]:
 async def _page(
     request: web.Request,
     *,
+    plan: AccountPlan | None = None,
+    csv_text: str = "",
     error: ClientError | None = None,
     link: str = "",
     link_for: str = "",
@@ -83,6 +89,8 @@ async def _page(
             "link_for": link_for,
             "form": form or {},
             "done": request.query.get("done", ""),
+            "plan": plan,
+            "csv_text": csv_text,
         },
         status=status,
     )
@@ -160,3 +168,38 @@ async def update_user(request: web.Request) -> web.Response:
     except ClientError as exc:
         return await _page(request, error=exc, form=dict(form), status=exc.status)
     raise web.HTTPSeeOther(f"/admin/users?edit={user_id}&done={action}")
+
+
+@routes.post("/admin/users/import")
+@requires(Role.ADMIN)
+async def import_users(request: web.Request) -> web.Response:
+    """Check a doctors' CSV (the page lists every bad line), or import it: the answer is
+    then a CSV of each new account's one-time link, to pass on (shown this once)."""
+    user = current_user(request)
+    admin = request.app[USER_ADMIN]
+    try:
+        text, action = await csv_text(request)
+    except ClientError as exc:
+        return await _page(request, error=exc, status=exc.status)
+    if action != "commit":
+        plan = await admin.check_import(user, text)
+        return await _page(request, plan=plan, csv_text=text if plan.ok else "")
+    plan, tokens = await admin.commit_import(user, _actor(request, user), text)
+    if not plan.ok:
+        return await _page(request, plan=plan)
+    base = f"{request.scheme}://{request.host}{LINK_PATH}?token="
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["username", "name", "link"])
+    for line in plan.lines:
+        if line.username in tokens:
+            writer.writerow([line.username, line.display_name, base + tokens[line.username]])
+    return web.Response(
+        body=out.getvalue().encode("utf-8-sig"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="password-links.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

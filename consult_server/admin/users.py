@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from aiohttp.web import AppKey
 
+from consult_server.accounts.account_import import AccountPlan, plan_accounts
 from consult_server.accounts.directory import USERNAME_MAX, Accounts
 from consult_server.accounts.facility_rules import managed
 from consult_server.accounts.models import Role, User
-from consult_server.accounts.password_links import PasswordLinks
+from consult_server.accounts.password_links import LINK_SECONDS, PasswordLinks, new_token
 from consult_server.accounts.repository import Account, AccountQuery, AccountRow
 from consult_server.audit.chain import Actor, AuditLog
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -156,6 +157,47 @@ class UserAdmin:
         token = await self.links.make(user_id, admin.id)
         await self.audit.append(actor, "password_link", f"user:{user_id}")
         return token
+
+    async def check_import(self, admin: User | None, text: str) -> AccountPlan:
+        """What importing ``text`` would do (``admin`` None: the command line's, any
+        facility)."""
+        scope = None if admin is None else await self.scope(admin)
+        facilities = {f.code: f.id for f in await self.accounts.facilities()}
+        specialties = {s.code for s in await self.accounts.specialties()}
+        existing = await self.accounts.store.existing_accounts()
+        return plan_accounts(text, facilities, scope, specialties, existing)
+
+    async def commit_import(
+        self, admin: User | None, actor: Actor, text: str
+    ) -> tuple[AccountPlan, dict[str, str]]:
+        """Check again, then write all of it or (a bad line) nothing; the one-time link
+        token of each new account, by username."""
+        plan = await self.check_import(admin, text)
+        tokens: dict[str, str] = {}
+        if not plan.ok:
+            return plan, tokens
+        existing = await self.accounts.store.existing_accounts()
+        hashes: dict[str, str] = {}
+        for line in plan.lines:
+            if line.username in plan.changes and line.username not in existing:
+                tokens[line.username], hashes[line.username] = new_token()
+        if plan.changes:
+            now = time.time()
+            await self.accounts.store.import_accounts(
+                plan.lines,
+                plan.changes,
+                hashes,
+                admin.id if admin else None,
+                now,
+                now + LINK_SECONDS,
+            )
+        await self.audit.append(
+            actor,
+            "import",
+            "users",
+            {"created": plan.created, "updated": plan.updated, "unchanged": plan.unchanged},
+        )
+        return plan, tokens
 
 
 USER_ADMIN: AppKey[UserAdmin] = AppKey("user_admin")

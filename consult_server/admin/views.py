@@ -125,7 +125,7 @@ async def update_facility(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/admin/facilities?done=updated#facility-{facility_id}")
 
 
-async def _csv_text(request: web.Request) -> tuple[str, str]:
+async def csv_text(request: web.Request) -> tuple[str, str]:
     """The CSV a form carries (a chosen file, or the text checked before) and the action."""
     form = await request.post()
     action = form.get("action")
@@ -152,7 +152,7 @@ async def import_facilities(request: web.Request) -> web.Response:
     user = current_user(request)
     admin = request.app[FACILITY_ADMIN]
     try:
-        text, action = await _csv_text(request)
+        text, action = await csv_text(request)
     except ClientError as exc:
         return await _page(request, error=exc, status=exc.status)
     if action == "commit":

@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 import re
 
+import aiohttp
+
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.audit.chain import AUDIT
 from tests.consult_server.admin.test_facilities import post_form
@@ -190,3 +192,50 @@ async def test_nobody_but_admins(harness: Harness) -> None:
         client: Client = await harness.login(name)
         assert (await client.get("/admin/users")).status == 403
         assert (await post_form(client, "/admin/users", {"username": "x"}))[0] == 403
+
+
+async def upload_accounts(client: Client, text: str) -> tuple[int, str]:
+    data = aiohttp.FormData()
+    data.add_field("csrf_token", client.csrf)
+    data.add_field("action", "check")
+    data.add_field("file", text.encode(), filename="bac-si.csv", content_type="text/csv")
+    async with client.session.post(
+        client.base + "/admin/users/import", data=data, allow_redirects=False
+    ) as response:
+        return response.status, await response.text()
+
+
+async def test_doctors_imported_whole_each_with_a_one_time_link(harness: Harness) -> None:
+    admin = await harness.login("admin.demo")
+    bad = (
+        "username,name,role,facility_code,specialties\n"
+        "bs.an.tim,BS. Võ An,specialist,demo-district,cardiology\n"
+        "ys.ha,YS. Đỗ Hà,clinician,demo-commune-2,cardiology\n"  # 3: a clinician's specialty
+        "bs.moi,BS. Mới,specialist,khong-co,\n"  # 4: no such facility
+        "specialist.demo,BS. Lê Minh Châu,specialist,demo-district,internal-medicine;cardiology\n"
+    )
+    before = await harness.app[ACCOUNTS].store.existing_accounts()
+    status, page = await upload_accounts(admin, bad)
+    assert status == 200
+    errors = re.search(r'data-testid="user-import-errors">(.*?)</ul>', page, re.S)
+    assert errors and "Dòng 3" in errors.group(1) and "Dòng 4" in errors.group(1)
+    assert "bs.an.tim" not in errors.group(1)
+    assert await harness.app[ACCOUNTS].store.existing_accounts() == before
+    fixed = bad.replace("clinician,demo-commune-2,cardiology", "clinician,demo-commune-2,")
+    fixed = fixed.replace("khong-co", "demo-central")
+    status, page = await post_form(admin, "/admin/users/import", {"action": "commit", "csv": fixed})
+    assert status == 200
+    links = page.lstrip("\ufeff").splitlines()
+    assert links[0] == "username,name,link"
+    assert sorted(line.split(",")[0] for line in links[1:]) == ["bs.an.tim", "bs.moi", "ys.ha"]
+    after = await harness.app[ACCOUNTS].store.existing_accounts()
+    assert after["specialist.demo"].specialties == {"internal-medicine", "cardiology"}
+    assert after["bs.an.tim"].specialties == {"cardiology"}
+    # Each new doctor signs in through their own link, once.
+    link = next(line for line in links if line.startswith("ys.ha,")).split(",")[2]
+    assert (await set_password(harness, link, NEW_PASSWORD))[0] == 303
+    assert (await anonymous_login(harness.base, "ys.ha", NEW_PASSWORD)).status == 302
+    # The same file again: nothing changes, no new links.
+    status, page = await post_form(admin, "/admin/users/import", {"action": "commit", "csv": fixed})
+    assert page.lstrip("\ufeff").splitlines() == ["username,name,link"]
+    assert await harness.app[ACCOUNTS].store.existing_accounts() == after

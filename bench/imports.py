@@ -1,12 +1,15 @@
-"""A country's facilities imported from one CSV, on SQLite and on PostgreSQL side by side.
+"""A country's facilities, then its doctors, imported from CSV files, on SQLite and on
+PostgreSQL side by side.
 
-    python -m bench.facility_import [--facilities 1500] [--engines sqlite,postgresql]
+    python -m bench.imports [--facilities 1500] [--doctors 5000] [--engines sqlite,postgresql]
 
 The file is a generated referral tree under one central hospital: 63 provincial
 hospitals, each with district centres, each with commune stations, to ``--facilities``
 lines in all, some offering specialties. For each engine, on a fresh database holding the
 demo's specialties: the check alone (the page's "Check"), the first import (all new), and
-the same file again (nothing changes; matched by code). Times in seconds, wall clock.
+the same file again (nothing changes; matched by code). Then ``--doctors`` accounts
+spread over those facilities (a third specialists), checked and imported, each new one
+with its one-time password link; and the same file again. Times in seconds, wall clock.
 PostgreSQL is a throwaway server started here (Debian's binaries), fsync off like the
 tests: compare engines, not disks. Prints JSON.
 """
@@ -26,8 +29,12 @@ from sqlalchemy.engine import URL
 from consult_server.accounts.demo import SPECIALTIES
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.facility_admin import FacilityAdmin
+from consult_server.accounts.password_links import PasswordLinks
 from consult_server.accounts.repository import AccountRepository
+from consult_server.admin.users import UserAdmin
 from consult_server.audit.chain import Actor, AuditLog
+from consult_server.sign_in.flow import SignIn
+from consult_server.sign_in.throttle import LoginThrottle
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.engine import parse
@@ -54,7 +61,21 @@ def country_csv(total: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run_engine(url: URL, text: str) -> dict[str, Any]:
+def doctors_csv(total: int, facilities: int) -> str:
+    """``total`` accounts over the generated facilities: a third specialists."""
+    lines = ["username,name,role,facility_code,specialties"]
+    communes = max(
+        1, facilities - 1 - PROVINCES - max(PROVINCES, (facilities - 1 - PROVINCES) // 6)
+    )
+    for i in range(total):
+        if i % 3 == 0:
+            lines.append(f"bs.{i},BS. Số {i},specialist,bv-tinh-{i % PROVINCES},cardiology")
+        else:
+            lines.append(f"ys.{i},YS. Số {i},clinician,tyt-{i % communes},")
+    return "\n".join(lines) + "\n"
+
+
+async def run_engine(url: URL, text: str, doctors: str) -> dict[str, Any]:
     migrate.upgrade(url)
     db = Database(url)
     await db.open()
@@ -75,6 +96,21 @@ async def run_engine(url: URL, text: str) -> dict[str, Any]:
         again_s = time.perf_counter() - started
         assert checked.ok and first.ok and again.ok
         assert (again.created, again.updated) == (0, 0)
+        audit = AuditLog(db)
+        users = UserAdmin(
+            accounts, PasswordLinks(accounts), SignIn(accounts, audit, LoginThrottle()), audit
+        )
+        started = time.perf_counter()
+        doctors_checked = await users.check_import(None, doctors)
+        doctors_check_s = time.perf_counter() - started
+        started = time.perf_counter()
+        plan, tokens = await users.commit_import(None, actor, doctors)
+        doctors_s = time.perf_counter() - started
+        started = time.perf_counter()
+        plan_again, tokens_again = await users.commit_import(None, actor, doctors)
+        doctors_again_s = time.perf_counter() - started
+        assert doctors_checked.ok and plan.ok and len(tokens) == plan.created
+        assert tokens_again == {} and plan_again.unchanged == plan.created
         return {
             "facilities": len(await accounts.facilities()),
             "check_s": round(check_s, 3),
@@ -82,6 +118,10 @@ async def run_engine(url: URL, text: str) -> dict[str, Any]:
             "created": first.created,
             "same_file_again_s": round(again_s, 3),
             "unchanged": again.unchanged,
+            "doctors": plan.created,
+            "doctors_check_s": round(doctors_check_s, 3),
+            "doctors_import_s": round(doctors_s, 3),
+            "doctors_same_file_again_s": round(doctors_again_s, 3),
         }
     finally:
         await db.close()
@@ -89,12 +129,13 @@ async def run_engine(url: URL, text: str) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     text = country_csv(args.facilities)
+    doctors = doctors_csv(args.doctors, args.facilities)
     results: dict[str, Any] = {"lines": text.count("\n") - 1, "bytes": len(text.encode())}
     with tempfile.TemporaryDirectory() as tmp:
         for engine in args.engines:
             if engine == "sqlite":
                 url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
-                results[engine] = await run_engine(url, text)
+                results[engine] = await run_engine(url, text, doctors)
                 continue
             bindir = find_bindir()
             if bindir is None:
@@ -102,7 +143,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             server = PostgresServer(bindir).start()
             try:
-                results[engine] = await run_engine(parse(server.new_database()), text)
+                results[engine] = await run_engine(parse(server.new_database()), text, doctors)
             finally:
                 server.stop()
     return results
@@ -111,6 +152,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facilities", type=int, default=1500)
+    parser.add_argument("--doctors", type=int, default=5000)
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
     args.engines = args.engines.split(",")
