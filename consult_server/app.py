@@ -64,6 +64,9 @@ from consult_server.sign_in import password_pages
 from consult_server.sign_in import views as sign_in_views
 from consult_server.sign_in.flow import SIGN_IN, SignIn
 from consult_server.sign_in.throttle import LoginThrottle
+from consult_server.stats import views as stats_views
+from consult_server.stats.repository import StatsRepository
+from consult_server.stats.service import STATS, Stats
 from consult_server.store import migrate
 from consult_server.store.db import DB, Database
 from consult_server.store.quiet import quiet_drivers
@@ -238,11 +241,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
+    app[STATS] = Stats(StatsRepository(db), RecordedSessions(db), accounts)
     app[PASSWORD_LINKS] = PasswordLinks(accounts)
     app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])
     app[NAV_RULES] = {
         "can_review": app[REVIEW].reviews_any,
         "can_admin": app[FACILITY_ADMIN].manages_any,
+        "can_stats": Stats.sees_any,
     }
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
@@ -300,6 +305,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         admin_views,
         user_views,
         password_pages,
+        stats_views,
     ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)

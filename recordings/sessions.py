@@ -234,3 +234,19 @@ class RecordedSessions:
             (recording_session_id,),
         )
         return None if row is None or not row["n"] else str(row["status"])
+
+    async def recorded_seconds(
+        self, group: str, consults: str, params: list[Any]
+    ) -> dict[str, float]:
+        """Seconds of recorded sessions per group of consults. The caller selects the
+        consults: ``group`` and ``consults`` are its SQL over consult ``c`` and facility
+        ``f`` (a group expression, a condition), ``params`` theirs, in that order; the
+        recording tables' side of the query is this module's."""
+        rows = await self.db.fetch_all(
+            f"SELECT {group} AS k, SUM(s.ended_at - s.started_at) AS seconds"
+            " FROM recording_sessions s JOIN consults c ON c.id = s.consult_id"
+            " JOIN facilities f ON f.id = c.facility_id"
+            f" WHERE s.ended_at IS NOT NULL AND {consults} GROUP BY 1",
+            params,
+        )
+        return {str(r["k"]): float(r["seconds"] or 0) for r in rows}
