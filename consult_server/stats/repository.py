@@ -42,7 +42,6 @@ def key_sql(by: str, bounds: Sequence[float]) -> tuple[str, list[Any]]:
         "facility": "c.facility_id",
         "level": "f.level",
         "specialty": "c.specialty_code",
-        "all": "'all'",
     }
     return column[by], []
 
@@ -93,28 +92,32 @@ class StatsRepository:
         return [dict(r) for r in rows]
 
     async def waits(self, piece: Slice) -> dict[str, tuple[float, float]]:
-        """Request to accept, per group: (median, p90) in seconds, nearest rank."""
+        """Request to accept, per group and over all of them (key ``"*"``): (median,
+        p90) in seconds, nearest rank; one pass, both rankings."""
         key, key_params = key_sql(piece.by, piece.bounds)
         where, params = where_sql(piece)
         rows = await self.db.fetch_all(
-            "SELECT k, wait, rn, n FROM (SELECT k, wait,"
+            "SELECT k, wait, rn, n, arn, an FROM (SELECT k, wait,"
             " ROW_NUMBER() OVER (PARTITION BY k ORDER BY wait) AS rn,"
-            " COUNT(*) OVER (PARTITION BY k) AS n FROM ("
+            " COUNT(*) OVER (PARTITION BY k) AS n,"
+            " ROW_NUMBER() OVER (ORDER BY wait) AS arn, COUNT(*) OVER () AS an FROM ("
             f" SELECT {key} AS k, c.accepted_at - c.created_at AS wait FROM consults c"
             f" JOIN facilities f ON f.id = c.facility_id"
             f" WHERE {where} AND c.accepted_at IS NOT NULL) AS accepted) AS ranked"
-            " WHERE rn = (n + 1) / 2 OR rn = (9 * n + 9) / 10",
+            " WHERE rn = (n + 1) / 2 OR rn = (9 * n + 9) / 10"
+            " OR arn = (an + 1) / 2 OR arn = (9 * an + 9) / 10",
             [*key_params, *params],
         )
         picked: dict[str, dict[str, float]] = {}
         for r in rows:
-            n, rn = int(r["n"]), int(r["rn"])
-            slot = picked.setdefault(str(r["k"]), {})
-            if rn == (n + 1) // 2:
-                slot["median"] = float(r["wait"])
-            if rn == (9 * n + 9) // 10:
-                slot["p90"] = float(r["wait"])
-        return {k: (v["median"], v["p90"]) for k, v in picked.items()}
+            wait = float(r["wait"])
+            for group, rank, count in ((str(r["k"]), r["rn"], r["n"]), ("*", r["arn"], r["an"])):
+                slot = picked.setdefault(group, {})
+                if int(rank) == (int(count) + 1) // 2:
+                    slot["median"] = wait
+                if int(rank) == (9 * int(count) + 9) // 10:
+                    slot["p90"] = wait
+        return {k: (v["median"], v["p90"]) for k, v in picked.items() if len(v) == 2}
 
     async def dispositions(self, piece: Slice) -> dict[str, dict[str, int]]:
         """What the specialists decided: the latest signed note's disposition."""

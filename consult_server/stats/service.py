@@ -4,7 +4,7 @@ share."""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import datetime
 from dataclasses import dataclass
 
@@ -62,8 +62,18 @@ class Stats:
         )
         labels = await self._labels(filters, language)
         rows: dict[str, Row] = {}
+        waits: dict[str, tuple[float, float]] = {}
         if scope:
-            for found in await self.store.counts(piece):
+            # The page's queries at once: each is one pass over the consults, on its own
+            # connection (SQLite's readers do not wait for each other under WAL).
+            counts, waits, decided, images, recorded = await asyncio.gather(
+                self.store.counts(piece),
+                self.store.waits(piece),
+                self.store.dispositions(piece),
+                self.store.images(piece),
+                self.store.recorded(piece, self.sessions),
+            )
+            for found in counts:
                 key = str(found["k"])
                 rows[key] = Row(
                     key,
@@ -77,16 +87,16 @@ class Stats:
                     calls=int(found["calls"] or 0),
                     call_seconds=float(found["call_seconds"] or 0),
                 )
-            for key, (median, p90) in (await self.store.waits(piece)).items():
+            for key, (median, p90) in waits.items():
                 if key in rows:
                     rows[key].wait_median_s, rows[key].wait_p90_s = median, p90
-            for key, decided in (await self.store.dispositions(piece)).items():
+            for key, by_disposition in decided.items():
                 if key in rows:
-                    rows[key].dispositions = decided
-            for key, count in (await self.store.images(piece)).items():
+                    rows[key].dispositions = by_disposition
+            for key, count in images.items():
                 if key in rows:
                     rows[key].images = count
-            for key, seconds in (await self.store.recorded(piece, self.sessions)).items():
+            for key, seconds in recorded.items():
                 if key in rows:
                     rows[key].recorded_seconds = seconds
         if filters.by == "month":
@@ -97,11 +107,8 @@ class Stats:
         else:
             ordered = sorted(rows.values(), key=lambda r: (-r.requested, r.label))
         total = self._total(ordered)
-        if scope:
-            overall = dataclasses.replace(piece, by="all")
-            picked = (await self.store.waits(overall)).get("all")
-            if picked is not None:
-                total.wait_median_s, total.wait_p90_s = picked
+        if "*" in waits:
+            total.wait_median_s, total.wait_p90_s = waits["*"]
         return Figures(filters, ordered, total)
 
     async def _labels(self, filters: Filters, language: str) -> dict[str, str]:

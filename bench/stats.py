@@ -1,0 +1,153 @@
+"""The figures on a national year, on SQLite and PostgreSQL side by side.
+
+    python -m bench.stats [--consults 200000] [--facilities 1500] [--engines sqlite,postgresql]
+
+A generated referral tree (``bench.imports``'s: one central hospital, 63 provinces, their
+districts and communes) and ``--consults`` consults over twelve months at its commune
+and district facilities (with notes, images and recorded sessions, tests/support/
+figures.py). Then each view a supervisor at the central hospital opens, timed as the
+server runs it (``Stats.figures``: every query of the page), median of 3: a year by
+month, by facility, by level, by specialty, and one month's DHIS2 export. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from bench.imports import country_csv
+from consult_server.accounts.demo import SPECIALTIES
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.facility_admin import FacilityAdmin
+from consult_server.accounts.models import Level, Role
+from consult_server.accounts.repository import AccountRepository
+from consult_server.audit.chain import Actor, AuditLog
+from consult_server.local_time import day_start
+from consult_server.stats.figures import Filters
+from consult_server.stats.repository import StatsRepository
+from consult_server.stats.service import Stats
+from consult_server.store import migrate
+from consult_server.store.db import Database
+from consult_server.store.engine import parse
+from recordings.sessions import RecordedSessions
+from tests.support import figures
+from tests.support.postgres import PostgresServer, find_bindir
+
+VIEWS = {
+    "year_by_month": ("2026-01", "2026-12", "month"),
+    "year_by_facility": ("2026-01", "2026-12", "facility"),
+    "year_by_level": ("2026-01", "2026-12", "level"),
+    "year_by_specialty": ("2026-01", "2026-12", "specialty"),
+    "one_month_by_facility": ("2026-10", "2026-10", "facility"),
+}
+
+
+async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
+    migrate.upgrade(url)
+    db = Database(url)
+    await db.open()
+    try:
+        accounts = Accounts(AccountRepository(db))
+        for code, name_vi, name_en in SPECIALTIES:
+            await accounts.add_specialty(code, name_vi, name_en)
+        plan = await FacilityAdmin(accounts, AuditLog(db)).commit_import(
+            None, Actor.system("bench"), country_csv(args.facilities)
+        )
+        assert plan.ok
+        facilities = await accounts.facilities()
+        central = next(f for f in facilities if f.level is Level.CENTRAL)
+        local = [f.id for f in facilities if f.level in (Level.COMMUNE, Level.DISTRICT)]
+        people = []
+        for name, role in (
+            ("sup", Role.SUPERVISOR),
+            ("ys", Role.CLINICIAN),
+            ("bs", Role.SPECIALIST),
+        ):
+            people.append(
+                await accounts.create_user(
+                    name,
+                    "bench-password-1",
+                    role,
+                    central.id,
+                    name,
+                    frozenset({"cardiology"}) if role is Role.SPECIALIST else frozenset(),
+                )
+            )
+        start = day_start(datetime.date(2026, 1, 1))
+        span = day_start(datetime.date(2027, 1, 1)) - start
+        codes = [code for code, _, _ in SPECIALTIES]
+        started = time.perf_counter()
+        batch = 20_000
+        for first in range(0, args.consults, batch):
+            made = figures.generate(
+                min(batch, args.consults - first),
+                local,
+                codes,
+                start,
+                span,
+                seed=first,
+                first_id=first + 1,
+            )
+            await figures.insert(db, made, people[1], people[2])
+        seed_s = time.perf_counter() - started
+        supervisor = await accounts.user(people[0])
+        assert supervisor is not None
+        stats = Stats(StatsRepository(db), RecordedSessions(db), accounts)
+        results: dict[str, Any] = {"consults": args.consults, "seed_s": round(seed_s, 1)}
+        for name, (first_month, last_month, by) in VIEWS.items():
+            filters = Filters.parse(
+                {"from": first_month, "to": last_month, "by": by}, datetime.date(2026, 12, 31)
+            )
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                shown = await stats.figures(supervisor, filters, "vi")
+                times.append(time.perf_counter() - started)
+            results[name] = {
+                "median_s": round(statistics.median(times), 3),
+                "rows": len(shown.rows),
+                "requested": shown.total.requested,
+            }
+        return results
+    finally:
+        await db.close()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in args.engines:
+            if engine == "sqlite":
+                url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
+                results[engine] = await run_engine(url, args)
+                continue
+            bindir = find_bindir()
+            if bindir is None:
+                results[engine] = {"error": "PostgreSQL is not installed"}
+                continue
+            server = PostgresServer(bindir).start()
+            try:
+                results[engine] = await run_engine(parse(server.new_database()), args)
+            finally:
+                server.stop()
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--consults", type=int, default=200_000)
+    parser.add_argument("--facilities", type=int, default=1500)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    args.engines = args.engines.split(",")
+    print(json.dumps(asyncio.run(main(args)), indent=2))
