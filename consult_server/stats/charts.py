@@ -54,7 +54,7 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence
             y = top + i * BAR
             colour = COLOURS[i % len(COLOURS)]
             parts.append(
-                f'<rect x="{LABEL}" y="{y}" width="{length:.1f}" height="{BAR - 2}"'
+                f'<rect class="bar" x="{LABEL}" y="{y}" width="{length:.1f}" height="{BAR - 2}"'
                 f' fill="{colour}"><title>{escape(label)}: {value:g}</title></rect>'
             )
             parts.append(
