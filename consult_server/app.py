@@ -36,6 +36,9 @@ from consult_server.attachments.service import ATTACHMENTS, Attachments
 from consult_server.attachments.storage import BlobStore
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.audit.window import AccessWindow
+from consult_server.bookings import views as booking_views
+from consult_server.bookings.repository import BookingRepository
+from consult_server.bookings.service import BOOKINGS, Bookings
 from consult_server.config import CONFIG, Config
 from consult_server.consults import rooms as consult_rooms
 from consult_server.consults import views as consult_views
@@ -241,6 +244,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
+    app[BOOKINGS] = Bookings(BookingRepository(db), accounts)
     app[STATS] = Stats(StatsRepository(db), RecordedSessions(db), accounts)
     app[PASSWORD_LINKS] = PasswordLinks(accounts)
     app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])
@@ -274,6 +278,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     signaling = Signaling(settings, SignalingPeople(accounts, logins), media, rooms, room_kinds)
     consults.set_notifier(signaling.notify_users)
 
+    async def tell_bookings(users: set[int], change: dict[str, object]) -> None:
+        await signaling.tell_users(users, "booking:update", change)
+
+    app[BOOKINGS].set_notifier(tell_bookings)
+
     async def announce(consult_id: int, attachment: Attachment) -> None:
         await signaling.tell_room(
             room_key(consult_rooms.KIND, consult_id), "room:file", {"file": attachment.describe()}
@@ -306,6 +315,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         user_views,
         password_pages,
         stats_views,
+        booking_views,
     ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)

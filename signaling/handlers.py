@@ -138,8 +138,12 @@ class Signaling:
             await self.sio.disconnect(sid)
 
     async def notify_users(self, users: set[int], payload: dict[str, Any]) -> None:
+        await self.tell_users(users, "consult:update", payload)
+
+    async def tell_users(self, users: set[int], event: str, payload: dict[str, Any]) -> None:
+        """Send ``event`` to every page of these users (with Redis, on every node)."""
         for user_id in users:
-            await self.sio.emit("consult:update", payload, room=user_channel(user_id))
+            await self.sio.emit(event, payload, room=user_channel(user_id))
 
     async def tell_room(self, key: str, event: str, payload: dict[str, Any]) -> None:
         """Something about the room changed outside signaling (a file was attached):

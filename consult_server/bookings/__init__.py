@@ -1,0 +1,1 @@
+"""Booked consults: specialists publish weekly availability; clinicians book a slot."""

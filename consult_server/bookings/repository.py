@@ -1,0 +1,211 @@
+"""The only SQL on availability, days off and bookings.
+
+A booking takes a seat of its slot: each try inserts seat 1, 2, … in a transaction of its
+own, and the unique index on (specialist, start, seat) among bookings not cancelled lets
+exactly one insert per seat through, on SQLite and on PostgreSQL alike, however many
+clinicians press "book" at the same instant.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from consult_server.bookings.slots import Availability
+from consult_server.store.db import Database, Row
+
+
+@dataclass(frozen=True)
+class NewBooking:
+    specialist_id: int
+    specialty: str
+    starts_at: float
+    ends_at: float
+    per_slot: int
+    clinician_id: int
+    facility_id: int
+    summary: str
+    patient_name: str | None
+    patient_birth_year: int | None
+    patient_sex: str | None
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: int
+    specialist_id: int
+    specialty: str
+    starts_at: float
+    ends_at: float
+    clinician_id: int
+    facility_id: int
+    summary: str
+    patient_name: str | None
+    status: str
+    cancel_reason: str | None
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "specialist_id": self.specialist_id,
+            "specialty": self.specialty,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "clinician_id": self.clinician_id,
+            "status": self.status,
+            "cancel_reason": self.cancel_reason,
+        }
+
+
+def _booking(r: Row) -> Booking:
+    return Booking(
+        int(r["id"]),
+        int(r["specialist_id"]),
+        str(r["specialty_code"]),
+        float(r["starts_at"]),
+        float(r["ends_at"]),
+        int(r["clinician_id"]),
+        int(r["facility_id"]),
+        str(r["summary"]),
+        r["patient_name"],
+        str(r["status"]),
+        r["cancel_reason"],
+    )
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+class BookingRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def hours(self, specialist_ids: Sequence[int]) -> list[Availability]:
+        if not specialist_ids:
+            return []
+        rows = await self.db.fetch_all(
+            "SELECT * FROM availability WHERE specialist_id IN"
+            f" ({_marks(len(specialist_ids))}) ORDER BY id",
+            list(specialist_ids),
+        )
+        return [
+            Availability(
+                int(r["specialist_id"]),
+                str(r["specialty_code"]),
+                int(r["weekday"]),
+                int(r["start_minute"]),
+                int(r["end_minute"]),
+                int(r["slot_minutes"]),
+                int(r["per_slot"]),
+            )
+            for r in rows
+        ]
+
+    async def publish(self, specialist_id: int, hours: Sequence[Availability]) -> None:
+        """Replace a specialist's weekly hours (bookings already made stay)."""
+        async with self.db.atomic() as tx:
+            await tx.execute("DELETE FROM availability WHERE specialist_id = ?", (specialist_id,))
+            for h in hours:
+                await tx.execute(
+                    "INSERT INTO availability (specialist_id, specialty_code, weekday,"
+                    " start_minute, end_minute, slot_minutes, per_slot)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        specialist_id,
+                        h.specialty,
+                        h.weekday,
+                        h.start_minute,
+                        h.end_minute,
+                        h.slot_minutes,
+                        h.per_slot,
+                    ),
+                )
+
+    async def days_off(self, specialist_ids: Sequence[int]) -> set[tuple[int, datetime.date]]:
+        if not specialist_ids:
+            return set()
+        rows = await self.db.fetch_all(
+            f"SELECT specialist_id, day FROM days_off WHERE specialist_id IN"
+            f" ({_marks(len(specialist_ids))})",
+            list(specialist_ids),
+        )
+        return {(int(r["specialist_id"]), datetime.date.fromisoformat(r["day"])) for r in rows}
+
+    async def set_days_off(self, specialist_id: int, days: Sequence[datetime.date]) -> None:
+        async with self.db.atomic() as tx:
+            await tx.execute("DELETE FROM days_off WHERE specialist_id = ?", (specialist_id,))
+            for day in sorted(set(days)):
+                await tx.execute(
+                    "INSERT INTO days_off (specialist_id, day) VALUES (?, ?)",
+                    (specialist_id, day.isoformat()),
+                )
+
+    async def taken(
+        self, specialist_ids: Sequence[int], start: float, end: float
+    ) -> dict[tuple[int, float], int]:
+        """Seats booked (not cancelled) per (specialist, slot start) in a time range."""
+        if not specialist_ids:
+            return {}
+        rows = await self.db.fetch_all(
+            "SELECT specialist_id, starts_at, COUNT(*) AS n FROM bookings"
+            f" WHERE specialist_id IN ({_marks(len(specialist_ids))})"
+            " AND starts_at >= ? AND starts_at < ? AND status <> 'cancelled'"
+            " GROUP BY specialist_id, starts_at",
+            [*specialist_ids, start, end],
+        )
+        return {(int(r["specialist_id"]), float(r["starts_at"])): int(r["n"]) for r in rows}
+
+    async def book(self, booking: NewBooking, now: float) -> int | None:
+        """Take a free seat of the slot; the booking's id, or None when every seat is
+        taken (nothing written)."""
+        for seat in range(1, booking.per_slot + 1):
+            try:
+                async with self.db.atomic() as tx:
+                    return await tx.insert(
+                        "INSERT INTO bookings (specialist_id, specialty_code, starts_at,"
+                        " ends_at, seat, clinician_id, facility_id, summary, patient_name,"
+                        " patient_birth_year, patient_sex, status, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?) RETURNING id",
+                        (
+                            booking.specialist_id,
+                            booking.specialty,
+                            booking.starts_at,
+                            booking.ends_at,
+                            seat,
+                            booking.clinician_id,
+                            booking.facility_id,
+                            booking.summary,
+                            booking.patient_name,
+                            booking.patient_birth_year,
+                            booking.patient_sex,
+                            now,
+                        ),
+                    )
+            except IntegrityError:
+                continue  # that seat was taken a moment ago: the next one
+        return None
+
+    async def get(self, booking_id: int) -> Booking | None:
+        row = await self.db.fetch_one("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        return None if row is None else _booking(row)
+
+    async def of_user(self, user_id: int, since: float) -> list[Booking]:
+        rows = await self.db.fetch_all(
+            "SELECT * FROM bookings WHERE (clinician_id = ? OR specialist_id = ?)"
+            " AND ends_at >= ? ORDER BY starts_at",
+            (user_id, user_id, since),
+        )
+        return [_booking(r) for r in rows]
+
+    async def cancel(self, booking_id: int, by: int, reason: str, now: float) -> bool:
+        """Whether it was scheduled and is now cancelled (its seat free again)."""
+        changed = await self.db.execute(
+            "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ?,"
+            " cancel_reason = ? WHERE id = ? AND status = 'scheduled'",
+            (now, by, reason, booking_id),
+        )
+        return changed > 0

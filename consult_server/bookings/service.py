@@ -1,0 +1,150 @@
+"""Booked consults: a specialist publishes weekly hours per specialty and days off; a
+clinician sees the free slots the referral tree lets them reach (the specialists of that
+specialty at every facility above theirs that staffs it) and books one for a patient;
+either side cancels with a reason, and the other side is told live.
+
+Not yet (issue 20, part 3, to come): moving a booking, reminders before it, the room
+opening from it, marking missed ones, the pages, and FHIR Schedule/Slot/Appointment.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp.web import AppKey
+
+from consult_server.accounts.directory import Accounts
+from consult_server.accounts.models import Role, User
+from consult_server.bookings.repository import Booking, BookingRepository, NewBooking
+from consult_server.bookings.slots import MAX_DAYS_AHEAD, Availability, Slot, slot_at, slots_of
+from consult_server.consults.patient import Patient
+from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
+from consult_server.local_time import SERVICE_TIMEZONE, day_start, year_at
+
+#: Told when a booking is made or cancelled: (users, what changed).
+Notify = Callable[[set[int], dict[str, object]], Awaitable[None]]
+SUMMARY_MAX = 2000
+REASON_MAX = 500
+
+
+class Bookings:
+    def __init__(self, store: BookingRepository, accounts: Accounts) -> None:
+        self.store = store
+        self.accounts = accounts
+        self._notify: Notify | None = None
+
+    def set_notifier(self, notify: Notify) -> None:
+        self._notify = notify
+
+    async def _tell(self, users: set[int], change: dict[str, object]) -> None:
+        if self._notify is not None:
+            await self._notify(users, change)
+
+    async def publish(self, specialist: User, hours: Sequence[Availability]) -> None:
+        """A specialist's own weekly hours, for the specialties they practise."""
+        if specialist.role is not Role.SPECIALIST:
+            raise Forbidden("only specialists publish hours", "not_a_specialist")
+        for h in hours:
+            if h.specialist_id != specialist.id or h.specialty not in specialist.specialties:
+                raise BadRequest("hours only for your own specialties", "bad_availability")
+            h.check()
+        await self.store.publish(specialist.id, hours)
+
+    async def _reachable(self, clinician: User, specialty: str) -> list[int]:
+        """The specialists a clinician may book: that specialty, at any facility above
+        theirs that staffs it, nearest first."""
+        tree = await self.accounts.referral_tree()
+        levels = tree.levels_for(clinician.facility_id, specialty)
+        found: list[int] = []
+        for facility_id in levels:
+            found += await self.accounts.specialists_at([facility_id], specialty)
+        return found
+
+    async def free_slots(
+        self, clinician: User, specialty: str, first_day: datetime.date, days: int
+    ) -> list[Slot]:
+        if clinician.role is not Role.CLINICIAN:
+            raise Forbidden("only clinicians book consults", "not_a_clinician")
+        days = max(1, min(days, MAX_DAYS_AHEAD))
+        specialists = await self._reachable(clinician, specialty)
+        hours = [h for h in await self.store.hours(specialists) if h.specialty == specialty]
+        start = day_start(first_day)
+        end = day_start(first_day + datetime.timedelta(days=days))
+        taken = await self.store.taken(specialists, start, end)
+        off = await self.store.days_off(specialists)
+        return slots_of(hours, first_day, days, off, taken, now=time.time())
+
+    async def book(
+        self,
+        clinician: User,
+        specialist_id: int,
+        specialty: str,
+        starts_at: float,
+        summary: str,
+        patient: object,
+    ) -> Booking:
+        if clinician.role is not Role.CLINICIAN:
+            raise Forbidden("only clinicians book consults", "not_a_clinician")
+        if specialist_id not in await self._reachable(clinician, specialty):
+            raise NotFound("no such slot among those you may book", "slot_not_found")
+        now = time.time()
+        horizon = now + MAX_DAYS_AHEAD * 86400
+        hours = await self.store.hours([specialist_id])
+        off = await self.store.days_off([specialist_id])
+        slot = slot_at(hours, specialist_id, specialty, starts_at, off)
+        if slot is None or not now < starts_at < horizon:
+            raise NotFound("no such slot among those you may book", "slot_not_found")
+        summary = summary.strip()
+        if not summary or len(summary) > SUMMARY_MAX:
+            raise BadRequest(f"the summary is 1-{SUMMARY_MAX} characters", "bad_summary")
+        checked = Patient.parse(patient, year_at(now))
+        booking_id = await self.store.book(
+            NewBooking(
+                specialist_id,
+                specialty,
+                slot.starts_at,
+                slot.ends_at,
+                slot.per_slot,
+                clinician.id,
+                clinician.facility_id,
+                summary,
+                checked.name,
+                checked.birth_year,
+                checked.sex.value,
+            ),
+            now,
+        )
+        if booking_id is None:
+            raise Conflict("this slot was just booked; choose another", "slot_taken")
+        booked = await self.store.get(booking_id)
+        assert booked is not None
+        await self._tell({specialist_id, clinician.id}, {"booking": booked.describe()})
+        return booked
+
+    async def mine(self, user: User) -> list[Booking]:
+        return await self.store.of_user(user.id, time.time() - 86400)
+
+    async def cancel(self, user: User, booking_id: int, reason: str) -> Booking:
+        booking = await self.store.get(booking_id)
+        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
+            raise NotFound("no such booking", "booking_not_found")
+        reason = reason.strip()
+        if not reason or len(reason) > REASON_MAX:
+            raise BadRequest("say why (1-500 characters)", "reason_required")
+        if not await self.store.cancel(booking_id, user.id, reason, time.time()):
+            raise Conflict("this booking is no longer scheduled", "booking_closed")
+        cancelled = await self.store.get(booking_id)
+        assert cancelled is not None
+        await self._tell(
+            {booking.clinician_id, booking.specialist_id}, {"booking": cancelled.describe()}
+        )
+        return cancelled
+
+
+def today() -> datetime.date:
+    return datetime.datetime.now(SERVICE_TIMEZONE).date()
+
+
+BOOKINGS: AppKey[Bookings] = AppKey("bookings")

@@ -1,0 +1,150 @@
+"""Booking over the real app, on both engines: hours published, free slots a clinician
+may reach, twenty simultaneous bookings of one slot give exactly one booking (two of a
+two-patient slot give two), a cancel frees the seat and tells the other side."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import Any
+
+import socketio
+
+from consult_server.local_time import SERVICE_TIMEZONE
+from consult_server.store.db import DB
+from tests.support.consult_requests import PATIENT_JSON as PATIENT
+from tests.support.inproc import Client, Harness
+
+TOMORROW = datetime.datetime.now(SERVICE_TIMEZONE).date() + datetime.timedelta(days=1)
+
+
+async def publish(specialist: Client, specialty: str, per_slot: int = 1) -> None:
+    status, body = await specialist.api(
+        "PUT",
+        "/api/availability",
+        {
+            "hours": [
+                {
+                    "specialty": specialty,
+                    "weekday": TOMORROW.weekday(),
+                    "start_minute": 8 * 60,
+                    "end_minute": 9 * 60,
+                    "slot_minutes": 30,
+                    "per_slot": per_slot,
+                }
+            ]
+        },
+    )
+    assert status == 200, body
+
+
+async def slots(clinician: Client, specialty: str) -> list[dict[str, Any]]:
+    status, body = await clinician.api(
+        "GET", f"/api/slots?specialty={specialty}&from={TOMORROW.isoformat()}&days=1"
+    )
+    assert status == 200, body
+    return list(body["slots"])
+
+
+def booking(slot: dict[str, Any], summary: str = "Đau ngực khi gắng sức") -> dict[str, Any]:
+    return {
+        "specialist_id": slot["specialist_id"],
+        "specialty": slot["specialty"],
+        "starts_at": slot["starts_at"],
+        "summary": summary,
+        "patient": PATIENT,
+    }
+
+
+async def test_twenty_at_once_on_one_slot_give_one_booking(harness: Harness) -> None:
+    specialist = await harness.login("specialist.central")
+    await publish(specialist, "cardiology")
+    clinicians = [await harness.login("clinician.demo"), await harness.login("clinician2.demo")]
+    free = await slots(clinicians[0], "cardiology")
+    assert [s["free"] for s in free] == [1, 1]
+    answers = await asyncio.gather(
+        *(clinicians[i % 2].api("POST", "/api/bookings", booking(free[0])) for i in range(20))
+    )
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] + [409] * 19
+    assert {body["error"]["code"] for status, body in answers if status == 409} == {"slot_taken"}
+    rows = await harness.app[DB].fetch_all(
+        "SELECT seat FROM bookings WHERE starts_at = ? AND status = 'scheduled'",
+        (free[0]["starts_at"],),
+    )
+    assert [r["seat"] for r in rows] == [1]
+    assert [s["starts_at"] for s in await slots(clinicians[0], "cardiology")] == [
+        free[1]["starts_at"]
+    ]
+
+
+async def test_a_two_patient_slot_takes_two_and_a_cancel_frees_one(harness: Harness) -> None:
+    specialist = await harness.login("specialist.central")
+    await publish(specialist, "cardiology", per_slot=2)
+    clinician = await harness.login("clinician.demo")
+    told: list[Any] = []
+    sio = socketio.AsyncClient(reconnection=False)
+    sio.on("booking:update", told.append)
+    await sio.connect(
+        specialist.base, headers={"Cookie": specialist.cookie_header()}, transports=["websocket"]
+    )
+    try:
+        slot = (await slots(clinician, "cardiology"))[0]
+        answers = await asyncio.gather(
+            *(clinician.api("POST", "/api/bookings", booking(slot)) for _ in range(6))
+        )
+        made = [body["booking"] for status, body in answers if status == 201]
+        assert len(made) == 2 and sorted(s for s, _ in answers).count(409) == 4
+        status, body = await specialist.api(
+            "POST", f"/api/bookings/{made[0]['id']}/cancel", {"reason": ""}
+        )
+        assert status == 400 and body["error"]["code"] == "reason_required"
+        status, body = await specialist.api(
+            "POST", f"/api/bookings/{made[0]['id']}/cancel", {"reason": "Bận ca mổ cấp cứu"}
+        )
+        assert status == 200 and body["booking"]["status"] == "cancelled"
+        assert (await slots(clinician, "cardiology"))[0]["free"] == 1
+        for _ in range(50):
+            if len(told) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert [t["booking"]["status"] for t in told] == ["scheduled", "scheduled", "cancelled"]
+        other = await harness.login("clinician2.demo")
+        status, _ = await other.api(
+            "POST", f"/api/bookings/{made[1]['id']}/cancel", {"reason": "x"}
+        )
+        assert status == 404, "not theirs"
+    finally:
+        await sio.disconnect()
+
+
+async def test_only_reachable_published_slots_are_booked(harness: Harness) -> None:
+    specialist = await harness.login("specialist.demo")  # district, internal medicine
+    await publish(specialist, "internal-medicine")
+    clinician = await harness.login("clinician.demo")
+    slot = (await slots(clinician, "internal-medicine"))[0]
+    # Not a published start, not a specialty they practise, not a clinician.
+    odd = booking(slot) | {"starts_at": slot["starts_at"] + 600}
+    assert (await clinician.api("POST", "/api/bookings", odd))[0] == 404
+    wrong = booking(slot) | {"specialty": "cardiology"}
+    assert (await clinician.api("POST", "/api/bookings", wrong))[0] == 404
+    assert (await specialist.api("POST", "/api/bookings", booking(slot)))[0] == 403
+    status, body = await specialist.api(
+        "PUT",
+        "/api/availability",
+        {
+            "hours": [
+                {
+                    "specialty": "cardiology",
+                    "weekday": 1,
+                    "start_minute": 480,
+                    "end_minute": 540,
+                    "slot_minutes": 30,
+                }
+            ]
+        },
+    )
+    assert status == 400 and body["error"]["code"] == "bad_availability"
+    bad_patient = booking(slot) | {"patient": {"name": ""}}
+    assert (await clinician.api("POST", "/api/bookings", bad_patient))[0] == 400
+    assert (await clinician.api("POST", "/api/bookings", booking(slot)))[0] == 201
