@@ -146,7 +146,8 @@ async def end_expired_logins(app: web.Application) -> None:
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:
     """Drive the timed rules (expiry, escalation, room grace) once a second, end
-    expired logins every 15 s and delete recordings past retention hourly."""
+    expired logins and mark missed bookings every 15 s, and delete recordings past
+    retention hourly."""
 
     async def run() -> None:
         last_purge = last_retention = 0.0
@@ -159,6 +160,7 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
                 await app[SIGNALING].tick(now)
                 if now - last_purge >= PURGE_SECONDS:
                     await end_expired_logins(app)
+                    await app[BOOKINGS].tick(now)  # bookings nobody opened: missed
                     last_purge = now
                 if now - last_retention >= RETENTION_SECONDS:
                     last_retention = now
@@ -244,7 +246,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
-    app[BOOKINGS] = Bookings(BookingRepository(db), accounts)
+    app[BOOKINGS] = Bookings(BookingRepository(db), accounts, consults)
     app[STATS] = Stats(StatsRepository(db), RecordedSessions(db), accounts)
     app[PASSWORD_LINKS] = PasswordLinks(accounts)
     app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])

@@ -9,13 +9,13 @@ clinicians press "book" at the same instant.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
 from consult_server.bookings.slots import Availability
-from consult_server.store.db import Database, Row
+from consult_server.store.db import Database, Row, Transaction
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class NewBooking:
     patient_name: str | None
     patient_birth_year: int | None
     patient_sex: str | None
+    consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Booking:
     patient_name: str | None
     status: str
     cancel_reason: str | None
+    patient_birth_year: int | None = None
+    patient_sex: str | None = None
+    consent: bool = False
+    consult_id: int | None = None
 
     def describe(self) -> dict[str, object]:
         return {
@@ -57,6 +62,7 @@ class Booking:
             "clinician_id": self.clinician_id,
             "status": self.status,
             "cancel_reason": self.cancel_reason,
+            "consult_id": self.consult_id,
         }
 
 
@@ -73,6 +79,10 @@ def _booking(r: Row) -> Booking:
         r["patient_name"],
         str(r["status"]),
         r["cancel_reason"],
+        r["patient_birth_year"],
+        r["patient_sex"],
+        bool(r["recording_consent"]),
+        None if r["consult_id"] is None else int(r["consult_id"]),
     )
 
 
@@ -168,8 +178,9 @@ class BookingRepository:
                     return await tx.insert(
                         "INSERT INTO bookings (specialist_id, specialty_code, starts_at,"
                         " ends_at, seat, clinician_id, facility_id, summary, patient_name,"
-                        " patient_birth_year, patient_sex, status, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?) RETURNING id",
+                        " patient_birth_year, patient_sex, recording_consent, status, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)"
+                        " RETURNING id",
                         (
                             booking.specialist_id,
                             booking.specialty,
@@ -182,6 +193,7 @@ class BookingRepository:
                             booking.patient_name,
                             booking.patient_birth_year,
                             booking.patient_sex,
+                            int(booking.consent),
                             now,
                         ),
                     )
@@ -207,5 +219,38 @@ class BookingRepository:
             "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ?,"
             " cancel_reason = ? WHERE id = ? AND status = 'scheduled'",
             (now, by, reason, booking_id),
+        )
+        return changed > 0
+
+    @staticmethod
+    def claim(booking_id: int) -> Callable[[Transaction, int], Awaitable[bool]]:
+        """What the transaction making the booking's consult runs to claim the booking
+        for it: false when the other side opened it a moment ago (that transaction then
+        rolls back)."""
+
+        async def claim_in(tx: Transaction, consult_id: int) -> bool:
+            claimed = await tx.execute(
+                "UPDATE bookings SET consult_id = ? WHERE id = ? AND consult_id IS NULL"
+                " AND status = 'scheduled'",
+                (consult_id, booking_id),
+            )
+            return claimed > 0
+
+        return claim_in
+
+    async def due_missed(self, before: float) -> list[Booking]:
+        """Scheduled bookings that ended before ``before`` and nobody opened."""
+        rows = await self.db.fetch_all(
+            "SELECT * FROM bookings WHERE status = 'scheduled' AND consult_id IS NULL"
+            " AND ends_at < ?",
+            (before,),
+        )
+        return [_booking(r) for r in rows]
+
+    async def mark_missed(self, booking_id: int, now: float) -> bool:
+        changed = await self.db.execute(
+            "UPDATE bookings SET status = 'missed', cancelled_at = ? WHERE id = ?"
+            " AND status = 'scheduled' AND consult_id IS NULL",
+            (now, booking_id),
         )
         return changed > 0

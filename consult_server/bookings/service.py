@@ -9,6 +9,7 @@ opening from it, marking missed ones, the pages, and FHIR Schedule/Slot/Appointm
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,7 +20,10 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.bookings.repository import Booking, BookingRepository, NewBooking
 from consult_server.bookings.slots import MAX_DAYS_AHEAD, Availability, Slot, slot_at, slots_of
-from consult_server.consults.patient import Patient
+from consult_server.consults.lifecycle import Urgency
+from consult_server.consults.models import NewConsult
+from consult_server.consults.patient import Patient, Sex
+from consult_server.consults.service import Consults
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 from consult_server.local_time import SERVICE_TIMEZONE, day_start, year_at
 
@@ -29,10 +33,23 @@ SUMMARY_MAX = 2000
 REASON_MAX = 500
 
 
+#: The room of a booking opens this long before it starts, and a booking nobody opened
+#: is missed this long after it ends (``consults.booking_grace_minutes``).
+OPENS_BEFORE = 15 * 60
+
+
 class Bookings:
-    def __init__(self, store: BookingRepository, accounts: Accounts) -> None:
+    def __init__(
+        self,
+        store: BookingRepository,
+        accounts: Accounts,
+        consults: Consults,
+        grace_seconds: float = 15 * 60,
+    ) -> None:
         self.store = store
         self.accounts = accounts
+        self.consults = consults
+        self.grace = grace_seconds
         self._notify: Notify | None = None
 
     def set_notifier(self, notify: Notify) -> None:
@@ -141,6 +158,61 @@ class Bookings:
             {booking.clinician_id, booking.specialist_id}, {"booking": cancelled.describe()}
         )
         return cancelled
+
+    async def open_room(self, user: User, booking_id: int) -> int:
+        """The consult of a booking that has come due (from 15 minutes before it until
+        the grace after it ends): made by whichever side comes first, accepted by the
+        booked specialist; both sides then join its room through the usual check."""
+        booking = await self.store.get(booking_id)
+        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
+            raise NotFound("no such booking", "booking_not_found")
+        if booking.consult_id is not None:
+            return booking.consult_id
+        now = time.time()
+        if booking.status != "scheduled":
+            raise Conflict("this booking is no longer scheduled", "booking_closed")
+        if not booking.starts_at - OPENS_BEFORE <= now <= booking.ends_at + self.grace:
+            raise Conflict("the room opens 15 minutes before the booked time", "booking_not_due")
+        request = NewConsult(
+            booking.specialty,
+            Urgency.ROUTINE,
+            booking.summary,
+            Patient(
+                booking.patient_name or "",
+                booking.patient_birth_year or 0,
+                Sex(booking.patient_sex or "other"),
+            ),
+            booking.consent,
+        )
+
+        consult = await self.consults.from_booking(
+            booking.clinician_id,
+            booking.facility_id,
+            booking.specialist_id,
+            request,
+            booking.ends_at + self.grace,
+            self.store.claim(booking_id),
+        )
+        if consult is None:  # the other side opened it a moment ago
+            again = await self.store.get(booking_id)
+            if again is None or again.consult_id is None:
+                raise Conflict("this booking is no longer scheduled", "booking_closed")
+            return again.consult_id
+        opened = await self.store.get(booking_id)
+        assert opened is not None
+        await self._tell(
+            {booking.clinician_id, booking.specialist_id}, {"booking": opened.describe()}
+        )
+        return consult.id
+
+    async def tick(self, now: float) -> None:
+        """Bookings nobody opened by the grace after their end are missed."""
+        for booking in await self.store.due_missed(now - self.grace):
+            if await self.store.mark_missed(booking.id, now):
+                missed = dataclasses.replace(booking, status="missed")
+                await self._tell(
+                    {booking.clinician_id, booking.specialist_id}, {"booking": missed.describe()}
+                )
 
 
 def today() -> datetime.date:

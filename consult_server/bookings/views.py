@@ -104,3 +104,13 @@ async def publish(request: web.Request) -> web.Response:
         ) from None
     await request.app[BOOKINGS].publish(user, hours)
     return web.json_response({"hours": len(hours)})
+
+
+@routes.post("/api/bookings/{booking_id:\\d{1,12}}/room")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def open_room(request: web.Request) -> web.Response:
+    """The booking's consult (made by whichever side comes first) and its room."""
+    consult_id = await request.app[BOOKINGS].open_room(
+        current_user(request), int(request.match_info["booking_id"])
+    )
+    return web.json_response({"consult_id": consult_id, "room": f"/consults/{consult_id}/room"})

@@ -3,7 +3,7 @@ events and participants. Methods take and return the domain's frozen dataclasses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from consult_server.consults.lifecycle import Consult, ConsultState, Urgency
@@ -61,6 +61,14 @@ class Filing:
     next_escalation_at: float | None
     #: The facilities it reaches first, nearest first.
     targets: tuple[int, ...]
+
+
+#: Claims a booking for the consult being made, inside that transaction.
+Claim = Callable[[Transaction, int], Awaitable[bool]]
+
+
+class _Taken(Exception):
+    """The booking was claimed by another consult: roll this one back."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +301,45 @@ class ConsultRepository:
             await tx.execute(
                 _EVENT_SQL, (consult_id, filing.created_at, "requested", filing.clinician_id)
             )
+        return consult_id
+
+    async def create_booked(self, filing: Filing, specialist_id: int, link: Claim) -> int | None:
+        """A consult made from a booking, accepted by the booked specialist from the
+        start, in one transaction with ``link`` (the booking's side: it claims the
+        booking for this consult). None when the booking was opened a moment ago by the
+        other side (nothing written)."""
+        try:
+            async with self.db.atomic() as tx:
+                consult_id = await tx.insert(
+                    "INSERT INTO consults (clinician_id, facility_id, specialty_code, urgency,"
+                    " summary, state, tier, created_at, expires_at, accepted_by, accepted_at,"
+                    " recording_consent, patient_name, patient_birth_year, patient_sex)"
+                    " VALUES (?, ?, ?, ?, ?, 'accepted', 0, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING id",
+                    (
+                        filing.clinician_id,
+                        filing.facility_id,
+                        filing.specialty,
+                        filing.urgency.value,
+                        filing.summary,
+                        filing.created_at,
+                        filing.expires_at,
+                        specialist_id,
+                        filing.created_at,
+                        int(filing.consent),
+                        filing.patient.name,
+                        filing.patient.birth_year,
+                        filing.patient.sex.value,
+                    ),
+                )
+                await self._reach(tx, consult_id, filing.targets, 0)
+                at = filing.created_at
+                await tx.execute(_EVENT_SQL, (consult_id, at, "requested", filing.clinician_id))
+                await tx.execute(_EVENT_SQL, (consult_id, at, "accepted", specialist_id))
+                if not await link(tx, consult_id):
+                    raise _Taken
+        except _Taken:
+            return None
         return consult_id
 
     async def transition(

@@ -43,7 +43,7 @@ from consult_server.consults.models import (
     NewConsult,
     participants_of,
 )
-from consult_server.consults.repository import ConsultRepository, Filing, Stored
+from consult_server.consults.repository import Claim, ConsultRepository, Filing, Stored
 from consult_server.consults.routing import can_escalate, route
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -156,6 +156,45 @@ class Consults:
                 targets=tuple(targets),
             )
         )
+        consult = await self.get(consult_id)
+        await self._announce(consult)
+        return consult
+
+    async def from_booking(
+        self,
+        clinician_id: int,
+        facility_id: int,
+        specialist_id: int,
+        request: NewConsult,
+        until: float,
+        link: Claim,
+    ) -> Consult | None:
+        """The consult of a booking that comes due: accepted by the booked specialist
+        from the start, its room joinable until ``until``; ``link`` claims the booking in
+        the same transaction (None: the other side opened it a moment ago)."""
+        specialist = await self.accounts.user(specialist_id)
+        if specialist is None:
+            raise Conflict("the booked specialist's account is closed", "specialist_gone")
+        now = time.time()
+        consult_id = await self.store.create_booked(
+            Filing(
+                clinician_id=clinician_id,
+                facility_id=facility_id,
+                specialty=request.specialty,
+                urgency=request.urgency,
+                summary=request.summary,
+                patient=request.patient,
+                consent=request.consent,
+                created_at=now,
+                expires_at=until,
+                next_escalation_at=None,
+                targets=(specialist.facility_id,),
+            ),
+            specialist_id,
+            link,
+        )
+        if consult_id is None:
+            return None
         consult = await self.get(consult_id)
         await self._announce(consult)
         return consult

@@ -10,6 +10,7 @@ from typing import Any
 
 import socketio
 
+from consult_server.bookings.service import BOOKINGS
 from consult_server.local_time import SERVICE_TIMEZONE
 from consult_server.store.db import DB
 from tests.support.consult_requests import PATIENT_JSON as PATIENT
@@ -148,3 +149,72 @@ async def test_only_reachable_published_slots_are_booked(harness: Harness) -> No
     bad_patient = booking(slot) | {"patient": {"name": ""}}
     assert (await clinician.api("POST", "/api/bookings", bad_patient))[0] == 400
     assert (await clinician.api("POST", "/api/bookings", booking(slot)))[0] == 201
+
+
+async def booked_now(harness: Harness) -> tuple[Client, Client, int]:
+    """A booking of a slot starting in a few minutes (hours published from now on)."""
+    specialist = await harness.login("specialist.central")
+    now = datetime.datetime.now(SERVICE_TIMEZONE)
+    start_minute = now.hour * 60 + now.minute + 5
+    if start_minute + 30 > 24 * 60:  # too close to midnight to book today
+        start_minute = 24 * 60 - 30
+    status, body = await specialist.api(
+        "PUT",
+        "/api/availability",
+        {
+            "hours": [
+                {
+                    "specialty": "cardiology",
+                    "weekday": now.weekday(),
+                    "start_minute": start_minute,
+                    "end_minute": start_minute + 30,
+                    "slot_minutes": 30,
+                }
+            ]
+        },
+    )
+    assert status == 200, body
+    clinician = await harness.login("clinician.demo")
+    status, body = await clinician.api(
+        "GET", f"/api/slots?specialty=cardiology&from={now.date().isoformat()}&days=1"
+    )
+    free = body["slots"]
+    assert free, "a slot minutes from now"
+    status, body = await clinician.api("POST", "/api/bookings", booking(free[0]))
+    assert status == 201
+    return clinician, specialist, int(body["booking"]["id"])
+
+
+async def test_the_room_opens_from_a_booking_once_for_both_sides(harness: Harness) -> None:
+    clinician, specialist, booking_id = await booked_now(harness)
+    answers = await asyncio.gather(
+        clinician.api("POST", f"/api/bookings/{booking_id}/room"),
+        specialist.api("POST", f"/api/bookings/{booking_id}/room"),
+    )
+    assert [status for status, _ in answers] == [200, 200]
+    consult_ids = {body["consult_id"] for _, body in answers}
+    assert len(consult_ids) == 1, "both sides reach the same consult"
+    consult_id = consult_ids.pop()
+    row = await harness.app[DB].fetch_one(
+        "SELECT state, accepted_by, patient_name FROM consults WHERE id = ?", (consult_id,)
+    )
+    assert row is not None and row["state"] == "accepted"
+    assert row["patient_name"] == PATIENT["name"]
+    counted = await harness.app[DB].fetch_one("SELECT COUNT(*) AS n FROM consults")
+    assert counted is not None and counted["n"] == 1
+    for client in (clinician, specialist):
+        page = await client.get(f"/consults/{consult_id}/room")
+        assert page.status == 200, "both may enter the room, through the usual check"
+
+
+async def test_a_booking_nobody_opened_is_missed(harness: Harness) -> None:
+    _, _, booking_id = await booked_now(harness)
+    bookings = harness.app[BOOKINGS]
+    row = await harness.app[DB].fetch_one(
+        "SELECT ends_at FROM bookings WHERE id = ?", (booking_id,)
+    )
+    assert row is not None
+    for after, status in ((-1, "scheduled"), (1, "missed")):
+        await bookings.tick(float(row["ends_at"]) + bookings.grace + after)
+        found = await bookings.store.get(booking_id)
+        assert found is not None and found.status == status

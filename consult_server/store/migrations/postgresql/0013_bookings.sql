@@ -33,6 +33,7 @@ CREATE TABLE bookings (
     patient_name TEXT,
     patient_birth_year INTEGER,
     patient_sex TEXT,
+    recording_consent INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL CHECK (status IN ('scheduled', 'cancelled', 'completed', 'missed')),
     created_at DOUBLE PRECISION NOT NULL,
     cancelled_at DOUBLE PRECISION,
