@@ -36,6 +36,7 @@ from consult_server.attachments.service import ATTACHMENTS, Attachments
 from consult_server.attachments.storage import BlobStore
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.audit.window import AccessWindow
+from consult_server.bookings import pages as booking_pages
 from consult_server.bookings import views as booking_views
 from consult_server.bookings.repository import BookingRepository
 from consult_server.bookings.service import BOOKINGS, Bookings
@@ -254,6 +255,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         "can_review": app[REVIEW].reviews_any,
         "can_admin": app[FACILITY_ADMIN].manages_any,
         "can_stats": Stats.sees_any,
+        "can_book": Bookings.books_any,
     }
     app[HASH_CHECK] = HashCheck()
     app[PLAY_LOG] = AccessWindow()
@@ -318,6 +320,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         password_pages,
         stats_views,
         booking_views,
+        booking_pages,
     ):
         app.router.add_routes(routes.routes)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)

@@ -52,6 +52,11 @@ class Bookings:
         self.grace = grace_seconds
         self._notify: Notify | None = None
 
+    @staticmethod
+    def books_any(user: User) -> bool:
+        """Clinicians book; specialists keep hours and see their bookings."""
+        return user.role in (Role.CLINICIAN, Role.SPECIALIST)
+
     def set_notifier(self, notify: Notify) -> None:
         self._notify = notify
 
@@ -101,6 +106,7 @@ class Bookings:
         starts_at: float,
         summary: str,
         patient: object,
+        consent: bool = False,
     ) -> Booking:
         if clinician.role is not Role.CLINICIAN:
             raise Forbidden("only clinicians book consults", "not_a_clinician")
@@ -130,6 +136,7 @@ class Bookings:
                 checked.name,
                 checked.birth_year,
                 checked.sex.value,
+                consent,
             ),
             now,
         )

@@ -1,0 +1,280 @@
+"""The bookings' pages (plain forms, they work before any script loads):
+
+- ``/bookings``: a clinician's free slots (a specialty, a week) and everyone's own
+  bookings, each with "cancel" (a reason) and, when due, "join";
+- ``/bookings/new``: the booking form for one slot (the patient, the summary, consent);
+- ``/availability``: a specialist's weekly hours and days off.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from consult_server.accounts.directory import ACCOUNTS
+from consult_server.accounts.models import Role, User
+from consult_server.bookings.repository import Booking
+from consult_server.bookings.service import BOOKINGS, OPENS_BEFORE, today
+from consult_server.bookings.slots import Availability
+from consult_server.errors import BadRequest, ClientError
+from consult_server.http.render import language_of, render
+from consult_server.http.security import current_user, requires
+from consult_server.local_time import SERVICE_TIMEZONE
+
+routes = web.RouteTableDef()
+WEEKDAYS = range(7)
+
+
+def _clock(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%H:%M")
+
+
+def _day(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%Y-%m-%d")
+
+
+async def _names(request: web.Request, ids: set[int]) -> dict[int, User]:
+    return await request.app[ACCOUNTS].users(ids)
+
+
+async def _page(
+    request: web.Request, error: ClientError | None = None, status: int = 200
+) -> web.Response:
+    user = current_user(request)
+    bookings = request.app[BOOKINGS]
+    accounts = request.app[ACCOUNTS]
+    language = language_of(request)
+    specialties = {s.code: s.name(language) for s in await accounts.specialties()}
+    chosen = request.query.get("specialty", "")
+    try:
+        first = datetime.date.fromisoformat(request.query.get("from", "") or today().isoformat())
+    except ValueError:
+        first = today()
+    slots: list[Any] = []
+    if user.role is Role.CLINICIAN and chosen in specialties:
+        slots = await bookings.free_slots(user, chosen, first, 7)
+    mine: list[Booking] = await bookings.mine(user)
+    people = await _names(
+        request,
+        {s.specialist_id for s in slots}
+        | {b.specialist_id for b in mine}
+        | {b.clinician_id for b in mine},
+    )
+    facilities = {f.id: f.name for f in await accounts.facilities()}
+    now = time.time()
+    return render(
+        request,
+        "bookings.html",
+        {
+            "specialties": specialties,
+            "chosen": chosen,
+            "first": first.isoformat(),
+            "slots": slots,
+            "mine": mine,
+            "people": people,
+            "facilities": facilities,
+            "clock": _clock,
+            "day": _day,
+            "due": lambda b: (
+                b.status == "scheduled"
+                and b.starts_at - OPENS_BEFORE <= now <= b.ends_at + bookings.grace
+            ),
+            "book_url": lambda s: (
+                "/bookings/new?"
+                + urlencode(
+                    {
+                        "specialist": s.specialist_id,
+                        "specialty": s.specialty,
+                        "starts_at": s.starts_at,
+                    }
+                )
+            ),
+            "error": error,
+            "done": request.query.get("done", ""),
+            "is_clinician": user.role is Role.CLINICIAN,
+        },
+        status=status,
+    )
+
+
+@routes.get("/bookings")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def bookings_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+@routes.get("/bookings/new")
+@requires(Role.CLINICIAN)
+async def booking_form(request: web.Request) -> web.Response:
+    q = request.query
+    people = await _names(
+        request, {int(q["specialist"])} if q.get("specialist", "").isdigit() else set()
+    )
+    try:
+        starts_at = float(q.get("starts_at", ""))
+    except ValueError:
+        raise BadRequest("choose a slot", "slot_not_found") from None
+    return render(
+        request,
+        "booking_new.html",
+        {
+            "specialist": next(iter(people.values()), None),
+            "specialty": q.get("specialty", ""),
+            "starts_at": starts_at,
+            "when": f"{_day(starts_at)} {_clock(starts_at)}",
+        },
+    )
+
+
+@routes.post("/bookings")
+@requires(Role.CLINICIAN)
+async def book(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await request.post()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    try:
+        try:
+            specialist_id = int(text("specialist"))
+            starts_at = float(text("starts_at"))
+            birth_year = int(text("birth_year"))
+        except ValueError:
+            raise BadRequest("the patient's year of birth is a number", "bad_patient") from None
+        await request.app[BOOKINGS].book(
+            user,
+            specialist_id,
+            text("specialty"),
+            starts_at,
+            text("summary"),
+            {"name": text("name"), "birth_year": birth_year, "sex": text("sex")},
+            consent=text("consent") == "on",
+        )
+    except ClientError as exc:
+        return await _page(request, exc, exc.status)
+    raise web.HTTPSeeOther("/bookings?done=booked")
+
+
+@routes.post("/bookings/{booking_id:\\d{1,12}}/cancel")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def cancel(request: web.Request) -> web.Response:
+    form = await request.post()
+    reason = form.get("reason")
+    try:
+        await request.app[BOOKINGS].cancel(
+            current_user(request),
+            int(request.match_info["booking_id"]),
+            reason if isinstance(reason, str) else "",
+        )
+    except ClientError as exc:
+        return await _page(request, exc, exc.status)
+    raise web.HTTPSeeOther("/bookings?done=cancelled")
+
+
+@routes.post("/bookings/{booking_id:\\d{1,12}}/room")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def join(request: web.Request) -> web.Response:
+    try:
+        consult_id = await request.app[BOOKINGS].open_room(
+            current_user(request), int(request.match_info["booking_id"])
+        )
+    except ClientError as exc:
+        return await _page(request, exc, exc.status)
+    raise web.HTTPSeeOther(f"/consults/{consult_id}/room")
+
+
+@routes.get("/availability")
+@requires(Role.SPECIALIST)
+async def availability_page(request: web.Request) -> web.Response:
+    return await _availability(request)
+
+
+async def _availability(
+    request: web.Request, error: ClientError | None = None, status: int = 200
+) -> web.Response:
+    user = current_user(request)
+    bookings = request.app[BOOKINGS]
+    hours = await bookings.store.hours([user.id])
+    off = sorted(day for _, day in await bookings.store.days_off([user.id]))
+    extra = request.query.get("rows", "")
+    blank = int(extra) if extra.isdigit() and int(extra) <= 20 else (0 if hours else 1)
+    language = language_of(request)
+    names = {s.code: s.name(language) for s in await request.app[ACCOUNTS].specialties()}
+    return render(
+        request,
+        "availability.html",
+        {
+            "hours": hours,
+            "blank": blank,
+            "days_off": "\n".join(d.isoformat() for d in off),
+            "specialties": [(code, names.get(code, code)) for code in sorted(user.specialties)],
+            "weekdays": WEEKDAYS,
+            "hhmm": lambda minute: f"{minute // 60:02d}:{minute % 60:02d}",
+            "error": error,
+            "done": request.query.get("done", ""),
+        },
+        status=status,
+    )
+
+
+def _minutes(value: str) -> int:
+    hours, _, minutes = value.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
+@routes.post("/availability")
+@requires(Role.SPECIALIST)
+async def save_availability(request: web.Request) -> web.Response:
+    user = current_user(request)
+    form = await request.post()
+
+    def column(name: str) -> list[str]:
+        return [v.strip() for v in form.getall(name, []) if isinstance(v, str)]
+
+    try:
+        rows = zip(
+            column("specialty"),
+            column("weekday"),
+            column("start"),
+            column("end"),
+            column("slot_minutes"),
+            column("per_slot"),
+            strict=True,
+        )
+        hours = []
+        for specialty, weekday, start, end, length, per_slot in rows:
+            if not (start and end):
+                continue  # an empty row
+            try:
+                hours.append(
+                    Availability(
+                        user.id,
+                        specialty,
+                        int(weekday),
+                        _minutes(start),
+                        _minutes(end),
+                        int(length),
+                        int(per_slot or 1),
+                    )
+                )
+            except ValueError:
+                raise BadRequest("hours are HH:MM, lengths numbers", "bad_availability") from None
+        days = []
+        raw_days = form.get("days_off")
+        for line in (raw_days if isinstance(raw_days, str) else "").split():
+            try:
+                days.append(datetime.date.fromisoformat(line))
+            except ValueError:
+                raise BadRequest("days off are YYYY-MM-DD", "bad_availability") from None
+        await request.app[BOOKINGS].publish(user, hours)
+        await request.app[BOOKINGS].store.set_days_off(user.id, days)
+    except (ClientError, ValueError) as exc:
+        error = exc if isinstance(exc, ClientError) else BadRequest("bad form", "bad_availability")
+        return await _availability(request, error, error.status)
+    raise web.HTTPSeeOther("/availability?done=saved")

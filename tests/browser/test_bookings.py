@@ -1,0 +1,67 @@
+"""A booked consult in real Chromium: the specialist sets hours on their page, the
+clinician finds the free time and books it for a patient, both see the booking, and at
+the time the room opens from it for both, through the usual check."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from playwright.async_api import Playwright, expect
+
+from consult_server.local_time import SERVICE_TIMEZONE
+from tests.support.browser import launch, login
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.browser
+
+
+async def test_a_clinician_books_and_the_room_opens_for_both(
+    server: RunningServer, playwright: Playwright
+) -> None:
+    now = datetime.datetime.now(SERVICE_TIMEZONE)
+    start = now + datetime.timedelta(minutes=3)
+    if start.date() != now.date() or start.hour * 60 + start.minute + 10 > 24 * 60:
+        pytest.skip("a few minutes before midnight (Vietnam's time) there is no slot left today")
+    browser = await launch(playwright)
+    try:
+        specialist = await login(browser, server.url, "specialist.central")
+        await specialist.goto("/availability")
+        row = specialist.get_by_test_id("availability-table").locator("tbody tr").first
+        await row.locator("select[name=specialty]").select_option("cardiology")
+        await row.locator("select[name=weekday]").select_option(str(now.weekday()))
+        await row.locator("input[name=start]").fill(start.strftime("%H:%M"))
+        end = start + datetime.timedelta(minutes=10)
+        await row.locator("input[name=end]").fill(end.strftime("%H:%M"))
+        await row.locator("input[name=slot_minutes]").fill("10")
+        await specialist.get_by_test_id("availability-save").click()
+        await expect(specialist.get_by_test_id("availability-done")).to_be_visible()
+
+        clinician = await login(browser, server.url, "clinician.demo")
+        await clinician.get_by_test_id("nav-bookings").click()
+        await clinician.get_by_test_id("slot-specialty").select_option("cardiology")
+        await clinician.get_by_test_id("slot-search").click()
+        slot = clinician.get_by_test_id("slot-item")
+        await expect(slot).to_have_count(1)
+        await expect(slot).to_contain_text(start.strftime("%H:%M"))
+        await slot.get_by_test_id("book-slot").click()
+        await clinician.get_by_test_id("booking-patient-name").fill("Lò Thị Mai")
+        await clinician.get_by_test_id("booking-patient-year").fill("1987")
+        await clinician.get_by_test_id("booking-summary").fill("Đau ngực, khó thở khi gắng sức")
+        await clinician.get_by_test_id("booking-submit").click()
+        await expect(clinician.get_by_test_id("booking-done")).to_be_visible()
+        booked = clinician.get_by_test_id("booking-item")
+        await expect(booked).to_have_count(1)
+        await expect(booked).to_have_attribute("data-status", "scheduled")
+
+        await specialist.goto("/bookings")
+        theirs = specialist.get_by_test_id("booking-item")
+        await expect(theirs).to_contain_text("Lò Thị Mai")
+        # Due within 15 minutes: both may open the room; whoever is first makes it.
+        await theirs.get_by_test_id("booking-join").click()
+        await expect(specialist.get_by_test_id("prejoin")).to_be_visible()
+        await booked.get_by_test_id("booking-join").click()
+        await expect(clinician.get_by_test_id("prejoin")).to_be_visible()
+        assert specialist.url.split("?")[0] == clinician.url.split("?")[0], "one room"
+    finally:
+        await browser.close()
