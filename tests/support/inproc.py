@@ -14,10 +14,10 @@ import aiohttp
 import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from argon2 import PasswordHasher
 
 from consult_server.accounts.demo import load_demo
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.accounts.passwords import hash_password
 from consult_server.app import create_app
 from consult_server.config import Config, ensure_data_dir, load_config
 from tests.support.server import DEMO_PASSWORD, SECRET
@@ -121,9 +121,14 @@ async def login_client(base: str, username: str, password: str = DEMO_PASSWORD) 
 
 @functools.cache
 def demo_password_hash() -> str:
-    """The demo accounts' argon2 hash, made once per test process (a real one, with the
-    server's own parameters: each sign-in still verifies at full cost)."""
-    return hash_password(DEMO_PASSWORD)
+    """The in-process demo accounts' argon2id hash, made once per test process, at
+    argon2's lowest cost (1 pass, 1 MiB). The suite signs in over a thousand times, and
+    at the server's cost (~120 ms of a core each here) that was two minutes of CPU. The
+    server verifies it as any other hash (the parameters travel in it), so sign-in is
+    tested as it runs; the tests that need the real cost (a flood of sign-ins, the pool)
+    hash at it themselves, and the browser tests' servers load the demo with real hashes.
+    """
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(DEMO_PASSWORD)
 
 
 def make_config(tmp: Path, **overrides: Any) -> Config:
