@@ -247,7 +247,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
-    app[BOOKINGS] = Bookings(BookingRepository(db), accounts, consults)
+    app[BOOKINGS] = Bookings(
+        BookingRepository(db),
+        accounts,
+        consults,
+        grace_seconds=config.consults.booking_grace_minutes * 60,
+        remind_seconds=config.consults.booking_reminder_minutes * 60,
+    )
     app[STATS] = Stats(StatsRepository(db), RecordedSessions(db), accounts)
     app[PASSWORD_LINKS] = PasswordLinks(accounts)
     app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])

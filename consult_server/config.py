@@ -103,6 +103,10 @@ class ConsultConfig:
     room_grace_seconds: int = 120
     #: Longest case summary accepted, in characters.
     summary_max_chars: int = 2000
+    #: Both sides of a booked consult are reminded in their pages this long before it.
+    booking_reminder_minutes: int = 10
+    #: A booking nobody opened is marked missed this long after its end.
+    booking_grace_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,8 @@ _POSITIVE = {
     "consults.escalate_urgent_seconds",
     "consults.escalate_emergency_seconds",
     "consults.summary_max_chars",
+    "consults.booking_reminder_minutes",
+    "consults.booking_grace_minutes",
     "media.bitrate_floor_kbps",
     "media.bitrate_ceiling_kbps",
     "attachments.max_file_mib",

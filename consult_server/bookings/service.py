@@ -45,11 +45,14 @@ class Bookings:
         accounts: Accounts,
         consults: Consults,
         grace_seconds: float = 15 * 60,
+        remind_seconds: float = 10 * 60,
     ) -> None:
         self.store = store
         self.accounts = accounts
         self.consults = consults
         self.grace = grace_seconds
+        #: The pages remind both sides this long before a booking.
+        self.remind = remind_seconds
         self._notify: Notify | None = None
 
     @staticmethod

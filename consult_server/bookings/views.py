@@ -4,6 +4,7 @@ cancelling, and a specialist's weekly hours."""
 from __future__ import annotations
 
 import datetime
+import time
 
 from aiohttp import web
 
@@ -62,8 +63,15 @@ async def book(request: web.Request) -> web.Response:
 @routes.get("/api/bookings")
 @requires(Role.CLINICIAN, Role.SPECIALIST)
 async def my_bookings(request: web.Request) -> web.Response:
-    found = await request.app[BOOKINGS].mine(current_user(request))
-    return web.json_response({"bookings": [b.describe() for b in found]})
+    bookings = request.app[BOOKINGS]
+    found = await bookings.mine(current_user(request))
+    return web.json_response(
+        {
+            "bookings": [b.describe() for b in found],
+            "remind_before_s": bookings.remind,
+            "server_now": time.time(),
+        }
+    )
 
 
 @routes.post("/api/bookings/{booking_id:\\d{1,12}}/cancel")

@@ -1,6 +1,8 @@
 """A booked consult in real Chromium: the specialist sets hours on their page, the
-clinician finds the free time and books it for a patient, both see the booking, and at
-the time the room opens from it for both, through the usual check."""
+clinician finds the free time and books it for a patient, both are reminded (the
+specialist live on the queue page, the clinician when their home page loads: a line, a
+tone and a count in the title), and at the time the room opens from it for both,
+through the usual check."""
 
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ async def test_a_clinician_books_and_the_room_opens_for_both(
         await specialist.get_by_test_id("availability-save").click()
         await expect(specialist.get_by_test_id("availability-done")).to_be_visible()
 
+        # The specialist waits on the queue page: the booking is told live.
+        await specialist.goto("/")
         clinician = await login(browser, server.url, "clinician.demo")
         await clinician.get_by_test_id("nav-bookings").click()
         await clinician.get_by_test_id("slot-specialty").select_option("cardiology")
@@ -54,12 +58,24 @@ async def test_a_clinician_books_and_the_room_opens_for_both(
         await expect(booked).to_have_count(1)
         await expect(booked).to_have_attribute("data-status", "scheduled")
 
+        # Within the reminder time (10 minutes): both are reminded, once.
+        for page in (specialist, clinician):
+            if page is clinician:
+                await page.goto("/")
+            reminder = page.get_by_test_id("booking-reminder")
+            await expect(reminder).to_have_count(1, timeout=10_000)
+            await expect(reminder).to_contain_text(start.strftime("%H:%M"))
+            await expect(page.locator("html")).to_have_attribute("data-unseen", "1")
+        await clinician.reload()
+        await expect(clinician.get_by_test_id("booking-reminders")).to_be_hidden()
+
         await specialist.goto("/bookings")
         theirs = specialist.get_by_test_id("booking-item")
         await expect(theirs).to_contain_text("Lò Thị Mai")
         # Due within 15 minutes: both may open the room; whoever is first makes it.
         await theirs.get_by_test_id("booking-join").click()
         await expect(specialist.get_by_test_id("prejoin")).to_be_visible()
+        await clinician.goto("/bookings")
         await booked.get_by_test_id("booking-join").click()
         await expect(clinician.get_by_test_id("prejoin")).to_be_visible()
         assert specialist.url.split("?")[0] == clinician.url.split("?")[0], "one room"

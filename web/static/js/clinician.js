@@ -8,6 +8,7 @@ import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, recordButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
+import { watchBookings } from "./booking_reminders.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -122,6 +123,7 @@ form.addEventListener("submit", submitRequest);
 // Disabled in the page until this script runs: the form never submits natively.
 /** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="consult-submit"]')).disabled = false;
 const socket = connect();
+watchBookings(socket, document.querySelector('[data-testid="booking-reminders"]'));
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
   const before = list.querySelector(`[data-consult-id="${consult.id}"]`);

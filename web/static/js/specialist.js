@@ -8,6 +8,7 @@ import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, recordButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
+import { watchBookings } from "./booking_reminders.js";
 
 const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
 
@@ -77,6 +78,7 @@ async function load() {
 }
 
 const socket = connect();
+watchBookings(socket, document.querySelector('[data-testid="booking-reminders"]'));
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
   const known = queue.querySelector(`[data-consult-id="${consult.id}"]`);
