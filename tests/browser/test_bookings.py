@@ -1,8 +1,8 @@
 """A booked consult in real Chromium: the specialist sets hours on their page, the
 clinician finds the free time and books it for a patient, both are reminded (the
-specialist live on the queue page, the clinician when their home page loads: a line, a
-tone and a count in the title), and at the time the room opens from it for both,
-through the usual check."""
+specialist live on the queue page, where today's bookings sit beside the queue; the
+clinician when their home page loads: a line, a tone and a count in the title), and at
+the time the room opens from it for both, through the usual check."""
 
 from __future__ import annotations
 
@@ -68,6 +68,11 @@ async def test_a_clinician_books_and_the_room_opens_for_both(
             await expect(page.locator("html")).to_have_attribute("data-unseen", "1")
         await clinician.reload()
         await expect(clinician.get_by_test_id("booking-reminders")).to_be_hidden()
+        # The specialist's day: today's bookings beside the live queue.
+        today = specialist.get_by_test_id("booking-today-item")
+        await expect(today).to_have_count(1)
+        await expect(today).to_contain_text(start.strftime("%H:%M"))
+        await expect(specialist.get_by_test_id("consult-queue")).to_be_attached()
 
         await specialist.goto("/bookings")
         theirs = specialist.get_by_test_id("booking-item")

@@ -45,11 +45,38 @@ function clock(at) {
 }
 
 /**
+ * Today's bookings, in time order, as a list (the specialist's day, beside the queue).
+ * @param {HTMLElement} list
+ * @param {Array<{id: number, starts_at: number, ends_at: number, status: string}>} bookings
+ */
+function showToday(list, bookings) {
+  const today = new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Ho_Chi_Minh" });
+  const mine = bookings
+    .filter((b) => new Date(b.starts_at * 1000).toLocaleDateString("en-CA", { timeZone: "Asia/Ho_Chi_Minh" }) === today)
+    .sort((a, b) => a.starts_at - b.starts_at);
+  list.replaceChildren(
+    ...mine.map((b) => {
+      const item = document.createElement("li");
+      item.dataset.testid = "booking-today-item";
+      item.dataset.status = b.status;
+      const link = document.createElement("a");
+      link.href = "/bookings";
+      link.textContent = `${clock(b.starts_at)}–${clock(b.ends_at)}`;
+      item.append(link, " · ", t(`bookings.status.${b.status}`));
+      return item;
+    }),
+  );
+  const empty = list.parentElement?.querySelector("[data-empty]");
+  if (empty instanceof HTMLElement) empty.hidden = mine.length > 0;
+}
+
+/**
  * Watch this person's bookings and remind them.
  * @param {{on: (event: string, handler: (payload: any) => void) => void}} socket
  * @param {HTMLElement|null} region where reminders are said (a live region)
+ * @param {HTMLElement|null} [today] a list to show today's bookings in
  */
-export function watchBookings(socket, region) {
+export function watchBookings(socket, region, today = null) {
   /** @type {Map<number, ReturnType<typeof setTimeout>>} */
   const timers = new Map();
 
@@ -79,6 +106,7 @@ export function watchBookings(socket, region) {
     } catch {
       return; // signed out or offline: the next change or load asks again
     }
+    if (today) showToday(today, answer.bookings);
     const skew = answer.server_now * 1000 - Date.now();
     for (const timer of timers.values()) clearTimeout(timer);
     timers.clear();

@@ -78,7 +78,11 @@ async function load() {
 }
 
 const socket = connect();
-watchBookings(socket, document.querySelector('[data-testid="booking-reminders"]'));
+watchBookings(
+  socket,
+  document.querySelector('[data-testid="booking-reminders"]'),
+  document.querySelector('[data-testid="booking-today"]'),
+);
 socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
   const known = queue.querySelector(`[data-consult-id="${consult.id}"]`);
