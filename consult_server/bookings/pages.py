@@ -278,3 +278,57 @@ async def save_availability(request: web.Request) -> web.Response:
         error = exc if isinstance(exc, ClientError) else BadRequest("bad form", "bad_availability")
         return await _availability(request, error, error.status)
     raise web.HTTPSeeOther("/availability?done=saved")
+
+
+@routes.get("/bookings/{booking_id:\\d{1,12}}/move")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def move_page(request: web.Request) -> web.Response:
+    return await _move_page(request)
+
+
+async def _move_page(
+    request: web.Request, error: ClientError | None = None, status: int = 200
+) -> web.Response:
+    user = current_user(request)
+    booking_id = int(request.match_info["booking_id"])
+    bookings = request.app[BOOKINGS]
+    booking = await bookings.store.get(booking_id)
+    try:
+        first = datetime.date.fromisoformat(request.query.get("from", "") or today().isoformat())
+    except ValueError:
+        first = today()
+    free = await bookings.slots_of_specialist(user, booking_id, first, 14)
+    assert booking is not None  # slots_of_specialist found it
+    return render(
+        request,
+        "booking_move.html",
+        {
+            "booking": booking,
+            "slots": [s for s in free if s.starts_at != booking.starts_at],
+            "clock": _clock,
+            "day": _day,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@routes.post("/bookings/{booking_id:\\d{1,12}}/move")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def move(request: web.Request) -> web.Response:
+    form = await request.post()
+    chosen, reason = form.get("starts_at"), form.get("reason")
+    try:
+        try:
+            starts_at = float(chosen if isinstance(chosen, str) else "")
+        except ValueError:
+            raise BadRequest("choose a new time", "slot_not_found") from None
+        await request.app[BOOKINGS].move(
+            current_user(request),
+            int(request.match_info["booking_id"]),
+            starts_at,
+            reason if isinstance(reason, str) else "",
+        )
+    except ClientError as exc:
+        return await _move_page(request, exc, exc.status)
+    raise web.HTTPSeeOther("/bookings?done=moved")

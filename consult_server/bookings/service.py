@@ -169,6 +169,76 @@ class Bookings:
         )
         return cancelled
 
+    async def move(self, user: User, booking_id: int, starts_at: float, reason: str) -> Booking:
+        """Either side moves a booking to another free slot of the same specialist and
+        specialty: the new seat is taken first (if it is gone, nothing changes), then the
+        old booking is cancelled with the reason; both sides are told."""
+        booking = await self.store.get(booking_id)
+        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
+            raise NotFound("no such booking", "booking_not_found")
+        reason = reason.strip()
+        if not reason or len(reason) > REASON_MAX:
+            raise BadRequest("say why (1-500 characters)", "reason_required")
+        if booking.status != "scheduled" or booking.consult_id is not None:
+            raise Conflict("this booking is no longer scheduled", "booking_closed")
+        now = time.time()
+        hours = await self.store.hours([booking.specialist_id])
+        off = await self.store.days_off([booking.specialist_id])
+        slot = slot_at(hours, booking.specialist_id, booking.specialty, starts_at, off)
+        if slot is None or not now < starts_at < now + MAX_DAYS_AHEAD * 86400:
+            raise NotFound("no such slot among those you may book", "slot_not_found")
+        if starts_at == booking.starts_at:
+            raise Conflict("this is the booking's own time", "slot_taken")
+        moved_id = await self.store.book(
+            NewBooking(
+                booking.specialist_id,
+                booking.specialty,
+                slot.starts_at,
+                slot.ends_at,
+                slot.per_slot,
+                booking.clinician_id,
+                booking.facility_id,
+                booking.summary,
+                booking.patient_name,
+                booking.patient_birth_year,
+                booking.patient_sex,
+                booking.consent,
+            ),
+            now,
+        )
+        if moved_id is None:
+            raise Conflict("this slot was just booked; choose another", "slot_taken")
+        if not await self.store.cancel(booking_id, user.id, reason, now):
+            # Cancelled or opened a moment ago by the other side: the new seat is freed.
+            await self.store.cancel(moved_id, user.id, reason, now)
+            raise Conflict("this booking is no longer scheduled", "booking_closed")
+        moved = await self.store.get(moved_id)
+        old = await self.store.get(booking_id)
+        assert moved is not None and old is not None
+        people = {booking.clinician_id, booking.specialist_id}
+        await self._tell(people, {"booking": old.describe()})
+        await self._tell(people, {"booking": moved.describe(), "moved_from": booking_id})
+        return moved
+
+    async def slots_of_specialist(
+        self, user: User, booking_id: int, first_day: datetime.date, days: int
+    ) -> list[Slot]:
+        """The free slots a booking may move to (its specialist's, its specialty)."""
+        booking = await self.store.get(booking_id)
+        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
+            raise NotFound("no such booking", "booking_not_found")
+        days = max(1, min(days, MAX_DAYS_AHEAD))
+        hours = [
+            h
+            for h in await self.store.hours([booking.specialist_id])
+            if h.specialty == booking.specialty
+        ]
+        start = day_start(first_day)
+        end = day_start(first_day + datetime.timedelta(days=days))
+        taken = await self.store.taken([booking.specialist_id], start, end)
+        off = await self.store.days_off([booking.specialist_id])
+        return slots_of(hours, first_day, days, off, taken, now=time.time())
+
     async def open_room(self, user: User, booking_id: int) -> int:
         """The consult of a booking that has come due (from 15 minutes before it until
         the grace after it ends): made by whichever side comes first, accepted by the

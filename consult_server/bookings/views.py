@@ -122,3 +122,22 @@ async def open_room(request: web.Request) -> web.Response:
         current_user(request), int(request.match_info["booking_id"])
     )
     return web.json_response({"consult_id": consult_id, "room": f"/consults/{consult_id}/room"})
+
+
+@routes.post("/api/bookings/{booking_id:\\d{1,12}}/move")
+@requires(Role.CLINICIAN, Role.SPECIALIST)
+async def move(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object", "bad_payload")
+    try:
+        starts_at = float(body["starts_at"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest("name the new slot: starts_at", "bad_payload") from None
+    moved = await request.app[BOOKINGS].move(
+        current_user(request),
+        int(request.match_info["booking_id"]),
+        starts_at,
+        str(body.get("reason", "")),
+    )
+    return web.json_response({"booking": moved.describe()})

@@ -218,3 +218,52 @@ async def test_a_booking_nobody_opened_is_missed(harness: Harness) -> None:
         await bookings.tick(float(row["ends_at"]) + bookings.grace + after)
         found = await bookings.store.get(booking_id)
         assert found is not None and found.status == status
+
+
+async def test_either_side_moves_a_booking_to_a_free_slot(harness: Harness) -> None:
+    specialist = await harness.login("specialist.central")
+    await publish(specialist, "cardiology")
+    clinician = await harness.login("clinician.demo")
+    first, second = await slots(clinician, "cardiology")
+    status, body = await clinician.api("POST", "/api/bookings", booking(first))
+    assert status == 201
+    booking_id = body["booking"]["id"]
+    status, body = await specialist.api(
+        "POST", f"/api/bookings/{booking_id}/move", {"starts_at": second["starts_at"], "reason": ""}
+    )
+    assert status == 400, "a reason is needed"
+    status, body = await specialist.api(
+        "POST",
+        f"/api/bookings/{booking_id}/move",
+        {"starts_at": second["starts_at"], "reason": "Hội đồng chuyên môn lúc 8 giờ"},
+    )
+    assert status == 200, body
+    moved = body["booking"]
+    assert moved["starts_at"] == second["starts_at"] and moved["status"] == "scheduled"
+    rows = await harness.app[DB].fetch_all(
+        "SELECT id, status, cancel_reason, patient_name FROM bookings ORDER BY id"
+    )
+    assert [(r["status"], r["patient_name"]) for r in rows] == [
+        ("cancelled", PATIENT["name"]),
+        ("scheduled", PATIENT["name"]),
+    ]
+    assert rows[0]["cancel_reason"] == "Hội đồng chuyên môn lúc 8 giờ"
+    # The first slot is free again; the second is taken: moving back onto a taken one fails.
+    assert [s["starts_at"] for s in await slots(clinician, "cardiology")] == [first["starts_at"]]
+    other = await clinician.api("POST", "/api/bookings", booking(first))
+    assert other[0] == 201
+    status, body = await clinician.api(
+        "POST",
+        f"/api/bookings/{moved['id']}/move",
+        {"starts_at": first["starts_at"], "reason": "x"},
+    )
+    assert status == 409 and body["error"]["code"] == "slot_taken"
+    still = await harness.app[DB].fetch_one(
+        "SELECT status FROM bookings WHERE id = ?", (moved["id"],)
+    )
+    assert still is not None and still["status"] == "scheduled", "a refused move changes nothing"
+    page = await clinician.get(f"/bookings/{moved['id']}/move")
+    assert page.status == 200
+    assert (await page.text()).count('data-testid="move-slot"') == 0, "no other free slot left"
+    listing = await (await clinician.get("/bookings")).text()
+    assert listing.count('data-testid="booking-move"') == 2
