@@ -244,7 +244,16 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     note_store = NoteRepository(db)
     notes = Notes(note_store, consults, app[AUDIT])
     app[NOTES] = notes
-    app[FHIR_EXPORT] = FhirExport(consults, accounts, attachments.store, notes, catalog, app[AUDIT])
+    app[FHIR_EXPORT] = FhirExport(
+        consults,
+        accounts,
+        attachments.store,
+        notes,
+        catalog,
+        app[AUDIT],
+        BookingRepository(db),
+        config.server.public_url,
+    )
     app[REVIEW] = Review(RecordedSessions(db), catalog, accounts, consults, config.recordings)
     app[FACILITY_ADMIN] = FacilityAdmin(accounts, app[AUDIT])
     app[BOOKINGS] = Bookings(

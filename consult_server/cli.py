@@ -231,6 +231,7 @@ def _export_fhir(config: Config, consult_id: int) -> int:
 
     from consult_server.attachments.repository import AttachmentRepository
     from consult_server.audit.chain import AuditLog
+    from consult_server.bookings.repository import BookingRepository
     from consult_server.consults.repository import ConsultRepository
     from consult_server.consults.service import Consults
     from consult_server.fhir.service import FhirExport
@@ -253,6 +254,8 @@ def _export_fhir(config: Config, consult_id: int) -> int:
                 Notes(NoteRepository(db), consults, audit),
                 RecordingCatalog(db),
                 audit,
+                BookingRepository(db),
+                config.server.public_url,
             )
             try:
                 bundle = await export.for_system(consult_id)

@@ -14,6 +14,7 @@ import math
 import os
 import secrets
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,10 @@ class ServerConfig:
     event_loop: str = "uvloop"
     #: Reverse proxies (addresses or networks) whose X-Forwarded-For / -Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
+    #: The server's address as people and other systems reach it
+    #: ("https://hoichan.soyte.example.vn"): the FHIR export's links to files and
+    #: recordings are absolute from it. Empty: they are relative ("/files/12").
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -363,6 +368,7 @@ def _check(config: Config) -> None:
             f"at most media.bitrate_ceiling_kbps ({config.media.bitrate_ceiling_kbps})",
         )
     _check_networks("server.trusted_proxies", config.server.trusted_proxies)
+    _check_public_url(config.server.public_url)
     _check_turn(config.media)
     _check_networks("media.facility_networks", config.media.facility_networks)
     for address in config.media.host_addresses:
@@ -380,6 +386,14 @@ def _check(config: Config) -> None:
     weak = weakness(secret) if secret else None
     if weak:
         raise ConfigError("security.secret_key", "<hidden>", weak)
+
+
+def _check_public_url(value: str) -> None:
+    if not value:
+        return
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+        raise ConfigError("server.public_url", value, "an http(s) address such as https://host")
 
 
 def _check_networks(key: str, values: tuple[str, ...]) -> None:

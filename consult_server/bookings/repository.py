@@ -205,6 +205,11 @@ class BookingRepository:
         row = await self.db.fetch_one("SELECT * FROM bookings WHERE id = ?", (booking_id,))
         return None if row is None else _booking(row)
 
+    async def of_consult(self, consult_id: int) -> Booking | None:
+        """The booking a consult was made from, if any."""
+        row = await self.db.fetch_one("SELECT * FROM bookings WHERE consult_id = ?", (consult_id,))
+        return None if row is None else _booking(row)
+
     async def of_user(self, user_id: int, since: float) -> list[Booking]:
         rows = await self.db.fetch_all(
             "SELECT * FROM bookings WHERE (clinician_id = ? OR specialist_id = ?)"

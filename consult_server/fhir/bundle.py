@@ -23,6 +23,7 @@ from typing import Any
 
 from consult_server.accounts.models import Facility, User
 from consult_server.attachments.models import Attachment
+from consult_server.bookings.repository import Booking
 from consult_server.consults.lifecycle import ConsultState
 from consult_server.consults.patient import Patient
 from consult_server.fhir.record import ConsultRecord
@@ -148,10 +149,10 @@ def _file_identifiers(attachment: Attachment) -> list[dict[str, str]]:
     return identifiers
 
 
-def _content(attachment: Attachment) -> dict[str, Any]:
+def _content(attachment: Attachment, base: str) -> dict[str, Any]:
     return {
         "contentType": attachment.media_type,
-        "url": f"/files/{attachment.id}",
+        "url": f"{base}/files/{attachment.id}",
         "size": attachment.size,
         "title": attachment.name,
         "creation": instant(attachment.uploaded_at),
@@ -171,7 +172,7 @@ def _attachment(record: ConsultRecord, attachment: Attachment) -> dict[str, Any]
             "subject": subject,
             "date": instant(attachment.uploaded_at),
             "author": [uploader],
-            "content": [{"attachment": _content(attachment)}],
+            "content": [{"attachment": _content(attachment, record.base_url)}],
             "context": {"encounter": [{"reference": ref("Encounter", consult_id)}]},
         }
     media: dict[str, Any] = {
@@ -191,7 +192,7 @@ def _attachment(record: ConsultRecord, attachment: Attachment) -> dict[str, Any]
         "encounter": {"reference": ref("Encounter", consult_id)},
         "issued": instant(attachment.uploaded_at),
         "operator": uploader,
-        "content": _content(attachment),
+        "content": _content(attachment, record.base_url),
     }
     if attachment.modality:
         media["modality"] = {"coding": [{"system": DICOM_DCM, "code": attachment.modality}]}
@@ -205,6 +206,7 @@ def _attachment(record: ConsultRecord, attachment: Attachment) -> dict[str, Any]
 
 
 def _recording(record: ConsultRecord, entry: Entry) -> dict[str, Any]:
+    base = record.base_url
     consult_id = record.facts.consult.id
     media: dict[str, Any] = {
         "resourceType": "Media",
@@ -219,7 +221,7 @@ def _recording(record: ConsultRecord, entry: Entry) -> dict[str, Any]:
         "encounter": {"reference": ref("Encounter", consult_id)},
         "createdDateTime": instant(entry.started_at),
         "operator": {"reference": ref("PractitionerRole", entry.user_id)},
-        "content": {"contentType": "video/webm", "url": f"/recordings/{entry.id}/file"},
+        "content": {"contentType": "video/webm", "url": f"{base}/recordings/{entry.id}/file"},
     }
     if entry.sha256:
         media["identifier"] = [ni_sha256(entry.sha256)]
@@ -280,6 +282,67 @@ def _composition(record: ConsultRecord, version: NoteVersion, latest: bool) -> d
     return composition
 
 
+#: A booking's status as FHIR's Appointment says it.
+_APPOINTMENT_STATUS = {
+    "scheduled": "booked",
+    "cancelled": "cancelled",
+    "completed": "fulfilled",
+    "missed": "noshow",
+}
+
+
+def _booked(record: ConsultRecord, booking: Booking) -> list[dict[str, Any]]:
+    """The Schedule, Slot and Appointment of a booked consult (FHIR R4 scheduling)."""
+    cid = record.facts.consult.id
+    specialty = {"coding": [{"system": f"{SYSTEM}:specialty", "code": booking.specialty}]}
+    schedule_key = f"{booking.specialist_id}-{booking.specialty}"
+    schedule = {
+        "resourceType": "Schedule",
+        "id": f"schedule-{schedule_key}",
+        "active": True,
+        "serviceType": [specialty],
+        "actor": [{"reference": ref("PractitionerRole", booking.specialist_id)}],
+    }
+    slot = {
+        "resourceType": "Slot",
+        "id": f"slot-{booking.id}",
+        "serviceType": [specialty],
+        "schedule": {"reference": ref("Schedule", schedule_key)},
+        "status": "busy" if booking.status in ("scheduled", "completed") else "free",
+        "start": instant(booking.starts_at),
+        "end": instant(booking.ends_at),
+    }
+    appointment: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": f"appointment-{booking.id}",
+        "identifier": [{"system": f"{SYSTEM}:booking", "value": str(booking.id)}],
+        "status": _APPOINTMENT_STATUS.get(booking.status, "booked"),
+        "serviceType": [specialty],
+        "start": instant(booking.starts_at),
+        "end": instant(booking.ends_at),
+        "slot": [{"reference": ref("Slot", booking.id)}],
+        "basedOn": [{"reference": ref("ServiceRequest", cid)}],
+        "participant": [
+            {"actor": {"reference": ref("Patient", cid)}, "status": "accepted"},
+            {
+                "actor": {"reference": ref("PractitionerRole", booking.clinician_id)},
+                "status": "accepted",
+            },
+            {
+                "actor": {"reference": ref("PractitionerRole", booking.specialist_id)},
+                "status": "accepted",
+            },
+        ],
+    }
+    if booking.cancel_reason:
+        appointment["cancelationReason"] = {"text": booking.cancel_reason}
+    return [
+        _entry(ref("Schedule", schedule_key), schedule),
+        _entry(ref("Slot", booking.id), slot),
+        _entry(ref("Appointment", booking.id), appointment),
+    ]
+
+
 def build_bundle(record: ConsultRecord, now: float) -> dict[str, Any]:
     facts = record.facts
     consult = facts.consult
@@ -330,7 +393,11 @@ def build_bundle(record: ConsultRecord, now: float) -> dict[str, Any]:
         if consult.ended_at is not None:
             period["end"] = instant(consult.ended_at)
         encounter["period"] = period
+    if record.booking is not None:
+        encounter["appointment"] = [{"reference": ref("Appointment", record.booking.id)}]
     entries.append(_entry(ref("Encounter", cid), encounter))
+    if record.booking is not None:
+        entries.extend(_booked(record, record.booking))
     for attachment in record.attachments:
         kind = "DocumentReference" if attachment.kind.value == "pdf" else "Media"
         entries.append(_entry(ref(kind, f"file-{attachment.id}"), _attachment(record, attachment)))

@@ -14,6 +14,7 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import User
 from consult_server.attachments.repository import AttachmentRepository
 from consult_server.audit.chain import Actor, AuditLog
+from consult_server.bookings.repository import BookingRepository
 from consult_server.consults.models import ConsultFacts
 from consult_server.consults.service import Consults
 from consult_server.fhir.bundle import build_bundle
@@ -31,6 +32,8 @@ class FhirExport:
         notes: Notes,
         catalog: RecordingCatalog,
         audit: AuditLog,
+        bookings: BookingRepository | None = None,
+        base_url: str = "",
     ) -> None:
         self.consults = consults
         self.accounts = accounts
@@ -38,6 +41,9 @@ class FhirExport:
         self.notes = notes
         self.catalog = catalog
         self.audit = audit
+        self.bookings = bookings
+        #: ``server.public_url``: links to files and recordings are absolute from it.
+        self.base_url = base_url.rstrip("/")
 
     async def record(self, facts: ConsultFacts) -> ConsultRecord:
         consult = facts.consult
@@ -54,6 +60,8 @@ class FhirExport:
             recordings=await self.catalog.of_consult(consult.id),
             chat=chat,
             note=[v for v in await self.notes.versions(consult.id) if v.signed],
+            booking=await self.bookings.of_consult(consult.id) if self.bookings else None,
+            base_url=self.base_url,
         )
 
     async def for_user(self, user: User, actor: Actor, consult_id: int) -> dict[str, Any]:
