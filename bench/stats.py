@@ -30,6 +30,7 @@ from consult_server.accounts.facility_admin import FacilityAdmin
 from consult_server.accounts.models import Level, Role
 from consult_server.accounts.repository import AccountRepository
 from consult_server.audit.chain import Actor, AuditLog
+from consult_server.bookings.repository import BookingRepository
 from consult_server.local_time import day_start
 from consult_server.stats.figures import Filters
 from consult_server.stats.repository import StatsRepository
@@ -37,6 +38,7 @@ from consult_server.stats.service import Stats
 from consult_server.store import migrate
 from consult_server.store.db import Database
 from consult_server.store.engine import parse
+from consult_server.teaching.repository import TeachingRepository
 from recordings.sessions import RecordedSessions
 from tests.support import figures
 from tests.support.postgres import PostgresServer, find_bindir
@@ -100,7 +102,13 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
         seed_s = time.perf_counter() - started
         supervisor = await accounts.user(people[0])
         assert supervisor is not None
-        stats = Stats(StatsRepository(db), RecordedSessions(db), accounts)
+        stats = Stats(
+            StatsRepository(db),
+            RecordedSessions(db),
+            accounts,
+            BookingRepository(db),
+            TeachingRepository(db),
+        )
         results: dict[str, Any] = {"consults": args.consults, "seed_s": round(seed_s, 1)}
         for name, (first_month, last_month, by) in VIEWS.items():
             filters = Filters.parse(

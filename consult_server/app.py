@@ -263,7 +263,13 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         grace_seconds=config.consults.booking_grace_minutes * 60,
         remind_seconds=config.consults.booking_reminder_minutes * 60,
     )
-    app[STATS] = Stats(StatsRepository(db), RecordedSessions(db), accounts)
+    app[STATS] = Stats(
+        StatsRepository(db),
+        RecordedSessions(db),
+        accounts,
+        BookingRepository(db),
+        TeachingRepository(db),
+    )
     app[PASSWORD_LINKS] = PasswordLinks(accounts)
     app[USER_ADMIN] = UserAdmin(accounts, app[PASSWORD_LINKS], app[SIGN_IN], app[AUDIT])
     app[NAV_RULES] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -259,3 +260,18 @@ class BookingRepository:
             (now, booking_id),
         )
         return changed > 0
+
+    async def figures(
+        self, group: str, bookings: str, params: list[Any]
+    ) -> dict[str, tuple[int, int]]:
+        """(bookings not cancelled, missed) per group. The caller selects: ``group`` and
+        ``bookings`` are its SQL over booking ``b`` and facility ``f``."""
+        rows = await self.db.fetch_all(
+            f"SELECT {group} AS k,"
+            " SUM(CASE WHEN b.status <> 'cancelled' THEN 1 ELSE 0 END) AS booked,"
+            " SUM(CASE WHEN b.status = 'missed' THEN 1 ELSE 0 END) AS missed"
+            " FROM bookings b JOIN facilities f ON f.id = b.facility_id"
+            f" WHERE {bookings} GROUP BY 1",
+            params,
+        )
+        return {str(r["k"]): (int(r["booked"] or 0), int(r["missed"] or 0)) for r in rows}

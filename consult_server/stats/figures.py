@@ -121,6 +121,10 @@ class Row:
     images: int = 0
     recorded_seconds: float = 0.0
     dispositions: dict[str, int] = field(default_factory=dict)
+    booked: int = 0
+    missed: int = 0
+    teaching_sessions: int = 0
+    teaching_viewers: int = 0
 
     @property
     def call_mean_s(self) -> float | None:
@@ -143,6 +147,10 @@ COLUMNS = (
     "images",
     "recorded_hours",
     *(f"disposition_{d}" for d in DISPOSITIONS),
+    "booked",
+    "missed",
+    "teaching_sessions",
+    "teaching_viewers",
 )
 
 
@@ -165,6 +173,10 @@ def csv_line(row: Row) -> list[str]:
         str(row.images),
         number(row.recorded_seconds / 3600, 2),
         *(str(row.dispositions.get(d, 0)) for d in DISPOSITIONS),
+        str(row.booked),
+        str(row.missed),
+        str(row.teaching_sessions),
+        str(row.teaching_viewers),
     ]
 
 
@@ -177,6 +189,10 @@ DATA_ELEMENTS = (
     ("CONSULT_EXPIRED", "expired"),
     ("CONSULT_ESCALATIONS", "escalations"),
     ("CONSULT_IMAGES", "images"),
+    ("CONSULT_BOOKED", "booked"),
+    ("CONSULT_BOOKED_MISSED", "missed"),
+    ("TEACHING_SESSIONS", "teaching_sessions"),
+    ("TEACHING_VIEWERS", "teaching_viewers"),
 )
 
 

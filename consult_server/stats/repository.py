@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from consult_server.bookings.repository import BookingRepository
 from consult_server.store.db import Database
+from consult_server.teaching.repository import TeachingRepository
 from recordings.sessions import RecordedSessions
 
 
@@ -33,32 +35,48 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-def key_sql(by: str, bounds: Sequence[float]) -> tuple[str, list[Any]]:
-    """The group of consult ``c`` (with facility ``f``) as SQL, and its parameters."""
+@dataclass(frozen=True)
+class Columns:
+    """Where a kind of row keeps its moment, facility and specialty (facility ``f`` is
+    joined by the query). Consults by default; bookings and teaching sessions too."""
+
+    at: str = "c.created_at"
+    facility: str = "c.facility_id"
+    #: None: the rows have no specialty (teaching).
+    specialty: str | None = "c.specialty_code"
+
+
+CONSULTS = Columns()
+BOOKINGS = Columns("b.starts_at", "b.facility_id", "b.specialty_code")
+TEACHING = Columns("t.created_at", "u.facility_id", None)
+
+
+def key_sql(by: str, bounds: Sequence[float], columns: Columns = CONSULTS) -> tuple[str, list[Any]]:
+    """The group of a row (with facility ``f``) as SQL, and its parameters."""
     if by == "month":
-        whens = " ".join(f"WHEN c.created_at < ? THEN {i}" for i in range(len(bounds) - 1))
+        whens = " ".join(f"WHEN {columns.at} < ? THEN {i}" for i in range(len(bounds) - 1))
         return f"(CASE {whens} END)", list(bounds[1:])
     column = {
-        "facility": "c.facility_id",
+        "facility": columns.facility,
         "level": "f.level",
-        "specialty": "c.specialty_code",
+        "specialty": columns.specialty or "''",
     }
     return column[by], []
 
 
-def where_sql(piece: Slice) -> tuple[str, list[Any]]:
+def where_sql(piece: Slice, columns: Columns = CONSULTS) -> tuple[str, list[Any]]:
     ids = sorted(piece.facilities)
     clauses = [
-        f"c.facility_id IN ({_marks(len(ids))})",
-        "c.created_at >= ?",
-        "c.created_at < ?",
+        f"{columns.facility} IN ({_marks(len(ids))})",
+        f"{columns.at} >= ?",
+        f"{columns.at} < ?",
     ]
     params: list[Any] = [*ids, piece.bounds[0], piece.bounds[-1]]
     if piece.level:
         clauses.append("f.level = ?")
         params.append(piece.level)
     if piece.specialty:
-        clauses.append("c.specialty_code = ?")
+        clauses.append(f"{columns.specialty or chr(39) * 2} = ?")
         params.append(piece.specialty)
     return " AND ".join(clauses), params
 
@@ -156,3 +174,20 @@ class StatsRepository:
         key, key_params = key_sql(piece.by, piece.bounds)
         where, params = where_sql(piece)
         return await sessions.recorded_seconds(key, where, [*key_params, *params])
+
+    async def booked(self, piece: Slice, bookings: BookingRepository) -> dict[str, tuple[int, int]]:
+        """Bookings (not cancelled) and missed ones per group, read by the bookings' own
+        repository; a booking counts in the month of its time."""
+        key, key_params = key_sql(piece.by, piece.bounds, BOOKINGS)
+        where, params = where_sql(piece, BOOKINGS)
+        return await bookings.figures(key, where, [*key_params, *params])
+
+    async def taught(
+        self, piece: Slice, teaching: TeachingRepository
+    ) -> dict[str, tuple[int, int]]:
+        """Teaching sessions hosted and their viewers per group (none by specialty)."""
+        if piece.by == "specialty" or piece.specialty:
+            return {}
+        key, key_params = key_sql(piece.by, piece.bounds, TEACHING)
+        where, params = where_sql(piece, TEACHING)
+        return await teaching.figures(key, where, [*key_params, *params])

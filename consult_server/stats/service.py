@@ -12,10 +12,12 @@ from aiohttp.web import AppKey
 
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
+from consult_server.bookings.repository import BookingRepository
 from consult_server.errors import Forbidden
 from consult_server.local_time import SERVICE_TIMEZONE
 from consult_server.stats.figures import Filters, Row, month_bounds, months_between
 from consult_server.stats.repository import Slice, StatsRepository
+from consult_server.teaching.repository import TeachingRepository
 from recordings.sessions import RecordedSessions
 
 
@@ -28,11 +30,18 @@ class Figures:
 
 class Stats:
     def __init__(
-        self, store: StatsRepository, sessions: RecordedSessions, accounts: Accounts
+        self,
+        store: StatsRepository,
+        sessions: RecordedSessions,
+        accounts: Accounts,
+        bookings: BookingRepository,
+        teaching: TeachingRepository,
     ) -> None:
         self.store = store
         self.sessions = sessions
         self.accounts = accounts
+        self.bookings = bookings
+        self.teaching = teaching
 
     @staticmethod
     def sees_any(user: User) -> bool:
@@ -66,12 +75,18 @@ class Stats:
         if scope:
             # The page's queries at once: each is one pass over the consults, on its own
             # connection (SQLite's readers do not wait for each other under WAL).
-            counts, waits, decided, images, recorded = await asyncio.gather(
+            consulted = asyncio.gather(
                 self.store.counts(piece),
                 self.store.waits(piece),
                 self.store.dispositions(piece),
                 self.store.images(piece),
                 self.store.recorded(piece, self.sessions),
+            )
+            others = asyncio.gather(
+                self.store.booked(piece, self.bookings), self.store.taught(piece, self.teaching)
+            )
+            (counts, waits, decided, images, recorded), (booked, taught) = await asyncio.gather(
+                consulted, others
             )
             for found in counts:
                 key = str(found["k"])
@@ -99,6 +114,13 @@ class Stats:
             for key, seconds in recorded.items():
                 if key in rows:
                     rows[key].recorded_seconds = seconds
+            # Bookings and lessons may fall in a group with no consult filed.
+            for key, (count, missed) in booked.items():
+                row = rows.setdefault(key, Row(key, labels.get(key, key)))
+                row.booked, row.missed = count, missed
+            for key, (sessions, viewers) in taught.items():
+                row = rows.setdefault(key, Row(key, labels.get(key, key)))
+                row.teaching_sessions, row.teaching_viewers = sessions, viewers
         if filters.by == "month":
             # Every month shows, a quiet one with zeros.
             for index, label in labels.items():
@@ -136,6 +158,10 @@ class Stats:
                 "call_seconds",
                 "images",
                 "recorded_seconds",
+                "booked",
+                "missed",
+                "teaching_sessions",
+                "teaching_viewers",
             ):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             for d, count in r.dispositions.items():

@@ -4,6 +4,7 @@ attendance. Methods return the domain's frozen dataclasses."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from consult_server.store.db import Database
 
@@ -91,3 +92,20 @@ class TeachingRepository:
             " AND left_at IS NULL",
             (at, teaching_id, user_id),
         )
+
+    async def figures(
+        self, group: str, sessions: str, params: list[Any]
+    ) -> dict[str, tuple[int, int]]:
+        """(sessions, distinct viewers) per group. The caller selects: ``group`` and
+        ``sessions`` are its SQL over session ``t``, its host ``u`` and their facility
+        ``f``."""
+        rows = await self.db.fetch_all(
+            f"SELECT {group} AS k, COUNT(DISTINCT t.id) AS sessions,"
+            " COUNT(DISTINCT a.session_id || ':' || a.user_id) AS viewers"
+            " FROM teaching_sessions t JOIN users u ON u.id = t.host_id"
+            " JOIN facilities f ON f.id = u.facility_id"
+            " LEFT JOIN teaching_attendance a ON a.session_id = t.id AND a.role = 'viewer'"
+            f" WHERE {sessions} GROUP BY 1",
+            params,
+        )
+        return {str(r["k"]): (int(r["sessions"] or 0), int(r["viewers"] or 0)) for r in rows}

@@ -9,7 +9,9 @@ import csv
 import datetime
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.local_time import SERVICE_TIMEZONE, day_start
@@ -31,14 +33,31 @@ def nearest_rank(values: list[float], share: float) -> float:
     return ordered[math.ceil(share * len(ordered)) - 1]
 
 
+@dataclass(frozen=True)
+class Other:
+    """A booking (status) or a teaching session (its viewers), at a facility and time."""
+
+    facility_id: int
+    at: float
+    status: str = ""
+    viewers: int = 0
+
+
 def expected(
-    consults: list[figures.Seeded], key: Callable[[figures.Seeded], str]
+    consults: list[figures.Seeded],
+    key: Callable[[Any], str],
+    bookings: Sequence[Other] = (),
+    lessons: Sequence[Other] = (),
 ) -> dict[str, list[str]]:
     groups: dict[str, list[figures.Seeded]] = {}
     for c in consults:
         groups.setdefault(key(c), []).append(c)
+    for other in [*bookings, *lessons]:
+        groups.setdefault(key(other), [])
     table = {}
     for name, members in groups.items():
+        booked = [b for b in bookings if key(b) == name and b.status != "cancelled"]
+        taught = [t for t in lessons if key(t) == name]
         waits = [c.accepted_at - c.created_at for c in members if c.accepted_at is not None]
         calls = [c.ended_at - c.started_at for c in members if c.started_at and c.ended_at]
         table[name] = [
@@ -56,6 +75,10 @@ def expected(
             str(sum(c.images for c in members)),
             f"{sum(c.recorded_seconds for c in members) / 3600:.2f}",
             *(str(sum(1 for c in members if c.disposition == d)) for d in figures.DISPOSITIONS),
+            str(len(booked)),
+            str(sum(1 for b in booked if b.status == "missed")),
+            str(len(taught)),
+            str(sum(t.viewers for t in taught)),
         ]
     return table
 
@@ -80,6 +103,56 @@ async def seeded(harness: Harness) -> tuple[list[figures.Seeded], dict[int, str]
     return consults, codes
 
 
+async def seed_others(harness: Harness) -> tuple[list[Other], list[Other]]:
+    """Bookings and teaching sessions in the range, at the province's facilities."""
+    db = harness.app[DB]
+    ids = {f.code: f.id for f in await harness.app[ACCOUNTS].facilities()}
+    people = {
+        r["username"]: int(r["id"]) for r in await db.fetch_all("SELECT id, username FROM users")
+    }
+    bookings = [
+        Other(ids["demo-commune-1"], START + 86400 * 3, "scheduled"),
+        Other(ids["demo-commune-1"], START + 86400 * 40, "missed"),
+        Other(ids["demo-commune-2"], START + 86400 * 41, "cancelled"),
+        Other(ids["demo-commune-2"], START + 86400 * 70, "completed"),
+    ]
+    for seat, b in enumerate(bookings, start=1):
+        await db.execute(
+            "INSERT INTO bookings (specialist_id, specialty_code, starts_at, ends_at, seat,"
+            " clinician_id, facility_id, summary, status, created_at)"
+            " VALUES (?, 'internal-medicine', ?, ?, ?, ?, ?, 'x', ?, ?)",
+            (
+                people["specialist.demo"],
+                b.at,
+                b.at + 600,
+                seat,
+                people["clinician.demo"],
+                b.facility_id,
+                b.status,
+                b.at - 86400,
+            ),
+        )
+    # Two lessons hosted at the district: one watched by both clinicians, one by nobody.
+    lessons = [
+        Other(ids["demo-district"], START + 86400 * 10, viewers=2),
+        Other(ids["demo-district"], START + 86400 * 50),
+    ]
+    for lesson in lessons:
+        teaching_id = await db.insert(
+            "INSERT INTO teaching_sessions (title, host_id, state, created_at)"
+            " VALUES ('Đọc phim X quang ngực', ?, 'ended', ?) RETURNING id",
+            (people["specialist.demo"], lesson.at),
+        )
+        for viewer in ("clinician.demo", "clinician2.demo")[: lesson.viewers]:
+            for _ in range(2):  # joining twice is one viewer
+                await db.execute(
+                    "INSERT INTO teaching_attendance (session_id, user_id, role, joined_at)"
+                    " VALUES (?, ?, 'viewer', ?)",
+                    (teaching_id, people[viewer], lesson.at + 60),
+                )
+    return bookings, lessons
+
+
 async def rows_of(harness: Harness, query: str) -> dict[str, list[str]]:
     supervisor = await harness.login("supervisor.demo")
     response = await supervisor.get("/stats.csv?" + query)
@@ -91,16 +164,22 @@ async def rows_of(harness: Harness, query: str) -> dict[str, list[str]]:
 
 async def test_by_month_and_total_agree_with_the_consults(harness: Harness) -> None:
     consults, codes = await seeded(harness)
+    bookings, lessons = await seed_others(harness)
     mine = [
         c
         for c in consults
         if START <= c.created_at < END and codes[c.facility_id] != "demo-central"
     ]
-    want = expected(mine, lambda c: month(c.created_at))
+
+    def when(row: Any) -> str:
+        return month(row.created_at if isinstance(row, figures.Seeded) else row.at)
+
+    want = expected(mine, when, bookings, lessons)
     found = await rows_of(harness, QUERY + "&by=month")
     total = found.pop("total")
     assert found == want
-    everything = expected(mine, lambda c: "total")["total"]
+    assert found["2026-10"][-4:] == ["1", "1", "1", "0"], "one booked (missed), one lesson"
+    everything = expected(mine, lambda c: "total", bookings, lessons)["total"]
     assert total == everything
 
 
