@@ -1,11 +1,13 @@
 """The figures on a national year, on SQLite and PostgreSQL side by side.
 
-    python -m bench.stats [--consults 200000] [--facilities 1500] [--engines sqlite,postgresql]
+    python -m bench.stats [--consults 200000] [--bookings 20000] [--facilities 1500]
+                          [--engines sqlite,postgresql]
 
 A generated referral tree (``bench.imports``'s: one central hospital, 63 provinces, their
 districts and communes) and ``--consults`` consults over twelve months at its commune
 and district facilities (with notes, images and recorded sessions, tests/support/
-figures.py). Then each view a supervisor at the central hospital opens, timed as the
+figures.py), and ``--bookings`` bookings (a tenth missed, a tenth cancelled) and the
+teaching sessions there are. Then each view a supervisor at the central hospital opens, timed as the
 server runs it (``Stats.figures``: every query of the page), median of 3: a year by
 month, by facility, by level, by specialty, and one month's DHIS2 export. Prints JSON.
 """
@@ -15,12 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from bench.imports import country_csv
@@ -50,6 +54,40 @@ VIEWS = {
     "year_by_specialty": ("2026-01", "2026-12", "specialty"),
     "one_month_by_facility": ("2026-10", "2026-10", "facility"),
 }
+
+
+async def seed_bookings(
+    db: Database,
+    facilities: list[int],
+    clinician: int,
+    specialist: int,
+    count: int,
+    start: float,
+    span: float,
+) -> None:
+    """``count`` bookings over the year, a tenth missed, a tenth cancelled."""
+    rng = random.Random(11)
+    statuses = ["completed"] * 8 + ["missed", "cancelled"]
+    rows = [
+        {
+            "at": start + (span * i) / count,
+            "seat": i + 1,
+            "facility": rng.choice(facilities),
+            "status": rng.choice(statuses),
+            "specialist": specialist,
+            "clinician": clinician,
+        }
+        for i in range(count)
+    ]
+    async with db.atomic() as tx:
+        await tx.conn.execute(
+            text(
+                "INSERT INTO bookings (specialist_id, specialty_code, starts_at, ends_at, seat,"
+                " clinician_id, facility_id, summary, status, created_at) VALUES (:specialist,"
+                " 'cardiology', :at, :at + 600, :seat, :clinician, :facility, 'x', :status, :at)"
+            ),
+            rows,
+        )
 
 
 async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
@@ -99,6 +137,7 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
                 first_id=first + 1,
             )
             await figures.insert(db, made, people[1], people[2])
+        await seed_bookings(db, local, people[1], people[2], args.bookings, start, span)
         seed_s = time.perf_counter() - started
         supervisor = await accounts.user(people[0])
         assert supervisor is not None
@@ -109,7 +148,11 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
             BookingRepository(db),
             TeachingRepository(db),
         )
-        results: dict[str, Any] = {"consults": args.consults, "seed_s": round(seed_s, 1)}
+        results: dict[str, Any] = {
+            "consults": args.consults,
+            "bookings": args.bookings,
+            "seed_s": round(seed_s, 1),
+        }
         for name, (first_month, last_month, by) in VIEWS.items():
             filters = Filters.parse(
                 {"from": first_month, "to": last_month, "by": by}, datetime.date(2026, 12, 31)
@@ -154,6 +197,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--consults", type=int, default=200_000)
+    parser.add_argument("--bookings", type=int, default=20_000)
     parser.add_argument("--facilities", type=int, default=1500)
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
