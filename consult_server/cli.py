@@ -144,8 +144,20 @@ def _serve(config: Config) -> None:
 def _demo(config: Config, password: str) -> None:
     async def work(accounts: Accounts) -> None:
         from consult_server.accounts.demo import load_demo
+        from consult_server.bookings.repository import BookingRepository
+        from consult_server.bookings.slots import Availability
 
         await load_demo(accounts, password)
+        # Enough for the bookings page to show free times at once: the district's
+        # internist takes booked consults on weekday mornings (07:30-11:00, 30 minutes,
+        # two patients a slot).
+        specialist = await accounts.store.active_specialist("specialist.demo")
+        if specialist is not None:
+            hours = [
+                Availability(specialist, "internal-medicine", day, 450, 660, 30, 2)
+                for day in range(5)
+            ]
+            await BookingRepository(accounts.store.db).publish(specialist, hours)
 
     asyncio.run(with_accounts(config, work))
     print("demo facilities and users are ready")

@@ -46,6 +46,12 @@ def test_demo_twice_then_create_user_and_db_status(tmp_path: Path) -> None:
         "supervisor.demo": "supervisor",
         "admin.demo": "admin",
     }
+    hours = db.execute(
+        "SELECT a.weekday, a.start_minute, a.end_minute, a.slot_minutes, a.per_slot"
+        " FROM availability a JOIN users u ON u.id = a.specialist_id"
+        " WHERE u.username = 'specialist.demo' ORDER BY a.weekday"
+    ).fetchall()
+    assert hours == [(day, 450, 660, 30, 2) for day in range(5)], "demo twice: once each"
     levels = dict(db.execute("SELECT code, level FROM facilities"))
     assert sorted(levels.values()) == ["central", "commune", "commune", "district", "provincial"]
     codes = {r[0] for r in db.execute("SELECT code FROM specialties")}
