@@ -33,13 +33,16 @@ async def post_form(client: Client, path: str, fields: dict[str, Any]) -> tuple[
         return response.status, await response.text()
 
 
-async def upload_csv(client: Client, text: str) -> tuple[int, str]:
+async def upload_csv(
+    client: Client, text: str, path: str = "/admin/facilities/import"
+) -> tuple[int, str]:
+    """Choose ``text`` as the CSV file and press "check" (the page's first step)."""
     data = aiohttp.FormData()
     data.add_field("csrf_token", client.csrf)
     data.add_field("action", "check")
-    data.add_field("file", text.encode(), filename="facilities.csv", content_type="text/csv")
+    data.add_field("file", text.encode(), filename="import.csv", content_type="text/csv")
     async with client.session.post(
-        client.base + "/admin/facilities/import", data=data, allow_redirects=False
+        client.base + path, data=data, allow_redirects=False
     ) as response:
         return response.status, await response.text()
 

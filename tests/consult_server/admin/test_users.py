@@ -8,11 +8,9 @@ from __future__ import annotations
 import html
 import re
 
-import aiohttp
-
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.audit.chain import AUDIT
-from tests.consult_server.admin.test_facilities import post_form
+from tests.consult_server.admin.test_facilities import post_form, upload_csv
 from tests.support.inproc import Client, Harness, anonymous_login
 from tests.support.server import DEMO_PASSWORD
 
@@ -195,14 +193,7 @@ async def test_nobody_but_admins(harness: Harness) -> None:
 
 
 async def upload_accounts(client: Client, text: str) -> tuple[int, str]:
-    data = aiohttp.FormData()
-    data.add_field("csrf_token", client.csrf)
-    data.add_field("action", "check")
-    data.add_field("file", text.encode(), filename="bac-si.csv", content_type="text/csv")
-    async with client.session.post(
-        client.base + "/admin/users/import", data=data, allow_redirects=False
-    ) as response:
-        return response.status, await response.text()
+    return await upload_csv(client, text, "/admin/users/import")
 
 
 async def test_doctors_imported_whole_each_with_a_one_time_link(harness: Harness) -> None:
