@@ -6,7 +6,9 @@ the time the room opens from it for both, through the usual check."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import sqlite3
 
 import pytest
 from playwright.async_api import Playwright, expect
@@ -84,5 +86,55 @@ async def test_a_clinician_books_and_the_room_opens_for_both(
         await booked.get_by_test_id("booking-join").click()
         await expect(clinician.get_by_test_id("prejoin")).to_be_visible()
         assert specialist.url.split("?")[0] == clinician.url.split("?")[0], "one room"
+    finally:
+        await browser.close()
+
+
+async def test_two_clinicians_booking_one_slot_at_once_get_one_booking(
+    server: RunningServer, playwright: Playwright
+) -> None:
+    """Two pages submit the same one-patient slot at the same moment: one is booked, the
+    other is told the time was just taken, and the database holds one booking."""
+    tomorrow = datetime.datetime.now(SERVICE_TIMEZONE).date() + datetime.timedelta(days=1)
+    browser = await launch(playwright)
+    try:
+        specialist = await login(browser, server.url, "specialist.central")
+        await specialist.goto("/availability")
+        row = specialist.get_by_test_id("availability-table").locator("tbody tr").first
+        await row.locator("select[name=specialty]").select_option("cardiology")
+        await row.locator("select[name=weekday]").select_option(str(tomorrow.weekday()))
+        await row.locator("input[name=start]").fill("09:00")
+        await row.locator("input[name=end]").fill("09:30")
+        await row.locator("input[name=slot_minutes]").fill("30")
+        await specialist.get_by_test_id("availability-save").click()
+        await expect(specialist.get_by_test_id("availability-done")).to_be_visible()
+        pages = [
+            await login(browser, server.url, "clinician.demo"),
+            await login(browser, server.url, "clinician2.demo"),
+        ]
+        for page, name in zip(pages, ("Hà Thị Sen", "Vàng A Páo"), strict=True):
+            await page.goto(f"/bookings?specialty=cardiology&from={tomorrow.isoformat()}")
+            await page.get_by_test_id("slot-item").get_by_test_id("book-slot").click()
+            await page.get_by_test_id("booking-patient-name").fill(name)
+            await page.get_by_test_id("booking-patient-year").fill("1990")
+            await page.get_by_test_id("booking-summary").fill("Hồi hộp, đánh trống ngực")
+        await asyncio.gather(*(p.get_by_test_id("booking-submit").click() for p in pages))
+        outcomes = []
+        for page in pages:
+            await page.wait_for_load_state()
+            done = await page.get_by_test_id("booking-done").count()
+            refused = page.get_by_test_id("booking-error")
+            if not done:
+                await expect(refused).to_contain_text("vừa có người đặt")
+            outcomes.append(bool(done))
+        assert sorted(outcomes) == [False, True]
+        db = sqlite3.connect(server.data_dir / "consult.sqlite3")
+        try:
+            count = db.execute(
+                "SELECT COUNT(*) FROM bookings WHERE status = 'scheduled'"
+            ).fetchone()
+        finally:
+            db.close()
+        assert count == (1,)
     finally:
         await browser.close()
