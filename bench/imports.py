@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL
 
+from bench.engines import on_engines
 from consult_server.accounts.demo import SPECIALTIES
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.facility_admin import FacilityAdmin
@@ -37,8 +36,6 @@ from consult_server.sign_in.flow import SignIn
 from consult_server.sign_in.throttle import LoginThrottle
 from consult_server.store import migrate
 from consult_server.store.db import Database
-from consult_server.store.engine import parse
-from tests.support.postgres import PostgresServer, find_bindir
 
 PROVINCES = 63
 
@@ -131,21 +128,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     text = country_csv(args.facilities)
     doctors = doctors_csv(args.doctors, args.facilities)
     results: dict[str, Any] = {"lines": text.count("\n") - 1, "bytes": len(text.encode())}
-    with tempfile.TemporaryDirectory() as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
-                results[engine] = await run_engine(url, text, doctors)
-                continue
-            bindir = find_bindir()
-            if bindir is None:
-                results[engine] = {"error": "PostgreSQL is not installed"}
-                continue
-            server = PostgresServer(bindir).start()
-            try:
-                results[engine] = await run_engine(parse(server.new_database()), text, doctors)
-            finally:
-                server.stop()
+
+    async def run(url: URL) -> dict[str, Any]:
+        return await run_engine(url, text, doctors)
+
+    results.update(await on_engines(args.engines, run))
     return results
 
 

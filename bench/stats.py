@@ -19,14 +19,13 @@ import asyncio
 import datetime
 import random
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
+from bench.engines import on_engines
 from bench.imports import country_csv
 from consult_server.accounts.demo import SPECIALTIES
 from consult_server.accounts.directory import Accounts
@@ -41,11 +40,9 @@ from consult_server.stats.repository import StatsRepository
 from consult_server.stats.service import Stats
 from consult_server.store import migrate
 from consult_server.store.db import Database
-from consult_server.store.engine import parse
 from consult_server.teaching.repository import TeachingRepository
 from recordings.sessions import RecordedSessions
 from tests.support import figures
-from tests.support.postgres import PostgresServer, find_bindir
 
 VIEWS = {
     "year_by_month": ("2026-01", "2026-12", "month"),
@@ -173,23 +170,10 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
-                results[engine] = await run_engine(url, args)
-                continue
-            bindir = find_bindir()
-            if bindir is None:
-                results[engine] = {"error": "PostgreSQL is not installed"}
-                continue
-            server = PostgresServer(bindir).start()
-            try:
-                results[engine] = await run_engine(parse(server.new_database()), args)
-            finally:
-                server.stop()
-    return results
+    async def run(url: URL) -> dict[str, Any]:
+        return await run_engine(url, args)
+
+    return await on_engines(args.engines, run)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,13 @@ import argparse
 import asyncio
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 
+from bench.engines import on_engines
 from consult_server.accounts.demo import load_demo
 from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
@@ -43,8 +42,6 @@ from consult_server.consults.repository import ConsultRepository
 from consult_server.consults.service import Consults
 from consult_server.store import migrate
 from consult_server.store.db import Database
-from consult_server.store.engine import parse
-from tests.support.postgres import PostgresServer, find_bindir
 
 PASSWORD = "bench-password-1"  # noqa: S105 (throwaway demo accounts)
 
@@ -160,23 +157,10 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for engine in args.engines:
-            if engine == "sqlite":
-                url = URL.create("sqlite", database=str(Path(tmp) / "bench.sqlite3"))
-                results[engine] = await run_engine(url, args)
-                continue
-            bindir = find_bindir()
-            if bindir is None:
-                results[engine] = {"error": "PostgreSQL is not installed"}
-                continue
-            server = PostgresServer(bindir).start()
-            try:
-                results[engine] = await run_engine(parse(server.new_database()), args)
-            finally:
-                server.stop()
-    return results
+    async def run(url: URL) -> dict[str, Any]:
+        return await run_engine(url, args)
+
+    return await on_engines(args.engines, run)
 
 
 def cli() -> None:

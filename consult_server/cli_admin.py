@@ -163,8 +163,8 @@ async def _user(accounts: Accounts, audit: AuditLog, args: argparse.Namespace) -
                 )
             )
         return 0
-    everyone = await accounts.store.listed(AccountQuery(frozenset(codes), limit=10**6))
-    row = next((r for r in everyone if r.username == args.username), None)
+    found = await accounts.store.listed(AccountQuery(frozenset(codes), username=args.username))
+    row = found[0] if found else None
     if row is None:
         raise ConsultServerError(f"no account {args.username}", "user_not_found")
     if args.user_action == "reset":

@@ -25,6 +25,11 @@ def year_at(at: float) -> int:
     return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).year
 
 
+def today() -> datetime.date:
+    """Today in the service's time."""
+    return datetime.datetime.now(SERVICE_TIMEZONE).date()
+
+
 def day_start(day: datetime.date) -> float:
     """The first moment of ``day`` in the service's time, as seconds since the epoch."""
     return datetime.datetime.combine(day, datetime.time(), SERVICE_TIMEZONE).timestamp()

@@ -10,6 +10,7 @@ routes each socket event to its job. Every message is answered: its result, a re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -29,6 +30,12 @@ from signaling.tokens import JoinClaims, verify_join_token
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
+
+
+def log_failure(task: asyncio.Task[None]) -> None:
+    """A task started from a callback (the media hub's) failed: say so in the log."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("room task failed", exc_info=task.exception())
 
 
 def error(code: str, message: str) -> Ack:

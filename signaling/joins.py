@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from media.hub import MediaHub
-from signaling.edge import Ack, RoomEdge, room_channel
+from signaling.edge import Ack, RoomEdge, log_failure, room_channel
 from signaling.messages import (
     CandidateMessage,
     JoinMessage,
@@ -40,11 +40,6 @@ from signaling.tokens import JoinClaims
 from signaling.turn import ice_servers
 
 log = logging.getLogger(__name__)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("room task failed", exc_info=task.exception())
 
 
 class Joins:
@@ -230,7 +225,7 @@ class Joins:
     def _peer_state(self, key: str, user_id: int, state: str, reason: str) -> None:
         """From the media hub (on the loop): a peer's link was lost or came back."""
         task = asyncio.create_task(self._link_changed(key, user_id, state, reason))
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(log_failure)
 
     async def _link_changed(self, key: str, user_id: int, state: str, reason: str) -> None:
         presence = self.edge.presence.get(key)

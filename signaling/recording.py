@@ -20,6 +20,7 @@ from pathlib import Path
 
 from media.hub import MediaHub
 from recordings.files import RecordingFile
+from signaling.edge import log_failure
 from signaling.room_kinds import RoomPorts
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ class _Recorded:
     target: Path
     #: A frame is already in a file: the room shows the recording indicator.
     live: bool = False
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("recording task failed", exc_info=task.exception())
 
 
 class RoomRecordings:
@@ -86,7 +82,7 @@ class RoomRecordings:
             return  # stopped while that frame was being written, or not the first
         recorded.live = True
         task = asyncio.create_task(self._went_live(key))
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(log_failure)
 
     async def _went_live(self, key: str) -> None:
         ports, number = self._kind(key)

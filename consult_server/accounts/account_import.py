@@ -14,12 +14,10 @@ Pure: the service loads the accounts and facilities, this module decides
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
-from consult_server.accounts.facility_rules import LineError
+from consult_server.accounts.csv_rows import LineError, csv_rows
 from consult_server.accounts.models import Role
 
 COLUMNS = ("username", "name", "role", "facility_code", "specialties")
@@ -77,14 +75,9 @@ def plan_accounts(
     """Check an accounts CSV. ``facilities``: id by code; ``scope``: the facility ids the
     admin manages (None: all); ``existing``: accounts by username (any facility: a
     username is unique across the country)."""
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    if not rows or [c.strip().lower() for c in rows[0]][: len(COLUMNS)] != list(COLUMNS):
-        header = ",".join(COLUMNS)
-        return AccountPlan(
-            [], [_bad(1, "", "csv_header", f"the first line must be: {header}", header)]
-        )
-    if len(rows) - 1 > MAX_LINES:
-        return AccountPlan([], [_bad(1, "", "csv_too_long", "too many lines", str(MAX_LINES))])
+    rows = csv_rows(text, COLUMNS, MAX_LINES)
+    if isinstance(rows, LineError):
+        return AccountPlan([], [rows])
     errors: list[LineError] = []
     lines: dict[str, tuple[int, AccountLine]] = {}
     for number, row in enumerate(rows[1:], start=2):

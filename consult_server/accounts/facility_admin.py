@@ -67,11 +67,6 @@ class FacilityAdmin:
 
         return [node(f) for f in sorted(children.get(None, []), key=lambda f: f.name)]
 
-    async def managed_facilities(self, admin: User) -> list[Facility]:
-        scope = await self._scope(admin)
-        found = [f for f in await self.accounts.facilities() if f.id in scope]
-        return sorted(found, key=lambda f: f.name)
-
     async def _specialty_codes(self) -> set[str]:
         return {s.code for s in await self.accounts.specialties()}
 

@@ -13,12 +13,11 @@ writes the plan in one transaction (``tests/consult_server/accounts/test_facilit
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
+from consult_server.accounts.csv_rows import LineError, csv_rows
 from consult_server.accounts.models import LEVEL_ORDER, Facility, Level
 from consult_server.accounts.referral_tree import ReferralTree
 from consult_server.errors import BadRequest, Conflict, Forbidden
@@ -93,18 +92,6 @@ def check_placement(
 
 
 @dataclass(frozen=True)
-class LineError:
-    """A bad line: its number, the facility code on it, a stable ``error`` code (the page
-    translates ``errors.<error>``), the English ``reason`` and the value at fault."""
-
-    line: int
-    code: str
-    error: str
-    reason: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class ImportPlan:
     """What an import would do: the drafts in an order that puts parents first, how
     many are new, changed or the same, and every bad line (any: nothing is written)."""
@@ -145,15 +132,9 @@ def plan_import(
     separated by ';') against the facilities there are, by code. ``scope``: the
     facility ids the importing admin manages (None: all, the command line's)."""
     errors: list[LineError] = []
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    if not rows or [c.strip().lower() for c in rows[0]][: len(COLUMNS)] != list(COLUMNS):
-        header = ",".join(COLUMNS)
-        return ImportPlan(
-            [], [LineError(1, "", "csv_header", f"the first line must be: {header}", header)]
-        )
-    if len(rows) - 1 > MAX_LINES:
-        too_many = f"at most {MAX_LINES} facilities at once"
-        return ImportPlan([], [LineError(1, "", "csv_too_long", too_many, str(MAX_LINES))])
+    rows = csv_rows(text, COLUMNS, MAX_LINES)
+    if isinstance(rows, LineError):
+        return ImportPlan([], [rows])
     by_id = {f.id: f for f in existing.values()}
     drafts: dict[str, tuple[int, FacilityDraft]] = {}
     for number, row in enumerate(rows[1:], start=2):

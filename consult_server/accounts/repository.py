@@ -43,6 +43,9 @@ class AccountQuery:
     #: None: active and not.
     active: bool | None = None
     limit: int = 200
+    #: One account, by id or by username.
+    user_id: int | None = None
+    username: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,6 +349,12 @@ class AccountRepository:
         if query.active is not None:
             clauses.append("u.active = ?")
             params.append(int(query.active))
+        if query.user_id is not None:
+            clauses.append("u.id = ?")
+            params.append(query.user_id)
+        if query.username:
+            clauses.append("u.username = ?")
+            params.append(query.username)
         async with self.db.reading() as tx:
             rows = await tx.fetch_all(
                 "SELECT u.id, u.username, u.display_name, u.role, u.facility_id, u.active,"

@@ -6,6 +6,7 @@ has none until its person uses theirs). Every change is in the audit chain.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -56,26 +57,16 @@ class UserAdmin:
         return frozenset(managed(await self.accounts.referral_tree(), admin.facility_id))
 
     async def find(self, admin: User, query: AccountQuery) -> list[Listed]:
-        scope = await self.scope(admin)
-        rows = await self.accounts.store.listed(
-            AccountQuery(
-                scope,
-                query.text,
-                query.role,
-                query.facility_id,
-                query.specialty,
-                query.active,
-                query.limit,
-            )
-        )
+        """Accounts matching ``query`` among those the admin manages (its own
+        ``facilities`` are replaced by the admin's scope)."""
+        scoped = dataclasses.replace(query, facilities=await self.scope(admin))
+        rows = await self.accounts.store.listed(scoped)
         now = time.time()
         return [Listed(r, self.sign_in.locked_seconds(r.username, now)) for r in rows]
 
     async def one(self, admin: User, user_id: int) -> Listed:
-        scope = await self.scope(admin)
-        for listed in await self.find(admin, AccountQuery(scope, limit=100_000)):
-            if listed.row.id == user_id:
-                return listed
+        for listed in await self.find(admin, AccountQuery(frozenset(), user_id=user_id)):
+            return listed
         raise NotFound("no such account among those you manage", "user_not_found")
 
     async def _check(self, admin: User, draft: AccountDraft) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
-from consult_server.accounts.facility_admin import FACILITY_ADMIN
+from consult_server.accounts.facility_admin import FACILITY_ADMIN, TreeNode
 from consult_server.accounts.facility_rules import FacilityDraft, ImportPlan
-from consult_server.accounts.models import LEVEL_ORDER, Level, Role, User
+from consult_server.accounts.models import LEVEL_ORDER, Facility, Level, Role, User
 from consult_server.audit.chain import Actor
 from consult_server.errors import BadRequest, ClientError
 from consult_server.http.render import language_of, render
@@ -27,6 +27,10 @@ MAX_CSV_BYTES = 900 * 1024
 
 def _actor(request: web.Request, user: User) -> Actor:
     return Actor.user(user, request.remote)
+
+
+def _facilities_of(nodes: list[TreeNode]) -> list[Facility]:
+    return [f for n in nodes for f in [n.facility, *_facilities_of(n.children)]]
 
 
 async def _page(
@@ -47,17 +51,15 @@ async def _page(
     specialties = {s.code: s.name(language) for s in await accounts.specialties()}
     edit_id = request.query.get("edit", "")
     editing = None
-    managed = await admin.managed_facilities(user)
+    managed = sorted(_facilities_of(tree), key=lambda f: f.name)
     if edit_id.isdigit():
         editing = next((f for f in managed if f.id == int(edit_id)), None)
-    codes = {f.id: f.code for f in await accounts.facilities()}
     return render(
         request,
         "admin_facilities.html",
         {
             "tree": tree,
             "managed": managed,
-            "codes": codes,
             "levels": [level.value for level in LEVEL_ORDER],
             "specialties": specialties,
             "editing": editing,

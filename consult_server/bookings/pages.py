@@ -18,23 +18,23 @@ from aiohttp import web
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
 from consult_server.bookings.repository import Booking
-from consult_server.bookings.service import BOOKINGS, OPENS_BEFORE, today
+from consult_server.bookings.service import BOOKINGS, OPENS_BEFORE
 from consult_server.bookings.slots import Availability
 from consult_server.errors import BadRequest, ClientError
 from consult_server.http.render import language_of, render
 from consult_server.http.security import current_user, requires
-from consult_server.local_time import SERVICE_TIMEZONE
+from consult_server.local_time import local_moment, today
 
 routes = web.RouteTableDef()
 WEEKDAYS = range(7)
 
 
 def _clock(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%H:%M")
+    return local_moment(at)[-5:]  # "HH:MM"
 
 
 def _day(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%Y-%m-%d")
+    return local_moment(at)[:10]  # "YYYY-MM-DD"
 
 
 async def _names(request: web.Request, ids: set[int]) -> dict[int, User]:
@@ -125,7 +125,7 @@ async def booking_form(request: web.Request) -> web.Response:
             "specialist": next(iter(people.values()), None),
             "specialty": q.get("specialty", ""),
             "starts_at": starts_at,
-            "when": f"{_day(starts_at)} {_clock(starts_at)}",
+            "when": local_moment(starts_at),
         },
     )
 

@@ -25,7 +25,7 @@ from consult_server.consults.models import NewConsult
 from consult_server.consults.patient import Patient, Sex
 from consult_server.consults.service import Consults
 from consult_server.errors import BadRequest, Conflict, Forbidden, NotFound
-from consult_server.local_time import SERVICE_TIMEZONE, day_start, year_at
+from consult_server.local_time import day_start, year_at
 
 #: Told when a booking is made or cancelled: (users, what changed).
 Notify = Callable[[set[int], dict[str, object]], Awaitable[None]]
@@ -82,24 +82,46 @@ class Bookings:
         theirs that staffs it, nearest first."""
         tree = await self.accounts.referral_tree()
         levels = tree.levels_for(clinician.facility_id, specialty)
-        found: list[int] = []
-        for facility_id in levels:
-            found += await self.accounts.specialists_at([facility_id], specialty)
-        return found
+        return await self.accounts.specialists_at(levels, specialty)
 
-    async def free_slots(
-        self, clinician: User, specialty: str, first_day: datetime.date, days: int
+    async def _free(
+        self, specialists: list[int], specialty: str, first_day: datetime.date, days: int
     ) -> list[Slot]:
-        if clinician.role is not Role.CLINICIAN:
-            raise Forbidden("only clinicians book consults", "not_a_clinician")
+        """The free slots of these specialists in this specialty, from ``first_day``."""
         days = max(1, min(days, MAX_DAYS_AHEAD))
-        specialists = await self._reachable(clinician, specialty)
         hours = [h for h in await self.store.hours(specialists) if h.specialty == specialty]
         start = day_start(first_day)
         end = day_start(first_day + datetime.timedelta(days=days))
         taken = await self.store.taken(specialists, start, end)
         off = await self.store.days_off(specialists)
         return slots_of(hours, first_day, days, off, taken, now=time.time())
+
+    async def _published(self, specialist_id: int, specialty: str, starts_at: float) -> Slot:
+        """The published slot starting then, within the booking horizon (seats not
+        counted: taking one decides)."""
+        now = time.time()
+        hours = await self.store.hours([specialist_id])
+        off = await self.store.days_off([specialist_id])
+        slot = slot_at(hours, specialist_id, specialty, starts_at, off)
+        if slot is None or not now < starts_at < now + MAX_DAYS_AHEAD * 86400:
+            raise NotFound("no such slot among those you may book", "slot_not_found")
+        return slot
+
+    async def _party_to(self, user: User, booking_id: int) -> Booking:
+        """The booking, if ``user`` is one of its two sides (404 otherwise)."""
+        booking = await self.store.get(booking_id)
+        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
+            raise NotFound("no such booking", "booking_not_found")
+        return booking
+
+    async def free_slots(
+        self, clinician: User, specialty: str, first_day: datetime.date, days: int
+    ) -> list[Slot]:
+        if clinician.role is not Role.CLINICIAN:
+            raise Forbidden("only clinicians book consults", "not_a_clinician")
+        return await self._free(
+            await self._reachable(clinician, specialty), specialty, first_day, days
+        )
 
     async def book(
         self,
@@ -115,13 +137,8 @@ class Bookings:
             raise Forbidden("only clinicians book consults", "not_a_clinician")
         if specialist_id not in await self._reachable(clinician, specialty):
             raise NotFound("no such slot among those you may book", "slot_not_found")
+        slot = await self._published(specialist_id, specialty, starts_at)
         now = time.time()
-        horizon = now + MAX_DAYS_AHEAD * 86400
-        hours = await self.store.hours([specialist_id])
-        off = await self.store.days_off([specialist_id])
-        slot = slot_at(hours, specialist_id, specialty, starts_at, off)
-        if slot is None or not now < starts_at < horizon:
-            raise NotFound("no such slot among those you may book", "slot_not_found")
         summary = summary.strip()
         if not summary or len(summary) > SUMMARY_MAX:
             raise BadRequest(f"the summary is 1-{SUMMARY_MAX} characters", "bad_summary")
@@ -154,12 +171,8 @@ class Bookings:
         return await self.store.of_user(user.id, time.time() - 86400)
 
     async def cancel(self, user: User, booking_id: int, reason: str) -> Booking:
-        booking = await self.store.get(booking_id)
-        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
-            raise NotFound("no such booking", "booking_not_found")
-        reason = reason.strip()
-        if not reason or len(reason) > REASON_MAX:
-            raise BadRequest("say why (1-500 characters)", "reason_required")
+        booking = await self._party_to(user, booking_id)
+        reason = _reason(reason)
         if not await self.store.cancel(booking_id, user.id, reason, time.time()):
             raise Conflict("this booking is no longer scheduled", "booking_closed")
         cancelled = await self.store.get(booking_id)
@@ -173,20 +186,12 @@ class Bookings:
         """Either side moves a booking to another free slot of the same specialist and
         specialty: the new seat is taken first (if it is gone, nothing changes), then the
         old booking is cancelled with the reason; both sides are told."""
-        booking = await self.store.get(booking_id)
-        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
-            raise NotFound("no such booking", "booking_not_found")
-        reason = reason.strip()
-        if not reason or len(reason) > REASON_MAX:
-            raise BadRequest("say why (1-500 characters)", "reason_required")
+        booking = await self._party_to(user, booking_id)
+        reason = _reason(reason)
         if booking.status != "scheduled" or booking.consult_id is not None:
             raise Conflict("this booking is no longer scheduled", "booking_closed")
+        slot = await self._published(booking.specialist_id, booking.specialty, starts_at)
         now = time.time()
-        hours = await self.store.hours([booking.specialist_id])
-        off = await self.store.days_off([booking.specialist_id])
-        slot = slot_at(hours, booking.specialist_id, booking.specialty, starts_at, off)
-        if slot is None or not now < starts_at < now + MAX_DAYS_AHEAD * 86400:
-            raise NotFound("no such slot among those you may book", "slot_not_found")
         if starts_at == booking.starts_at:
             raise Conflict("this is the booking's own time", "slot_taken")
         moved_id = await self.store.book(
@@ -224,28 +229,14 @@ class Bookings:
         self, user: User, booking_id: int, first_day: datetime.date, days: int
     ) -> list[Slot]:
         """The free slots a booking may move to (its specialist's, its specialty)."""
-        booking = await self.store.get(booking_id)
-        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
-            raise NotFound("no such booking", "booking_not_found")
-        days = max(1, min(days, MAX_DAYS_AHEAD))
-        hours = [
-            h
-            for h in await self.store.hours([booking.specialist_id])
-            if h.specialty == booking.specialty
-        ]
-        start = day_start(first_day)
-        end = day_start(first_day + datetime.timedelta(days=days))
-        taken = await self.store.taken([booking.specialist_id], start, end)
-        off = await self.store.days_off([booking.specialist_id])
-        return slots_of(hours, first_day, days, off, taken, now=time.time())
+        booking = await self._party_to(user, booking_id)
+        return await self._free([booking.specialist_id], booking.specialty, first_day, days)
 
     async def open_room(self, user: User, booking_id: int) -> int:
         """The consult of a booking that has come due (from 15 minutes before it until
         the grace after it ends): made by whichever side comes first, accepted by the
         booked specialist; both sides then join its room through the usual check."""
-        booking = await self.store.get(booking_id)
-        if booking is None or user.id not in (booking.clinician_id, booking.specialist_id):
-            raise NotFound("no such booking", "booking_not_found")
+        booking = await self._party_to(user, booking_id)
         if booking.consult_id is not None:
             return booking.consult_id
         now = time.time()
@@ -295,8 +286,12 @@ class Bookings:
                 )
 
 
-def today() -> datetime.date:
-    return datetime.datetime.now(SERVICE_TIMEZONE).date()
+def _reason(reason: str) -> str:
+    """A cancel's or a move's reason, as the other side will read it."""
+    reason = reason.strip()
+    if not reason or len(reason) > REASON_MAX:
+        raise BadRequest("say why (1-500 characters)", "reason_required")
+    return reason
 
 
 BOOKINGS: AppKey[Bookings] = AppKey("bookings")

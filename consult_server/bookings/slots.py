@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from consult_server.errors import BadRequest
-from consult_server.local_time import SERVICE_TIMEZONE
+from consult_server.local_time import SERVICE_TIMEZONE, day_start
 
 #: Shortest and longest slot, and the most patients one slot takes.
 SLOT_MINUTES = (5, 240)
@@ -65,8 +65,7 @@ class Slot:
 
 
 def _start(day: datetime.date, minute: int) -> float:
-    moment = datetime.datetime.combine(day, datetime.time(), SERVICE_TIMEZONE)
-    return (moment + datetime.timedelta(minutes=minute)).timestamp()
+    return day_start(day) + minute * 60  # the service's time has no daylight saving
 
 
 def slots_of(

@@ -9,11 +9,12 @@ import time
 from aiohttp import web
 
 from consult_server.accounts.models import Role
-from consult_server.bookings.service import BOOKINGS, today
+from consult_server.bookings.service import BOOKINGS
 from consult_server.bookings.slots import Availability
 from consult_server.errors import BadRequest
 from consult_server.http.request import json_body
 from consult_server.http.security import current_user, requires
+from consult_server.local_time import today
 
 routes = web.RouteTableDef()
 

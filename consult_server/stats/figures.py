@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from consult_server.accounts.models import Level
 from consult_server.errors import BadRequest
-from consult_server.local_time import SERVICE_TIMEZONE, day_start
+from consult_server.local_time import day_start
 
 GROUPS = ("month", "facility", "level", "specialty")
 #: At most this many months in one view (two years).
@@ -96,10 +96,6 @@ def month_bounds(first: datetime.date, last: datetime.date) -> list[float]:
     """The instants each month starts, and the end of the last, in the service's time."""
     months = months_between(first, last)
     return [day_start(m) for m in months] + [day_start(_next(months[-1]))]
-
-
-def month_of(at: float) -> str:
-    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%Y-%m")
 
 
 @dataclass

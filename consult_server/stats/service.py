@@ -5,7 +5,6 @@ share."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 from dataclasses import dataclass
 
 from aiohttp.web import AppKey
@@ -14,7 +13,6 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.models import Role, User
 from consult_server.bookings.repository import BookingRepository
 from consult_server.errors import Forbidden
-from consult_server.local_time import SERVICE_TIMEZONE
 from consult_server.stats.figures import Filters, Row, month_bounds, months_between
 from consult_server.stats.repository import Slice, StatsRepository
 from consult_server.teaching.repository import TeachingRepository
@@ -26,6 +24,8 @@ class Figures:
     filters: Filters
     rows: list[Row]
     total: Row
+    #: The facilities the viewer sees (the filter's menu offers them).
+    viewable: frozenset[int] = frozenset()
 
 
 class Stats:
@@ -53,12 +53,8 @@ class Stats:
             raise Forbidden("only supervisors and admins see the figures", "not_a_reviewer")
         return frozenset((await self.accounts.referral_tree()).descendants(user.facility_id))
 
-    @staticmethod
-    def today() -> datetime.date:
-        return datetime.datetime.now(SERVICE_TIMEZONE).date()
-
     async def figures(self, user: User, filters: Filters, language: str) -> Figures:
-        scope = await self.scope(user)
+        scope = viewable = await self.scope(user)
         if filters.facility_id is not None:
             tree = await self.accounts.referral_tree()
             scope = scope & frozenset(tree.descendants(filters.facility_id))
@@ -131,7 +127,7 @@ class Stats:
         total = self._total(ordered)
         if "*" in waits:
             total.wait_median_s, total.wait_p90_s = waits["*"]
-        return Figures(filters, ordered, total)
+        return Figures(filters, ordered, total, viewable)
 
     async def _labels(self, filters: Filters, language: str) -> dict[str, str]:
         if filters.by == "month":

@@ -16,6 +16,7 @@ from consult_server.accounts.models import Level, Role
 from consult_server.errors import BadRequest
 from consult_server.http.render import language_of, render
 from consult_server.http.security import current_user, requires
+from consult_server.local_time import today
 from consult_server.stats.charts import Series, bar_chart
 from consult_server.stats.figures import COLUMNS, Filters, csv_line, data_value_set
 from consult_server.stats.service import STATS
@@ -29,12 +30,11 @@ async def stats_page(request: web.Request) -> web.Response:
     user = current_user(request)
     stats = request.app[STATS]
     language = language_of(request)
-    filters = Filters.parse(request.query, stats.today())
+    filters = Filters.parse(request.query, today())
     figures = await stats.figures(user, filters, language)
     labels = [r.label for r in figures.rows]
-    scope = await stats.scope(user)
     facilities = sorted(
-        (f for f in await request.app[ACCOUNTS].facilities() if f.id in scope),
+        (f for f in await request.app[ACCOUNTS].facilities() if f.id in figures.viewable),
         key=lambda f: f.name,
     )
     specialties = [(s.code, s.name(language)) for s in await request.app[ACCOUNTS].specialties()]
@@ -78,7 +78,7 @@ async def stats_page(request: web.Request) -> web.Response:
 @requires(Role.SUPERVISOR, Role.ADMIN)
 async def stats_csv(request: web.Request) -> web.Response:
     stats = request.app[STATS]
-    filters = Filters.parse(request.query, stats.today())
+    filters = Filters.parse(request.query, today())
     figures = await stats.figures(current_user(request), filters, language_of(request))
     out = io.StringIO()
     writer = csv.writer(out)
