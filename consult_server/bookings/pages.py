@@ -3,7 +3,8 @@
 - ``/bookings``: a clinician's free slots (a specialty, a week) and everyone's own
   bookings, each with "cancel" (a reason) and, when due, "join";
 - ``/bookings/new``: the booking form for one slot (the patient, the summary, consent);
-- ``/availability``: a specialist's weekly hours and days off.
+- ``/availability``: a specialist's weekly hours and days off (``?for=ID``: an admin keeping
+  those of a specialist at a facility under theirs, audited).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.models import Role, User
+from consult_server.audit.chain import AUDIT, Actor
 from consult_server.bookings.repository import Booking
 from consult_server.bookings.service import BOOKINGS, OPENS_BEFORE
 from consult_server.bookings.slots import Availability
 from consult_server.errors import BadRequest, ClientError
-from consult_server.http.render import language_of, render
+from consult_server.http.render import language_of, render, render_error
 from consult_server.http.security import current_user, requires
 from consult_server.local_time import local_moment, today
 
@@ -189,16 +191,26 @@ async def join(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/consults/{consult_id}/room")
 
 
+def _for(value: object) -> int | None:
+    """The specialist an admin keeps hours for (``for``: their id)."""
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 13 else None
+
+
 @routes.get("/availability")
-@requires(Role.SPECIALIST)
-async def availability_page(request: web.Request) -> web.Response:
-    return await _availability(request)
+@requires(Role.SPECIALIST, Role.ADMIN)
+async def availability_page(request: web.Request) -> web.StreamResponse:
+    try:
+        keeper = await request.app[BOOKINGS].keeper(
+            current_user(request), _for(request.query.get("for"))
+        )
+    except ClientError as exc:
+        return await render_error(request, exc)
+    return await _availability(request, keeper)
 
 
 async def _availability(
-    request: web.Request, error: ClientError | None = None, status: int = 200
+    request: web.Request, user: User, error: ClientError | None = None, status: int = 200
 ) -> web.Response:
-    user = current_user(request)
     bookings = request.app[BOOKINGS]
     hours = await bookings.store.hours([user.id])
     off = sorted(day for _, day in await bookings.store.days_off([user.id]))
@@ -218,6 +230,8 @@ async def _availability(
             "hhmm": lambda minute: f"{minute // 60:02d}:{minute % 60:02d}",
             "error": error,
             "done": request.query.get("done", ""),
+            # Set when an admin keeps someone else's hours.
+            "keeper": None if user.id == current_user(request).id else user,
         },
         status=status,
     )
@@ -229,10 +243,14 @@ def _minutes(value: str) -> int:
 
 
 @routes.post("/availability")
-@requires(Role.SPECIALIST)
-async def save_availability(request: web.Request) -> web.Response:
-    user = current_user(request)
+@requires(Role.SPECIALIST, Role.ADMIN)
+async def save_availability(request: web.Request) -> web.StreamResponse:
+    acting = current_user(request)
     form = await request.post()
+    try:
+        user = await request.app[BOOKINGS].keeper(acting, _for(form.get("for")))
+    except ClientError as exc:
+        return await render_error(request, exc)
 
     def column(name: str) -> list[str]:
         return [v.strip() for v in form.getall(name, []) if isinstance(v, str)]
@@ -272,11 +290,15 @@ async def save_availability(request: web.Request) -> web.Response:
                 days.append(datetime.date.fromisoformat(line))
             except ValueError:
                 raise BadRequest("days off are YYYY-MM-DD", "bad_availability") from None
-        await request.app[BOOKINGS].publish(user, hours)
-        await request.app[BOOKINGS].store.set_days_off(user.id, days)
+        await request.app[BOOKINGS].publish(user, hours, days)
     except (ClientError, ValueError) as exc:
         error = exc if isinstance(exc, ClientError) else BadRequest("bad form", "bad_availability")
-        return await _availability(request, error, error.status)
+        return await _availability(request, user, error, error.status)
+    if user.id != acting.id:
+        await request.app[AUDIT].append(
+            Actor.user(acting, request.remote), "update", f"availability:{user.id}"
+        )
+        raise web.HTTPSeeOther(f"/availability?for={user.id}&done=saved")
     raise web.HTTPSeeOther("/availability?done=saved")
 
 

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp.web import AppKey
 
 from consult_server.accounts.directory import Accounts
+from consult_server.accounts.facility_rules import managed
 from consult_server.accounts.models import Role, User
 from consult_server.bookings.repository import Booking, BookingRepository, NewBooking
 from consult_server.bookings.slots import MAX_DAYS_AHEAD, Availability, Slot, slot_at, slots_of
@@ -67,8 +68,31 @@ class Bookings:
         if self._notify is not None:
             await self._notify(users, change)
 
-    async def publish(self, specialist: User, hours: Sequence[Availability]) -> None:
-        """A specialist's own weekly hours, for the specialties they practise."""
+    async def keeper(self, acting: User, specialist_id: int | None) -> User:
+        """Whose hours ``acting`` keeps: a specialist their own; an admin those of a
+        specialist at a facility under their own (anyone else: not found)."""
+        if acting.role is Role.SPECIALIST and specialist_id in (None, acting.id):
+            return acting
+        if acting.role is not Role.ADMIN:
+            raise Forbidden("only specialists publish hours", "not_a_specialist")
+        specialist = None if specialist_id is None else await self.accounts.user(specialist_id)
+        if (
+            specialist is None
+            or specialist.role is not Role.SPECIALIST
+            or specialist.facility_id
+            not in managed(await self.accounts.referral_tree(), acting.facility_id)
+        ):
+            raise NotFound("no such specialist among those you manage", "user_not_found")
+        return specialist
+
+    async def publish(
+        self,
+        specialist: User,
+        hours: Sequence[Availability],
+        days_off: Sequence[datetime.date] | None = None,
+    ) -> None:
+        """A specialist's weekly hours, for the specialties they practise (and, when
+        given, their days off). Who may set them is :meth:`keeper`'s to say."""
         if specialist.role is not Role.SPECIALIST:
             raise Forbidden("only specialists publish hours", "not_a_specialist")
         for h in hours:
@@ -76,6 +100,8 @@ class Bookings:
                 raise BadRequest("hours only for your own specialties", "bad_availability")
             h.check()
         await self.store.publish(specialist.id, hours)
+        if days_off is not None:
+            await self.store.set_days_off(specialist.id, days_off)
 
     async def _reachable(self, clinician: User, specialty: str) -> list[int]:
         """The specialists a clinician may book: that specialty, at any facility above
