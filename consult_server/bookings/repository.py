@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from consult_server.bookings.slots import Availability
+from consult_server.errors import Conflict
 from consult_server.store.db import Database, Row, Transaction
 
 
@@ -84,6 +85,33 @@ def _booking(r: Row) -> Booking:
         r["patient_sex"],
         bool(r["recording_consent"]),
         None if r["consult_id"] is None else int(r["consult_id"]),
+    )
+
+
+def _same_patient(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+async def _patient_busy(
+    tx: Transaction, booking: NewBooking, booking_id: int, moving: int
+) -> bool:
+    """Whether this patient (name, birth year and sex, at the same facility) already has
+    a scheduled booking overlapping ``booking``'s time: Bahmni's patient double booking."""
+    if not booking.patient_name:
+        return False
+    rows = await tx.fetch_all(
+        "SELECT patient_name, patient_birth_year, patient_sex FROM bookings"
+        " WHERE facility_id = ? AND status = 'scheduled' AND starts_at < ? AND ends_at > ?"
+        " AND id NOT IN (?, ?)",
+        (booking.facility_id, booking.ends_at, booking.starts_at, booking_id, moving),
+    )
+    name = _same_patient(booking.patient_name)
+    return any(
+        r["patient_name"] is not None
+        and _same_patient(r["patient_name"]) == name
+        and r["patient_birth_year"] == booking.patient_birth_year
+        and r["patient_sex"] == booking.patient_sex
+        for r in rows
     )
 
 
@@ -170,13 +198,15 @@ class BookingRepository:
         )
         return {(int(r["specialist_id"]), float(r["starts_at"])): int(r["n"]) for r in rows}
 
-    async def book(self, booking: NewBooking, now: float) -> int | None:
+    async def book(self, booking: NewBooking, now: float, moving: int = 0) -> int | None:
         """Take a free seat of the slot; the booking's id, or None when every seat is
-        taken (nothing written)."""
+        taken (nothing written). Refused (:class:`Conflict`) when the same patient of the
+        same facility already has a scheduled booking overlapping it (other than
+        ``moving``, the one being moved)."""
         for seat in range(1, booking.per_slot + 1):
             try:
                 async with self.db.atomic() as tx:
-                    return await tx.insert(
+                    booking_id = await tx.insert(
                         "INSERT INTO bookings (specialist_id, specialty_code, starts_at,"
                         " ends_at, seat, clinician_id, facility_id, summary, patient_name,"
                         " patient_birth_year, patient_sex, recording_consent, status, created_at)"
@@ -198,6 +228,15 @@ class BookingRepository:
                             now,
                         ),
                     )
+                    # After the seat: a full slot says so first. Two bookings of one
+                    # patient at the very same instant can both pass (a check, not a
+                    # constraint: a name is no identifier).
+                    if await _patient_busy(tx, booking, booking_id, moving):
+                        raise Conflict(
+                            "this patient already has a booking at that time",
+                            "patient_double_booked",
+                        )
+                    return booking_id
             except IntegrityError:
                 continue  # that seat was taken a moment ago: the next one
         return None

@@ -236,6 +236,7 @@ class Bookings:
                 booking.consent,
             ),
             now,
+            moving=booking.id,
         )
         if moved_id is None:
             raise Conflict("this slot was just booked; choose another", "slot_taken")

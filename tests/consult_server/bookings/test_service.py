@@ -47,13 +47,16 @@ async def slots(clinician: Client, specialty: str) -> list[dict[str, Any]]:
     return list(body["slots"])
 
 
-def booking(slot: dict[str, Any], summary: str = "Đau ngực khi gắng sức") -> dict[str, Any]:
+def booking(
+    slot: dict[str, Any], summary: str = "Đau ngực khi gắng sức", patient: int = 0
+) -> dict[str, Any]:
+    """A booking of ``slot`` for the demo patient (``patient`` > 0: another one)."""
     return {
         "specialist_id": slot["specialist_id"],
         "specialty": slot["specialty"],
         "starts_at": slot["starts_at"],
         "summary": summary,
-        "patient": PATIENT,
+        "patient": PATIENT | ({"name": f"Bệnh nhân {chr(64 + patient)}"} if patient else {}),
     }
 
 
@@ -64,7 +67,10 @@ async def test_twenty_at_once_on_one_slot_give_one_booking(harness: Harness) -> 
     free = await slots(clinicians[0], "cardiology")
     assert [s["free"] for s in free] == [1, 1]
     answers = await asyncio.gather(
-        *(clinicians[i % 2].api("POST", "/api/bookings", booking(free[0])) for i in range(20))
+        *(
+            clinicians[i % 2].api("POST", "/api/bookings", booking(free[0], patient=i))
+            for i in range(20)
+        )
     )
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] + [409] * 19
@@ -92,7 +98,7 @@ async def test_a_two_patient_slot_takes_two_and_a_cancel_frees_one(harness: Harn
     try:
         slot = (await slots(clinician, "cardiology"))[0]
         answers = await asyncio.gather(
-            *(clinician.api("POST", "/api/bookings", booking(slot)) for _ in range(6))
+            *(clinician.api("POST", "/api/bookings", booking(slot, patient=i)) for i in range(6))
         )
         made = [body["booking"] for status, body in answers if status == 201]
         assert len(made) == 2 and sorted(s for s, _ in answers).count(409) == 4
@@ -268,3 +274,38 @@ async def test_either_side_moves_a_booking_to_a_free_slot(harness: Harness) -> N
     assert (await page.text()).count('data-testid="move-slot"') == 2
     listing = await (await clinician.get("/bookings")).text()
     assert listing.count('data-testid="booking-move"') == 2
+
+
+async def test_one_patient_is_not_booked_twice_at_one_time(harness: Harness) -> None:
+    """Bahmni's patient double booking: the same patient of the same facility at an
+    overlapping time with another specialist is a conflict; another patient, or the same
+    one once the first booking is cancelled, is not."""
+    for name in ("specialist.demo", "specialist.central"):
+        await publish(await harness.login(name), "internal-medicine", per_slot=3)
+    clinician = await harness.login("clinician.demo")
+    free = await slots(clinician, "internal-medicine")
+    district, central = (
+        [s for s in free if s["specialist_id"] == who][0]
+        for who in sorted({s["specialist_id"] for s in free}, key=lambda i: -i)[:2]
+    )
+    assert district["starts_at"] == central["starts_at"]
+    status, first = await clinician.api("POST", "/api/bookings", booking(district))
+    assert status == 201
+    same = booking(central) | {"patient": PATIENT | {"name": "  nguyễn THỊ  hoa "}}
+    status, body = await clinician.api("POST", "/api/bookings", same)
+    assert status == 409 and body["error"]["code"] == "patient_double_booked"
+    rows = await harness.app[DB].fetch_all("SELECT id FROM bookings WHERE status = 'scheduled'")
+    assert [r["id"] for r in rows] == [first["booking"]["id"]]
+    # Another patient, or a patient of the same name at another commune, is booked.
+    assert (await clinician.api("POST", "/api/bookings", booking(central, patient=1)))[0] == 201
+    other_commune = await harness.login("clinician2.demo")
+    assert (await other_commune.api("POST", "/api/bookings", booking(central)))[0] == 201
+    # Once the first is cancelled, the patient is free at that time again.
+    status, _ = await clinician.api(
+        "POST", f"/api/bookings/{first['booking']['id']}/cancel", {"reason": "Đổi bác sĩ"}
+    )
+    assert status == 200
+    third = await slots(clinician, "internal-medicine")
+    again = [s for s in third if s["starts_at"] == central["starts_at"]]
+    assert again, "a seat of that time is still free"
+    assert (await clinician.api("POST", "/api/bookings", booking(again[0])))[0] == 201
