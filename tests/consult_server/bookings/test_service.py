@@ -13,6 +13,7 @@ import socketio
 from consult_server.bookings.service import BOOKINGS
 from consult_server.local_time import SERVICE_TIMEZONE
 from consult_server.store.db import DB
+from tests.consult_server.admin.test_users import user_id
 from tests.support.consult_requests import PATIENT_JSON as PATIENT
 from tests.support.inproc import Client, Harness
 
@@ -284,10 +285,8 @@ async def test_one_patient_is_not_booked_twice_at_one_time(harness: Harness) -> 
         await publish(await harness.login(name), "internal-medicine", per_slot=3)
     clinician = await harness.login("clinician.demo")
     free = await slots(clinician, "internal-medicine")
-    district, central = (
-        [s for s in free if s["specialist_id"] == who][0]
-        for who in sorted({s["specialist_id"] for s in free}, key=lambda i: -i)[:2]
-    )
+    ids = [await user_id(harness, n) for n in ("specialist.demo", "specialist.central")]
+    district, central = (next(s for s in free if s["specialist_id"] == i) for i in ids)
     assert district["starts_at"] == central["starts_at"]
     status, first = await clinician.api("POST", "/api/bookings", booking(district))
     assert status == 201
