@@ -7,9 +7,12 @@ A generated referral tree (``bench.imports``'s: one central hospital, 63 provinc
 districts and communes) and ``--consults`` consults over twelve months at its commune
 and district facilities (with notes, images and recorded sessions, tests/support/
 figures.py), and ``--bookings`` bookings (a tenth missed, a tenth cancelled) and the
-teaching sessions there are. Then each view a supervisor at the central hospital opens, timed as the
-server runs it (``Stats.figures``: every query of the page), median of 3: a year by
-month, by facility, by level, by specialty, and one month's DHIS2 export. Prints JSON.
+teaching sessions there are. Then each view a supervisor at the central hospital
+opens, median of 3: a year by month, by facility, by level, by specialty, and one month
+by facility. ``median_s`` is
+``Stats.figures`` alone (every query of the page); ``page_median_s`` the whole page over
+HTTP from the real app (sign-in through the form, then ``GET /stats``: queries, charts,
+table and template). Prints JSON.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ import asyncio
 import datetime
 import random
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
@@ -32,6 +39,7 @@ from consult_server.accounts.directory import Accounts
 from consult_server.accounts.facility_admin import FacilityAdmin
 from consult_server.accounts.models import Level, Role
 from consult_server.accounts.repository import AccountRepository
+from consult_server.app import create_app
 from consult_server.audit.chain import Actor, AuditLog
 from consult_server.bookings.repository import BookingRepository
 from consult_server.local_time import day_start
@@ -43,7 +51,9 @@ from consult_server.store.db import Database
 from consult_server.teaching.repository import TeachingRepository
 from recordings.sessions import RecordedSessions
 from tests.support import figures
+from tests.support.inproc import login_client, make_config
 
+PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway database's account)
 VIEWS = {
     "year_by_month": ("2026-01", "2026-12", "month"),
     "year_by_facility": ("2026-01", "2026-12", "facility"),
@@ -111,7 +121,7 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
             people.append(
                 await accounts.create_user(
                     name,
-                    "bench-password-1",
+                    PASSWORD,
                     role,
                     central.id,
                     name,
@@ -164,9 +174,44 @@ async def run_engine(url: URL, args: argparse.Namespace) -> dict[str, Any]:
                 "rows": len(shown.rows),
                 "requested": shown.total.requested,
             }
+        for name, page in (await page_times(url)).items():
+            results[name].update(page)
         return results
     finally:
         await db.close()
+
+
+async def page_times(url: URL) -> dict[str, dict[str, Any]]:
+    """Each view as the supervisor's browser gets it: the real app over the same
+    database, signed in through the form, ``GET /stats?…`` to the last byte of its HTML
+    (charts and table), median of 3."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = make_config(
+            Path(tmp), **{"database.url": url.render_as_string(hide_password=False)}
+        )
+        server = TestServer(create_app(config, ticker=False), host="127.0.0.1")
+        await server.start_server()
+        client = await login_client(f"http://127.0.0.1:{server.port}", "sup", PASSWORD)
+        try:
+            found: dict[str, dict[str, Any]] = {}
+            for name, (first_month, last_month, by) in VIEWS.items():
+                query = urlencode({"from": first_month, "to": last_month, "by": by})
+                times, size = [], 0
+                for _ in range(3):
+                    started = time.perf_counter()
+                    response = await client.get(f"/stats?{query}")
+                    body = await response.read()
+                    times.append(time.perf_counter() - started)
+                    assert response.status == 200, response.status
+                    size = len(body)
+                found[name] = {
+                    "page_median_s": round(statistics.median(times), 3),
+                    "page_kib": round(size / 1024),
+                }
+            return found
+        finally:
+            await client.session.close()
+            await server.close()
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:

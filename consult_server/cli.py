@@ -144,8 +144,11 @@ def _serve(config: Config) -> None:
 def _demo(config: Config, password: str) -> None:
     async def work(accounts: Accounts) -> None:
         from consult_server.accounts.demo import load_demo
+        from consult_server.audit.chain import AuditLog
         from consult_server.bookings.repository import BookingRepository
         from consult_server.bookings.slots import Availability
+        from consult_server.stats.demo import DAYS as HISTORY_DAYS
+        from consult_server.stats.demo import load_history
 
         await load_demo(accounts, password)
         # Enough for the bookings page to show free times at once: the district's
@@ -158,6 +161,11 @@ def _demo(config: Config, password: str) -> None:
                 for day in range(5)
             ]
             await BookingRepository(accounts.store.db).publish(specialist, hours)
+        # Two months of consults, notes and bookings for the figures (once).
+        db = accounts.store.db
+        filed = await load_history(db, accounts, AuditLog(db))
+        if filed:
+            print(f"demo history: {filed} consults over the last {HISTORY_DAYS} days")
 
     asyncio.run(with_accounts(config, work))
     print("demo facilities and users are ready")

@@ -92,9 +92,7 @@ def _same_patient(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-async def _patient_busy(
-    tx: Transaction, booking: NewBooking, booking_id: int, moving: int
-) -> bool:
+async def _patient_busy(tx: Transaction, booking: NewBooking, booking_id: int, moving: int) -> bool:
     """Whether this patient (name, birth year and sex, at the same facility) already has
     a scheduled booking overlapping ``booking``'s time: Bahmni's patient double booking."""
     if not booking.patient_name:

@@ -131,7 +131,8 @@ async def test_two_clinicians_booking_one_slot_at_once_get_one_booking(
         db = sqlite3.connect(server.data_dir / "consult.sqlite3")
         try:
             count = db.execute(
-                "SELECT COUNT(*) FROM bookings WHERE status = 'scheduled'"
+                "SELECT COUNT(*) FROM bookings WHERE status = 'scheduled' AND summary = ?",
+                ("Hồi hộp, đánh trống ngực",),
             ).fetchone()
         finally:
             db.close()

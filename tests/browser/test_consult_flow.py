@@ -144,12 +144,18 @@ async def test_consult_request_accept_join_see_and_hear(
     assert join_token not in log
 
     db = sqlite3.connect(server.data_dir / "consult.sqlite3")
-    state, started, ended, reason = db.execute(
-        "SELECT state, started_at, ended_at, end_reason FROM consults"
+    # The newest consult is this test's (the demo's history is older).
+    consult_id, state, started, ended, reason = db.execute(
+        "SELECT id, state, started_at, ended_at, end_reason FROM consults ORDER BY id DESC LIMIT 1"
     ).fetchone()
     assert (state, reason) == ("ended", "grace_expired")
     assert started is not None and ended > started
-    roles = sorted(r[0] for r in db.execute("SELECT role FROM consult_participants"))
+    roles = sorted(
+        r[0]
+        for r in db.execute(
+            "SELECT role FROM consult_participants WHERE consult_id = ?", (consult_id,)
+        )
+    )
     assert roles == ["clinician", "specialist"]
 
     # With the patient's consent, each participant's media was recorded and catalogued.
