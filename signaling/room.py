@@ -54,6 +54,8 @@ class Room:
     #: Participants whose link dropped, with when: their seats are kept for the grace.
     #: Never changed in place (every step makes a new mapping).
     dropped: Mapping[int, float] = field(default_factory=dict)
+    #: Who was in and has left (hung up, or their kept seat was given up) and is not back.
+    left: frozenset[int] = frozenset()
 
     def publishing(self) -> int:
         return len(self.present & self.publishers)
@@ -139,7 +141,10 @@ def join(room: Room, user_id: int, at: float) -> tuple[Room, list[Decision]]:
         return room, []
     returned = user_id in room.dropped
     new = dataclasses.replace(
-        room, present=room.present | {user_id}, dropped=_without(room.dropped, user_id)
+        room,
+        present=room.present | {user_id},
+        dropped=_without(room.dropped, user_id),
+        left=room.left - {user_id},
     )
     decisions: list[Decision] = [Returned(user_id, at) if returned else Joined(user_id, at)]
     if new.publishing() >= new.quorum:
@@ -157,7 +162,10 @@ def leave(room: Room, user_id: int, at: float) -> tuple[Room, list[Decision]]:
     ):
         return room, []
     new = dataclasses.replace(
-        room, present=room.present - {user_id}, dropped=_without(room.dropped, user_id)
+        room,
+        present=room.present - {user_id},
+        dropped=_without(room.dropped, user_id),
+        left=room.left | {user_id},
     )
     decisions: list[Decision] = [Left(user_id, at)]
     if new.state is RoomState.ACTIVE and not new.present and not new.dropped:

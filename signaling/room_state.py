@@ -35,6 +35,18 @@ def people_in(room: Room | None, presence: RoomPresence) -> list[int]:
     return sorted(set(publishers) | set(presence.sids))
 
 
+def _status(room: Room | None, user_id: int, seat_until: float | None) -> str:
+    """"present"; "dropped" (link lost, seat kept until ``seat_until``); "left" (was in,
+    hung up or lost the seat); or "away" (not in yet)."""
+    if room is not None and user_id in room.present:
+        return "present"
+    if seat_until is not None:
+        return "dropped"
+    if room is not None and user_id in room.left:
+        return "left"
+    return "away"
+
+
 def room_state(
     key: str,
     room: Room | None,
@@ -58,13 +70,7 @@ def room_state(
                 "role": user.role if user else "?",
                 "publishes": user_id in publishers,
                 "present": user_id in present,
-                # "present", "dropped" (link lost, seat kept until seat_until) or
-                # "away" (not joined yet, or left).
-                "status": "present"
-                if user_id in present
-                else "dropped"
-                if seat_until is not None
-                else "away",
+                "status": _status(room, user_id, seat_until),
                 "seat_until": seat_until,
                 **presence.media.get(user_id, MEDIA_ON),
             }

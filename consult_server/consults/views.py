@@ -87,11 +87,19 @@ async def room_page(request: web.Request) -> web.Response:
         raise NotFound("no such consult", "consult_not_found")
     details = await consults.describe(consult, user)
     await _audit_reading(request, user, [consult.id], "room")
+    # The title names the other side: the specialist for the clinician who asked, the
+    # clinician and their facility for everyone else.
+    if user.id == consult.clinician_id and details["specialist"]:
+        other = f"{details['specialist']} · {details['specialty_name']}"
+    else:
+        other = f"{details['clinician']} · {details['facility']} · {details['specialty_name']}"
     return render(
         request,
         "room.html",
         {
-            "room_title": f"{details['clinician']} · {details['specialty_name']}",
+            "room_title": other,
+            # An ended consult's room says so before the page touches a camera.
+            "ended": details["state"] in ("ended", "cancelled", "expired"),
             "summary": details["summary"],
             "patient": details["patient"],
             "consult_id": consult.id,

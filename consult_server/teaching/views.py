@@ -46,6 +46,7 @@ async def teaching_room(request: web.Request) -> web.Response:
             "chat": False,
             "invite": False,
             "publish": presenting,
+            "ended": False,
         },
     )
 

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from signaling.ports import Person
-from signaling.room import Room, RoomState
+from signaling.room import Room, RoomState, join, leave
 from signaling.room_state import RoomPresence, people_in, room_state
 from signaling.shared_view import Presentation, View
 
@@ -68,3 +68,22 @@ def test_someone_unknown_is_named_with_a_question_mark() -> None:
     state = room_state("consult:7", room(), presence, {5: None}, recording=False, now=0.0)
     unknown = next(p for p in state["participants"] if p["user_id"] == 5)
     assert unknown["name"] == "?" and unknown["status"] == "away"
+
+
+def test_who_left_is_told_apart_from_who_is_not_in_yet() -> None:
+    """A participant who hung up reads "left", and is present again on coming back;
+    one never in reads "away" (the page said "not in yet" of both)."""
+    live, _ = join(room(), 1, 10.0)
+    live, _ = join(live, 2, 11.0)
+    live, decisions = leave(live, 2, 20.0)
+    assert [type(d).__name__ for d in decisions] == ["Left"]
+    by_id = {
+        p["user_id"]: p
+        for p in room_state("c", live, RoomPresence(), PEOPLE, False, 21.0)["participants"]
+    }
+    assert (by_id[1]["status"], by_id[2]["status"]) == ("present", "left")
+    back, _ = join(live, 2, 30.0)
+    again = room_state("c", back, RoomPresence(), PEOPLE, False, 31.0)["participants"]
+    assert [p["status"] for p in again] == ["present", "present"]
+    waiting = room_state("c", room(), RoomPresence(), PEOPLE, False, 0.0)["participants"]
+    assert {p["status"] for p in waiting} == {"away"}

@@ -29,13 +29,13 @@ const WATCHDOG_MS = 1000;
 const REFUSALS = ["not_a_participant", "token_invalid", "token_expired", "room_closed", "room_ended"];
 
 /**
- * @typedef {"connecting"|"waiting"|"connected"|"reconnecting"} CallStatus
+ * @typedef {"connecting"|"waiting"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"} CallStatus
  * @typedef {"good"|"fair"|"poor"} Level
  * @typedef {{
  *   send: (event: string, payload: object) => Promise<any>,
  *   online: () => boolean,
  *   publishing: boolean,
- *   remotes: {count(): number, anyonePresent(): boolean},
+ *   remotes: {count(): number, anyonePresent(): boolean, absence(): "waiting"|"peer_reconnecting"|"peer_left"},
  *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
  *   onJoined: (room: any) => void,
  *   onRefused: (error: any) => void,
@@ -106,7 +106,7 @@ export function createCall(deps) {
     } else if (pc?.connectionState !== "connected") {
       deps.onStatus("connecting");
     } else {
-      deps.onStatus(others ? "connected" : "waiting");
+      deps.onStatus(others ? "connected" : deps.remotes.absence());
     }
   }
 

@@ -25,6 +25,7 @@ import { runPrejoin } from "./prejoin.js";
 import { chooseLowData, lowDataChosen } from "./quality.js";
 import { createCall } from "./call.js";
 import { createTiles, showQuality } from "./tiles.js";
+import { setUpSidePanel } from "./side_panel.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -49,6 +50,8 @@ const filesPanel = /** @type {HTMLElement|null} */ (document.querySelector('[dat
 const viewerPanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="viewer-panel"]'));
 const notePanel = /** @type {HTMLElement|null} */ (document.querySelector('[data-testid="note"]'));
 const invitePanel = root.querySelector('[data-testid="invite-panel"]');
+const sidePanel = /** @type {HTMLElement|null} */ (root.querySelector('[data-testid="side-panel"]'));
+const controls = /** @type {HTMLElement} */ (root.querySelector(".controls"));
 const REJOIN_KEY = "consult.rejoin";
 /** Being in a call is using the login: it must not end for "inactivity" mid-consult. */
 const KEEPALIVE_MS = 5 * 60_000;
@@ -56,7 +59,10 @@ const KEEPALIVE_MS = 5 * 60_000;
 // The socket first: the call, the panels and the pre-join check send through it.
 const socket = connect({ join_token: token });
 
-/** @param {"checking"|"connecting"|"waiting"|"connected"|"reconnecting"|"ended"|"refused"} state @param {string} [detail] */
+/**
+ * @param {"checking"|"connecting"|"waiting"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"|"ended"|"refused"} state
+ * @param {string} [detail]
+ */
 function setState(state, detail) {
   if (statusEl.dataset.state !== state) {
     statusEl.dataset.state = state;
@@ -65,9 +71,23 @@ function setState(state, detail) {
   if (detail !== undefined) showNotice(detail);
 }
 
-/** @param {string} text */
-function showNotice(text) {
-  notice.textContent = text;
+/** @type {ReturnType<typeof setTimeout>|undefined} */
+let noticeTimer;
+
+/**
+ * A line in the room's live region (screen readers hear it); "" clears it.
+ * @param {string} text
+ * @param {{brief?: boolean}} [options] brief: cleared after a few seconds (someone came in)
+ */
+function showNotice(text, { brief = false } = {}) {
+  clearTimeout(noticeTimer);
+  if (brief) noticeTimer = setTimeout(() => showNotice(""), 6000);
+  notice.replaceChildren();
+  if (text) {
+    const line = document.createElement("p");
+    line.textContent = text;
+    notice.append(line);
+  }
   notice.hidden = !text;
 }
 
@@ -86,7 +106,7 @@ async function sendConnected(event, payload) {
   return send(event, payload);
 }
 
-const tiles = createTiles(videos, { me });
+const tiles = createTiles(videos, { me, announce: showNotice });
 const chat = chatPanel ? setUpChat(chatPanel, { consultId, me: root.dataset.userId ?? "", send, socket }) : null;
 const files = filesPanel
   ? setUpFiles(filesPanel, {
@@ -107,6 +127,7 @@ const note = notePanel
     })
   : null;
 if (invitePanel instanceof HTMLElement) setUpInvite(invitePanel, consultId);
+if (sidePanel) setUpSidePanel(sidePanel, controls);
 
 const call = createCall({
   send,
@@ -152,16 +173,25 @@ function showVideoPaused(active) {
   retry.dataset.testid = "video-retry";
   retry.textContent = t("room.video_retry");
   retry.addEventListener("click", () => call.retryVideo());
-  notice.append(" ", retry);
+  notice.lastElementChild?.append(" ", retry);
 }
 
-/** @param {"ended"|"refused"} state @param {string} text */
+/**
+ * The call is over (we left, it ended, another window took it, or we were refused): say
+ * so above everything, with the ways on, and let nothing claim a live link any more.
+ * @param {"ended"|"refused"} state @param {string} text
+ */
 function finish(state, text) {
   call.end();
+  tiles.end();
+  if (ownQuality) showQuality(ownQuality, null);
+  root.classList.add("finished");
   setState(state, text);
-  for (const button of [micButton, camButton, hangUpButton]) if (button) button.disabled = true;
+  for (const button of [micButton, camButton, lowDataButton, hangUpButton]) if (button) button.disabled = true;
   const recording = root.querySelector('[data-testid="recording-indicator"]');
   if (recording instanceof HTMLElement) recording.hidden = true;
+  const ways = document.createElement("p");
+  ways.className = "ways-on";
   if (state === "ended" && text === t("room.you_left")) {
     // Leaving is not ending: whoever left may come back while the room runs.
     const rejoin = document.createElement("button");
@@ -173,13 +203,22 @@ function finish(state, text) {
       sessionStorage.setItem(REJOIN_KEY, consultId);
       window.location.reload();
     });
-    notice.append(" ", rejoin);
+    ways.append(rejoin);
   }
   const home = document.createElement("a");
   home.href = "/";
-  home.className = "button";
+  home.className = "button" + (ways.childElementCount ? "" : " primary");
   home.textContent = t("nav.home");
-  notice.append(" ", home);
+  ways.append(home);
+  if (consultId) {
+    const record = document.createElement("a");
+    record.href = `/consults/${consultId}`;
+    record.className = "button";
+    record.dataset.testid = "open-record";
+    record.textContent = t("room.open_record");
+    ways.append(record);
+  }
+  notice.append(ways);
   socket.disconnect();
 }
 
@@ -217,6 +256,7 @@ async function enter() {
     }
   }
   body.hidden = false;
+  document.body.classList.add("in-call");
   call.enter();
   setState("connecting");
   if (socket.connected) await call.join();
@@ -231,6 +271,14 @@ lowDataButton?.addEventListener("click", () => {
 });
 micButton?.addEventListener("click", () => toggle(micButton, "audio"));
 camButton?.addEventListener("click", () => toggle(camButton, "video"));
+// Alt+M: microphone, Alt+V: camera (as in the buttons' titles), wherever the focus is.
+document.addEventListener("keydown", (event) => {
+  if (!event.altKey || event.ctrlKey || event.metaKey || !call.hasEntered() || call.hasEnded()) return;
+  const button = event.code === "KeyM" ? micButton : event.code === "KeyV" ? camButton : null;
+  if (!button || button.disabled) return;
+  event.preventDefault();
+  button.click();
+});
 hangUpButton.addEventListener("click", async () => {
   await send("room:leave", {}).catch(() => {});
   finish("ended", t("room.you_left"));

@@ -15,16 +15,18 @@ import { canChooseSpeaker } from "./devices.js";
 /**
  * One remote publisher as the server's room state describes them (undefined for a
  * publisher the participants list does not name).
- * @typedef {{user_id: number, name: string, status: "present"|"dropped"|"away", audio: boolean,
+ * @typedef {{user_id: number, name: string, status: "present"|"dropped"|"left"|"away", audio: boolean,
  *   video: boolean, video_paused?: boolean, quality?: string|null, seat_until?: number|null}} Remote
  */
 
 /**
  * The remote tiles of the room, in `videos` (after whatever it already holds: our own).
  * @param {HTMLElement} videos the container of the tiles
- * @param {{me: number}} options our own user id: the server lists everyone, we show the others
+ * @param {{me: number, announce?: (text: string, options: {brief: boolean}) => void}} options
+ *   our own user id (the server lists everyone, we show the others); `announce`: told, in
+ *   words, when another participant joins, drops, comes back (brief news) or leaves
  */
-export function createTiles(videos, { me }) {
+export function createTiles(videos, { me, announce = () => {} }) {
   /** The other publishers, in the order the server sends their media.
    * @type {(Remote|undefined)[]} */
   let remotes = [];
@@ -34,6 +36,9 @@ export function createTiles(videos, { me }) {
   let clockSkew = 0;
   /** The speaker chosen in the pre-join check ("" for the default). */
   let speaker = "";
+  /** Each other participant's status at the last room state (none before the first). */
+  /** @type {Map<number, string>|null} */
+  let before = null;
 
   /** @param {number} index */
   function tile(index) {
@@ -50,6 +55,7 @@ export function createTiles(videos, { me }) {
       video.srcObject = streams[index];
       if (speaker && canChooseSpeaker) /** @type {any} */ (video).setSinkId(speaker).catch(() => {});
       const caption = document.createElement("figcaption");
+      caption.dataset.testid = "participant-state";
       figure.append(video, caption, qualityBadge());
       videos.append(figure);
     }
@@ -68,6 +74,8 @@ export function createTiles(videos, { me }) {
       if (person.status === "dropped" && person.seat_until) {
         const left = person.seat_until * 1000 - (Date.now() + clockSkew);
         away = t("room.peer_reconnecting", { time: minutesSeconds(left) });
+      } else if (person.status === "left") {
+        away = t("room.peer_left");
       } else if (person.status === "away") {
         away = t("room.waiting_for");
       }
@@ -79,8 +87,32 @@ export function createTiles(videos, { me }) {
       const caption = figure.querySelector("figcaption");
       if (caption) caption.textContent = [person.name, ...flags].join(" · ");
       const badge = /** @type {HTMLElement|null} */ (figure.querySelector('[data-testid="quality"]'));
-      if (badge) showQuality(badge, person.status === "present" ? person.quality : null);
+      if (badge) showQuality(badge, person.status === "present" && !ended ? person.quality : null);
     });
+  }
+
+  let ended = false;
+
+  /** Say who joined, dropped, came back or left since the last room state. @param {Remote[]} people */
+  function tell(people) {
+    const now = new Map(people.map((p) => [p.user_id, p.status]));
+    if (before) {
+      for (const person of people) {
+        const was = before.get(person.user_id);
+        if (was === person.status) continue;
+        const name = person.name;
+        if (person.status === "dropped" && person.seat_until) {
+          const left = person.seat_until * 1000 - (Date.now() + clockSkew);
+          announce(t("room.notice.dropped", { name, time: minutesSeconds(left) }), { brief: false });
+        } else if (person.status === "left") {
+          announce(t("room.notice.left", { name }), { brief: false });
+        } else if (person.status === "present") {
+          const news = was === "dropped" ? "room.notice.back" : "room.notice.joined";
+          announce(t(news, { name }), { brief: true });
+        }
+      }
+    }
+    before = now;
   }
 
   return {
@@ -92,6 +124,7 @@ export function createTiles(videos, { me }) {
       if (typeof room.server_now === "number") clockSkew = room.server_now * 1000 - Date.now();
       const byId = new Map(room.participants.map((p) => [p.user_id, p]));
       remotes = room.publishers.filter((id) => id !== me).map((id) => byId.get(id));
+      tell(/** @type {Remote[]} */ (remotes.filter(Boolean)));
       render();
     },
     render,
@@ -110,6 +143,21 @@ export function createTiles(videos, { me }) {
     count: () => remotes.length,
     /** Whether another publisher is present (not away, not reconnecting). @returns {boolean} */
     anyonePresent: () => remotes.some((p) => p?.status === "present"),
+    /**
+     * With nobody else present, why: someone's link dropped (their seat is kept),
+     * someone left, or nobody has come in yet.
+     * @returns {"peer_reconnecting"|"peer_left"|"waiting"}
+     */
+    absence() {
+      if (remotes.some((p) => p?.status === "dropped")) return "peer_reconnecting";
+      if (remotes.some((p) => p?.status === "left")) return "peer_left";
+      return "waiting";
+    },
+    /** The call is over: no tile claims a link any more. */
+    end() {
+      ended = true;
+      render();
+    },
     /**
      * Play the tiles created from now on through this speaker (the pre-join check's choice).
      * @param {string} deviceId "" for the default
