@@ -36,7 +36,7 @@ def people_in(room: Room | None, presence: RoomPresence) -> list[int]:
 
 
 def _status(room: Room | None, user_id: int, seat_until: float | None) -> str:
-    """"present"; "dropped" (link lost, seat kept until ``seat_until``); "left" (was in,
+    """ "present"; "dropped" (link lost, seat kept until ``seat_until``); "left" (was in,
     hung up or lost the seat); or "away" (not in yet)."""
     if room is not None and user_id in room.present:
         return "present"

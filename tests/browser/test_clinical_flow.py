@@ -16,7 +16,7 @@ from fhir.resources.R4B.bundle import Bundle as BundleR4B
 from fhirclient.models.bundle import Bundle as BundleR4
 from playwright.async_api import Locator, Page, Playwright, expect
 
-from tests.support.browser import enter_room, launch, login
+from tests.support.browser import enter_room, launch, login, open_panel
 from tests.support.consult_requests import fill_patient
 from tests.support.sample_files import ct_dicom
 from tests.support.server import RunningServer
@@ -93,9 +93,14 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await expect(presenter).to_have_attribute("data-state", "ready", timeout=30_000)
         await specialist.get_by_test_id("show-to-all").click()
 
-        # The clinician's viewer opens the same series and follows.
+        # The clinician's viewer opens the same series, in the side panel and in view,
+        # and follows.
         follower = clinician.get_by_test_id("image-viewer")
         await expect(follower).to_have_attribute("data-state", "ready", timeout=30_000)
+        await expect(clinician.get_by_test_id("open-files")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await expect(follower).to_be_in_viewport()
         await expect(clinician.get_by_test_id("share-status")).to_contain_text("Lê Minh Châu")
         await follows(presenter, follower)
         await specialist.get_by_test_id("viewer-next-frame").click()
@@ -119,6 +124,8 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         assert float(await follower.get_attribute("data-zoom") or 0) > 1
 
         # Chat both ways.
+        await open_panel(clinician, "chat")
+        await open_panel(specialist, "chat")
         await clinician.get_by_test_id("chat-input").fill("Bệnh nhân sốt 38,5")
         await clinician.get_by_test_id("chat-input").press("Enter")
         await specialist.get_by_test_id("chat-input").fill("Cho chụp thêm phim nghiêng")
@@ -127,6 +134,8 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
             await expect(page.get_by_test_id("chat-message")).to_have_count(2)
 
         # The specialist writes and signs a note; the clinician sees it live.
+        await open_panel(specialist, "note")
+        await open_panel(clinician, "note")
         editor = specialist.get_by_test_id("note-editor")
         await editor.get_by_test_id("note-findings").fill("Đám mờ thùy trên phổi phải.")
         await editor.get_by_test_id("note-assessment").fill("Nghi lao phổi.")

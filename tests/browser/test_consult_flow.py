@@ -21,6 +21,7 @@ from tests.support.browser import (
     enter_room,
     launch,
     login,
+    open_panel,
     picture,
     sample,
     shows,
@@ -108,6 +109,7 @@ async def test_consult_request_accept_join_see_and_hear(
         await asyncio.sleep(5)
 
         # And write: a line reaches the other side as text (markup stays text).
+        await open_panel(clinician, "chat")
         await clinician.get_by_test_id("chat-input").fill("<b>HA 90/60</b>, mạch 120")
         await clinician.get_by_test_id("chat-input").press("Enter")
         line = specialist.get_by_test_id("chat-message")

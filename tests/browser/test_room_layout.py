@@ -21,6 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.browser import enter_room, launch, login, start_consult
+from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import RunningServer, run_server
 
@@ -174,3 +175,32 @@ async def test_the_call_fits_three_screens_and_tells_each_state(
         await clinician_browser.close()
         if specialist_browser is not None:
             await specialist_browser.close()
+
+
+async def test_the_way_in_is_in_view_before_the_call(
+    server: RunningServer, playwright: Playwright
+) -> None:
+    """The pre-join check's preview, its verdict on the link and "Vào phòng" are in view
+    without scrolling on both laptop sizes and the phone (it sat at y = 859 of 620)."""
+    clinician_browser = await launch(playwright)
+    specialist_browser = await launch(playwright)
+    try:
+        clinician = await login(clinician_browser, server.url, "clinician.demo")
+        specialist = await login(specialist_browser, server.url, "specialist.demo")
+        await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
+        await fill_patient(clinician)
+        await clinician.get_by_test_id("consult-summary").fill("Sốt cao 3 ngày, ho khan")
+        await clinician.get_by_test_id("consult-submit").click()
+        await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
+        await specialist.get_by_test_id("join-room").first.click()
+        await expect(specialist.get_by_test_id("prejoin-continue")).to_be_enabled(timeout=30_000)
+        for width, height in SIZES:
+            await specialist.set_viewport_size({"width": width, "height": height})
+            await specialist.evaluate("window.scrollTo(0, 0)")
+            problems = await hidden_or_covered(
+                specialist, ("prejoin-preview", "prejoin-connection", "prejoin-continue")
+            )
+            assert problems == [], ((width, height), problems)
+    finally:
+        await clinician_browser.close()
+        await specialist_browser.close()

@@ -160,3 +160,12 @@ async def start_consult(clinician: Page, specialist: Page, summary: str) -> None
         await expect(page.get_by_test_id("room-status")).to_have_attribute(
             "data-state", "connected", timeout=60_000
         )
+
+
+async def open_panel(page: Page, part: str) -> None:
+    """Bring the room's side panel to ``part`` ("chat", "files" or "note") with its
+    button in the control bar, as a user does (a click on the open part would close it)."""
+    button = page.get_by_test_id(f"open-{part}")
+    if await button.get_attribute("aria-pressed") != "true":
+        await button.click()
+    await expect(button).to_have_attribute("aria-pressed", "true")
