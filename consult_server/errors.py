@@ -85,6 +85,25 @@ class TooManyRequests(ClientError):
         self.retry_after = retry_after
 
 
+class Throttled(ClientError):
+    """Too many wrong passwords for one account or address: wait (a sign-in's lock)."""
+
+    status = 429
+    code = "login_locked"
+
+
+class ScreenLocked(ClientError):
+    """The login's screen is locked: nothing of a patient until its owner unlocks it."""
+
+    status = 423
+    code = "screen_locked"
+
+
+class Busy(ClientError):
+    status = 503
+    code = "busy"
+
+
 class TooLarge(ClientError):
     status = 413
     code = "too_large"

@@ -62,6 +62,10 @@ class LoginSessions:
         await self.store.extend_login(_digest(token), until)
         return until
 
+    async def lock(self, token: str, locked: bool) -> None:
+        """Lock the login's screen, or unlock it (the caller checked the password)."""
+        await self.store.lock_login(_digest(token), time.time() if locked else None)
+
     async def delete(self, token: str) -> None:
         await self.store.close_login(_digest(token))
 

@@ -69,3 +69,5 @@ class LoginSession:
     expires_at: float
     #: When it ends however active.
     ends_at: float = float("inf")
+    #: Its screen is locked (nobody at the PC): nothing of a patient until unlocked.
+    locked: bool = False

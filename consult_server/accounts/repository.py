@@ -553,7 +553,7 @@ class AccountRepository:
         """The login session with this token's hash, unless it has been idle too long or
         is older than ``lifetime`` seconds."""
         row = await self.db.fetch_one(
-            "SELECT user_id, csrf_token, created_at, expires_at FROM login_sessions"
+            "SELECT user_id, csrf_token, created_at, expires_at, locked_at FROM login_sessions"
             " WHERE token_hash = ? AND expires_at > ? AND created_at > ?",
             (token_hash, now, now - lifetime),
         )
@@ -564,6 +564,13 @@ class AccountRepository:
             str(row["csrf_token"]),
             float(row["expires_at"]),
             float(row["created_at"]) + lifetime,
+            row["locked_at"] is not None,
+        )
+
+    async def lock_login(self, token_hash: str, at: float | None) -> None:
+        """Lock the login's screen (``at``) or unlock it (None)."""
+        await self.db.execute(
+            "UPDATE login_sessions SET locked_at = ? WHERE token_hash = ?", (at, token_hash)
         )
 
     async def extend_login(self, token_hash: str, until: float) -> None:

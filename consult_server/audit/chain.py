@@ -55,6 +55,9 @@ ACTIONS = (
     "unlock",
     "password_link",
     "password_set",
+    # A shared PC's screen locked while its login went on, and its owner back.
+    "screen_lock",
+    "screen_unlock",
 )
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"

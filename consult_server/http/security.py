@@ -24,7 +24,13 @@ from consult_server.accounts.directory import ACCOUNTS
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS
 from consult_server.accounts.models import LoginSession, Role, User
 from consult_server.config import CONFIG
-from consult_server.errors import ClientError, Forbidden, NotAuthenticated, TooManyRequests
+from consult_server.errors import (
+    ClientError,
+    Forbidden,
+    NotAuthenticated,
+    ScreenLocked,
+    TooManyRequests,
+)
 from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.slow_bodies import read_body, read_form
 
@@ -33,6 +39,19 @@ log = logging.getLogger(__name__)
 PRE_CSRF_COOKIE = "consult_csrf"
 LANG_COOKIE = "consult_lang"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What a login whose screen is locked may still do: be kept alive (an on-duty page),
+#: be asked about, be unlocked or signed out, and change the page's language.
+_OPEN_WHILE_LOCKED = frozenset(
+    {
+        "/api/session",
+        "/api/session/keepalive",
+        "/api/session/lock",
+        "/api/session/unlock",
+        "/unlock",
+        "/logout",
+        "/language",
+    }
+)
 _ACCESS = "_consult_access"
 
 CSP = (
@@ -172,6 +191,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             raise web.HTTPFound("/login?next=" + request.path)
         if user.role not in access:
             raise Forbidden("your role may not do this", "wrong_role")
+        if login is not None and login.locked and request.path not in _OPEN_WHILE_LOCKED:
+            raise ScreenLocked("this screen is locked; type your password", "screen_locked")
     if request.method not in _SAFE:
         if request.can_read_body and not _is_upload(request):
             # Streamed uploads watch their own pace. A multipart form (a CSV chosen

@@ -42,8 +42,10 @@ class SignIn:
         return self.throttle.unlock(account_key(username))
 
     async def attempt(
-        self, username: str, password: str, remote: str | None, now: float
+        self, username: str, password: str, remote: str | None, now: float, purpose: str = "login"
     ) -> User | Refusal:
+        """Check a password, throttled and audited; ``purpose``: what a success is
+        written as ("login", or "screen_unlock" for a locked screen's owner)."""
         keys = [account_key(username), address_key(remote)]
         known = await self.accounts.store.credentials(username[:64])
         actor = Actor(known.user_id if known else None, username if known else "?", remote or "?")
@@ -65,7 +67,7 @@ class SignIn:
                 return Refusal("errors.login_locked", 429, math.ceil(self.throttle.lock / 60))
             return Refusal("errors.bad_credentials", 401)
         self.throttle.succeeded(keys[0])
-        await self.audit.append(Actor.user(user, remote), "login", "login")
+        await self.audit.append(Actor.user(user, remote), purpose, "login")
         return user
 
     async def signed_out(self, user: User, remote: str | None) -> None:

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, login_id
 from consult_server.config import CONFIG
-from consult_server.errors import BadRequest
+from consult_server.audit.chain import AUDIT, Actor
+from consult_server.errors import BadRequest, Busy, Forbidden, Throttled
 from consult_server.http.render import render
 from consult_server.http.request import safe_next
 from consult_server.http.security import (
@@ -23,6 +24,8 @@ from consult_server.sign_in.flow import SIGN_IN, Refusal
 from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
+#: Why a page sent someone to sign in again (each has its words on the sign-in page).
+REASONS = frozenset({"idle", "ended", "expired", "signed_out", "password_changed"})
 
 
 @routes.get("/login")
@@ -37,6 +40,10 @@ async def login_page(request: web.Request) -> web.Response:
             "next": safe_next(request.query.get("next")),
             "remember_pc": request.app[CONFIG].security.remember_pc,
             "password_set": request.query.get("password") == "set",
+            # Why the last login ended, when a page sent the person here.
+            "reason": reason if (reason := request.query.get("reason", "")) in REASONS else "",
+            "idle_minutes": max(1, round(request.app[LOGIN_SESSIONS].idle / 60)),
+            "session_hours": request.app[CONFIG].security.session_hours,
         },
     )
 
@@ -99,9 +106,43 @@ async def session_state(request: web.Request) -> web.Response:
             "expires_at": login.expires_at,
             "ends_at": login.ends_at,
             "idle_seconds": request.app[LOGIN_SESSIONS].idle,
+            "locked": login.locked,
             "server_now": time.time(),
         }
     )
+
+
+@routes.post("/api/session/lock")
+@requires()
+async def lock_screen(request: web.Request) -> web.Response:
+    """Nobody is at the PC: until its owner's password, this login is served nothing
+    of a patient (its on-duty page still counts and rings)."""
+    user = current_user(request)
+    await request.app[LOGIN_SESSIONS].lock(request.cookies.get(COOKIE_NAME, ""), True)
+    await request.app[AUDIT].append(Actor.user(user, request.remote), "screen_lock", "login")
+    return web.json_response({"locked": True})
+
+
+@routes.post("/api/session/unlock")
+@requires()
+async def unlock_screen(request: web.Request) -> web.Response:
+    """The login's owner is back: their password (throttled like a sign-in) unlocks it."""
+    user = current_user(request)
+    body = await request.json() if request.can_read_body else None
+    password = body.get("password") if isinstance(body, dict) else None
+    if not isinstance(password, str) or not password or len(password) > 1024:
+        raise BadRequest("type your password", "password_required")
+    outcome = await request.app[SIGN_IN].attempt(
+        user.username, password, request.remote, time.time(), purpose="screen_unlock"
+    )
+    if isinstance(outcome, Refusal):
+        if outcome.status == 429:
+            raise Throttled("too many wrong passwords; wait and try again", "login_locked")
+        if outcome.status == 503:
+            raise Busy("the server is busy; try again", "login_busy")
+        raise Forbidden("that is not your password", "wrong_password")
+    await request.app[LOGIN_SESSIONS].lock(request.cookies.get(COOKIE_NAME, ""), False)
+    return web.json_response({"locked": False})
 
 
 @routes.post("/api/session/keepalive")
@@ -113,6 +154,24 @@ async def keepalive(request: web.Request) -> web.Response:
     assert login is not None  # @requires()
     expires = await logins.touch(request.cookies.get(COOKIE_NAME, ""), login)
     return web.json_response({"expires_at": expires, "ends_at": login.ends_at})
+
+
+@routes.post("/unlock")
+@requires()
+async def unlock_form(request: web.Request) -> web.StreamResponse:
+    """A locked screen's page without its script (a reload while locked): the same
+    password, then back where the person was."""
+    user = current_user(request)
+    form = await request.post()
+    password, target = form.get("password"), safe_next(form.get("next"))
+    if isinstance(password, str) and password and len(password) <= 1024:
+        outcome = await request.app[SIGN_IN].attempt(
+            user.username, password, request.remote, time.time(), purpose="screen_unlock"
+        )
+        if not isinstance(outcome, Refusal):
+            await request.app[LOGIN_SESSIONS].lock(request.cookies.get(COOKIE_NAME, ""), False)
+            raise web.HTTPSeeOther(target)
+    raise web.HTTPSeeOther(target)
 
 
 @routes.post("/logout")

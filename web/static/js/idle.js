@@ -23,8 +23,13 @@ let nextCheck = null;
 /** The login's idle limit, once the server has said it. */
 let idleSeconds = 0;
 
-function signIn() {
-  window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+/** Whether the last look found the login ending for want of use (not at its end). */
+let endsIdle = true;
+
+/** To the sign-in page, which says why the login ended. @param {string} [reason] */
+function signIn(reason = endsIdle ? "idle" : "ended") {
+  const next = encodeURIComponent(window.location.pathname);
+  window.location.assign(`/login?next=${next}&reason=${reason}`);
 }
 
 /** Past the end by this much before leaving: the server must have ended the login by
@@ -67,13 +72,14 @@ async function check() {
   try {
     const state = await api("/api/session");
     idleSeconds = state.idle_seconds ?? 0;
+    endsIdle = state.expires_at < state.ends_at;
     const left = Math.min(state.expires_at, state.ends_at) - state.server_now;
     if (left <= 0) signIn();
     else if (left <= warnLead()) warn(Date.now() + left * 1000);
     else calm();
     schedule(left);
   } catch (error) {
-    if (/** @type {any} */ (error)?.status === 401) signIn();
+    if (/** @type {any} */ (error)?.status === 401) signIn("ended");
     else schedule(CHECK_MS / 1000 + warnLead());
   }
 }
@@ -85,7 +91,7 @@ export async function stillHere() {
     calm();
     if (idleSeconds > 0) schedule(idleSeconds);
   } catch (error) {
-    if (/** @type {any} */ (error)?.status === 401) signIn();
+    if (/** @type {any} */ (error)?.status === 401) signIn("ended");
   }
 }
 

@@ -14,15 +14,17 @@ import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
  */
 export function connect(auth = {}) {
   const socket = io({ auth, transports: ["websocket"], reconnectionDelayMax: 4000 });
-  const toSignIn = () => {
+  /** @param {string} reason why the login ended (the sign-in page says it) */
+  const toSignIn = (reason) => {
     socket.disconnect();
-    window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+    const next = encodeURIComponent(window.location.pathname);
+    window.location.assign(`/login?next=${next}&reason=${encodeURIComponent(reason)}`);
   };
-  socket.on("session:ended", toSignIn);
+  socket.on("session:ended", (/** @type {any} */ data) => toSignIn(String(data?.reason ?? "ended")));
   socket.io.on("error", async () => {
     try {
       const reply = await fetch("/api/session", { credentials: "same-origin" });
-      if (reply.status === 401) toSignIn();
+      if (reply.status === 401) toSignIn("ended");
     } catch {
       // offline: socket.io keeps retrying
     }

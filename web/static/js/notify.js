@@ -57,6 +57,34 @@ export function notify(text) {
   }
 }
 
+/** The tones again, nothing else counted (an emergency nobody has seen yet). */
+export function ring() {
+  chime();
+}
+
+/**
+ * A browser that holds sound back until the page is used (its autoplay rule) would
+ * keep the bell silent: the page asks once, with a button, for the click it needs.
+ * @param {HTMLButtonElement|null} button
+ */
+export function askForSound(button) {
+  try {
+    audio = audio ?? new AudioContext();
+  } catch {
+    return; // no audio at all: the title and the notifications still say it
+  }
+  const context = audio;
+  if (!button || context.state !== "suspended") return;
+  button.hidden = false;
+  const enable = async () => {
+    await context.resume().catch(() => {});
+    button.hidden = context.state === "running";
+  };
+  button.addEventListener("click", enable);
+  // Any use of the page will do as well.
+  document.addEventListener("pointerdown", enable, { once: true });
+}
+
 /**
  * Set up clearing, and a button that asks for desktop notifications (browsers only
  * ask in answer to a click).

@@ -1,16 +1,32 @@
 /**
  * The specialist's queue: requests arrive live with their waiting time; the first
- * to accept gets the consult and the others see it taken.
+ * to accept gets the consult and the others see it taken. The page is on duty
+ * (on_duty.js): it keeps the login while open and locks its screen when nobody uses
+ * it, still ringing; an emergency rings again every few seconds until someone sees it.
  * @module specialist
  */
 import { api } from "./api.js";
 import { errorText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, recordButton, refreshWaits, remove, syncClock, upsert } from "./consults_view.js";
-import { notify, setUpNotifications } from "./notify.js";
+import { askForSound, notify, ring, setUpNotifications } from "./notify.js";
+import { goOnDuty } from "./on_duty.js";
 import { watchBookings } from "./booking_reminders.js";
 
 const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
+/** An emergency rings again this often until someone at the page has seen it. */
+const EMERGENCY_REPEAT_MS = 10_000;
+/** Emergency requests nobody at the page has seen yet (by id). */
+const unseenEmergencies = new Set();
+
+const duty = goOnDuty({
+  screen: /** @type {HTMLElement} */ (document.querySelector('[data-testid="lock-screen"]')),
+  content: /** @type {HTMLElement} */ (document.querySelector("[data-on-duty]")),
+  counts: () => ({
+    waiting: queue.querySelectorAll('li[data-state="requested"]').length,
+    emergencies: queue.querySelectorAll('li.urgency-emergency[data-state="requested"]').length,
+  }),
+});
 
 /** @param {HTMLElement} actions @param {any} consult */
 function actionsFor(actions, consult) {
@@ -90,7 +106,23 @@ socket.on("consult:update", ({ consult, server_now }) => {
   else upsert(queue, consult, actionsFor);
   if (!known && consult.state === "requested") notify(t("notify.new_request"));
   else if (!known && consult.invited) notify(t("notify.invited"));
+  if (consult.state === "requested" && consult.urgency === "emergency" && !consult.gone) {
+    if (!known) unseenEmergencies.add(consult.id);
+  } else {
+    unseenEmergencies.delete(consult.id);
+  }
+  duty.changed();
 });
+// Seen: someone used the unlocked page.
+for (const kind of ["pointerdown", "keydown"]) {
+  document.addEventListener(kind, () => {
+    if (!duty.locked()) unseenEmergencies.clear();
+  });
+}
+setInterval(() => {
+  if (unseenEmergencies.size) ring();
+}, EMERGENCY_REPEAT_MS);
+askForSound(document.querySelector('[data-testid="sound-enable"]'));
 setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(queue), 1000);
