@@ -7,11 +7,11 @@ import time
 from aiohttp import web
 
 from consult_server.accounts.login_sessions import COOKIE_NAME, LOGIN_SESSIONS, login_id
-from consult_server.config import CONFIG
 from consult_server.audit.chain import AUDIT, Actor
+from consult_server.config import CONFIG
 from consult_server.errors import BadRequest, Busy, Forbidden, Throttled
 from consult_server.http.render import render
-from consult_server.http.request import safe_next
+from consult_server.http.request import json_body, safe_next
 from consult_server.http.security import (
     LOGIN,
     USER,
@@ -128,7 +128,7 @@ async def lock_screen(request: web.Request) -> web.Response:
 async def unlock_screen(request: web.Request) -> web.Response:
     """The login's owner is back: their password (throttled like a sign-in) unlocks it."""
     user = current_user(request)
-    body = await request.json() if request.can_read_body else None
+    body = await json_body(request)
     password = body.get("password") if isinstance(body, dict) else None
     if not isinstance(password, str) or not password or len(password) > 1024:
         raise BadRequest("type your password", "password_required")

@@ -30,6 +30,10 @@ async def test_an_idle_page_warns_then_signs_out(playwright: Playwright, tmp_pat
             # Left alone again: back to the sign-in page, and the patient list is gone.
             await page.wait_for_url("**/login?next=*", timeout=40_000)
             await expect(page.get_by_test_id("login-username")).to_be_visible()
+            # The sign-in page says why.
+            reason = page.get_by_test_id("login-reason")
+            await expect(reason).to_have_attribute("data-reason", "idle")
+            await expect(reason).to_contain_text("không được dùng")
             await page.goto(server.url + "/")
             assert page.url.startswith(server.url + "/login")
         finally:

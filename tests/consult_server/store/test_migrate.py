@@ -211,3 +211,24 @@ def test_facility_admin_migration_offers_what_facilities_staff(tmp_path: Path) -
         (3, 1),
     ]
     assert conn.execute("SELECT COUNT(*) FROM users").fetchone() == (4,)
+
+
+def test_screen_lock_migration_keeps_every_login_unlocked(tmp_path: Path) -> None:
+    """0014 on a database holding logins: each stays, with its screen unlocked."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(_url(db), target=13)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'c', 'C', 'central');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 's', 'S', 'h', 'specialist', 1, 0);"
+        "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_at, expires_at)"
+        " VALUES ('a', 1, 'x', 10, 20), ('b', 1, 'y', 11, 21);"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(_url(db), target=14) == [14]
+    rows = sqlite3.connect(db).execute(
+        "SELECT token_hash, csrf_token, expires_at, locked_at FROM login_sessions ORDER BY 1"
+    )
+    assert rows.fetchall() == [("a", "x", 20.0, None), ("b", "y", 21.0, None)]
