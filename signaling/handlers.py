@@ -137,6 +137,16 @@ class Signaling:
             sid = sid[0] if isinstance(sid, tuple) else sid
             await self.sio.disconnect(sid)
 
+    def online(self, users: set[int]) -> set[int]:
+        """Which of these users have a page open on this server (a socket connected).
+        One process's view: with several processes, each counts its own (issue 23)."""
+        found = set()
+        for user_id in users:
+            for _ in self.sio.manager.get_participants("/", user_channel(user_id)):
+                found.add(user_id)
+                break
+        return found
+
     async def notify_users(self, users: set[int], payload: dict[str, Any]) -> None:
         await self.tell_users(users, "consult:update", payload)
 

@@ -133,6 +133,20 @@ class AttachmentRepository:
         assert row is not None
         return _attachment(row), True
 
+    async def copy_files(self, source: int, target: int, by: int, at: float) -> int:
+        """Catalogue the sound files of consult ``source`` for consult ``target`` too
+        (the content is stored once, by its hash); how many."""
+        columns = (
+            "name, kind, size, sha256, width, height, frames, duration, modality, study_uid,"
+            " series_uid, instance_number, pixel_spacing"
+        )
+        return await self.db.execute(
+            f"INSERT INTO consult_files (consult_id, uploaded_by, uploaded_at, {columns})"
+            f" SELECT ?, ?, ?, {columns} FROM consult_files"
+            " WHERE consult_id = ? AND status = 'ok' ORDER BY id",
+            (target, by, at, source),
+        )
+
     async def get(self, file_id: int) -> Attachment | None:
         row = await self.db.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE f.id = ?", (file_id,))
         return _attachment(row) if row else None

@@ -31,7 +31,7 @@ from consult_server.attachments.thumbnails import make_thumbnail
 from consult_server.audit.chain import Actor, AuditLog
 from consult_server.audit.window import AccessWindow
 from consult_server.config import AttachmentsConfig
-from consult_server.consults.lifecycle import FINAL_STATES
+from consult_server.consults.lifecycle import FINAL_STATES, Consult
 from consult_server.consults.service import Consults
 from consult_server.errors import (
     BadRequest,
@@ -94,6 +94,20 @@ class Attachments:
     async def _refuse(self, actor: Actor, obj: str, reason: str, error: ClientError) -> ClientError:
         await self.audit.append(actor, "refuse", obj, {"reason": reason})
         return error
+
+    # -- filing again -----------------------------------------------------------------
+
+    async def refile(self, clinician: User, actor: Actor, consult_id: int) -> Consult:
+        """A request nobody took, filed again as it was, with its files (the same
+        content, catalogued for the new consult)."""
+        request = await self.consults.again(clinician, consult_id)
+        consult = await self.consults.create(clinician, request)
+        copied = await self.store.copy_files(consult_id, consult.id, clinician.id, time.time())
+        if copied:
+            await self.audit.append(
+                actor, "upload", f"consult:{consult.id}", {"files": copied, "from": consult_id}
+            )
+        return consult
 
     # -- sending -----------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from aiohttp import web
 from consult_server.accounts.models import Role
 from consult_server.attachments.service import ATTACHMENTS
 from consult_server.audit.chain import Actor
+from consult_server.consults.service import CONSULTS
 from consult_server.errors import BadRequest
+from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.security import current_user, requires
 from consult_server.http.slow_bodies import steady_chunks
 
@@ -50,6 +52,19 @@ async def upload(request: web.Request) -> web.Response:
         steady_chunks(request.content, READ_CHUNK),
     )
     return web.json_response({"file": attachment.describe()}, status=201 if new else 200)
+
+
+@routes.post("/api/consults/{consult_id:\\d{1,12}}/refile")
+@requires(Role.CLINICIAN)
+async def refile(request: web.Request) -> web.Response:
+    """File an expired (or cancelled) request again, with the same patient and files."""
+    user = current_user(request)
+    await request.app[RATE_LIMITS].check("new_consults", str(user.id))
+    consult = await request.app[ATTACHMENTS].refile(
+        user, _actor(request), int(request.match_info["consult_id"])
+    )
+    described = await request.app[CONSULTS].describe(consult, user)
+    return web.json_response({"consult": described}, status=201)
 
 
 @routes.get("/api/consults/{consult_id:\\d{1,12}}/files")

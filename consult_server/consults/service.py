@@ -25,6 +25,7 @@ from consult_server.consults.lifecycle import (
     Cancel,
     Consult,
     ConsultEvent,
+    ConsultState,
     Escalate,
     IllegalTransition,
     SessionEnded,
@@ -123,6 +124,27 @@ class Consults:
         return [facts[c.id].describe(viewer) for c in consults if c.id in facts]
 
     # -- writing ---------------------------------------------------------------------
+
+    async def again(self, clinician: User, consult_id: int) -> NewConsult:
+        """The request ``clinician`` filed and nobody took (expired, or cancelled), to
+        file again as it was: the same specialty, urgency, summary, patient and
+        consent."""
+        consult = await self.get(consult_id)
+        if consult.clinician_id != clinician.id:
+            raise NotFound("no such consult", "consult_not_found")
+        if consult.state not in (ConsultState.EXPIRED, ConsultState.CANCELLED):
+            raise Conflict("only a request nobody took is filed again", "not_refilable")
+        facts = await self.facts(consult)
+        if facts.patient is None:
+            raise Conflict("this request has no patient to file again", "not_refilable")
+        policy = await self.store.recording_policy(consult.id)
+        return NewConsult(
+            consult.specialty,
+            consult.urgency,
+            facts.summary,
+            facts.patient,
+            policy.consent if policy is not None else False,
+        )
 
     async def create(
         self, clinician: User, request: NewConsult, now: float | None = None

@@ -170,6 +170,41 @@ async def create_consult(request: web.Request) -> web.Response:
     return web.json_response({"consult": await consults.describe(consult, user)}, status=201)
 
 
+@routes.get("/api/consults/{consult_id:\\d{1,12}}/reach")
+@requires(Role.CLINICIAN)
+async def reach(request: web.Request) -> web.Response:
+    """For the clinician waiting on their request: which facilities it reached (names
+    and levels, never a person's name), how many specialists of its specialty have a
+    page open at each (on duty), and when it expires."""
+    user = current_user(request)
+    consults = request.app[CONSULTS]
+    consult = await consults.get(int(request.match_info["consult_id"]))
+    if consult.clinician_id != user.id:
+        raise NotFound("no such consult", "consult_not_found")
+    accounts = request.app[ACCOUNTS]
+    names = {f.id: f for f in await accounts.facilities()}
+    reached = []
+    for facility_id in await consults.targets(consult.id):
+        specialists = set(await accounts.specialists_at([facility_id], consult.specialty))
+        facility = names.get(facility_id)
+        reached.append(
+            {
+                "facility": facility.name if facility else "?",
+                "level": facility.level.value if facility else "",
+                "on_duty": len(request.app[SIGNALING].online(specialists)),
+            }
+        )
+    return web.json_response(
+        {
+            "state": consult.state.value,
+            "tier": consult.tier,
+            "reached": reached,
+            "expires_at": consult.expires_at,
+            "server_now": time.time(),
+        }
+    )
+
+
 @routes.post("/api/consults/{consult_id:\\d{1,12}}/accept")
 @requires(Role.SPECIALIST)
 async def accept_consult(request: web.Request) -> web.Response:

@@ -1,5 +1,8 @@
 /**
- * The clinician's page: file a request, follow every request's status live.
+ * The clinician's page: file a request, follow every request's status live: where it
+ * went and who is on duty there, its escalations and the time left (waiting.js); an
+ * expired one rings and can be filed again as it was. An accepted request's way into
+ * the room is the first thing on the page (on a phone too).
  * @module clinician
  */
 import { uploadFile } from "./upload.js";
@@ -9,15 +12,31 @@ import { connect } from "./live.js";
 import { joinButton, recordButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
 import { watchBookings } from "./booking_reminders.js";
+import { redraw, refreshReach, watchWaits } from "./waiting.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
 const formError = /** @type {HTMLElement} */ (form.querySelector('[data-testid="form-error"]'));
+const ready = /** @type {HTMLElement} */ (document.querySelector('[data-testid="ready-banner"]'));
+/** "Gửi lại" is offered on a request that expired or was cancelled within this long. */
+const REFILE_WITHIN_S = 24 * 3600;
+/** The joinable consults (accepted or in session), by id: the banner shows the newest. */
+const joinable = new Map();
 
 /** @param {HTMLElement} actions @param {any} consult */
 function actionsFor(actions, consult) {
   if (consult.can_join) actions.append(joinButton(consult.id));
   if (consult.mine) actions.append(recordButton(consult.id));
+  // A request nobody took today can be filed again as it was (not last month's).
+  const recent = Date.now() / 1000 - consult.created_at < REFILE_WITHIN_S;
+  if (consult.mine && recent && (consult.state === "expired" || consult.state === "cancelled")) {
+    const again = document.createElement("button");
+    again.className = consult.state === "expired" ? "primary" : "";
+    again.textContent = t("request.refile");
+    again.dataset.testid = "refile-request";
+    again.addEventListener("click", () => refile(consult.id, again));
+    actions.append(again);
+  }
   if (consult.state === "requested" || consult.state === "accepted") {
     const cancel = document.createElement("button");
     cancel.textContent = t("consult.cancel");
@@ -31,10 +50,45 @@ function actionsFor(actions, consult) {
 async function cancelConsult(id) {
   try {
     const { consult } = await api(`/api/consults/${id}/cancel`, { method: "POST" });
-    upsert(list, consult, actionsFor);
+    show(consult);
   } catch (error) {
     showError(errorText(/** @type {any} */ (error)));
   }
+}
+
+/** File a request nobody took again, as it was. @param {number} id @param {HTMLButtonElement} button */
+async function refile(id, button) {
+  button.disabled = true;
+  try {
+    const { consult } = await api(`/api/consults/${id}/refile`, { method: "POST" });
+    show(consult).focus();
+  } catch (error) {
+    showError(errorText(/** @type {any} */ (error)));
+    button.disabled = false;
+  }
+}
+
+/**
+ * Draw a consult in the list (and what is known of its reach), and keep the way into
+ * an accepted one at the top of the page.
+ * @param {any} consult
+ */
+function show(consult) {
+  const li = upsert(list, consult, actionsFor);
+  redraw(li, consult);
+  if (consult.can_join && !consult.gone) joinable.set(consult.id, consult);
+  else joinable.delete(consult.id);
+  showReady();
+  return li;
+}
+
+function showReady() {
+  const newest = [...joinable.values()].sort((a, b) => b.id - a.id)[0];
+  ready.hidden = !newest;
+  if (!newest) return;
+  const text = document.createElement("span");
+  text.textContent = t("ready.accepted", { id: newest.id, name: newest.specialist ?? "" });
+  ready.replaceChildren(text, " ", joinButton(newest.id));
 }
 
 /** @param {string} text */
@@ -100,7 +154,8 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
         consent: data.get("consent") === "on",
       },
     });
-    const li = upsert(list, consult, actionsFor);
+    const li = show(consult);
+    refreshReach(list, consult.id);
     const chosen = /** @type {File[]} */ (data.getAll("files")).filter((f) => f instanceof File && f.size > 0);
     form.reset();
     await sendFiles(consult.id, chosen);
@@ -116,7 +171,10 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
 async function load() {
   const { consults, server_now } = await api("/api/consults");
   syncClock(server_now);
-  for (const consult of consults.reverse()) upsert(list, consult, actionsFor);
+  for (const consult of consults.reverse()) {
+    show(consult);
+    if (consult.state === "requested" && consult.mine) refreshReach(list, consult.id);
+  }
 }
 
 form.addEventListener("submit", submitRequest);
@@ -128,9 +186,17 @@ socket.on("consult:update", ({ consult, server_now }) => {
   syncClock(server_now);
   const before = list.querySelector(`[data-consult-id="${consult.id}"]`);
   const was = before instanceof HTMLElement ? before.dataset.state : undefined;
-  if (!consult.gone) upsert(list, consult, actionsFor);
+  const tier = before instanceof HTMLElement ? Number(before.dataset.tier ?? 0) : 0;
+  if (!consult.gone) show(consult);
   if (was === "requested" && consult.state === "accepted") notify(t("notify.accepted"));
+  if (was === "requested" && consult.state === "expired") notify(t("notify.expired"));
+  if (consult.state === "requested" && consult.mine) {
+    // An escalation reached further: say so, and show where.
+    if (before && consult.tier > tier) notify(t("notify.escalated"));
+    refreshReach(list, consult.id);
+  }
 });
+watchWaits(list);
 setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(list), 1000);

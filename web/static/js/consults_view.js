@@ -41,6 +41,7 @@ export function upsert(list, consult, addActions) {
   li.className = `consult urgency-${consult.urgency} state-${consult.state}`;
   li.dataset.state = consult.state;
   li.dataset.version = String(consult.version);
+  li.dataset.tier = String(consult.tier ?? 0);
   li.dataset.createdAt = String(consult.created_at);
   const head = document.createElement("div");
   head.className = "consult-head";
