@@ -141,8 +141,8 @@ async def _stop_signaling(app: web.Application) -> None:
 async def end_expired_logins(app: web.Application) -> None:
     """Forget idle and too-old logins and those of deactivated accounts; their
     sockets close with them."""
-    for login in await app[LOGIN_SESSIONS].purge_expired():
-        await app[SIGNALING].close_sockets(login, "expired")
+    for login, why in await app[LOGIN_SESSIONS].purge_expired():
+        await app[SIGNALING].close_sockets(login, why)
 
 
 async def _ticker(app: web.Application) -> AsyncIterator[None]:

@@ -14,10 +14,17 @@ SERVICE_TIMEZONE = datetime.timezone(datetime.timedelta(hours=7), "ICT")
 
 
 def local_moment(at: float | None) -> str:
-    """A moment as "2026-12-01 14:05" in the service's time ("" for none)."""
+    """A moment as people here write it, "7/12/2026 10:18", in the service's time
+    ("" for none): the one date style of every page."""
     if at is None:
         return ""
-    return datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    moment = datetime.datetime.fromtimestamp(at, SERVICE_TIMEZONE)
+    return f"{local_day(moment.date())} {moment:%H:%M}"
+
+
+def local_day(day: datetime.date) -> str:
+    """A day as "7/12/2026"."""
+    return f"{day.day}/{day.month}/{day.year}"
 
 
 def year_at(at: float) -> int:

@@ -69,10 +69,11 @@ class LoginSessions:
     async def delete(self, token: str) -> None:
         await self.store.close_login(_digest(token))
 
-    async def purge_expired(self) -> list[str]:
-        """Forget expired logins; the ``login_id`` of each (their sockets close)."""
-        hashes = await self.store.purge_logins(time.time(), self.lifetime)
-        return [token_hash[:32] for token_hash in hashes]
+    async def purge_expired(self) -> list[tuple[str, str]]:
+        """Forget expired logins; the ``login_id`` of each (their sockets close) and
+        why it ended ("idle", "expired", "deactivated")."""
+        ended = await self.store.purge_logins(time.time(), self.lifetime)
+        return [(token_hash[:32], why) for token_hash, why in ended]
 
 
 LOGIN_SESSIONS: AppKey[LoginSessions] = AppKey("login_sessions")

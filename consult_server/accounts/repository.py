@@ -581,16 +581,28 @@ class AccountRepository:
     async def close_login(self, token_hash: str) -> None:
         await self.db.execute("DELETE FROM login_sessions WHERE token_hash = ?", (token_hash,))
 
-    async def purge_logins(self, now: float, lifetime: float) -> list[str]:
+    async def purge_logins(self, now: float, lifetime: float) -> list[tuple[str, str]]:
         """Forget the login sessions that have expired, and those of deactivated
-        accounts; their token hashes."""
+        accounts; each one's token hash and why it ended ("idle", "expired" past its
+        lifetime, "deactivated")."""
         condition = (
             "expires_at <= ? OR created_at <= ?"
             " OR user_id IN (SELECT id FROM users WHERE active = 0)"
         )
         async with self.db.atomic() as tx:
             rows = await tx.fetch_all(
-                f"SELECT token_hash FROM login_sessions WHERE {condition}", (now, now - lifetime)
+                f"SELECT token_hash, created_at, expires_at FROM login_sessions WHERE {condition}",
+                (now, now - lifetime),
             )
             await tx.execute(f"DELETE FROM login_sessions WHERE {condition}", (now, now - lifetime))
-        return [str(r["token_hash"]) for r in rows]
+        return [
+            (
+                str(r["token_hash"]),
+                "expired"
+                if float(r["created_at"]) <= now - lifetime
+                else "idle"
+                if float(r["expires_at"]) <= now
+                else "deactivated",
+            )
+            for r in rows
+        ]

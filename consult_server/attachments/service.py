@@ -139,13 +139,13 @@ class Attachments:
         too_large = (
             TooLarge(
                 f"a file may hold at most {_mib(self.config.max_file_bytes)}", "file_too_large"
-            )
+            ).with_params(limit=_mib(self.config.max_file_bytes))
             if limit == self.config.max_file_bytes
             else TooLarge(
                 f"this consult's files may hold at most {_mib(self.config.max_consult_bytes)}"
                 f" in all; {_mib(max(room, 0))} are left",
                 "consult_files_full",
-            )
+            ).with_params(limit=_mib(self.config.max_consult_bytes), left=_mib(max(room, 0)))
         )
         if declared_size is not None and declared_size > limit:
             raise too_large

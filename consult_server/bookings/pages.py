@@ -36,7 +36,7 @@ def _clock(at: float) -> str:
 
 
 def _day(at: float) -> str:
-    return local_moment(at)[:10]  # "YYYY-MM-DD"
+    return local_moment(at).split(" ")[0]  # "7/12/2026"
 
 
 async def _names(request: web.Request, ids: set[int]) -> dict[int, User]:

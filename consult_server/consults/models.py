@@ -10,7 +10,7 @@ from consult_server.accounts.models import Role, User
 from consult_server.consults.lifecycle import Consult, ConsultState, Urgency
 from consult_server.consults.lifecycle import joinable as consult_joinable
 from consult_server.consults.patient import Patient
-from consult_server.errors import BadRequest
+from consult_server.errors import BadRequest, FieldChecks
 from consult_server.local_time import year_at
 
 
@@ -89,6 +89,37 @@ class ConsultFacts:
         }
 
 
+def _specialty(value: object) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise BadRequest("specialty is required", "bad_specialty")
+    return value
+
+
+def _urgency(value: object) -> Urgency:
+    try:
+        return Urgency(str(value))
+    except ValueError:
+        raise BadRequest("urgency must be routine, urgent or emergency", "bad_urgency") from None
+
+
+def _summary(value: object, max_summary: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("a short case summary is required", "summary_required")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("the summary is not valid text", "bad_summary") from None
+    if len(value) > max_summary:
+        raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
+    return value.strip()
+
+
+def _consent(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest("consent must be true or false", "bad_consent")
+    return value
+
+
 @dataclass(frozen=True)
 class NewConsult:
     specialty: str
@@ -103,29 +134,17 @@ class NewConsult:
         """Validate a request body at the edge; raise ``BadRequest`` naming the field."""
         if not isinstance(payload, dict):
             raise BadRequest("expected a JSON object", "bad_payload")
-        specialty = payload.get("specialty")
-        if not isinstance(specialty, str) or not specialty or len(specialty) > 64:
-            raise BadRequest("specialty is required", "bad_specialty")
-        try:
-            urgency = Urgency(str(payload.get("urgency")))
-        except ValueError:
-            raise BadRequest(
-                "urgency must be routine, urgent or emergency", "bad_urgency"
-            ) from None
-        summary = payload.get("summary")
-        if not isinstance(summary, str) or not summary.strip():
-            raise BadRequest("a short case summary is required", "summary_required")
-        try:
-            summary.encode("utf-8")
-        except UnicodeEncodeError:
-            raise BadRequest("the summary is not valid text", "bad_summary") from None
-        if len(summary) > max_summary:
-            raise BadRequest(f"summary is longer than {max_summary} characters", "summary_too_long")
-        consent = payload.get("consent", False)
-        if not isinstance(consent, bool):
-            raise BadRequest("consent must be true or false", "bad_consent")
-        patient = Patient.parse(payload.get("patient"), year_at(now))
-        return cls(specialty, urgency, summary.strip(), patient, consent)
+        checks = FieldChecks()  # every wrong field at once, in the form's order
+        specialty = checks.take("specialty", lambda: _specialty(payload.get("specialty")))
+        urgency = checks.take("urgency", lambda: _urgency(payload.get("urgency")))
+        patient = checks.take(
+            "patient", lambda: Patient.parse(payload.get("patient"), year_at(now))
+        )
+        summary = checks.take("summary", lambda: _summary(payload.get("summary"), max_summary))
+        consent = checks.take("consent", lambda: _consent(payload.get("consent", False)))
+        checks.done()
+        assert specialty and urgency and patient and summary and consent is not None
+        return cls(specialty, urgency, summary, patient, consent)
 
 
 @dataclass(frozen=True)

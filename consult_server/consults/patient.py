@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from consult_server.errors import BadRequest
+from consult_server.errors import BadRequest, FieldChecks
 
 NAME_MAX = 100
 AGE_MAX = 130
@@ -49,6 +49,13 @@ def _name(value: object) -> str:
     if not all(unicodedata.category(c)[0] in "LM" or c in " .'-’" for c in name):
         raise _bad("name", "the patient's name may hold letters, spaces, . ' and - only")
     return name
+
+
+def _sex(value: object) -> Sex:
+    try:
+        return Sex(str(value))
+    except ValueError:
+        raise _bad("sex", "sex must be female, male or other") from None
 
 
 def _whole(value: object) -> int | None:
@@ -104,27 +111,34 @@ class Patient:
         """Check a request's ``patient`` object; raise ``BadRequest`` naming the field."""
         if not isinstance(payload, dict):
             raise BadRequest("the patient's details are required", "patient_required")
-        try:
-            sex = Sex(str(payload.get("sex")))
-        except ValueError:
-            raise _bad("sex", "sex must be female, male or other") from None
-        return cls(
-            name=_name(payload.get("name")),
-            birth_year=_birth_year(payload, this_year),
-            sex=sex,
-            national_id=_optional(
+        checks = FieldChecks()  # every wrong field at once, in the form's order
+        name = checks.take("name", lambda: _name(payload.get("name")))
+        birth_year = checks.take("birth_year", lambda: _birth_year(payload, this_year))
+        sex = checks.take("sex", lambda: _sex(payload.get("sex")))
+        national_id = checks.take(
+            "national_id",
+            lambda: _optional(
                 payload.get("national_id"), "national_id", _NATIONAL_ID, "the national ID"
             ),
-            insurance_number=_optional(
+        )
+        insurance_number = checks.take(
+            "insurance_number",
+            lambda: _optional(
                 payload.get("insurance_number"),
                 "insurance_number",
                 _INSURANCE,
                 "the health-insurance number",
             ),
-            record_number=_optional(
+        )
+        record_number = checks.take(
+            "record_number",
+            lambda: _optional(
                 payload.get("record_number"), "record_number", _RECORD, "the record number"
             ),
         )
+        checks.done()
+        assert name is not None and birth_year is not None and sex is not None
+        return cls(name, birth_year, sex, national_id, insurance_number, record_number)
 
     def age_in(self, year: int) -> int:
         return max(0, year - self.birth_year)

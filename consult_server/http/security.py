@@ -28,6 +28,7 @@ from consult_server.errors import (
     ClientError,
     Forbidden,
     NotAuthenticated,
+    NotFound,
     ScreenLocked,
     TooManyRequests,
 )
@@ -236,20 +237,30 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
 def error_middleware_factory(
     render_error: Callable[[web.Request, ClientError], Awaitable[web.StreamResponse]],
 ) -> Any:
+    async def answer(request: web.Request, exc: ClientError) -> web.StreamResponse:
+        if wants_json(request):
+            response: web.StreamResponse = web.json_response(
+                {"error": exc.to_dict()}, status=exc.status
+            )
+        else:
+            response = await render_error(request, exc)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except ClientError as exc:
-            if wants_json(request):
-                response: web.StreamResponse = web.json_response(
-                    {"error": exc.to_dict()}, status=exc.status
-                )
-            else:
-                response = await render_error(request, exc)
-            if isinstance(exc, TooManyRequests):
-                response.headers["Retry-After"] = str(exc.retry_after)
-            return response
+            return await answer(request, exc)
+        except web.HTTPNotFound:
+            if request.path.startswith(("/static/", "/socket.io/")):
+                raise
+            # No page here: said in the page's language, with the header and a way home.
+            return await answer(
+                request, NotFound("there is no page at this address", "page_not_found")
+            )
 
     return error_middleware
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from consult_server.consults.models import ChatLine
-from consult_server.errors import BadRequest
+from consult_server.errors import BadRequest, ClientError, FieldErrors
 from consult_server.notes.icd10 import codes
 
 MAX_TEXT = 4000
@@ -83,17 +83,31 @@ class NoteContent:
         )
 
     def ready_to_sign(self) -> None:
-        """Raise naming what a signed note still lacks."""
+        """Raise naming everything a signed note still lacks, field by field
+        (``note_incomplete``, with each field's own reason)."""
+        missing: dict[str, ClientError] = {}
         if not (self.findings or self.assessment):
-            raise BadRequest("write the findings or the assessment first", "note_incomplete")
+            missing["findings"] = BadRequest(
+                "write the findings or the assessment first", "note_findings_missing"
+            )
         if not self.recommendation:
-            raise BadRequest("write the recommendation first", "note_incomplete")
+            missing["recommendation"] = BadRequest(
+                "write the recommendation first", "note_recommendation_missing"
+            )
         if not self.disposition:
-            raise BadRequest("choose what happens next (the disposition)", "note_incomplete")
+            missing["disposition"] = BadRequest(
+                "choose what happens next (the disposition)", "note_disposition_missing"
+            )
         if self.disposition == "follow_up" and not self.follow_up_on:
-            raise BadRequest("give the date of the follow-up consult", "note_incomplete")
+            missing["follow_up_on"] = BadRequest(
+                "give the date of the follow-up consult", "note_follow_up_missing"
+            )
         if self.disposition == "refer" and not self.refer_to:
-            raise BadRequest("say where the patient is referred to", "note_incomplete")
+            missing["refer_to"] = BadRequest(
+                "say where the patient is referred to", "note_refer_missing"
+            )
+        if missing:
+            raise FieldErrors(missing, "the note is not complete", "note_incomplete")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from signaling.handlers import SIGNALING
 
 routes = web.RouteTableDef()
 #: Why a page sent someone to sign in again (each has its words on the sign-in page).
-REASONS = frozenset({"idle", "ended", "expired", "signed_out", "password_changed"})
+REASONS = frozenset({"idle", "ended", "expired", "deactivated", "signed_out", "password_changed"})
 
 
 @routes.get("/login")

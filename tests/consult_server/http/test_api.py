@@ -204,6 +204,13 @@ async def test_security_headers_and_no_outside_hosts(harness: Harness) -> None:
 async def test_unknown_address_is_404_and_static_files_are_open(harness: Harness) -> None:
     anon = await harness.anonymous()
     assert (await anon.get("/no-such-page")).status == 404
+    # A page with the header and a way home, in the reader's language.
+    clinician = await harness.login("clinician.demo")
+    missing = await clinician.get("/consults/no-such-page")
+    page = await missing.text()
+    assert missing.status == 404 and 'data-code="page_not_found"' in page
+    assert 'class="topbar"' in page and "Không có trang nào ở địa chỉ này" in page
+    assert (await anon.get("/static/no-such-file.js")).status == 404
     response = await anon.get("/static/img/icon.svg")
     assert response.status == 200 and b"<svg" in await response.read()
 
@@ -292,3 +299,37 @@ async def test_the_sign_in_forms_token_is_bound_to_its_pre_session(harness: Harn
             allow_redirects=False,
         ) as response:
             assert response.status == status, site
+
+
+async def test_every_wrong_field_of_a_request_is_named_at_once(harness: Harness) -> None:
+    """One round trip names each wrong field with its own code (the first one's code is
+    the error's), in the form's order; nothing is filed."""
+    clinician = await harness.login("clinician.demo")
+    wrong = {
+        "specialty": "",
+        "urgency": "routine",
+        "summary": " ",
+        "patient": {"name": "Nguyễn 2", "age": 200, "sex": "x", "national_id": "12"},
+    }
+    status, body = await clinician.api("POST", "/api/consults", wrong)
+    assert status == 400
+    error = body["error"]
+    assert error["code"] == "bad_specialty"
+    assert {name: f["code"] for name, f in error["fields"].items()} == {
+        "specialty": "bad_specialty",
+        "patient.name": "bad_patient_name",
+        "patient.birth_year": "bad_patient_age",
+        "patient.sex": "bad_patient_sex",
+        "patient.national_id": "bad_patient_national_id",
+        "summary": "summary_required",
+    }
+    assert list(error["fields"]) == [
+        "specialty",
+        "patient.name",
+        "patient.birth_year",
+        "patient.sex",
+        "patient.national_id",
+        "summary",
+    ]
+    assert "Nguyễn" not in str(error), "the errors name fields, never what was typed"
+    assert await harness.app[DB].fetch_all("SELECT id FROM consults") == []

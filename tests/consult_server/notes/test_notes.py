@@ -138,6 +138,17 @@ async def test_bad_notes_are_refused(harness: Harness) -> None:
     status, body = await specialist.api("PUT", f"{base}/draft", {"findings": "chưa xong"})
     status, body = await specialist.api("POST", f"{base}/sign", {"version": 1})
     assert (status, body["error"]["code"]) == (400, "note_incomplete")
+    # Each part it lacks, named at once (a follow-up without its date is its own reason).
+    assert {name: f["code"] for name, f in body["error"]["fields"].items()} == {
+        "recommendation": "note_recommendation_missing",
+        "disposition": "note_disposition_missing",
+    }
+    follow_up = {**NOTE, "disposition": "follow_up", "follow_up_on": None}
+    status, body = await specialist.api("PUT", f"{base}/draft", {**follow_up, "version": 1})
+    assert status == 200, body
+    status, body = await specialist.api("POST", f"{base}/sign", {"version": 1})
+    assert status == 400 and list(body["error"]["fields"]) == ["follow_up_on"]
+    assert body["error"]["fields"]["follow_up_on"]["code"] == "note_follow_up_missing"
     status, body = await specialist.api("POST", f"{base}/sign", {"version": 9})
     assert (status, body["error"]["code"]) == (404, "note_not_found")
     rows = await harness.app[DB].fetch_all("SELECT signed_at FROM consult_notes")

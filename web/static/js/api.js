@@ -5,11 +5,19 @@
 const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
 
 export class ApiError extends Error {
-  /** @param {{code: string, message: string}} error @param {number} status */
+  /**
+   * @param {{code: string, message: string, params?: Record<string, string|number>,
+   *   fields?: Record<string, {code: string, message: string}>}} error
+   * @param {number} status
+   */
   constructor(error, status) {
     super(error.message);
     this.code = error.code;
     this.status = status;
+    /** Numbers for the message (a limit). */
+    this.params = error.params;
+    /** Each wrong field of a form, by the API's name for it. */
+    this.fields = error.fields;
   }
 }
 

@@ -7,12 +7,13 @@
  */
 import { uploadFile } from "./upload.js";
 import { api } from "./api.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, sizeText, t } from "./i18n.js";
 import { connect } from "./live.js";
 import { joinButton, recordButton, refreshWaits, syncClock, upsert } from "./consults_view.js";
 import { notify, setUpNotifications } from "./notify.js";
 import { watchBookings } from "./booking_reminders.js";
 import { redraw, refreshReach, watchWaits } from "./waiting.js";
+import { checkRequired, clearFieldErrors, showFieldErrors, unmarkWhenChanged } from "./forms.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -20,6 +21,21 @@ const formError = /** @type {HTMLElement} */ (form.querySelector('[data-testid="
 const ready = /** @type {HTMLElement} */ (document.querySelector('[data-testid="ready-banner"]'));
 /** "Gửi lại" is offered on a request that expired or was cancelled within this long. */
 const REFILE_WITHIN_S = 24 * 3600;
+/** The API's names for the request's fields, as the form names them. */
+const FIELDS = /** @type {Record<string, string>} */ ({
+  specialty: "specialty",
+  urgency: "urgency",
+  patient: "patient_name",
+  "patient.name": "patient_name",
+  "patient.birth_year": "patient_age_or_year",
+  "patient.age": "patient_age_or_year",
+  "patient.sex": "patient_sex",
+  "patient.national_id": "patient_national_id",
+  "patient.insurance_number": "patient_insurance_number",
+  "patient.record_number": "patient_record_number",
+  summary: "summary",
+  consent: "consent",
+});
 /** The joinable consults (accepted or in session), by id: the banner shows the newest. */
 const joinable = new Map();
 
@@ -131,16 +147,43 @@ async function sendFiles(consultId, chosen) {
         status.textContent = t("files.uploading", { name: file.name, percent: Math.round(fraction * 100) });
       });
     } catch (error) {
-      failed.push(t("files.failed", { name: file.name, reason: errorText(/** @type {any} */ (error)) }));
+      failed.push(t("files.failed", { name: file.name, reason: errorText(/** @type {any} */ (error), { size: sizeText(file.size) }) }));
     }
   }
   status.textContent = failed.join(" ") || (chosen.length ? t("files.sent", { name: chosen.map((f) => f.name).join(", ") }) : "");
+}
+
+/**
+ * Everything the page can see is wrong, at once: empty required fields, and files
+ * larger than a file may be (their name, size and the limit).
+ * @param {FormData} data @returns {Record<string, string>}
+ */
+function checkHere(data) {
+  const found = checkRequired(form);
+  const input = /** @type {HTMLInputElement} */ (form.querySelector('[data-testid="attach-file"]'));
+  const limit = Number(input.dataset.maxMib) * 1024 * 1024;
+  const tooLarge = /** @type {File[]} */ (data.getAll("files")).filter((f) => f instanceof File && limit && f.size > limit);
+  if (tooLarge.length) {
+    found.files = tooLarge
+      .map((f) => t("files.failed", {
+        name: f.name,
+        reason: errorText({ code: "file_too_large", params: { limit: `${input.dataset.maxMib} MiB` } }, { size: sizeText(f.size) }),
+      }))
+      .join(" ");
+  }
+  return found;
 }
 
 async function submitRequest(/** @type {SubmitEvent} */ event) {
   event.preventDefault();
   showError("");
   const data = new FormData(form);
+  const here = checkHere(data);
+  if (Object.keys(here).length) {
+    showError(showFieldErrors(form, here).join(" "));
+    return;
+  }
+  clearFieldErrors(form);
   const button = /** @type {HTMLButtonElement} */ (form.querySelector("button"));
   button.disabled = true;
   try {
@@ -162,7 +205,15 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
     // Focus stays with what was just filed (it would fall to <body> with the button).
     li.focus();
   } catch (error) {
-    showError(errorText(/** @type {any} */ (error)));
+    const err = /** @type {any} */ (error);
+    if (err?.fields) {
+      /** @type {Record<string, any>} */
+      const byName = {};
+      for (const [name, problem] of Object.entries(err.fields)) byName[FIELDS[name] ?? name] = problem;
+      showError(showFieldErrors(form, byName).join(" "));
+    } else {
+      showError(errorText(err));
+    }
   } finally {
     button.disabled = false;
   }
@@ -178,6 +229,7 @@ async function load() {
 }
 
 form.addEventListener("submit", submitRequest);
+unmarkWhenChanged(form);
 // Disabled in the page until this script runs: the form never submits natively.
 /** @type {HTMLButtonElement} */ (form.querySelector('[data-testid="consult-submit"]')).disabled = false;
 const socket = connect();

@@ -5,7 +5,7 @@
  * @module files
  */
 import { api } from "./api.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, sizeText, t } from "./i18n.js";
 import { uploadFile } from "./upload.js";
 
 /** @typedef {import("./image_viewer.js").FileInfo & {status: string, uploader: string, uploaded_at: number, size: number, thumbnail: string, modality: string|null}} FileEntry */
@@ -139,7 +139,7 @@ export function setUpFiles(panel, { consultId, canAttach, socket, onOpen }) {
         add(stored);
         status.textContent = t("files.sent", { name: file.name });
       } catch (error) {
-        status.textContent = t("files.failed", { name: file.name, reason: errorText(/** @type {any} */ (error)) });
+        status.textContent = t("files.failed", { name: file.name, reason: errorText(/** @type {any} */ (error), { size: sizeText(file.size) }) });
       }
     }
   }

@@ -21,10 +21,43 @@ export function t(key, params = {}) {
 }
 
 /**
- * The message for an error object from the API or the socket, translated by its code.
- * @param {{code?: string, message?: string}} error
+ * The message for an error object from the API or the socket, translated by its code,
+ * with the numbers the server gave (a limit, what is left) and any the page adds (a
+ * file's name and size).
+ * @param {{code?: string, message?: string, params?: Record<string, string|number>}} error
+ * @param {Record<string, string|number>} [extra]
  */
-export function errorText(error) {
+export function errorText(error, extra = {}) {
   const key = `errors.${error?.code}`;
-  return catalog[key] ?? error?.message ?? t("errors.unknown");
+  if (!(key in catalog)) return error?.message ?? t("errors.unknown");
+  return t(key, { ...(error?.params ?? {}), ...extra });
+}
+
+/** A size as people read it: "62,3 MiB", "840 KiB". @param {number} bytes */
+export function sizeText(bytes) {
+  const lang = document.documentElement.lang || "vi";
+  const mib = bytes / (1024 * 1024);
+  if (mib >= 1) return `${mib.toLocaleString(lang, { maximumFractionDigits: 1 })} MiB`;
+  return `${Math.max(1, Math.round(bytes / 1024)).toLocaleString(lang)} KiB`;
+}
+
+const PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Asia/Ho_Chi_Minh",
+  day: "numeric",
+  month: "numeric",
+  year: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+
+/**
+ * A moment as every page writes it, "7/12/2026 10:18", in Vietnam's time.
+ * @param {number} at seconds since the epoch
+ */
+export function moment(at) {
+  /** @type {Record<string, string>} */
+  const part = {};
+  for (const p of PARTS.formatToParts(new Date(at * 1000))) part[p.type] = p.value;
+  return `${Number(part.day)}/${Number(part.month)}/${part.year} ${part.hour}:${part.minute}`;
 }

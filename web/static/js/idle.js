@@ -79,7 +79,7 @@ async function check() {
     else calm();
     schedule(left);
   } catch (error) {
-    if (/** @type {any} */ (error)?.status === 401) signIn("ended");
+    if (/** @type {any} */ (error)?.status === 401) signIn();
     else schedule(CHECK_MS / 1000 + warnLead());
   }
 }

@@ -5,15 +5,13 @@
  * @module note
  */
 import { api } from "./api.js";
-import { errorText, t } from "./i18n.js";
+import { errorText, moment, t } from "./i18n.js";
+import { clearFieldErrors, showFieldErrors, unmarkWhenChanged } from "./forms.js";
 
 /** Milliseconds of quiet typing before the draft is saved. */
 const AUTOSAVE_MS = 1200;
 const FIELDS = ["findings", "assessment", "icd10", "recommendation", "disposition", "follow_up_on", "refer_to"];
-const clock = new Intl.DateTimeFormat(document.documentElement.lang || "vi", {
-  dateStyle: "short",
-  timeStyle: "short",
-});
+const clock = { format: (/** @type {Date} */ when) => moment(when.getTime() / 1000) };
 
 /**
  * @param {HTMLElement} panel the <section data-testid="note">
@@ -25,6 +23,7 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
   const signedList = /** @type {HTMLElement} */ (panel.querySelector('[data-testid="note-versions"]'));
   const waiting = /** @type {HTMLElement} */ (panel.querySelector('[data-testid="note-waiting"]'));
   const saveState = /** @type {HTMLElement|null} */ (panel.querySelector('[data-testid="note-save-state"]'));
+  const signError = /** @type {HTMLElement|null} */ (panel.querySelector('[data-testid="note-sign-error"]'));
   const signButton = /** @type {HTMLButtonElement|null} */ (panel.querySelector('[data-testid="note-sign"]'));
   const confirmBox = /** @type {HTMLElement|null} */ (panel.querySelector('[data-testid="note-sign-confirm-box"]'));
   const confirmButton = /** @type {HTMLButtonElement|null} */ (panel.querySelector('[data-testid="note-sign-confirm"]'));
@@ -192,6 +191,7 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
   }
 
   if (editor && canWrite) {
+    unmarkWhenChanged(editor);
     editor.addEventListener("input", () => {
       showDispositionDetails();
       if (timer) clearTimeout(timer);
@@ -212,12 +212,20 @@ export function setUpNote(panel, { consultId, me, canWrite, socket }) {
           method: "POST",
           body: { version: draftVersion, updated_at: savedAt },
         });
+        if (editor) clearFieldErrors(editor);
+        if (signError) signError.hidden = true;
         versions = [note, ...versions.filter((v) => v.version !== note.version)];
         editor.dataset.correcting = "false";
         if (saveState) saveState.textContent = "";
         render();
       } catch (error) {
-        if (saveState) saveState.textContent = errorText(/** @type {any} */ (error));
+        // Each missing part marked where it is written, focus on the first.
+        const err = /** @type {any} */ (error);
+        if (err?.fields && editor) showFieldErrors(editor, err.fields);
+        if (signError) {
+          signError.textContent = errorText(err);
+          signError.hidden = false;
+        }
       }
     });
     correctButton?.addEventListener("click", () => {
