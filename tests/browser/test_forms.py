@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, Playwright, expect
 
+from tests.support.a11y import serious_violations
 from tests.support.browser import enter_room, launch, login, open_panel
 from tests.support.consult_requests import fill_patient
 from tests.support.server import RunningServer
@@ -49,6 +50,7 @@ async def test_every_error_at_once_marked_and_described(
         }, found
         assert found["specialty"] == "Hãy điền: Chuyên khoa."
         assert await clinician.evaluate("document.activeElement.name") == "specialty"
+        assert await serious_violations(clinician) == []
         # A file larger than a file may be: its name, its size and the limit.
         await clinician.get_by_test_id("attach-file").set_input_files(big)
         await clinician.get_by_test_id("consult-submit").click()
@@ -93,6 +95,14 @@ async def test_every_error_at_once_marked_and_described(
             "follow_up_on": "Hãy chọn ngày hội chẩn lại."
         }
         assert await specialist.evaluate("document.activeElement.name") == "follow_up_on"
+        assert await serious_violations(specialist) == []
+        # No page at an address: the header, a way home, and nothing for axe to find.
+        await clinician.goto(server.url + "/consults/no-such-page")
+        await expect(clinician.get_by_test_id("error-page")).to_have_attribute(
+            "data-code", "page_not_found"
+        )
+        await expect(clinician.get_by_test_id("current-user")).to_be_visible()
+        assert await serious_violations(clinician) == []
     finally:
         await clinician_browser.close()
         await specialist_browser.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Playwright, expect
 
+from tests.support.a11y import serious_violations
 from tests.support.browser import launch, login
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import run_server
@@ -34,6 +35,7 @@ async def test_an_idle_page_warns_then_signs_out(playwright: Playwright, tmp_pat
             reason = page.get_by_test_id("login-reason")
             await expect(reason).to_have_attribute("data-reason", "idle")
             await expect(reason).to_contain_text("không được dùng")
+            assert await serious_violations(page) == []
             await page.goto(server.url + "/")
             assert page.url.startswith(server.url + "/login")
         finally:

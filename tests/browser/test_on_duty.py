@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, Playwright, expect
 
+from tests.support.a11y import serious_violations
 from tests.support.browser import launch
 from tests.support.consult_requests import request_body
 from tests.support.engines import CHROMIUM, require_binary
@@ -67,6 +68,7 @@ async def test_the_queue_locks_rings_through_the_lock_and_opens_with_the_passwor
             assert await specialist.get_by_test_id("unlock-password").evaluate(
                 "el => el === document.activeElement"
             )
+            assert await serious_violations(specialist) == []
 
             # An emergency through the lock: counted, titled, rung, and rung again.
             before = await tones(specialist)
@@ -103,6 +105,7 @@ async def test_the_queue_locks_rings_through_the_lock_and_opens_with_the_passwor
             await expect(queue).to_contain_text("Khó thở cấp")
             await queue.get_by_test_id("accept-consult").first.click()
             await expect(queue.get_by_test_id("join-room")).to_have_count(1)
+            assert await serious_violations(specialist) == []
         finally:
             await clinician.session.close()
             await browser.close()

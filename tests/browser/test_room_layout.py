@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, Playwright, expect
 
+from tests.support.a11y import serious_violations
 from tests.support.browser import enter_room, launch, login, start_consult
 from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM, require_binary
@@ -85,6 +86,7 @@ async def call_in_view(page: Page, size: tuple[int, int]) -> None:
         " document.documentElement.scrollWidth - innerWidth]"
     )
     assert scroll[0] <= 0 and scroll[1] <= 0, f"{size}: the page scrolls by {scroll}"
+    assert await serious_violations(page) == [], size
 
 
 def kill_browser(marker: str) -> None:
@@ -136,6 +138,7 @@ async def test_the_call_fits_three_screens_and_tells_each_state(
             "data-state", "peer_reconnecting"
         )
         assert await hidden_or_covered(clinician, ("room-notice", "participant-state")) == []
+        assert await serious_violations(clinician) == []
         # Back within the grace, in a new browser.
         specialist_browser = await launch(playwright)
         specialist = await login(specialist_browser, server.url, "specialist.demo")
@@ -161,6 +164,7 @@ async def test_the_call_fits_three_screens_and_tells_each_state(
         assert await hidden_or_covered(clinician, ("room-notice", "open-record")) == []
         assert await clinician.locator('[data-testid^="quality"]:visible').count() == 0
         await expect(clinician.get_by_test_id("toggle-mic")).to_be_disabled()
+        assert await serious_violations(clinician) == []
         # Its room reopened: ended, before any camera is touched.
         await clinician.add_init_script(COUNT_CAMERA_ASKS)
         await clinician.reload()
@@ -171,6 +175,7 @@ async def test_the_call_fits_three_screens_and_tells_each_state(
         await clinician.wait_for_timeout(1000)
         assert await clinician.evaluate("window.cameraAsked") == 0
         assert await hidden_or_covered(clinician, ("room-notice", "open-record")) == []
+        assert await serious_violations(clinician) == []
     finally:
         await clinician_browser.close()
         if specialist_browser is not None:
@@ -201,6 +206,7 @@ async def test_the_way_in_is_in_view_before_the_call(
                 specialist, ("prejoin-preview", "prejoin-connection", "prejoin-continue")
             )
             assert problems == [], ((width, height), problems)
+            assert await serious_violations(specialist) == [], (width, height)
     finally:
         await clinician_browser.close()
         await specialist_browser.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Playwright, expect
 
+from tests.support.a11y import serious_violations
 from tests.support.browser import launch, login
 from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM, require_binary
@@ -61,6 +62,7 @@ async def test_the_wait_is_told_and_an_expired_request_is_filed_again(
             await expect(clinician.get_by_test_id("request-expires")).to_contain_text(
                 "Hết hạn sau 0:"
             )
+            assert await serious_violations(clinician) == []
             # The district's internist opens the queue: on duty, counted within 15 s.
             specialist = await login(specialist_browser, server.url, "specialist.demo")
             await expect(specialist.get_by_test_id("accept-consult")).to_have_count(1)
@@ -90,6 +92,7 @@ async def test_the_wait_is_told_and_an_expired_request_is_filed_again(
             join = banner.get_by_test_id("join-room")
             box = await join.bounding_box()
             assert box is not None and box["y"] + box["height"] <= 844, box
+            assert await serious_violations(clinician) == []
             # The files came along.
             await join.click()
             await expect(clinician.get_by_test_id("prejoin-continue")).to_be_enabled(timeout=30_000)
