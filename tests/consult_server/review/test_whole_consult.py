@@ -24,6 +24,8 @@ async def test_the_session_page_shows_patient_files_chat_and_note(
     clinician, specialist, consult_id = await accepted_consult(harness)
     status, _ = await send(clinician, consult_id, files.ct_dicom(), "phim-phoi.dcm")
     assert status == 201
+    status, _ = await send(clinician, consult_id, files.pdf_bytes(), "xet-nghiem.pdf")
+    assert status == 201
     clinician_id = await user_id(harness, "clinician.demo")
     specialist_id = await user_id(harness, "specialist.demo")
     started = time.time() - 30
@@ -45,6 +47,9 @@ async def test_the_session_page_shows_patient_files_chat_and_note(
     assert response.status == 200
     assert 'data-testid="review-patient"' in page and "Nguyễn Thị Hoa" in page
     assert 'data-testid="attachment-item"' in page and "phim-phoi.dcm" in page
+    # A PDF has no thumbnail: an icon, not a broken image.
+    pdf_item = page.split('data-kind="pdf"')[1].split("</li>")[0]
+    assert 'data-testid="file-icon"' in pdf_item and "<img" not in pdf_item
     assert "&lt;i&gt;Mạch 120&lt;/i&gt;" in page and 'data-seek="65.0' in page
     assert 'data-testid="note-signed"' in page and "Viêm phổi thùy dưới phải." in page
 
