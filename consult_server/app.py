@@ -287,10 +287,11 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
     consult_kind = ConsultRooms(consults, catalog, recordings, config.data_dir)
+    teaching_kind = TeachingRooms(teaching)
     room_kinds = {
-        # Consults are recorded and have a chat; teaching rooms have neither (yet).
+        # Consults are recorded and have a chat; teaching rooms take viewers' questions.
         consult_rooms.KIND: RoomPorts(consult_kind, recording=consult_kind, chat=consult_kind),
-        teaching_rooms.KIND: RoomPorts(TeachingRooms(teaching)),
+        teaching_rooms.KIND: RoomPorts(teaching_kind, questions=teaching_kind),
     }
     settings = SignalingSettings(
         secret=config.secret_bytes(),

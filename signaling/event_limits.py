@@ -24,6 +24,10 @@ EVENT_LIMITS: dict[str, tuple[int, float]] = {
     "room:media": (20, 10.0),
     "room:leave": (10, 10.0),
     "room:chat": (10, 10.0),
+    # A viewer's questions: a few a minute; the presenter marks as fast as they read.
+    "room:ask": (3, 10.0),
+    "room:answer": (20, 10.0),
+    "room:questions": (10, 10.0),
     "room:unshow": (10, 10.0),
     "net:ice": (10, 10.0),
     "net:probe": (4, 10.0),

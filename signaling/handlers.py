@@ -13,6 +13,7 @@ The jobs, one module each, share one ``RoomEdge`` (``edge.py``):
 - ``recording.py``: which rooms are recorded, their files catalogued (an optional port);
 - ``showing.py``: "show to everyone", view updates and the pointer;
 - ``chat.py``: the room's chat (an optional port);
+- ``questions.py``: a teaching room's questions (an optional port);
 - ``connection_test.py``: the pre-join connection test;
 - ``room_state.py``: the room's state, one pure function, emitted from one place.
 """
@@ -33,6 +34,7 @@ from signaling.connection_test import ConnectionTests
 from signaling.edge import RoomEdge, error, login_channel, user_channel
 from signaling.joins import Joins
 from signaling.ports import People, SignalingSettings
+from signaling.questions import Questions
 from signaling.recording import RoomRecordings
 from signaling.room_kinds import RoomPorts
 from signaling.rooms import Rooms
@@ -78,6 +80,7 @@ class Signaling:
         self.showing = Showing(self.edge)
         self.joins = Joins(self.edge, media, self.recordings, self.showing)
         self.chat = Chat(self.edge)
+        self.questions = Questions(self.edge)
         #: The far ends of the pre-join connection tests.
         self.probes = LinkProbes(settings.server_ice_servers, candidates=media.candidates)
         self.connection_tests = ConnectionTests(self.edge, self.probes, self.joins.ice)
@@ -90,6 +93,9 @@ class Signaling:
             "room:media": self.joins.on_media_state,
             "room:leave": self.joins.on_leave,
             "room:chat": self.chat.on_chat,
+            "room:ask": self.questions.on_ask,
+            "room:answer": self.questions.on_answer,
+            "room:questions": self.questions.on_list,
             "room:show": self.showing.on_show,
             "room:view": self.showing.on_view,
             "room:pointer": self.showing.on_pointer,

@@ -129,3 +129,19 @@ class ChatMessage:
         if any(ord(c) < 32 and c not in "\n\t" for c in text.replace("\r\n", "\n")):
             raise BadMessage("chat_bad_text", "the message holds control characters")
         return cls(token_of(data), text.replace("\r\n", "\n"))
+
+
+@dataclass(frozen=True)
+class AnswerMessage:
+    """A presenter marks a question answered: which one."""
+
+    token: str
+    question_id: int
+
+    @classmethod
+    def parse(cls, payload: object) -> AnswerMessage:
+        data = as_object(payload)
+        question_id = data.get("id")
+        if isinstance(question_id, bool) or not isinstance(question_id, int) or question_id < 1:
+            raise BadMessage("bad_question", "say which question (its id)")
+        return cls(token_of(data), question_id)

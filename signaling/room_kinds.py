@@ -64,6 +64,25 @@ class ChatKind(Protocol):
         ...
 
 
+class QuestionsKind(Protocol):
+    """An optional port: a kind whose rooms take questions from their viewers, which
+    the presenters mark answered, kept with the room."""
+
+    async def asked(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any]:
+        """Keep a question; what everyone in the room is sent."""
+        ...
+
+    async def answered(
+        self, room_id: int, question_id: int, user_id: int, at: float
+    ) -> dict[str, Any] | None:
+        """Mark a question answered (None: no such question in this room)."""
+        ...
+
+    async def questions(self, room_id: int) -> list[dict[str, Any]]:
+        """Every question of the room, oldest first."""
+        ...
+
+
 @dataclass(frozen=True)
 class RoomPorts:
     """A kind of room as the composition root hands it to the edge: what every room
@@ -72,6 +91,7 @@ class RoomPorts:
     rooms: RoomKind
     recording: RecordedKind | None = None
     chat: ChatKind | None = None
+    questions: QuestionsKind | None = None
 
 
 def room_key(kind: str, room_id: int) -> str:

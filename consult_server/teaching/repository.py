@@ -35,6 +35,22 @@ class Announced:
     co_presenter: str | None
 
 
+_QUESTION = (
+    "SELECT q.id, q.text, q.asked_at, q.answered_at, u.display_name AS author"
+    " FROM teaching_questions q JOIN users u ON u.id = q.author_id"
+)
+
+
+def _question(row: Any) -> dict[str, Any]:
+    return {
+        "id": int(row["id"]),
+        "text": str(row["text"]),
+        "author": str(row["author"]),
+        "asked_at": float(row["asked_at"]),
+        "answered": row["answered_at"] is not None,
+    }
+
+
 class TeachingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -92,6 +108,39 @@ class TeachingRepository:
             " AND left_at IS NULL",
             (at, teaching_id, user_id),
         )
+
+    async def ask(self, teaching_id: int, author_id: int, text: str, at: float) -> dict[str, Any]:
+        """Keep a viewer's question; it as the room is told it."""
+        async with self.db.atomic() as tx:
+            question_id = await tx.insert(
+                "INSERT INTO teaching_questions (session_id, author_id, text, asked_at)"
+                " VALUES (?, ?, ?, ?) RETURNING id",
+                (teaching_id, author_id, text, at),
+            )
+            row = await tx.fetch_one(f"{_QUESTION} WHERE q.id = ?", (question_id,))
+        assert row is not None
+        return _question(row)
+
+    async def answer(
+        self, teaching_id: int, question_id: int, by: int, at: float
+    ) -> dict[str, Any] | None:
+        """Mark a question of this session answered (None: no such question here)."""
+        async with self.db.atomic() as tx:
+            await tx.execute(
+                "UPDATE teaching_questions SET answered_at = ?, answered_by = ?"
+                " WHERE id = ? AND session_id = ? AND answered_at IS NULL",
+                (at, by, question_id, teaching_id),
+            )
+            row = await tx.fetch_one(
+                f"{_QUESTION} WHERE q.id = ? AND q.session_id = ?", (question_id, teaching_id)
+            )
+        return None if row is None else _question(row)
+
+    async def questions(self, teaching_id: int) -> list[dict[str, Any]]:
+        rows = await self.db.fetch_all(
+            f"{_QUESTION} WHERE q.session_id = ? ORDER BY q.id", (teaching_id,)
+        )
+        return [_question(r) for r in rows]
 
     async def figures(
         self, group: str, sessions: str, params: list[Any]

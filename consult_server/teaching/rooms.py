@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from consult_server.teaching.service import Teaching
 from signaling.room_kinds import RoomSpec, room_key
 
@@ -42,3 +44,16 @@ class TeachingRooms:
 
     async def event(self, room_id: int, user_id: int | None, kind: str, at: float) -> None:
         """Teaching sessions are not recorded: no review timeline to keep."""
+
+    # -- questions (a signaling.room_kinds.QuestionsKind) ----------------------------
+
+    async def asked(self, room_id: int, user_id: int, text: str, at: float) -> dict[str, Any]:
+        return await self.store.ask(room_id, user_id, text, at)
+
+    async def answered(
+        self, room_id: int, question_id: int, user_id: int, at: float
+    ) -> dict[str, Any] | None:
+        return await self.store.answer(room_id, question_id, user_id, at)
+
+    async def questions(self, room_id: int) -> list[dict[str, Any]]:
+        return await self.store.questions(room_id)

@@ -47,6 +47,7 @@ async def teaching_room(request: web.Request) -> web.Response:
             "invite": False,
             "publish": presenting,
             "ended": False,
+            "teaching": True,
         },
     )
 

@@ -18,7 +18,7 @@ from playwright.async_api import Locator, Page, Playwright, expect
 
 from tests.support.browser import enter_room, launch, login, open_panel
 from tests.support.consult_requests import fill_patient
-from tests.support.sample_files import ct_dicom
+from tests.support.sample_files import ct_dicom, png_bytes
 from tests.support.server import RunningServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -62,6 +62,8 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         path = tmp_path / f"CT{instance}"  # no extension: recognised by content
         path.write_bytes(ct_dicom(instance=instance, series_uid=SERIES))
         slices.append(path)
+    photo = tmp_path / "anh-vet-thuong.png"
+    photo.write_bytes(png_bytes("vết thương"))
     clinician_browser = await launch(playwright)
     specialist_browser = await launch(playwright)
     try:
@@ -75,19 +77,20 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await clinician.get_by_test_id("patient-sex").select_option("male")
         await clinician.get_by_test_id("consult-summary").fill("Ho ra máu 1 tuần, CT ngực.")
         await clinician.get_by_test_id("consult-consent").check()
-        await clinician.get_by_test_id("attach-file").set_input_files(slices)
+        await clinician.get_by_test_id("attach-file").set_input_files([*slices, photo])
         await clinician.get_by_test_id("consult-submit").click()
         await expect(clinician.get_by_test_id("attach-status")).to_contain_text(
-            "CT3", timeout=20_000
+            "anh-vet-thuong.png", timeout=20_000
         )
         await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
         await enter_room(specialist)
         await enter_room(clinician, within_ms=60_000)
 
         # The specialist opens the series and shows it to everyone.
-        items = specialist.get_by_test_id("attachment-item")
-        await expect(items).to_have_count(1, timeout=15_000)  # three slices, one series
-        await expect(items).to_have_attribute("data-kind", "dicom")
+        every = specialist.get_by_test_id("attachment-item")
+        await expect(every).to_have_count(2, timeout=15_000)  # three slices, one series
+        items = specialist.locator('[data-testid="attachment-item"][data-kind="dicom"]')
+        await expect(items).to_have_count(1)
         await items.get_by_role("button").click()
         presenter = specialist.get_by_test_id("image-viewer")
         await expect(presenter).to_have_attribute("data-state", "ready", timeout=30_000)
@@ -122,6 +125,14 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
             await follower.scroll_into_view_if_needed()
             await clinician.screenshot(path=f"{shots}/room-following-1366x768.png")
         assert float(await follower.get_attribute("data-zoom") or 0) > 1
+
+        # Another file opened while showing: everyone moves to it.
+        png = specialist.locator('[data-testid="attachment-item"][data-kind="png"]')
+        await png.get_by_role("button").click()
+        await expect(clinician.get_by_test_id("viewer-title")).to_have_text(
+            "anh-vet-thuong.png", timeout=15_000
+        )
+        await expect(clinician.get_by_test_id("share-status")).to_contain_text("Lê Minh Châu")
 
         # Chat both ways.
         await open_panel(clinician, "chat")
@@ -174,7 +185,7 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await clinician.goto(server.url + "/")
         await clinician.get_by_test_id("consult-record").first.click()
         await expect(clinician.get_by_test_id("note-signed")).to_contain_text("Nghi lao phổi.")
-        await expect(clinician.get_by_test_id("attachment-item")).to_have_count(1)
+        await expect(clinician.get_by_test_id("attachment-item")).to_have_count(2)
         await expect(clinician.get_by_test_id("chat-message")).to_have_count(2)
         await expect(clinician.get_by_test_id("attach-file")).to_have_count(0)  # it ended
         await specialist.goto(f"{server.url}/consults/{consult_id}")
@@ -200,7 +211,7 @@ async def test_images_shown_to_everyone_chat_note_review_and_fhir(
         await expect(supervisor.get_by_test_id("note-signed").first).to_contain_text(
             "Chuyển viện cấp cứu"
         )
-        await expect(supervisor.get_by_test_id("attachment-item")).to_have_count(3)
+        await expect(supervisor.get_by_test_id("attachment-item")).to_have_count(4)
         await supervisor.get_by_test_id("attachment-item").first.get_by_role("button").click()
         viewer = supervisor.get_by_test_id("image-viewer")
         await expect(viewer).to_have_attribute("data-state", "ready", timeout=30_000)

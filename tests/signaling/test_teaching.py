@@ -7,7 +7,14 @@ import time
 from consult_server.config import CONFIG
 from consult_server.store.db import DB
 from signaling.tokens import JoinClaims, sign_join_token
-from tests.signaling.test_socket_api import connect, user_id
+from tests.signaling.test_socket_api import (
+    accepted_consult,
+    collect,
+    connect,
+    token_for,
+    until,
+    user_id,
+)
 from tests.support.inproc import Harness
 
 
@@ -59,3 +66,66 @@ async def test_a_specialist_hosts_and_clinicians_watch_without_publishing(
     assert session is not None and session["state"] in ("live", "ended")
     roles = sorted(r["role"] for r in await db.fetch_all("SELECT role FROM teaching_attendance"))
     assert roles == ["presenter", "viewer"]
+
+
+async def test_viewers_ask_and_the_presenter_marks_answered(harness: Harness) -> None:
+    """A viewer's question reaches everyone in the room and stays with the session (a
+    late joiner gets the list); only a presenter marks it answered; a consult's room
+    takes no questions."""
+    host = await harness.login("specialist.central")
+    viewer = await harness.login("clinician2.demo")
+    status, body = await host.api("POST", "/api/teaching", {"title": "Đọc X-quang ngực"})
+    assert status == 201
+    session = body["id"]
+    host_id = await user_id(harness, "specialist.central")
+    viewer_id = await user_id(harness, "clinician2.demo")
+    host_token = token(harness, host_id, session, "presenter")
+    viewer_token = token(harness, viewer_id, session, "viewer")
+    host_io = await connect(harness, host, {"join_token": host_token})
+    viewer_io = await connect(harness, viewer, {"join_token": viewer_token})
+    heard = collect(host_io, "room:question")
+    try:
+        await host_io.call("room:join", {"token": host_token})
+        await viewer_io.call("room:join", {"token": viewer_token})
+        asked = await viewer_io.call(
+            "room:ask", {"token": viewer_token, "text": "  Dấu hiệu bóng mờ là gì?  "}
+        )
+        assert asked["ok"] and asked["question"]["text"] == "Dấu hiệu bóng mờ là gì?"
+        assert asked["question"]["author"] == "YS. Trần Thị Bình"
+        assert asked["question"]["answered"] is False
+        await until(lambda: len(heard) == 1)
+        question_id = asked["question"]["id"]
+        refused = await viewer_io.call("room:answer", {"token": viewer_token, "id": question_id})
+        assert refused["error"]["code"] == "not_presenter"
+        refused = await host_io.call("room:answer", {"token": host_token, "id": 999})
+        assert refused["error"]["code"] == "question_not_found"
+        refused = await viewer_io.call("room:ask", {"token": viewer_token, "text": " "})
+        assert refused["error"]["code"] == "chat_empty"
+        answered = await host_io.call("room:answer", {"token": host_token, "id": question_id})
+        assert answered["ok"] and answered["question"]["answered"] is True
+        await until(lambda: len(heard) == 2 and heard[1]["answered"])
+        listed = await viewer_io.call("room:questions", {"token": viewer_token})
+        assert [(q["text"], q["answered"]) for q in listed["questions"]] == [
+            ("Dấu hiệu bóng mờ là gì?", True)
+        ]
+    finally:
+        await viewer_io.disconnect()
+        await host_io.disconnect()
+    rows = await harness.app[DB].fetch_all(
+        "SELECT text, answered_by FROM teaching_questions WHERE session_id = ?", (session,)
+    )
+    assert [(r["text"], r["answered_by"]) for r in rows] == [("Dấu hiệu bóng mờ là gì?", host_id)]
+
+
+async def test_a_consult_room_takes_no_questions(harness: Harness) -> None:
+    clinician, _, consult_id = await accepted_consult(harness)
+    consult_token = token_for(
+        harness, await user_id(harness, "clinician.demo"), consult_id, "clinician"
+    )
+    sio = await connect(harness, clinician, {"join_token": consult_token})
+    try:
+        assert (await sio.call("room:join", {"token": consult_token}))["ok"]
+        refused = await sio.call("room:ask", {"token": consult_token, "text": "Hỏi gì đó"})
+        assert refused["error"]["code"] == "questions_unavailable"
+    finally:
+        await sio.disconnect()

@@ -85,8 +85,17 @@ async def test_an_expired_logins_sockets_close(harness: Harness) -> None:
     await harness.app[DB].execute("UPDATE login_sessions SET expires_at = ?", (time.time() - 1,))
     await end_expired_logins(harness.app)
     await until(lambda: not sio.connected)
-    assert ended == [{"reason": "expired"}]
+    assert ended == [{"reason": "idle"}], "unused too long (not past its lifetime)"
     assert await harness.app[LOGIN_SESSIONS].purge_expired() == []
+    # A login past its lifetime, however used, ends as "expired".
+    again = await harness.login("clinician.demo")
+    sio, _ = await listen(again)
+    ended.clear()
+    sio.on("session:ended", ended.append)
+    await harness.app[DB].execute("UPDATE login_sessions SET created_at = ?", (1.0,))
+    await end_expired_logins(harness.app)
+    await until(lambda: not sio.connected)
+    assert ended == [{"reason": "expired"}]
 
 
 async def test_a_deactivated_account_is_signed_out_everywhere(

@@ -232,3 +232,25 @@ def test_screen_lock_migration_keeps_every_login_unlocked(tmp_path: Path) -> Non
         "SELECT token_hash, csrf_token, expires_at, locked_at FROM login_sessions ORDER BY 1"
     )
     assert rows.fetchall() == [("a", "x", 20.0, None), ("b", "y", 21.0, None)]
+
+
+def test_teaching_questions_migration_keeps_sessions(tmp_path: Path) -> None:
+    """0015 on a database holding teaching sessions: they stay, with no questions."""
+    db = tmp_path / "c.sqlite3"
+    migrate.upgrade(_url(db), target=14)
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "INSERT INTO facilities (id, code, name, level) VALUES (1, 'c', 'C', 'central');"
+        "INSERT INTO users (id, username, display_name, password_hash, role, facility_id,"
+        " created_at) VALUES (1, 's', 'S', 'h', 'specialist', 1, 0);"
+        "INSERT INTO teaching_sessions (id, title, host_id, state, created_at)"
+        " VALUES (1, 'Điện tim', 1, 'ended', 5);"
+    )
+    conn.commit()
+    conn.close()
+    assert migrate.upgrade(_url(db), target=15) == [15]
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT title, state FROM teaching_sessions").fetchall() == [
+        ("Điện tim", "ended")
+    ]
+    assert conn.execute("SELECT COUNT(*) FROM teaching_questions").fetchone() == (0,)

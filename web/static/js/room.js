@@ -26,6 +26,7 @@ import { chooseLowData, lowDataChosen } from "./quality.js";
 import { createCall } from "./call.js";
 import { createTiles, showQuality } from "./tiles.js";
 import { setUpSidePanel } from "./side_panel.js";
+import { setUpQuestions } from "./qa.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -36,6 +37,7 @@ const statusEl = /** @type {HTMLElement} */ (root.querySelector('[data-testid="r
 const notice = /** @type {HTMLElement} */ (root.querySelector('[data-testid="room-notice"]'));
 const videos = /** @type {HTMLElement} */ (document.getElementById("videos"));
 const publishing = root.dataset.publish === "true";
+const teaching = root.dataset.kind === "teaching";
 const viewersEl = root.querySelector('[data-testid="room-viewers"]');
 const localVideo = /** @type {HTMLVideoElement|null} */ (root.querySelector('[data-testid="local-video"]'));
 const micButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="toggle-mic"]'));
@@ -60,10 +62,12 @@ const KEEPALIVE_MS = 5 * 60_000;
 const socket = connect({ join_token: token });
 
 /**
- * @param {"checking"|"connecting"|"waiting"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"|"ended"|"refused"} state
+ * @param {"checking"|"connecting"|"waiting"|"live"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"|"ended"|"refused"} state
  * @param {string} [detail]
  */
 function setState(state, detail) {
+  // A teaching session's presenter alone on the stage is live, not waiting for others.
+  if (teaching && publishing && state === "waiting") state = "live";
   if (statusEl.dataset.state !== state) {
     statusEl.dataset.state = state;
     statusEl.textContent = t("room.state." + state);
@@ -114,7 +118,7 @@ const files = filesPanel
       canAttach: true,
       socket,
       // Only ever called on a click, once `sharing` below exists.
-      onOpen: (group) => sharing?.open(group).catch((e) => showNotice(errorText(e))),
+      onOpen: (group) => sharing?.openOwn(group).catch((e) => showNotice(errorText(e))),
     })
   : null;
 const sharing = viewerPanel && files ? setUpSharing(viewerPanel, { me, send, socket, files }) : null;
@@ -127,6 +131,8 @@ const note = notePanel
     })
   : null;
 if (invitePanel instanceof HTMLElement) setUpInvite(invitePanel, consultId);
+const qaSection = /** @type {HTMLElement|null} */ (root.querySelector('[data-testid="qa"]'));
+const questions = qaSection ? setUpQuestions(qaSection, { presenting: publishing, me: root.dataset.userId ?? "", send, socket }) : null;
 if (sidePanel) setUpSidePanel(sidePanel, controls);
 
 const call = createCall({
@@ -141,6 +147,7 @@ const call = createCall({
     chat?.refresh();
     files?.refresh();
     note?.refresh();
+    questions?.refresh();
   },
   onRefused: (error) => finish("refused", errorText(error)),
   onStatus: (status) => setState(status),

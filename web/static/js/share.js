@@ -97,6 +97,24 @@ export function setUpSharing(panel, { me, send, socket, files }) {
     return opened;
   }
 
+  /**
+   * Open a file the person chose: while they show everyone, everyone moves to it (and
+   * a late joiner gets it, not the file before).
+   * @param {any[]} chosen
+   */
+  async function openOwn(chosen) {
+    const showing = presenting;
+    const opened = await open(chosen);
+    if (!showing || !opened || !presenting) return opened;
+    try {
+      const reply = await send("room:show", { files: chosen.map((f) => f.id), view: opened.state() });
+      seq = reply.seq;
+    } catch (error) {
+      shareStatus.textContent = errorText(/** @type {any} */ (error));
+    }
+    return opened;
+  }
+
   /** @param {any} shown a presentation from the server, or null when it ended */
   async function follow(shown) {
     if (!shown) {
@@ -169,6 +187,7 @@ export function setUpSharing(panel, { me, send, socket, files }) {
   render();
   return {
     open,
+    openOwn,
     /** A room:state (join, rejoin): pick up what is being shown. @param {any} room */
     roomState(room) {
       if (room.shown && room.shown.seq > seq) follow(room.shown);

@@ -23,11 +23,13 @@ export function setUpSidePanel(panel, controls) {
   const parts = /** @type {HTMLElement[]} */ ([...panel.querySelectorAll("[data-tab]")]);
   const buttons = /** @type {HTMLButtonElement[]} */ ([...controls.querySelectorAll("[data-opens]")]);
   const viewer = panel.querySelector('[data-testid="viewer-panel"]');
-  const chatList = panel.querySelector('[data-testid="chat-list"]');
-  const unread = controls.querySelector('[data-testid="chat-unread"]');
+  /** Lists whose new items, arriving while their part is not in sight, are counted. */
+  const counted = [
+    { part: "chat", list: panel.querySelector('[data-testid="chat-list"]'), badge: controls.querySelector('[data-testid="chat-unread"]') },
+    { part: "qa", list: panel.querySelector('[data-testid="qa-list"]'), badge: controls.querySelector('[data-testid="qa-unread"]') },
+  ].map((c) => ({ ...c, unseen: 0 }));
   /** @type {string|null} */
   let open = null;
-  let unseen = 0;
 
   /** @param {string|null} name the part to show, or null to close the panel */
   function show(name) {
@@ -37,19 +39,20 @@ export function setUpSidePanel(panel, controls) {
     for (const button of buttons) button.setAttribute("aria-pressed", String(button.dataset.opens === open));
     panel.classList.toggle("wide", open === "files" && viewer instanceof HTMLElement && !viewer.hidden);
     title.textContent = open ? t(`room.panel.${open}`) : "";
-    if (open === "chat") {
-      unseen = 0;
-      showUnread();
-      const list = /** @type {HTMLElement|null} */ (chatList);
-      if (list) list.scrollTop = list.scrollHeight;
+    for (const c of counted) {
+      if (c.part !== open) continue;
+      c.unseen = 0;
+      showUnread(c);
+      if (c.list instanceof HTMLElement) c.list.scrollTop = c.list.scrollHeight;
     }
   }
 
-  function showUnread() {
-    if (!(unread instanceof HTMLElement)) return;
-    unread.hidden = unseen === 0;
-    unread.textContent = String(unseen);
-    unread.setAttribute("aria-label", t("chat.unread", { n: unseen }));
+  /** @param {{part: string, badge: Element|null, unseen: number}} c */
+  function showUnread(c) {
+    if (!(c.badge instanceof HTMLElement)) return;
+    c.badge.hidden = c.unseen === 0;
+    c.badge.textContent = String(c.unseen);
+    c.badge.setAttribute("aria-label", t(`${c.part}.unread`, { n: c.unseen }));
   }
 
   for (const button of buttons) {
@@ -60,7 +63,7 @@ export function setUpSidePanel(panel, controls) {
         const first = /** @type {HTMLElement|null} */ (
           panel.querySelector(`[data-tab="${open}"] textarea:not([hidden]), [data-tab="${open}"] input:not([type="hidden"])`)
         );
-        if (open === "chat") first?.focus();
+        if (open === "chat" || open === "qa") first?.focus();
       }
     });
   }
@@ -77,17 +80,19 @@ export function setUpSidePanel(panel, controls) {
       else if (open === "files") panel.classList.remove("wide");
     }).observe(viewer, { attributes: true, attributeFilter: ["hidden"] });
   }
-  // Others' chat lines while the chat is not in sight: counted on its button.
-  if (chatList) {
+  // Others' chat lines (and questions) while their part is not in sight: counted on
+  // its button.
+  for (const c of counted) {
+    if (!c.list) continue;
     new MutationObserver((records) => {
-      if (open === "chat") return;
+      if (open === c.part) return;
       for (const record of records) {
         for (const node of record.addedNodes) {
-          if (node instanceof HTMLElement && !node.classList.contains("mine")) unseen += 1;
+          if (node instanceof HTMLElement && !node.classList.contains("mine")) c.unseen += 1;
         }
       }
-      showUnread();
-    }).observe(chatList, { childList: true });
+      showUnread(c);
+    }).observe(c.list, { childList: true });
   }
 
   const wide = window.matchMedia(WIDE_SCREEN);
