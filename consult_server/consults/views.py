@@ -16,7 +16,7 @@ from consult_server.accounts.models import Role, User
 from consult_server.audit.chain import AUDIT, Actor
 from consult_server.audit.window import AccessWindow
 from consult_server.config import CONFIG
-from consult_server.consults.lifecycle import FINAL_STATES
+from consult_server.consults.lifecycle import FINAL_STATES, ConsultState
 from consult_server.consults.models import NewConsult
 from consult_server.consults.rooms import KIND
 from consult_server.consults.service import CONSULTS
@@ -200,6 +200,11 @@ async def reach(request: web.Request) -> web.Response:
             "tier": consult.tier,
             "reached": reached,
             "expires_at": consult.expires_at,
+            # For the connection test the page runs while its clinician waits (the
+            # same check as before a call, so an accept can take them straight in).
+            "check_token": join_token(request, room_key(KIND, consult.id), user.role.value)
+            if consult.state is ConsultState.REQUESTED
+            else None,
             "server_now": time.time(),
         }
     )

@@ -14,6 +14,7 @@ import { notify, setUpNotifications } from "./notify.js";
 import { watchBookings } from "./booking_reminders.js";
 import { redraw, refreshReach, watchWaits } from "./waiting.js";
 import { checkRequired, clearFieldErrors, showFieldErrors, unmarkWhenChanged } from "./forms.js";
+import { checkedFor, runWaitCheck } from "./wait_check.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -36,6 +37,22 @@ const FIELDS = /** @type {Record<string, string>} */ ({
   summary: "summary",
   consent: "consent",
 });
+const waitCheck = /** @type {HTMLElement} */ (document.querySelector('[data-testid="wait-check"]'));
+/** The request the check while waiting is for (one per page). */
+let checking = 0;
+
+/**
+ * A request of ours waits: run the call's check now, so an accept can take us in.
+ * @param {number} id
+ */
+async function checkWhileWaiting(id) {
+  if (checking) return;
+  const reach = await refreshReach(list, id);
+  if (!reach?.check_token || checking) return;
+  checking = id;
+  runWaitCheck(waitCheck, { socket, consultId: id, token: reach.check_token }).catch((e) => console.warn("check", e));
+}
+
 /** The joinable consults (accepted or in session), by id: the banner shows the newest. */
 const joinable = new Map();
 
@@ -198,7 +215,7 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
       },
     });
     const li = show(consult);
-    refreshReach(list, consult.id);
+    checkWhileWaiting(consult.id);
     const chosen = /** @type {File[]} */ (data.getAll("files")).filter((f) => f instanceof File && f.size > 0);
     form.reset();
     await sendFiles(consult.id, chosen);
@@ -226,6 +243,8 @@ async function load() {
     show(consult);
     if (consult.state === "requested" && consult.mine) refreshReach(list, consult.id);
   }
+  const waiting = consults.filter((c) => c.state === "requested" && c.mine).sort((a, b) => b.id - a.id)[0];
+  if (waiting) checkWhileWaiting(waiting.id);
 }
 
 form.addEventListener("submit", submitRequest);
@@ -240,7 +259,11 @@ socket.on("consult:update", ({ consult, server_now }) => {
   const was = before instanceof HTMLElement ? before.dataset.state : undefined;
   const tier = before instanceof HTMLElement ? Number(before.dataset.tier ?? 0) : 0;
   if (!consult.gone) show(consult);
-  if (was === "requested" && consult.state === "accepted") notify(t("notify.accepted"));
+  if (was === "requested" && consult.state === "accepted") {
+    notify(t("notify.accepted"));
+    // Checked a few minutes ago while waiting: straight into the call.
+    if (consult.mine && checkedFor(consult.id)) window.location.assign(`/consults/${consult.id}/room`);
+  }
   if (was === "requested" && consult.state === "expired") notify(t("notify.expired"));
   if (consult.state === "requested" && consult.mine) {
     // An escalation reached further: say so, and show where.

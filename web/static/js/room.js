@@ -27,6 +27,7 @@ import { createCall } from "./call.js";
 import { createTiles, showQuality } from "./tiles.js";
 import { setUpSidePanel } from "./side_panel.js";
 import { setUpQuestions } from "./qa.js";
+import { checkedFor, forgetCheck } from "./wait_check.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -241,8 +242,10 @@ function toggle(button, kind) {
 async function enter() {
   if (publishing) {
     const panel = /** @type {HTMLElement} */ (document.querySelector('[data-testid="prejoin"]'));
-    const rejoining = sessionStorage.getItem(REJOIN_KEY) === consultId;
+    // Back in after leaving, or checked while waiting a few minutes ago: no second check.
+    const rejoining = sessionStorage.getItem(REJOIN_KEY) === consultId || checkedFor(consultId);
     sessionStorage.removeItem(REJOIN_KEY);
+    forgetCheck();
     setState("checking");
     const media = rejoining ? { ...(await openMedia()), speaker: "" } : await runPrejoin(panel, sendConnected);
     call.setLocal(media.stream);

@@ -53,6 +53,7 @@ function tick(el) {
 /**
  * Ask where a waiting request is now, and show it under its item.
  * @param {HTMLElement} list @param {number} id
+ * @returns {Promise<any>} what the server said (null when it could not be asked)
  */
 export async function refreshReach(list, id) {
   try {
@@ -60,13 +61,15 @@ export async function refreshReach(list, id) {
     skew = reach.server_now * 1000 - Date.now();
     if (reach.state !== "requested") {
       reaches.delete(id);
-      return;
+      return reach;
     }
     reaches.set(id, reach);
     const li = list.querySelector(`[data-consult-id="${id}"]`);
     if (li instanceof HTMLElement && li.dataset.state === "requested") render(li, reach);
+    return reach;
   } catch {
     // Asked again in 15 s; the list still shows the request and its wait.
+    return null;
   }
 }
 
