@@ -13,21 +13,13 @@ import pytest
 from playwright.async_api import Page, Playwright, expect
 
 from tests.support.a11y import serious_violations
-from tests.support.browser import launch
+from tests.support.browser import COUNT_TONES, launch
 from tests.support.consult_requests import request_body
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.inproc import login_client
 from tests.support.server import DEMO_PASSWORD, run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-#: Each tone the page plays starts an oscillator: counted, to hear the bell in a test.
-COUNT_TONES = """window.tones = 0;
-const start = OscillatorNode.prototype.start;
-OscillatorNode.prototype.start = function (...args) {
-  window.tones += 1;
-  return start.apply(this, args);
-};"""
 
 
 async def tones(page: Page) -> int:

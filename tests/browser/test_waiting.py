@@ -12,20 +12,13 @@ import pytest
 from playwright.async_api import Playwright, expect
 
 from tests.support.a11y import serious_violations
-from tests.support.browser import launch, login
+from tests.support.browser import COUNT_TONES, launch, login
 from tests.support.consult_requests import fill_patient
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.sample_files import png_bytes
 from tests.support.server import run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-COUNT_TONES = """window.tones = 0;
-const start = OscillatorNode.prototype.start;
-OscillatorNode.prototype.start = function (...args) {
-  window.tones += 1;
-  return start.apply(this, args);
-};"""
 
 
 async def test_the_wait_is_told_and_an_expired_request_is_filed_again(

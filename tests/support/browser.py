@@ -169,3 +169,13 @@ async def open_panel(page: Page, part: str) -> None:
     if await button.get_attribute("aria-pressed") != "true":
         await button.click()
     await expect(button).to_have_attribute("aria-pressed", "true")
+
+
+#: An init script counting the tones a page plays (each starts an oscillator): to hear
+#: a bell in a test (``window.tones``).
+COUNT_TONES = """window.tones = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.tones += 1;
+  return start.apply(this, args);
+};"""
