@@ -35,7 +35,9 @@ export function upsert(list, consult, addActions) {
     li.dataset.consultId = String(consult.id);
     li.dataset.testid = "consult-item";
     li.tabIndex = -1; // focusable by script (after filing or accepting), not a tab stop
-    list.prepend(li);
+    // Newest first, whatever order they arrive in (a reply, a live update, a reload).
+    const older = [...list.children].find((other) => Number(/** @type {HTMLElement} */ (other).dataset.consultId) < Number(consult.id));
+    list.insertBefore(li, older ?? null);
   }
   li.replaceChildren();
   li.className = `consult urgency-${consult.urgency} state-${consult.state}`;
