@@ -146,6 +146,14 @@ export function setUpSharing(panel, { me, send, socket, files }) {
     render();
   }
 
+  // When a gesture ends, the view as it stands is sent once more: on a loaded PC the
+  // viewer's last change event can come after the throttle's last send.
+  stage.addEventListener("pointerup", () => {
+    setTimeout(() => {
+      if (presenting && viewer) sendView(viewer.state());
+    }, 150);
+  });
+
   showButton.addEventListener("click", async () => {
     if (!viewer) return;
     try {
