@@ -16,12 +16,12 @@ from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
     enter_room,
+    file_request,
     launch,
     login,
     picture,
     wait_for_picture,
 )
-from tests.support.consult_requests import fill_patient
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -35,10 +35,7 @@ async def test_an_accept_takes_a_checked_clinician_straight_into_the_call(
     try:
         clinician = await login(clinician_browser, server.url, "clinician.demo")
         specialist = await login(specialist_browser, server.url, "specialist.demo")
-        await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
-        await fill_patient(clinician)
-        await clinician.get_by_test_id("consult-summary").fill("Đau đầu, chóng mặt")
-        await clinician.get_by_test_id("consult-submit").click()
+        await file_request(clinician, "Đau đầu, chóng mặt")
 
         check = clinician.get_by_test_id("wait-check")
         await expect(check).to_be_visible()

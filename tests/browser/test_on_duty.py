@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, Playwright, expect
 
 from tests.support.a11y import serious_violations
-from tests.support.browser import COUNT_TONES, launch
+from tests.support.browser import COUNT_TONES, launch, login
 from tests.support.consult_requests import request_body
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.inproc import login_client
@@ -35,13 +35,13 @@ async def test_the_queue_locks_rings_through_the_lock_and_opens_with_the_passwor
         browser = await launch(playwright)
         clinician = await login_client(server.url, "clinician.demo")
         try:
-            context = await browser.new_context(viewport={"width": 1366, "height": 620})
-            await context.add_init_script(COUNT_TONES)
-            specialist = await context.new_page()
-            await specialist.goto(server.url + "/login")
-            await specialist.get_by_test_id("login-username").fill("specialist.demo")
-            await specialist.get_by_test_id("login-password").fill(DEMO_PASSWORD)
-            await specialist.get_by_test_id("login-submit").click()
+            specialist = await login(
+                browser,
+                server.url,
+                "specialist.demo",
+                COUNT_TONES,
+                viewport={"width": 1366, "height": 620},
+            )
             queue = specialist.get_by_test_id("consult-queue")
             status, _ = await clinician.api("POST", "/api/consults", request_body("Sốt cao"))
             assert status == 201

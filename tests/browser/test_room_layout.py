@@ -21,8 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.a11y import serious_violations
-from tests.support.browser import enter_room, launch, login, start_consult
-from tests.support.consult_requests import fill_patient
+from tests.support.browser import enter_room, file_request, launch, login, start_consult
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import RunningServer, run_server
 
@@ -192,10 +191,7 @@ async def test_the_way_in_is_in_view_before_the_call(
     try:
         clinician = await login(clinician_browser, server.url, "clinician.demo")
         specialist = await login(specialist_browser, server.url, "specialist.demo")
-        await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
-        await fill_patient(clinician)
-        await clinician.get_by_test_id("consult-summary").fill("Sốt cao 3 ngày, ho khan")
-        await clinician.get_by_test_id("consult-submit").click()
+        await file_request(clinician, "Sốt cao 3 ngày, ho khan")
         await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
         await specialist.get_by_test_id("join-room").first.click()
         await expect(specialist.get_by_test_id("prejoin-continue")).to_be_enabled(timeout=30_000)

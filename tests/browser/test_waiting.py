@@ -32,15 +32,15 @@ async def test_the_wait_is_told_and_an_expired_request_is_filed_again(
         browser = await launch(playwright)
         specialist_browser = await launch(playwright)
         try:
-            context = await browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+            clinician = await login(
+                browser,
+                server.url,
+                "clinician.demo",
+                COUNT_TONES,
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
             )
-            await context.add_init_script(COUNT_TONES)
-            clinician = await context.new_page()
-            await clinician.goto(server.url + "/login")
-            await clinician.get_by_test_id("login-username").fill("clinician.demo")
-            await clinician.get_by_test_id("login-password").fill("demo-password-for-tests")
-            await clinician.get_by_test_id("login-submit").click()
             await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
             await fill_patient(clinician, "Hà Thị Mơ", "1990")
             await clinician.get_by_test_id("patient-sex").select_option("female")

@@ -70,8 +70,18 @@ def picture(tmp_path: Path, name: str, colours: tuple[Colour, Colour]) -> Path:
     return write_split_y4m(tmp_path / f"{name}.y4m", *colours)
 
 
-async def login(browser: Browser, base_url: str, username: str) -> Page:
-    context = await browser.new_context(base_url=base_url)
+async def login(
+    browser: Browser,
+    base_url: str,
+    username: str,
+    init_script: str | None = None,
+    **context_options: Any,
+) -> Page:
+    """Sign in through the form in a new context (``context_options``: a viewport, a
+    phone's touch; ``init_script``: run in every page before its own scripts)."""
+    context = await browser.new_context(base_url=base_url, **context_options)
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     page.on("console", lambda msg: print(f"[{username} console] {msg.type}: {msg.text}"))
     await page.goto("/login")
@@ -146,13 +156,18 @@ async def enter_room(page: Page, within_ms: float = 15_000) -> None:
     await page.get_by_test_id("prejoin-continue").click(timeout=30_000)
 
 
-async def start_consult(clinician: Page, specialist: Page, summary: str) -> None:
-    """File a request as the clinician, accept it as the specialist, both join the room
-    and see it connected."""
+async def file_request(clinician: Page, summary: str) -> None:
+    """File an internal-medicine request for the demo patient through the form."""
     await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
     await fill_patient(clinician)
     await clinician.get_by_test_id("consult-summary").fill(summary)
     await clinician.get_by_test_id("consult-submit").click()
+
+
+async def start_consult(clinician: Page, specialist: Page, summary: str) -> None:
+    """File a request as the clinician, accept it as the specialist, both join the room
+    and see it connected."""
+    await file_request(clinician, summary)
     await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
     await enter_room(specialist)
     await enter_room(clinician, within_ms=60_000)

@@ -239,12 +239,14 @@ async function submitRequest(/** @type {SubmitEvent} */ event) {
 async function load() {
   const { consults, server_now } = await api("/api/consults");
   syncClock(server_now);
-  for (const consult of consults.reverse()) {
-    show(consult);
-    if (consult.state === "requested" && consult.mine) refreshReach(list, consult.id);
+  const waiting = consults.filter((c) => c.state === "requested" && c.mine).sort((a, b) => b.id - a.id);
+  for (const consult of consults.reverse()) show(consult);
+  // The newest waiting request's reach comes with its check (one request, not two).
+  for (const consult of waiting.slice(1)) refreshReach(list, consult.id);
+  if (waiting[0]) {
+    if (checking) refreshReach(list, waiting[0].id);
+    else checkWhileWaiting(waiting[0].id);
   }
-  const waiting = consults.filter((c) => c.state === "requested" && c.mine).sort((a, b) => b.id - a.id)[0];
-  if (waiting) checkWhileWaiting(waiting.id);
 }
 
 form.addEventListener("submit", submitRequest);

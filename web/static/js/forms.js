@@ -11,15 +11,24 @@ import { errorText, t } from "./i18n.js";
  * @typedef {{code?: string, message?: string, params?: Record<string, string|number>}} FieldError
  */
 
+/** The id of a field's message in `form`. @param {HTMLElement} form @param {string} name */
+function messageId(form, name) {
+  return `${form.id || "form"}-${name}-error`;
+}
+
+/** One field's mark and message gone. @param {HTMLElement} form @param {Element} field */
+function unmark(form, field) {
+  form.querySelector(`#${CSS.escape(messageId(form, field.getAttribute("name") ?? ""))}`)?.remove();
+  field.removeAttribute("aria-invalid");
+  const rest = (field.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
+  if (rest.length) field.setAttribute("aria-describedby", rest.join(" "));
+  else field.removeAttribute("aria-describedby");
+}
+
 /** Take away the marks of the last attempt. @param {HTMLElement} form */
 export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll('[aria-invalid="true"]')) unmark(form, el);
   for (const el of form.querySelectorAll(".field-error")) el.remove();
-  for (const el of form.querySelectorAll('[aria-invalid="true"]')) {
-    el.removeAttribute("aria-invalid");
-    const described = (el.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => !id.endsWith("-error"));
-    if (described.length) el.setAttribute("aria-describedby", described.join(" "));
-    else el.removeAttribute("aria-describedby");
-  }
 }
 
 /**
@@ -40,7 +49,7 @@ export function showFieldErrors(form, errors) {
       unplaced.push(text);
       continue;
     }
-    const id = `${form.id || "form"}-${name}-error`;
+    const id = messageId(form, name);
     const message = document.createElement("p");
     message.className = "field-error";
     message.id = id;
@@ -89,16 +98,10 @@ function labelOf(el) {
 
 /** A marked field the person changes loses its mark and message. @param {HTMLElement} form */
 export function unmarkWhenChanged(form) {
-  const unmark = (/** @type {Event} */ event) => {
+  const changed = (/** @type {Event} */ event) => {
     const field = event.target;
-    if (!(field instanceof HTMLElement) || field.getAttribute("aria-invalid") !== "true") return;
-    const name = field.getAttribute("name") ?? "";
-    form.querySelector(`#${CSS.escape(`${form.id || "form"}-${name}-error`)}`)?.remove();
-    field.removeAttribute("aria-invalid");
-    const rest = (field.getAttribute("aria-describedby") ?? "").split(" ").filter((id) => id && !id.endsWith("-error"));
-    if (rest.length) field.setAttribute("aria-describedby", rest.join(" "));
-    else field.removeAttribute("aria-describedby");
+    if (field instanceof HTMLElement && field.getAttribute("aria-invalid") === "true") unmark(form, field);
   };
-  form.addEventListener("input", unmark);
-  form.addEventListener("change", unmark);
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
 }
