@@ -8,6 +8,8 @@
  */
 import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
 
+const LOST_AFTER_MS = 3000;
+
 /**
  * Connect to the server; `auth` carries a room's join token on the room page.
  * @param {Record<string, string>} [auth]
@@ -20,6 +22,23 @@ export function connect(auth = {}) {
     const next = encodeURIComponent(window.location.pathname);
     window.location.assign(`/login?next=${next}&reason=${encodeURIComponent(reason)}`);
   };
+  // A queue page that lost the server says so after a moment (a blip passes unseen);
+  // `data-live` tells whether the live updates flow.
+  const lost = document.querySelector('[data-testid="live-lost"]');
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let telling;
+  socket.on("connect", () => {
+    clearTimeout(telling);
+    document.documentElement.dataset.live = "up";
+    if (lost instanceof HTMLElement) lost.hidden = true;
+  });
+  socket.on("disconnect", () => {
+    document.documentElement.dataset.live = "down";
+    clearTimeout(telling);
+    telling = setTimeout(() => {
+      if (lost instanceof HTMLElement) lost.hidden = false;
+    }, LOST_AFTER_MS);
+  });
   socket.on("session:ended", (/** @type {any} */ data) => toSignIn(String(data?.reason ?? "ended")));
   socket.io.on("error", async () => {
     try {
