@@ -291,7 +291,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     room_kinds = {
         # Consults are recorded and have a chat; teaching rooms take viewers' questions.
         consult_rooms.KIND: RoomPorts(consult_kind, recording=consult_kind, chat=consult_kind),
-        teaching_rooms.KIND: RoomPorts(teaching_kind, questions=teaching_kind),
+        teaching_rooms.KIND: RoomPorts(teaching_kind, questions=teaching_kind, screens=True),
     }
     settings = SignalingSettings(
         secret=config.secret_bytes(),

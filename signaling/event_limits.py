@@ -29,6 +29,9 @@ EVENT_LIMITS: dict[str, tuple[int, float]] = {
     "room:answer": (20, 10.0),
     "room:questions": (10, 10.0),
     "room:unshow": (10, 10.0),
+    # A screen is shared, stopped and shared again a few times a lesson.
+    "room:screen": (6, 10.0),
+    "room:screen_stop": (10, 10.0),
     "net:ice": (10, 10.0),
     "net:probe": (4, 10.0),
     VIEWS: (VIEW_RATE, 1.0),

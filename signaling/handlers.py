@@ -12,6 +12,7 @@ The jobs, one module each, share one ``RoomEdge`` (``edge.py``):
 - ``joins.py``: join, offer, candidates, mute flags, leave, drops, the ticker, the end;
 - ``recording.py``: which rooms are recorded, their files catalogued (an optional port);
 - ``showing.py``: "show to everyone", view updates and the pointer;
+- ``screens.py``: a presenter's shared screen, a second picture (where the kind allows);
 - ``chat.py``: the room's chat (an optional port);
 - ``questions.py``: a teaching room's questions (an optional port);
 - ``connection_test.py``: the pre-join connection test;
@@ -38,6 +39,7 @@ from signaling.questions import Questions
 from signaling.recording import RoomRecordings
 from signaling.room_kinds import RoomPorts
 from signaling.rooms import Rooms
+from signaling.screens import Screens
 from signaling.showing import Showing
 from signaling.socket_server import GuardedServer
 from signaling.tokens import TokenRefused, verify_join_token
@@ -78,7 +80,8 @@ class Signaling:
         self.recordings = RoomRecordings(media, self._kind, self._recording_live)
         self.edge = RoomEdge(self.sio, settings, people, rooms, room_kinds, self.recordings.live)
         self.showing = Showing(self.edge)
-        self.joins = Joins(self.edge, media, self.recordings, self.showing)
+        self.screens = Screens(self.edge, media)
+        self.joins = Joins(self.edge, media, self.recordings, self.showing, self.screens)
         self.chat = Chat(self.edge)
         self.questions = Questions(self.edge)
         #: The far ends of the pre-join connection tests.
@@ -100,6 +103,8 @@ class Signaling:
             "room:view": self.showing.on_view,
             "room:pointer": self.showing.on_pointer,
             "room:unshow": self.showing.on_unshow,
+            "room:screen": self.screens.on_start,
+            "room:screen_stop": self.screens.on_stop,
             "net:ice": self.connection_tests.on_ice,
             "net:probe": self.connection_tests.on_probe,
         }

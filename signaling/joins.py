@@ -34,7 +34,8 @@ from signaling.room import (
     SessionStart,
 )
 from signaling.room_kinds import RoomSpec
-from signaling.room_state import MEDIA_ON, RoomPresence
+from signaling.room_state import MEDIA_ON, RoomPresence, media_order, screen_id, screen_owner
+from signaling.screens import Screens
 from signaling.showing import Showing
 from signaling.tokens import JoinClaims
 from signaling.turn import ice_servers
@@ -44,12 +45,18 @@ log = logging.getLogger(__name__)
 
 class Joins:
     def __init__(
-        self, edge: RoomEdge, media: MediaHub, recordings: RoomRecordings, showing: Showing
+        self,
+        edge: RoomEdge,
+        media: MediaHub,
+        recordings: RoomRecordings,
+        showing: Showing,
+        screens: Screens,
     ) -> None:
         self.edge = edge
         self.media = media
         self.recordings = recordings
         self.showing = showing
+        self.screens = screens
         media.on_peer_state = self._peer_state
 
     def ice(self, claims: JoinClaims) -> dict[str, Any]:
@@ -77,6 +84,7 @@ class Joins:
             previous = presence.sids.get(claims.user_id)
             if previous is not None and previous != sid:
                 await edge.sio.emit("room:replaced", {}, to=previous)
+                await self.screens.stop(spec.key, claims.user_id)
                 await self.media.leave(spec.key, claims.user_id)
             now = time.time()
             decisions = edge.rooms.join(room.key, claims.user_id, now)
@@ -132,13 +140,14 @@ class Joins:
             message = OfferMessage.parse(data)
             claims = await self.edge.joined(sid, message.token)
             room = self.edge.rooms.get(claims.room)
-            publishers = sorted(room.publishers) if room else []
+            order = media_order(room, self.edge.presence[claims.room])
+            own = (claims.user_id, screen_id(claims.user_id))
             answer = await self.media.handle_offer(
                 claims.room,
                 claims.user_id,
                 message.sdp,
-                receive_from=[p for p in publishers if p != claims.user_id],
-                publish=claims.user_id in publishers,
+                receive_from=[p for p in order if p not in own],
+                publish=room is not None and claims.user_id in room.publishers,
             )
             return {"ok": True, "type": "answer", "sdp": answer}
 
@@ -202,6 +211,7 @@ class Joins:
         if presence is not None:
             presence.sids.pop(user_id, None)
             await self.showing.presenter_left(key, presence, user_id)
+        await self.screens.stop(key, user_id)
         await self.media.leave(key, user_id)
         ports, number = self.edge.kind(key)
         for decision in self.edge.rooms.leave(key, user_id, now):
@@ -228,6 +238,11 @@ class Joins:
         task.add_done_callback(log_failure)
 
     async def _link_changed(self, key: str, user_id: int, state: str, reason: str) -> None:
+        owner = screen_owner(user_id)
+        if owner is not None:  # a shared screen lost stops (its page may send it again)
+            if state == "lost":
+                await self.screens.stop(key, owner)
+            return
         presence = self.edge.presence.get(key)
         if presence is None or user_id not in presence.sids:
             return  # gone already, or its socket dropped (that drop was recorded)
@@ -268,6 +283,7 @@ class Joins:
                 presence = self.edge.presence.get(key)
                 if presence is not None:
                     presence.sids.pop(decision.user_id, None)
+                await self.screens.stop(key, decision.user_id)
                 await self.media.leave(key, decision.user_id)
                 await ports.rooms.left(number, decision.user_id, decision.at)
             elif isinstance(decision, SessionEnd):

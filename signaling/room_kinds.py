@@ -92,6 +92,8 @@ class RoomPorts:
     recording: RecordedKind | None = None
     chat: ChatKind | None = None
     questions: QuestionsKind | None = None
+    #: Whether its presenters may share a screen as a second picture.
+    screens: bool = False
 
 
 def room_key(kind: str, room_id: int) -> str:

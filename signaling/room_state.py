@@ -27,6 +27,26 @@ class RoomPresence:
     media: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: What is being shown to everyone, if anything.
     shown: Presentation | None = None
+    #: The publishers sharing a screen now (each a second picture: ``screen_id``).
+    screens: set[int] = field(default_factory=set)
+
+
+def screen_id(user_id: int) -> int:
+    """The media id of a publisher's shared screen: a second publisher of its own on the
+    media hub, never a person (people's ids are positive)."""
+    return -user_id
+
+
+def screen_owner(media_id: int) -> int | None:
+    """Whose screen a media id is (None: a person's own id)."""
+    return -media_id if media_id < 0 else None
+
+
+def media_order(room: Room | None, presence: RoomPresence) -> list[int]:
+    """The order in which every page receives the room's pictures: the publishers, then
+    the screens being shared."""
+    publishers = sorted(room.publishers) if room else []
+    return publishers + [screen_id(u) for u in sorted(presence.screens) if u in publishers]
 
 
 def people_in(room: Room | None, presence: RoomPresence) -> list[int]:
@@ -59,7 +79,7 @@ def room_state(
     ``recording``: a recorded frame is already in a file."""
     publishers = sorted(room.publishers) if room else []
     present = room.present if room else frozenset()
-    participants = []
+    participants: list[dict[str, Any]] = []
     for user_id in people_in(room, presence):
         user = people.get(user_id)
         seat_until = room.seat_until(user_id) if room else None
@@ -75,11 +95,20 @@ def room_state(
                 **presence.media.get(user_id, MEDIA_ON),
             }
         )
+    order = media_order(room, presence)
+    for user_id in publishers:
+        if screen_id(user_id) in order:
+            person = next(p for p in participants if p["user_id"] == user_id)
+            # A screen is told as its presenter's: there while they are, no sound of its own.
+            participants.append(
+                {**person, "user_id": screen_id(user_id), "screen_of": user_id, **MEDIA_ON}
+            )
     return {
         "room": key,
         "state": room.state.value if room else "ended",
-        # The order in which every browser receives the publishers' media.
-        "publishers": publishers,
+        # The order in which every browser receives the publishers' media (the people,
+        # then their shared screens).
+        "publishers": order,
         "participants": participants,
         "viewers": sum(1 for u in presence.sids if u not in publishers),
         "recording": recording,
