@@ -21,7 +21,14 @@ import pytest
 from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.a11y import serious_violations
-from tests.support.browser import enter_room, file_request, launch, login, start_consult
+from tests.support.browser import (
+    enter_room,
+    file_request,
+    hidden_or_covered,
+    launch,
+    login,
+    start_consult,
+)
 from tests.support.engines import CHROMIUM, require_binary
 from tests.support.server import RunningServer, run_server
 
@@ -31,19 +38,6 @@ SIZES = ((1366, 768), (1366, 620), (390, 844))
 CONTROLS = ("toggle-mic", "toggle-camera", "low-data", "open-chat", "hang-up")
 #: Long enough to see a dropped seat kept, and a browser come back into it.
 GRACE_SECONDS = 25
-
-# For each element: whether it is wholly inside the viewport, and whether the topmost
-# element at its centre is it (or inside it).
-ON_SCREEN = """(elements) => elements.map((el) => {
-  const r = el.getBoundingClientRect();
-  const inside = r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0
-    && r.right <= window.innerWidth && r.bottom <= window.innerHeight;
-  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-  const onTop = top !== null && (top === el || el.contains(top));
-  return {id: el.dataset.testid, inside, onTop, box: [r.left, r.top, r.width, r.height],
-          over: top ? top.outerHTML.slice(0, 80) : null};
-})"""
-
 
 COUNT_CAMERA_ASKS = """window.cameraAsked = 0;
 const devices = navigator.mediaDevices;
@@ -57,19 +51,6 @@ def slow_grace_server(tmp_path: Path) -> Iterator[RunningServer]:
     env = {"CONSULT_CONSULTS_ROOM_GRACE_SECONDS": str(GRACE_SECONDS)}
     with run_server(tmp_path, env) as running:
         yield running
-
-
-async def hidden_or_covered(page: Page, test_ids: tuple[str, ...]) -> list[str]:
-    """The elements with these hooks that are not wholly in view and on top."""
-    found = []
-    for test_id in test_ids:
-        found += await page.locator(f'[data-testid="{test_id}"]').evaluate_all(ON_SCREEN)
-    assert len(found) >= len(test_ids), "every hook is on the page"
-    return [
-        f"{f['id']} {f['box']} under {f['over']}"
-        for f in found
-        if not f["inside"] or not f["onTop"]
-    ]
 
 
 async def call_in_view(page: Page, size: tuple[int, int]) -> None:

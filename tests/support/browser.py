@@ -194,3 +194,29 @@ OscillatorNode.prototype.start = function (...args) {
   window.tones += 1;
   return start.apply(this, args);
 };"""
+
+
+# For each element: whether it is wholly inside the viewport, and whether the topmost
+# element at its centre is it (or inside it).
+ON_SCREEN = """(elements) => elements.map((el) => {
+  const r = el.getBoundingClientRect();
+  const inside = r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0
+    && r.right <= window.innerWidth && r.bottom <= window.innerHeight;
+  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  const onTop = top !== null && (top === el || el.contains(top));
+  return {id: el.dataset.testid, inside, onTop, box: [r.left, r.top, r.width, r.height],
+          over: top ? top.outerHTML.slice(0, 80) : null};
+})"""
+
+
+async def hidden_or_covered(page: Page, test_ids: tuple[str, ...]) -> list[str]:
+    """The elements with these hooks that are not wholly in view and on top."""
+    found = []
+    for test_id in test_ids:
+        found += await page.locator(f'[data-testid="{test_id}"]').evaluate_all(ON_SCREEN)
+    assert len(found) >= len(test_ids), "every hook is on the page"
+    return [
+        f"{f['id']} {f['box']} under {f['over']}"
+        for f in found
+        if not f["inside"] or not f["onTop"]
+    ]

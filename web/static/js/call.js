@@ -292,6 +292,8 @@ export function createCall(deps) {
     retryVideo: () => monitor.retryVideo(),
     /** The peer connection's getStats() entries (none without one). @returns {Promise<any[]>} */
     stats: async () => (pc ? [...(await pc.getStats()).values()] : []),
+    /** The ICE servers and policy of the last join (a shared screen's connection uses them). */
+    ice: () => ice,
     /** @returns {boolean} past the pre-join check */
     hasEntered: () => entered,
     /** @returns {boolean} left, ended, replaced or refused */

@@ -24,6 +24,7 @@ import { setUpSharing } from "./share.js";
 import { runPrejoin } from "./prejoin.js";
 import { chooseLowData, lowDataChosen } from "./quality.js";
 import { createCall } from "./call.js";
+import { createScreenShare } from "./screen_share.js";
 import { createTiles, showQuality } from "./tiles.js";
 import { setUpSidePanel } from "./side_panel.js";
 import { setUpQuestions } from "./qa.js";
@@ -55,6 +56,7 @@ const notePanel = /** @type {HTMLElement|null} */ (document.querySelector('[data
 const invitePanel = root.querySelector('[data-testid="invite-panel"]');
 const sidePanel = /** @type {HTMLElement|null} */ (root.querySelector('[data-testid="side-panel"]'));
 const controls = /** @type {HTMLElement} */ (root.querySelector(".controls"));
+const shareButton = /** @type {HTMLButtonElement|null} */ (root.querySelector('[data-testid="share-screen"]'));
 const REJOIN_KEY = "consult.rejoin";
 /** Being in a call is using the login: it must not end for "inactivity" mid-consult. */
 const KEEPALIVE_MS = 5 * 60_000;
@@ -160,9 +162,49 @@ const call = createCall({
   onWatch: tiles.render, // the seat countdowns
 });
 
+const screen = shareButton
+  ? createScreenShare({
+      send,
+      ice: () => call.ice(),
+      onChange: (track) => {
+        shareButton.setAttribute("aria-pressed", String(Boolean(track)));
+        showNotice(track ? t("room.screen_sharing") : "", { brief: true });
+        showOwnScreen(track);
+      },
+    })
+  : null;
+if (shareButton && screen?.available()) {
+  shareButton.hidden = false;
+  shareButton.addEventListener("click", () => {
+    const action = screen.sharing() ? screen.stop() : screen.start();
+    action.catch((e) => showNotice(t("room.screen_failed", { reason: errorText(e) })));
+  });
+}
+
+/**
+ * What we share, large on our own stage (our camera stays small in its corner).
+ * @param {MediaStreamTrack|null} track
+ */
+function showOwnScreen(track) {
+  videos.querySelector(".tile.local-screen")?.remove();
+  videos.classList.toggle("sharing", Boolean(track));
+  if (!track) return;
+  const figure = document.createElement("figure");
+  figure.className = "tile local-screen";
+  const video = document.createElement("video");
+  video.dataset.testid = "local-screen";
+  video.autoplay = video.muted = video.playsInline = true;
+  video.srcObject = new MediaStream([track]);
+  const caption = document.createElement("figcaption");
+  caption.textContent = t("room.screen_yours");
+  figure.append(video, caption);
+  videos.prepend(figure);
+}
+
 /** @param {any} room the server's room state */
 function applyRoomState(room) {
   tiles.update(room);
+  screen?.roomState(room, me);
   if (viewersEl) viewersEl.textContent = room.viewers ? t("room.viewers", { n: room.viewers }) : "";
   const recording = root.querySelector('[data-testid="recording-indicator"]');
   if (recording instanceof HTMLElement) recording.hidden = !room.recording;
@@ -191,11 +233,12 @@ function showVideoPaused(active) {
  */
 function finish(state, text) {
   call.end();
+  screen?.end();
   tiles.end();
   if (ownQuality) showQuality(ownQuality, null);
   root.classList.add("finished");
   setState(state, text);
-  for (const button of [micButton, camButton, lowDataButton, hangUpButton]) if (button) button.disabled = true;
+  for (const button of [micButton, camButton, lowDataButton, shareButton, hangUpButton]) if (button) button.disabled = true;
   const recording = root.querySelector('[data-testid="recording-indicator"]');
   if (recording instanceof HTMLElement) recording.hidden = true;
   const ways = document.createElement("p");

@@ -15,8 +15,10 @@ import { canChooseSpeaker } from "./devices.js";
 /**
  * One remote publisher as the server's room state describes them (undefined for a
  * publisher the participants list does not name).
+ * A shared screen is one more "publisher", named for whose it is (`screen_of`).
  * @typedef {{user_id: number, name: string, status: "present"|"dropped"|"left"|"away", audio: boolean,
- *   video: boolean, video_paused?: boolean, quality?: string|null, seat_until?: number|null}} Remote
+ *   video: boolean, video_paused?: boolean, quality?: string|null, seat_until?: number|null,
+ *   screen_of?: number}} Remote
  */
 
 /**
@@ -64,9 +66,18 @@ export function createTiles(videos, { me, announce = () => {} }) {
 
   /** Every tile's caption and badge (once a second too: the seat countdowns). */
   function render() {
+    // A tile whose publisher is gone (a screen no longer shared) is not shown.
+    for (const figure of videos.querySelectorAll("[data-remote-index]")) {
+      /** @type {HTMLElement} */ (figure).hidden = Number(/** @type {HTMLElement} */ (figure).dataset.remoteIndex) >= remotes.length;
+    }
+    // A shared screen takes the stage; the people go small, in a corner.
+    videos.classList.toggle("has-screen", remotes.some((p) => p?.screen_of && p.status === "present"));
+    // Nobody else's picture (a presenter on their own): ours takes the stage.
+    videos.classList.toggle("alone", remotes.length === 0);
     remotes.forEach((person, index) => {
       if (!person) return;
       const figure = tile(index);
+      figure.classList.toggle("screen", Boolean(person.screen_of));
       figure.dataset.userId = String(person.user_id);
       figure.dataset.present = String(person.status === "present");
       figure.dataset.status = person.status;
@@ -79,13 +90,16 @@ export function createTiles(videos, { me, announce = () => {} }) {
       } else if (person.status === "away") {
         away = t("room.waiting_for");
       }
-      const flags = [
-        away,
-        person.audio ? "" : t("room.muted"),
-        !person.video ? t("room.camera_is_off") : person.video_paused ? t("room.video_paused_peer") : "",
-      ].filter(Boolean);
+      const flags = person.screen_of
+        ? [away]
+        : [
+            away,
+            person.audio ? "" : t("room.muted"),
+            !person.video ? t("room.camera_is_off") : person.video_paused ? t("room.video_paused_peer") : "",
+          ];
+      const name = person.screen_of ? t("room.screen_of", { name: person.name }) : person.name;
       const caption = figure.querySelector("figcaption");
-      if (caption) caption.textContent = [person.name, ...flags].join(" · ");
+      if (caption) caption.textContent = [name, ...flags.filter(Boolean)].join(" · ");
       const badge = /** @type {HTMLElement|null} */ (figure.querySelector('[data-testid="quality"]'));
       if (badge) showQuality(badge, person.status === "present" && !ended ? person.quality : null);
     });
@@ -101,6 +115,11 @@ export function createTiles(videos, { me, announce = () => {} }) {
         const was = before.get(person.user_id);
         if (was === person.status) continue;
         const name = person.name;
+        if (person.screen_of) {
+          // A screen comes and goes with its presenter: only its start is news.
+          if (was === undefined && person.status === "present") announce(t("room.notice.screen", { name }), { brief: true });
+          continue;
+        }
         if (person.status === "dropped" && person.seat_until) {
           const left = person.seat_until * 1000 - (Date.now() + clockSkew);
           announce(t("room.notice.dropped", { name, time: minutesSeconds(left) }), { brief: false });
@@ -123,7 +142,8 @@ export function createTiles(videos, { me, announce = () => {} }) {
     update(room) {
       if (typeof room.server_now === "number") clockSkew = room.server_now * 1000 - Date.now();
       const byId = new Map(room.participants.map((p) => [p.user_id, p]));
-      remotes = room.publishers.filter((id) => id !== me).map((id) => byId.get(id));
+      // Not us, nor our own shared screen.
+      remotes = room.publishers.filter((id) => id !== me && id !== -me).map((id) => byId.get(id));
       tell(/** @type {Remote[]} */ (remotes.filter(Boolean)));
       render();
     },
