@@ -49,6 +49,7 @@ from consult_server.consults.service import CONSULTS, Consults
 from consult_server.fhir import views as fhir_views
 from consult_server.fhir.service import FHIR_EXPORT, FhirExport
 from consult_server.http import pages
+from consult_server.http.assets import ASSETS, Assets
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
 from consult_server.http.rate_limits import RATE_LIMITS, RateLimits, RateRules
@@ -227,6 +228,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[CONSULTS] = consults
     app[LOGIN_SESSIONS] = logins
     app[TRANSLATIONS] = Translations()
+    app[ASSETS] = Assets(WEB_DIR / "static", app[TRANSLATIONS])
     app[MEDIA] = media
     app[ROOMS] = rooms
     teaching = Teaching(TeachingRepository(db), accounts)
@@ -345,7 +347,9 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         booking_pages,
     ):
         app.router.add_routes(routes.routes)
-    app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
+    # The versioned paths first: the plain prefix would take them as missing files.
+    app.router.add_get(r"/static/{version:[0-9a-f]{16}}/{path:.+}", app[ASSETS].handle)
+    app.router.add_static("/static/", WEB_DIR / "static")
     app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
     return app

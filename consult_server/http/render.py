@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,21 +11,15 @@ from aiohttp import web
 from consult_server.accounts.models import User
 from consult_server.config import CONFIG
 from consult_server.errors import ClientError
+from consult_server.http.assets import ASSETS
 from consult_server.http.i18n import LANGUAGES, TRANSLATIONS
 from consult_server.http.security import LANG_COOKIE, LOGIN, USER, ensure_pre_csrf
 from consult_server.local_time import local_moment
-
-ASSET_VERSION = importlib.metadata.version("consult-server")
 
 #: Links every page shows a user when a rule of the domain owning the page allows it,
 #: by template flag (``{"can_review": Review.reviews_any}``), set when the app is wired:
 #: the rules stay with their domains, not in the rendering.
 NAV_RULES: web.AppKey[Mapping[str, Callable[[User], bool]]] = web.AppKey("nav_rules")
-
-
-def static_url(path: str) -> str:
-    """Versioned so that an upgrade is never served from a stale browser cache."""
-    return f"/static/{path}?v={ASSET_VERSION}"
 
 
 def language_of(request: web.Request) -> str:
@@ -60,9 +52,10 @@ def render(
         "lang": lang,
         "user": request.get(USER),
         "csrf_token": csrf,
-        "i18n_json": json.dumps(catalog.for_language(lang), ensure_ascii=False),
         "path": request.path,
-        "static": static_url,
+        # Under the release's content hash, cached for a year (consult_server/http/assets.py).
+        "static": request.app[ASSETS].url,
+        "modules": request.app[ASSETS].modules,
         "local_time": local_moment,
         **(context or {}),
     }

@@ -32,7 +32,7 @@ async def test_missing_scripts_are_announced_and_nothing_is_sent(
             await route.fulfill(status=404, body="not found")
 
         # As when the package left the socket.io client out.
-        await page.route("**/static/vendor/socket.io/**", refuse)
+        await page.route("**/vendor/socket.io/**", refuse)
         await page.reload()
         await expect(page.get_by_test_id("scripts-failed")).to_be_visible(timeout=5_000)
         submit = page.get_by_test_id("consult-submit")

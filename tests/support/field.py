@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, Playwright
+from playwright.async_api import Page, Playwright, expect
 
-from tests.support.browser import launch, login, start_consult
+from tests.support.browser import enter_room, file_request, launch, login, start_consult
 from tests.support.engines import CHROMIUM
 from tests.support.linkemu import Shape
 from tests.support.netns import namespace
@@ -186,3 +186,89 @@ async def measure(
     for name, samples in series.items():
         result[name] = samples.summary(start + 3, end, restore)
     return result
+
+
+#: Frames decoded so far from the other side (0 before any picture).
+FRAMES_JS = """async () => {
+  if (!window.consultRoom) return 0;
+  const stats = await window.consultRoom.stats();
+  return stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'video')
+              .reduce((n, s) => n + (s.framesDecoded || 0), 0);
+}"""
+
+
+async def _first_frames(page: Page, since: float, within: float = 90) -> float:
+    """Seconds from ``since`` until the page has decoded a frame from the other side."""
+    while time.monotonic() - since < within:
+        try:
+            if await page.evaluate(FRAMES_JS) > 0:
+                return time.monotonic() - since
+        except Exception:  # noqa: S110 - the page is navigating into the room
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no picture within {within} s")
+
+
+async def measure_accept(
+    playwright: Playwright, tmp: Path, profile: str, checked: bool, acts_after: float = 3.0
+) -> dict[str, Any]:
+    """From the specialist's accept to both pictures, the clinician on ``profile``.
+
+    ``checked``: the clinician passed the check while waiting, so the accept takes
+    them into the call by itself; otherwise they click "Vào phòng" ``acts_after``
+    seconds after the accept and pass the check then. The specialist, on loopback,
+    acts at once (join, then their own check)."""
+    spec = PROFILES[profile]
+    with namespace() as ns:
+        env = {
+            "CONSULT_SERVER_HOST": "0.0.0.0",  # noqa: S104 - loopback and the emulated link
+            "CONSULT_MEDIA_HOST_ADDRESSES": f"127.0.0.1,{ns.host_ip}",
+        }
+        with run_server(tmp, env) as server:
+            port = server.url.rsplit(":", 1)[1]
+            clinician_url = f"http://{ns.host_ip}:{port}"
+            clinician_browser = await launch(
+                playwright,
+                executable=ns.wrapper(CHROMIUM, tmp),
+                extra_args=(f"--unsafely-treat-insecure-origin-as-secure={clinician_url}",),
+            )
+            specialist_browser = await launch(playwright)
+            try:
+                specialist = await login(specialist_browser, server.url, "specialist.demo")
+                ns.shape(spec["up"], spec["down"])
+                # The clinician's day on this link: signed in, then a request filed.
+                clinician = await login(clinician_browser, clinician_url, "clinician.demo")
+                await file_request(clinician, "field accept benchmark")
+                check = clinician.get_by_test_id("wait-check")
+                await expect(check).to_be_visible(timeout=60_000)
+                if checked:
+                    connection = check.get_by_test_id("prejoin-connection")
+                    await expect(connection).not_to_have_attribute(
+                        "data-result", "checking", timeout=60_000
+                    )
+                    await check.get_by_test_id("prejoin-continue").click()
+                    await expect(check.get_by_test_id("wait-check-done")).to_be_visible()
+                accepted = time.monotonic()
+                await specialist.get_by_test_id("accept-consult").first.click(timeout=60_000)
+                await enter_room(specialist)
+                if not checked:
+                    banner = clinician.get_by_test_id("ready-banner")
+                    await banner.get_by_test_id("join-room").wait_for(timeout=60_000)
+                    await asyncio.sleep(max(0.0, accepted + acts_after - time.monotonic()))
+                    await banner.get_by_test_id("join-room").click()
+                    await clinician.get_by_test_id("prejoin-continue").click(timeout=60_000)
+                specialist_sees, clinician_sees = await asyncio.gather(
+                    _first_frames(specialist, accepted), _first_frames(clinician, accepted)
+                )
+                link = ns.stats()
+            finally:
+                await clinician_browser.close()
+                await specialist_browser.close()
+    return {
+        "profile": profile,
+        "mode": "checked_while_waiting" if checked else f"acts_{acts_after:g}s_after",
+        "accept_to_specialist_sees_s": round(specialist_sees, 2),
+        "accept_to_clinician_sees_s": round(clinician_sees, 2),
+        "accept_to_both_s": round(max(specialist_sees, clinician_sees), 2),
+        "link": link,
+    }

@@ -15,6 +15,7 @@ import { watchBookings } from "./booking_reminders.js";
 import { redraw, refreshReach, watchWaits } from "./waiting.js";
 import { checkRequired, clearFieldErrors, showFieldErrors, unmarkWhenChanged } from "./forms.js";
 import { checkedFor, runWaitCheck } from "./wait_check.js";
+import { prefetchNext } from "./prefetch.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -277,3 +278,4 @@ watchWaits(list);
 setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(list), 1000);
+prefetchNext();

@@ -1,9 +1,25 @@
 /**
- * The page's translation catalog (the same one the templates used), read once from
- * the JSON block the server rendered.
+ * The page's translation catalog (the same one the templates used): fetched once from
+ * the address the page names (cached by the browser for the release: one catalog for
+ * every page, not 40 KB inside each), or read from an inline JSON block.
  * @module i18n
  */
-const catalog = JSON.parse(document.getElementById("i18n")?.textContent || "{}");
+const catalog = await loadCatalog();
+
+/** @returns {Promise<Record<string, string>>} */
+async function loadCatalog() {
+  const inline = document.getElementById("i18n");
+  if (inline) return JSON.parse(inline.textContent || "{}");
+  const source = document.querySelector('meta[name="i18n-catalog"]')?.getAttribute("content");
+  if (!source) return {};
+  try {
+    const reply = await fetch(source, { credentials: "same-origin" });
+    if (reply.ok) return await reply.json();
+  } catch (error) {
+    console.warn("translations", error); // offline: the keys show, the page still works
+  }
+  return {};
+}
 
 // Every page module imports this one: reaching here means the page's scripts loaded
 // (boot.js shows a warning otherwise).

@@ -6,7 +6,7 @@
  * checked the same way: signed out, the page goes to the sign-in page.
  * @module live
  */
-import { io } from "/static/vendor/socket.io/socket.io.esm.min.js";
+import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
 const LOST_AFTER_MS = 3000;
 

@@ -12,6 +12,7 @@ import { joinButton, recordButton, refreshWaits, remove, syncClock, upsert } fro
 import { askForSound, notify, ring, setUpNotifications } from "./notify.js";
 import { goOnDuty } from "./on_duty.js";
 import { watchBookings } from "./booking_reminders.js";
+import { prefetchNext } from "./prefetch.js";
 
 const queue = /** @type {HTMLElement} */ (document.getElementById("queue"));
 /** An emergency rings again this often until someone at the page has seen it. */
@@ -126,3 +127,4 @@ askForSound(document.querySelector('[data-testid="sound-enable"]'));
 setUpNotifications(document.querySelector('[data-testid="notify-enable"]'));
 socket.on("connect", load);
 setInterval(() => refreshWaits(queue), 1000);
+prefetchNext();
