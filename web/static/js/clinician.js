@@ -109,6 +109,9 @@ async function refile(id, button) {
  */
 function show(consult) {
   const li = upsert(list, consult, actionsFor);
+  // An older copy than the one shown (a slow reply after a live update, on 3G) changes
+  // nothing: it once took the accepted request out of the banner.
+  if (Number(li.dataset.version) !== Number(consult.version)) return li;
   redraw(li, consult);
   if (consult.can_join && !consult.gone) joinable.set(consult.id, consult);
   else joinable.delete(consult.id);

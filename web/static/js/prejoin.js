@@ -105,6 +105,8 @@ async function pings(channel) {
   };
   channel.addEventListener("message", onMessage);
   for (let n = 0; n < PINGS; n++) {
+    // Closed under us (the user went into the room, which ends the test): stop here.
+    if (channel.readyState !== "open") break;
     sent.set(`ping ${n}`, performance.now());
     channel.send(`ping ${n}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
