@@ -93,6 +93,8 @@ export function createCall(deps) {
   let lastRebuild = 0;
   /** Since when ICE has been "disconnected" (0: it is not). */
   let disconnectedSince = 0;
+  /** This page's call has been connected once: a later loss is "reconnecting". */
+  let everConnected = false;
   /** Inbound media bytes at the last watchdog look, and since when they stopped growing. */
   let inboundBytes = 0;
   let inboundStalledSince = 0;
@@ -102,7 +104,9 @@ export function createCall(deps) {
     if (finished || !entered) return;
     const others = deps.remotes.anyonePresent();
     if (!deps.online() || building || pc?.connectionState === "failed" || disconnectedSince) {
-      deps.onStatus("reconnecting");
+      // The first connection is "connecting", not "reconnecting" (it once said so while
+      // an Edge link took its seconds to join).
+      deps.onStatus(everConnected ? "reconnecting" : "connecting");
     } else if (pc?.connectionState !== "connected") {
       deps.onStatus("connecting");
     } else {
@@ -126,6 +130,7 @@ export function createCall(deps) {
       onState: (state) => {
         if (finished || built !== pc) return;
         if (state === "connected") {
+          everConnected = true;
           rebuildAttempts = 0;
           if (videoActive) deps.notice(""); // a paused-video notice keeps its retry button
           applySendPolicy(built, { lowData, videoActive });
