@@ -36,6 +36,7 @@ from consult_server.attachments.service import ATTACHMENTS, Attachments
 from consult_server.attachments.storage import BlobStore
 from consult_server.audit.chain import AUDIT, AuditLog
 from consult_server.audit.window import AccessWindow
+from consult_server.backup.schedule import scheduled_backups
 from consult_server.bookings import pages as booking_pages
 from consult_server.bookings import views as booking_views
 from consult_server.bookings.repository import BookingRepository
@@ -351,7 +352,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.router.add_get(r"/static/{version:[0-9a-f]{16}}/{path:.+}", app[ASSETS].handle)
     app.router.add_static("/static/", WEB_DIR / "static")
     app.on_shutdown.append(_stop_signaling)
-    app.cleanup_ctx.extend([_database, _media, *([_ticker] if ticker else [])])
+    app.cleanup_ctx.extend([_database, _media, scheduled_backups, *([_ticker] if ticker else [])])
     return app
 
 

@@ -1,5 +1,5 @@
 """``consult-server``: serve, demo, create-user, facility add/import, user
-list/update/reset, db (migrations), audit verify, export-fhir."""
+list/update/reset, db (migrations), audit verify, export-fhir, backup [verify], restore."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from consult_server.accounts.models import Role
 from consult_server.accounts.repository import AccountRepository
 from consult_server.at_rest import loose_paths, make_private
 from consult_server.cli_admin import ADMIN_COMMANDS, add_admin_parsers, run_admin, with_accounts
+from consult_server.cli_backup import BACKUP_COMMANDS, add_backup_parsers, run_backup
 from consult_server.config import Config, ensure_data_dir, load_config
 from consult_server.errors import ConfigError
 from consult_server.store import migrate
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     deactivate.add_argument("username")
     add_admin_parsers(sub)
+    add_backup_parsers(sub)
     fhir = sub.add_parser(
         "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
     )
@@ -311,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _deactivate(config, args.username)
         elif args.command in ADMIN_COMMANDS:
             return run_admin(config, args)
+        elif args.command in BACKUP_COMMANDS:
+            return run_backup(config, args)
         elif args.command == "export-fhir":
             return _export_fhir(config, args.consult_id)
         else:

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp.web import AppKey
 from sqlalchemy.engine import URL
 
+from consult_server.backup.sealing import MIN_PASSPHRASE
 from consult_server.errors import ConfigError
 from consult_server.store.engine import BadDatabaseUrl
 from consult_server.store.engine import parse as parse_database_url
@@ -174,6 +175,23 @@ class AttachmentsConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    #: Where the server keeps its own scheduled backups (one directory each). Empty:
+    #: none (``consult-server backup DEST`` still works).
+    dir: str = ""
+    #: Hours between scheduled backups; 0: none. Fractions are allowed.
+    every_hours: float = 0
+    #: Scheduled backups kept in ``dir``; older ones are removed.
+    keep: int = 7
+    #: Seal every backup (AES-256-GCM) under this passphrase, at least 16 characters.
+    #: Keep it somewhere else too: without it a sealed backup cannot be restored.
+    passphrase: str = ""
+    #: Directory of pg_dump and pg_restore (PostgreSQL). Empty: PATH, then Debian's
+    #: /usr/lib/postgresql/<newest>/bin.
+    pg_bin: str = ""
+
+
+@dataclass(frozen=True)
 class I18nConfig:
     #: Language of the interface for users who have not chosen one.
     default_language: str = "vi"
@@ -195,6 +213,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     i18n: I18nConfig = field(default_factory=I18nConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
@@ -245,6 +264,7 @@ _POSITIVE = {
     "media.bitrate_ceiling_kbps",
     "attachments.max_file_mib",
     "attachments.max_consult_mib",
+    "backup.keep",
 }
 
 
@@ -386,6 +406,14 @@ def _check(config: Config) -> None:
     weak = weakness(secret) if secret else None
     if weak:
         raise ConfigError("security.secret_key", "<hidden>", weak)
+    _check_backup(config.backup)
+
+
+def _check_backup(backup: BackupConfig) -> None:
+    if backup.passphrase and len(backup.passphrase) < MIN_PASSPHRASE:
+        raise ConfigError("backup.passphrase", "<hidden>", f"at least {MIN_PASSPHRASE} characters")
+    if backup.every_hours and not backup.dir:
+        raise ConfigError("backup.dir", "", "a directory for the scheduled backups")
 
 
 def _check_public_url(value: str) -> None:

@@ -58,6 +58,10 @@ ACTIONS = (
     # A shared PC's screen locked while its login went on, and its owner back.
     "screen_lock",
     "screen_unlock",
+    # Backups the server took (or failed to take), and a restore from one.
+    "backup",
+    "backup_failed",
+    "restore",
 )
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"
