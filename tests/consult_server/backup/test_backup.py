@@ -195,7 +195,11 @@ async def test_the_server_takes_its_own_backups_and_keeps_the_newest(
     tmp_path: Path, database: dict[str, Any]
 ) -> None:
     directory = tmp_path / "backups"
-    settings = {"backup.dir": str(directory), "backup.every_hours": 0.0005, "backup.keep": 2}
+    settings: dict[str, Any] = {
+        "backup.dir": str(directory),
+        "backup.every_hours": 0.0005,
+        "backup.keep": 2,
+    }
     async with running_app(tmp_path, **database, **settings) as harness:
 
         async def entries() -> list[Any]:
