@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import av
 import pydicom
 from PIL import Image
 
+from consult_server.attachments.patient_match import ImagePatient
 from consult_server.attachments.sniff import Kind
 
 #: A photo's pixels beyond this are refused (a decompression bomb, not a wound photo).
@@ -45,6 +46,8 @@ class DicomInfo:
     instance_number: int | None
     #: Row and column spacing in mm (PixelSpacing, else ImagerPixelSpacing).
     pixel_spacing: tuple[float, float] | None
+    #: Who the file says it shows (compared with the consult's patient, never stored).
+    patient: ImagePatient = field(default_factory=ImagePatient)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def _dicom(path: Path) -> Described:
             series_uid=_text(ds, "SeriesInstanceUID"),
             instance_number=_int(ds, "InstanceNumber"),
             pixel_spacing=_spacing(ds),
+            patient=ImagePatient(
+                name=_text(ds, "PatientName"),
+                birth_date=_text(ds, "PatientBirthDate"),
+                sex=_text(ds, "PatientSex"),
+            ),
         ),
     )
 

@@ -30,6 +30,8 @@ class Attachment:
     series_uid: str | None = None
     instance_number: int | None = None
     pixel_spacing: tuple[float, float] | None = None
+    #: Where a DICOM's patient is not the consult's ("name", "birth_year", "sex").
+    patient_mismatch: tuple[str, ...] = ()
 
     @property
     def media_type(self) -> str:
@@ -56,6 +58,7 @@ class Attachment:
             "series_uid": self.series_uid,
             "instance_number": self.instance_number,
             "pixel_spacing": list(self.pixel_spacing) if self.pixel_spacing else None,
+            "patient_mismatch": list(self.patient_mismatch),
             "url": f"/files/{self.id}",
             "thumbnail": f"/files/{self.id}/thumbnail",
         }

@@ -12,7 +12,8 @@ from consult_server.store.db import Database
 _COLUMNS = (
     "f.id, f.consult_id, f.uploaded_by, u.display_name AS uploader, f.uploaded_at, f.name,"
     " f.kind, f.size, f.sha256, f.status, f.width, f.height, f.frames, f.duration,"
-    " f.modality, f.study_uid, f.series_uid, f.instance_number, f.pixel_spacing"
+    " f.modality, f.study_uid, f.series_uid, f.instance_number, f.pixel_spacing,"
+    " f.patient_mismatch"
 )
 _FROM = " FROM consult_files f JOIN users u ON u.id = f.uploaded_by"
 
@@ -45,6 +46,9 @@ def _attachment(row: Any) -> Attachment:
         series_uid=row["series_uid"],
         instance_number=row["instance_number"],
         pixel_spacing=_spacing(row["pixel_spacing"]),
+        patient_mismatch=tuple(str(row["patient_mismatch"] or "").split(","))
+        if row["patient_mismatch"]
+        else (),
     )
 
 
@@ -79,6 +83,7 @@ class AttachmentRepository:
         described: Described,
         limit: int,
         max_files: int,
+        mismatch: tuple[str, ...] = (),
     ) -> tuple[Attachment, bool]:
         """Catalogue a stored file; (the entry, True) when new. The same content sent
         again to the same consult gives the entry already there, (entry, False).
@@ -106,8 +111,8 @@ class AttachmentRepository:
             file_id = await tx.insert(
                 "INSERT INTO consult_files (consult_id, uploaded_by, uploaded_at, name, kind,"
                 " size, sha256, width, height, frames, duration, modality, study_uid,"
-                " series_uid, instance_number, pixel_spacing)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " series_uid, instance_number, pixel_spacing, patient_mismatch)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     consult_id,
                     uploaded_by,
@@ -127,6 +132,7 @@ class AttachmentRepository:
                     " ".join(f"{v:g}" for v in dicom.pixel_spacing)
                     if dicom and dicom.pixel_spacing
                     else None,
+                    ",".join(mismatch) or None,
                 ),
             )
             row = await tx.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE f.id = ?", (file_id,))
@@ -138,7 +144,7 @@ class AttachmentRepository:
         (the content is stored once, by its hash); how many."""
         columns = (
             "name, kind, size, sha256, width, height, frames, duration, modality, study_uid,"
-            " series_uid, instance_number, pixel_spacing"
+            " series_uid, instance_number, pixel_spacing, patient_mismatch"
         )
         return await self.db.execute(
             f"INSERT INTO consult_files (consult_id, uploaded_by, uploaded_at, {columns})"

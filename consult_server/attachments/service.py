@@ -24,6 +24,7 @@ from consult_server.accounts.models import User
 from consult_server.attachments.inspect import Refused
 from consult_server.attachments.intake import prepare
 from consult_server.attachments.models import Attachment
+from consult_server.attachments.patient_match import differences
 from consult_server.attachments.repository import AttachmentRepository, OverLimit, TooManyFiles
 from consult_server.attachments.sniff import sniff
 from consult_server.attachments.storage import BlobStore
@@ -171,6 +172,12 @@ class Attachments:
                 )
             except Refused as refused:
                 raise Unsupported(refused.message, refused.code) from None
+            dicom = prepared.described.dicom
+            mismatch = (
+                differences(facts.patient, dicom.patient)
+                if dicom is not None and facts.patient is not None
+                else ()
+            )
             try:
                 attachment, new = await self.store.add(
                     consult_id,
@@ -183,6 +190,7 @@ class Attachments:
                     prepared.described,
                     self.config.max_consult_bytes,
                     MAX_FILES_PER_CONSULT,
+                    mismatch,
                 )
                 # Catalogued: now the bytes take their place by hash (a damaged copy
                 # already there is replaced by this sound one).
@@ -206,6 +214,14 @@ class Attachments:
                 f"file:{attachment.id}",
                 {"consult": consult_id, "size": prepared.size, "sha256": prepared.sha256},
             )
+            if attachment.patient_mismatch:
+                # Which fields, never the names themselves.
+                await self.audit.append(
+                    actor,
+                    "patient_mismatch",
+                    f"file:{attachment.id}",
+                    {"consult": consult_id, "fields": list(attachment.patient_mismatch)},
+                )
             if self._announce is not None:
                 await self._announce(consult_id, attachment)
         return attachment, new

@@ -62,6 +62,8 @@ ACTIONS = (
     "backup",
     "backup_failed",
     "restore",
+    # An image whose own patient is not the consult's (which fields disagree).
+    "patient_mismatch",
 )
 
 _COLUMNS = "id, at, actor_id, actor, action, object, remote, detail, prev_hash, hash"

@@ -202,6 +202,20 @@ def _attachment(record: ConsultRecord, attachment: Attachment) -> dict[str, Any]
             media[key] = value
     if attachment.duration:
         media["duration"] = round(attachment.duration, 3)
+    if attachment.patient_mismatch:
+        # The image's own patient is not the consult's: a system reading the export
+        # is told as the participants were.
+        media["meta"] = {
+            "tag": [
+                {
+                    "system": f"{SYSTEM}:file-flag",
+                    "code": "patient-mismatch",
+                    "display": "The image names another patient",
+                }
+            ]
+        }
+        fields = ", ".join(f.replace("_", " ") for f in attachment.patient_mismatch)
+        media["note"] = [{"text": f"The image's own patient differs from this one: {fields}."}]
     return media
 
 

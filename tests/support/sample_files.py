@@ -22,10 +22,16 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 GPS_IFD, ORIENTATION, MAKE = 0x8825, 0x0112, 0x010F
 
 
-def ct_slice() -> pydicom.Dataset:
+def ct_slice(
+    patient: tuple[str, str, str] = ("NGUYEN^THI HOA", "19680315", "F"),
+) -> pydicom.Dataset:
+    """The CT slice, of the tests' patient (as a hospital system writes her: no
+    diacritics, family name first) unless ``patient`` (name, birth date, sex) says whom."""
     path = get_testdata_file("CT_small.dcm")
     assert isinstance(path, str)
-    return pydicom.dcmread(path)
+    ds = pydicom.dcmread(path)
+    ds.PatientName, ds.PatientBirthDate, ds.PatientSex = patient
+    return ds
 
 
 def dicom_bytes(ds: pydicom.Dataset, preamble: bool = True) -> bytes:
@@ -37,9 +43,13 @@ def dicom_bytes(ds: pydicom.Dataset, preamble: bool = True) -> bytes:
     return out.getvalue()
 
 
-def ct_dicom(instance: int = 1, series_uid: str | None = None) -> bytes:
+def ct_dicom(
+    instance: int = 1,
+    series_uid: str | None = None,
+    patient: tuple[str, str, str] = ("NGUYEN^THI HOA", "19680315", "F"),
+) -> bytes:
     """One CT slice (128 × 128, 16-bit, 0.661468 mm pixels) of a series."""
-    ds = ct_slice()
+    ds = ct_slice(patient)
     ds.InstanceNumber = instance
     ds.SOPInstanceUID = generate_uid()
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -296,3 +296,25 @@ async def test_who_may_send_and_see(harness: Harness) -> None:
         if e.action == "refuse"
     ]
     assert sorted(set(refused)) == ["clinician2.demo", "specialist.central", "supervisor.other"]
+
+
+async def test_another_patients_dicom_is_flagged_and_audited(harness: Harness) -> None:
+    """Both participants see which fields of the image's patient disagree with the
+    consult's; the chain records it without the names; the consult's own is not
+    flagged."""
+    clinician, consult_id = await filed(harness)
+    status, body = await send(clinician, consult_id, files.ct_dicom(instance=1))
+    assert status == 201 and body["file"]["patient_mismatch"] == []
+    other = files.ct_dicom(instance=2, patient=("TRAN^VAN NAM", "19500102", "M"))
+    status, body = await send(clinician, consult_id, other, "ct-giuong-ben.dcm")
+    assert status == 201 and body["file"]["patient_mismatch"] == ["name", "birth_year", "sex"]
+    file_id = body["file"]["id"]
+    status, listing = await clinician.api("GET", f"/api/consults/{consult_id}/files")
+    flags = {f["id"]: f["patient_mismatch"] for f in listing["files"]}
+    assert flags[file_id] == ["name", "birth_year", "sex"] and len(flags) == 2
+    entries = await harness.app[AUDIT].for_objects([f"file:{file_id}"])
+    flagged = [e for e in entries if e.action == "patient_mismatch"]
+    assert [e.detail for e in flagged] == [
+        {"consult": consult_id, "fields": ["name", "birth_year", "sex"]}
+    ]
+    assert "TRAN" not in str(flagged[0].detail).upper()

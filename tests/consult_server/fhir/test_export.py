@@ -53,6 +53,9 @@ async def whole_consult(harness: Harness, tmp_path: Path) -> tuple[Any, Any, int
         status, _ = await send(clinician, consult_id, data, name)
         assert status == 201
     await send(clinician, consult_id, files.clip_bytes("webm"), "sieu-am.webm")
+    # A slice of the next bed's patient, sent by mistake.
+    other = files.ct_dicom(instance=7, patient=("TRAN^VAN NAM", "19500102", "M"))
+    assert (await send(clinician, consult_id, other, "ct-2.dcm"))[0] == 201
     clinician_id = await user_id(harness, "clinician.demo")
     specialist_id = await user_id(harness, "specialist.demo")
     await seed_session(
@@ -90,7 +93,7 @@ async def test_the_export_is_a_valid_r4_bundle_of_the_whole_consult(
         "PractitionerRole": 2,
         "ServiceRequest": 1,
         "Encounter": 1,
-        "Media": 4,  # the CT slice, the clip, two recordings
+        "Media": 5,  # two CT slices, the clip, two recordings
         "DocumentReference": 1,  # the PDF
         "Communication": 2,
         "Composition": 2,
@@ -105,9 +108,13 @@ async def test_the_export_is_a_valid_r4_bundle_of_the_whole_consult(
     assert by_type["Encounter"][0]["class"]["code"] == "VR"
     request = by_type["ServiceRequest"][0]
     assert request["priority"] == "routine" and request["reasonCode"][0]["text"] == "Ho kéo dài"
-    ct = next(m for m in by_type["Media"] if m.get("modality"))
+    ct, wrong = [m for m in by_type["Media"] if m.get("modality")]
     assert ct["modality"]["coding"][0]["code"] == "CT"
     assert {"system": "urn:ietf:rfc:3986", "value": ni(dicom)} in ct["identifier"]
+    # The other patient's slice is marked so, the consult's own is not.
+    assert "meta" not in ct
+    assert wrong["meta"]["tag"][0]["code"] == "patient-mismatch"
+    assert "name, birth year, sex" in wrong["note"][0]["text"]
     assert [c["payload"][0]["contentString"] for c in by_type["Communication"]] == [
         "Huyết áp 90/60",
         "Cho bệnh nhân nằm đầu thấp",
@@ -146,6 +153,6 @@ async def test_the_command_line_export(
     assert done.returncode == 0, done.stderr
     bundle = json.loads(done.stdout)
     validate(bundle)
-    assert len(bundle["entry"]) == 18
+    assert len(bundle["entry"]) == 19
     missing = cli(tmp_path, "export-fhir", "424242", database_url=url)
     assert missing.returncode == 1 and "no consult 424242" in missing.stderr
