@@ -7,6 +7,7 @@
 import { api } from "./api.js";
 import { errorText, sizeText, t } from "./i18n.js";
 import { uploadFile } from "./upload.js";
+import { mismatchLine } from "./patient_warning.js";
 
 /** @typedef {import("./image_viewer.js").FileInfo & {status: string, uploader: string, uploaded_at: number, size: number, thumbnail: string, modality: string|null}} FileEntry */
 
@@ -94,6 +95,11 @@ export function setUpFiles(panel, { consultId, canAttach, socket, onOpen }) {
     }
     button.addEventListener("click", () => onOpen(group));
     li.append(button);
+    const warning = mismatchLine(group);
+    if (warning) {
+      li.classList.add("mismatch");
+      li.append(warning);
+    }
     if (group.length === 1) {
       const download = document.createElement("a");
       download.href = `${first.url}?download=1`;

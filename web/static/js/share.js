@@ -9,6 +9,7 @@
  * @module share
  */
 import { errorText, t } from "./i18n.js";
+import { showMismatch } from "./patient_warning.js";
 
 /** Milliseconds between two view (or pointer) messages from the presenter. */
 const THROTTLE_MS = 100;
@@ -83,6 +84,7 @@ export function setUpSharing(panel, { me, send, socket, files }) {
     openedKey = key;
     panel.hidden = false;
     title.textContent = chosen.length > 1 ? `${chosen[0].modality ?? "DICOM"} · ${chosen.length}` : chosen[0].name;
+    showMismatch(panel, chosen);
     stage.replaceChildren();
     const { openViewer } = await import("./image_viewer.js");
     const opened = await openViewer(stage, chosen, {});

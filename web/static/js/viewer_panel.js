@@ -5,6 +5,7 @@
  * @module viewer_panel
  */
 import { errorText } from "./i18n.js";
+import { showMismatch } from "./patient_warning.js";
 
 /**
  * @param {HTMLElement} panel the <section data-testid="viewer-panel">
@@ -29,6 +30,7 @@ export function setUpViewerPanel(panel) {
       viewer = null;
       panel.hidden = false;
       title.textContent = group.length > 1 ? `${group[0].modality ?? "DICOM"} · ${group.length}` : (group[0]?.name ?? "");
+      showMismatch(panel, group);
       try {
         const { openViewer } = await import("./image_viewer.js");
         viewer = await openViewer(stage, group, {});
