@@ -15,7 +15,7 @@ from tests.support.consult_requests import request_body
 from tests.support.inproc import login_client
 from tests.support.server import RunningServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # the whole suite runs it
 
 WARNING = "Ảnh này ghi một bệnh nhân khác (họ tên, năm sinh, giới): kiểm tra lại trước khi đọc."
 
