@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from consult_server.attachments.clip_scrub import NotAClip, scrub_clip
 from consult_server.attachments.inspect import Described, Refused, describe
 from consult_server.attachments.scrub import NotAnImage, scrub_jpeg, scrub_png
 from consult_server.attachments.sniff import Kind
@@ -27,11 +28,23 @@ class Prepared:
 
 
 def prepare(blobs: BlobStore, received: Path, received_sha256: str, kind: Kind) -> Prepared:
-    """Check ``received`` is a sound ``kind`` and strip a photo's metadata. Raises
+    """Check ``received`` is a sound ``kind`` and strip a photo's or a clip's metadata
+    (a clip by stream copy: the same packets in a new container). Raises
     ``Refused`` (the caller removes ``received``; a scrubbed copy is removed here)."""
     described = describe(received, kind)
     path, sha256 = received, received_sha256
-    if kind.is_photo:
+    if kind.is_clip:
+        path = blobs.scratch()
+        try:
+            scrub_clip(received, path, kind)
+            sha256 = sha256_of(path)[0]
+        except NotAClip:
+            path.unlink(missing_ok=True)
+            raise Refused("bad_clip", "this clip cannot be read (damaged or incomplete)") from None
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    elif kind.is_photo:
         path = blobs.scratch()
         try:
             with received.open("rb") as src, path.open("wb") as dst:

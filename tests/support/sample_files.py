@@ -107,6 +107,42 @@ def jpeg_with_gps(orientation: int = 6) -> bytes:
     return out.getvalue()
 
 
+#: Where a phone says a clip was taken (a commune in Hà Giang), as ISO 6709.
+LOCATION = "+22.8233+104.9836+120.000/"
+
+
+def phone_clip(container: str = "mov", frames: int = 6) -> bytes:
+    """A clip as a phone records it: H.264 (MPEG-4 part 2 here) with its location, maker
+    and model in the container's tags (Apple's keys in a MOV, ISO 6709 in an MP4) and
+    tags on its track."""
+    out = io.BytesIO()
+    options = {"movflags": "use_metadata_tags"} if container == "mov" else {}
+    with av.open(out, "w", format=container, options=options) as output:
+        output.metadata.update(
+            {
+                "location": LOCATION,
+                "com.apple.quicktime.location.ISO6709": LOCATION,
+                "com.apple.quicktime.make": "Apple",
+                "com.apple.quicktime.model": "iPhone 15",
+                "make": "Apple",
+                "model": "iPhone 15",
+            }
+        )
+        stream = output.add_stream("mpeg4", rate=10)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 10)
+        stream.metadata.update({"handler_name": "Core Media Video", "language": "vie"})
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.asarray(pattern()), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return out.getvalue()
+
+
 def clip_bytes(container: str = "webm", frames: int = 10) -> bytes:
     """A short clip (VP8 in WebM, MPEG-4 in MP4), 64 × 48, a few frames."""
     codec = "libvpx" if container == "webm" else "mpeg4"

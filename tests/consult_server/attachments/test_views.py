@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import av
 from PIL import Image
 
 from consult_server.accounts.directory import ACCOUNTS
@@ -104,6 +105,40 @@ async def test_photo_is_stored_without_its_gps(harness: Harness) -> None:
         assert not photo.getexif().get_ifd(files.GPS_IFD)
         assert photo.getexif()[files.ORIENTATION] == 6
     assert b"PhoneMaker" not in content
+
+
+def _packets(data: bytes) -> list[bytes]:
+    with av.open(io.BytesIO(data)) as clip:
+        return [bytes(p) for p in clip.demux(video=0) if p.size]
+
+
+async def test_a_phones_clip_is_stored_without_where_and_with_what_it_was_taken(
+    harness: Harness,
+) -> None:
+    """Location, maker and model leave with the container's tags and the track's; the
+    pictures are the sender's very packets (a stream copy, nothing re-encoded)."""
+    clinician, consult_id = await filed(harness)
+    for container in ("mov", "mp4"):
+        sent = files.phone_clip(container)
+        status, body = await send(clinician, consult_id, sent, f"vet-thuong.{container}")
+        # 200 the second time: both come out as the same MP4, stored once.
+        assert status in (200, 201), body
+        _, content, headers = await fetch(clinician, body["file"]["url"])
+        assert hashlib.sha256(content).hexdigest() == body["file"]["sha256"]
+        assert headers["Content-Type"] == "video/mp4"
+        with av.open(io.BytesIO(content)) as clip:
+            tags = {**clip.metadata, **clip.streams.video[0].metadata}
+        said = " ".join(f"{k}={v}" for k, v in tags.items()).lower()
+        for telling in ("location", "iso6709", "apple", "iphone", "make", "model", "core media"):
+            assert telling not in said, (container, tags)
+        assert "+22.8233" not in content.decode("latin-1")
+        assert clip_language(content) == "vie", "which sound is which stays"
+        assert _packets(content) == _packets(sent), "the same packets: nothing re-encoded"
+
+
+def clip_language(data: bytes) -> str | None:
+    with av.open(io.BytesIO(data)) as clip:
+        return clip.streams.video[0].metadata.get("language")
 
 
 async def test_every_kind_is_accepted(harness: Harness) -> None:
