@@ -236,8 +236,9 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[TEACHING] = teaching
     app[AUDIT] = AuditLog(db)
     app[SIGN_IN] = SignIn(accounts, app[AUDIT], LoginThrottle())
+    attachment_store = AttachmentRepository(db)
     attachments = Attachments(
-        AttachmentRepository(db),
+        attachment_store,
         BlobStore(config.data_dir / "files"),
         consults,
         app[AUDIT],
@@ -289,11 +290,16 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         # The writer stream-copies VP8 only; never produce files that will not play.
         log.warning('recordings are off: they need media.video_codec = "VP8"')
         recordings = dataclasses.replace(recordings, enabled=False)
-    consult_kind = ConsultRooms(consults, catalog, recordings, config.data_dir)
+    consult_kind = ConsultRooms(
+        consults, catalog, recordings, config.data_dir, attachment_store.ids_of
+    )
     teaching_kind = TeachingRooms(teaching)
     room_kinds = {
-        # Consults are recorded and have a chat; teaching rooms take viewers' questions.
-        consult_rooms.KIND: RoomPorts(consult_kind, recording=consult_kind, chat=consult_kind),
+        # Consults are recorded, have a chat and show their files; teaching rooms take
+        # viewers' questions and presenters' screens.
+        consult_rooms.KIND: RoomPorts(
+            consult_kind, recording=consult_kind, chat=consult_kind, files=consult_kind
+        ),
         teaching_rooms.KIND: RoomPorts(teaching_kind, questions=teaching_kind, screens=True),
     }
     settings = SignalingSettings(

@@ -83,6 +83,14 @@ class QuestionsKind(Protocol):
         ...
 
 
+class FilesKind(Protocol):
+    """An optional port: a kind whose rooms show files to everyone (a consult's)."""
+
+    async def holds_files(self, room_id: int, file_ids: frozenset[int]) -> bool:
+        """Whether every one of these files is the room's (its consult's)."""
+        ...
+
+
 @dataclass(frozen=True)
 class RoomPorts:
     """A kind of room as the composition root hands it to the edge: what every room
@@ -92,6 +100,7 @@ class RoomPorts:
     recording: RecordedKind | None = None
     chat: ChatKind | None = None
     questions: QuestionsKind | None = None
+    files: FilesKind | None = None
     #: Whether its presenters may share a screen as a second picture.
     screens: bool = False
 

@@ -36,6 +36,13 @@ class Showing:
             raise BadMessage("not_a_presenter", "only the room's participants can show images")
         return claims, edge.presence[claims.room]
 
+    async def _check_files(self, room: str, files: tuple[int, ...]) -> None:
+        """Every file shown is the room's: ids of another consult's files are refused
+        (its pages would fetch them, and be refused, or worse, be allowed elsewhere)."""
+        ports, number = self.edge.kind(room)
+        if ports.files is None or not await ports.files.holds_files(number, frozenset(files)):
+            raise BadMessage("file_not_in_room", "only this consult's files can be shown here")
+
     async def _presenting(self, sid: str, token: str) -> tuple[JoinClaims, Presentation]:
         """The sender is the one showing in its room, and not sending too fast."""
         claims, presence = await self._presenter(sid, token)
@@ -54,6 +61,9 @@ class Showing:
             claims, presence = await self._presenter(sid, message.token)
             if not self.edge.event_limits.allow(sid, VIEWS, time.monotonic()):
                 raise BadMessage("rate_limited", "too many views shown at once; wait a moment")
+            await self._check_files(claims.room, message.files)
+            if message.view.file not in message.files:
+                raise BadMessage("bad_view", "the view's file is not among the files shown")
             person = await self.edge.people.person(claims.user_id)
             seq = presence.shown.seq + 1 if presence.shown else 1
             presence.shown = Presentation(
@@ -72,6 +82,8 @@ class Showing:
         async def act() -> Ack:
             message = ViewMessage.parse(data)
             claims, shown = await self._presenting(sid, message.token)
+            if message.view.file not in shown.files:
+                raise BadMessage("bad_view", "the view's file is not among the files shown")
             shown.view = message.view
             shown.seq += 1
             await self.edge.tell(

@@ -153,6 +153,13 @@ class AttachmentRepository:
             (target, by, at, source),
         )
 
+    async def ids_of(self, consult_id: int) -> frozenset[int]:
+        """The ids of a consult's files (what its room may show)."""
+        rows = await self.db.fetch_all(
+            "SELECT id FROM consult_files WHERE consult_id = ?", (consult_id,)
+        )
+        return frozenset(int(r["id"]) for r in rows)
+
     async def get(self, file_id: int) -> Attachment | None:
         row = await self.db.fetch_one(f"SELECT {_COLUMNS}{_FROM} WHERE f.id = ?", (file_id,))
         return _attachment(row) if row else None

@@ -1,5 +1,5 @@
-"""Consult rooms, as the signaling edge sees them: a ``RoomKind`` with both optional
-ports, recording (``RecordedKind``) and chat (``ChatKind``).
+"""Consult rooms, as the signaling edge sees them: a ``RoomKind`` with the optional
+ports recording (``RecordedKind``), chat (``ChatKind``) and files (``FilesKind``).
 
 The consult's participants publish; the consult's life cycle says when its room can be
 joined and how many keep it running. A session is recorded when the patient consented
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,21 @@ class ConsultRooms:
         catalog: RecordingCatalog,
         recordings: RecordingsConfig | None = None,
         data_dir: Path | None = None,
+        file_ids: Callable[[int], Awaitable[frozenset[int]]] | None = None,
     ) -> None:
         self.consults = consults
+        #: The ids of a consult's attached files (the attachments' repository).
+        self.file_ids = file_ids
         self.store = consults.store
         self.cataloguing = Cataloguing(catalog)
         self.recordings = recordings or RecordingsConfig(enabled=False)
         self.data_dir = data_dir or Path("data")
+
+    async def holds_files(self, room_id: int, file_ids: frozenset[int]) -> bool:
+        """A ``FilesKind``: are these all the consult's files?"""
+        if self.file_ids is None:
+            return False
+        return file_ids <= await self.file_ids(room_id)
 
     async def recording_target(self, room_id: int, at: float) -> Path | None:
         """Where this session's files go, or None when it is not to be recorded."""

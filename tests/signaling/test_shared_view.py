@@ -10,9 +10,12 @@ import pytest
 
 from signaling.messages import BadMessage
 from signaling.shared_view import View
+from tests.consult_server.attachments.test_views import send
 from tests.signaling.test_chat import _in_room
 from tests.signaling.test_socket_api import accepted_consult, collect, until
-from tests.support.inproc import Harness
+from tests.support import sample_files as files
+from tests.support.consult_requests import request_body
+from tests.support.inproc import Client, Harness
 
 VIEW: dict[str, Any] = {
     "file": 7,
@@ -51,15 +54,29 @@ def test_malformed_views_are_refused(change: dict[str, Any]) -> None:
     assert refused.value.code == "bad_view"
 
 
+async def attach(client: Client, consult_id: int, count: int) -> list[int]:
+    """``count`` distinct CT slices attached to the consult; their ids."""
+    ids = []
+    for n in range(count):
+        status, body = await send(client, consult_id, files.ct_dicom(instance=n + 1))
+        assert status == 201, body
+        ids.append(int(body["file"]["id"]))
+    return ids
+
+
 async def test_the_others_follow_and_a_late_joiner_picks_it_up(harness: Harness) -> None:
     clinician, specialist, consult_id = await accepted_consult(harness)
+    first, second, third = await attach(clinician, consult_id, 3)
+    view = {**VIEW, "file": first}
     specialist_io, specialist_token = await _in_room(
         harness, specialist, "specialist.demo", consult_id, "specialist"
     )
     clinician_io = None
     try:
         shown = await specialist_io.call(
-            "room:show", {"token": specialist_token, "files": [7, 8], "view": VIEW}, timeout=10
+            "room:show",
+            {"token": specialist_token, "files": [first, second], "view": view},
+            timeout=10,
         )
         assert shown["ok"]
         # The clinician joins late: the room's state carries what is shown.
@@ -75,11 +92,11 @@ async def test_the_others_follow_and_a_late_joiner_picks_it_up(harness: Harness)
             "room:media", {"token": specialist_token, "audio": True, "video": True}, timeout=10
         )
         await until(lambda: bool(states))
-        assert states[-1]["shown"]["files"] == [7, 8]
+        assert states[-1]["shown"]["files"] == [first, second]
         assert states[-1]["shown"]["view"]["frame"] == 3
         assert states[-1]["shown"]["name"] == "BS. Lê Minh Châu"
 
-        moved = {**VIEW, "frame": 4, "zoom": 3.0}
+        moved = {**view, "frame": 4, "zoom": 3.0}
         reply = await specialist_io.call(
             "room:view", {"token": specialist_token, "view": moved}, timeout=10
         )
@@ -101,11 +118,16 @@ async def test_the_others_follow_and_a_late_joiner_picks_it_up(harness: Harness)
             "room:view", {"token": clinician_token, "view": moved}, timeout=10
         )
         assert follower["error"]["code"] == "not_presenting"
+        # A view of a file not among those shown: refused.
+        elsewhere = await specialist_io.call(
+            "room:view", {"token": specialist_token, "view": {**moved, "file": third}}, timeout=10
+        )
+        assert elsewhere["error"]["code"] == "bad_view"
 
         # The clinician takes over; then stops.
         taken = await clinician_io.call(
             "room:show",
-            {"token": clinician_token, "files": [9], "view": {**VIEW, "file": 9}},
+            {"token": clinician_token, "files": [third], "view": {**VIEW, "file": third}},
             timeout=10,
         )
         assert taken["ok"]
@@ -121,13 +143,43 @@ async def test_the_others_follow_and_a_late_joiner_picks_it_up(harness: Harness)
             await clinician_io.disconnect()
 
 
+async def test_only_the_rooms_own_files_can_be_shown(harness: Harness) -> None:
+    """Another consult's file (its id guessed or copied): refused, nothing shown."""
+    clinician, specialist, consult_id = await accepted_consult(harness)
+    (own,) = await attach(clinician, consult_id, 1)
+    status, body = await clinician.api("POST", "/api/consults", request_body("Khác"))
+    assert status == 201
+    (foreign,) = await attach(clinician, int(body["consult"]["id"]), 1)
+    sio, token = await _in_room(harness, specialist, "specialist.demo", consult_id, "specialist")
+    states: list[Any] = []
+    sio.on("room:state", states.append)
+    try:
+        for files_shown, file in (([foreign], foreign), ([own, foreign], own), ([own], 999)):
+            view = {**VIEW, "file": file}
+            reply = await sio.call(
+                "room:show", {"token": token, "files": files_shown, "view": view}, timeout=10
+            )
+            assert reply["error"]["code"] in ("file_not_in_room", "bad_view"), reply
+        reply = await sio.call(
+            "room:show", {"token": token, "files": [foreign], "view": VIEW}, timeout=10
+        )
+        assert reply["error"]["code"] == "file_not_in_room"
+        await sio.call("room:media", {"token": token, "audio": True, "video": True}, timeout=10)
+        await until(lambda: bool(states))
+        assert states[-1]["shown"] is None
+    finally:
+        await sio.disconnect()
+
+
 async def test_view_updates_are_rate_limited(harness: Harness) -> None:
-    _, specialist, consult_id = await accepted_consult(harness)
+    clinician, specialist, consult_id = await accepted_consult(harness)
+    (own,) = await attach(clinician, consult_id, 1)
+    view = {**VIEW, "file": own}
     sio, token = await _in_room(harness, specialist, "specialist.demo", consult_id, "specialist")
     try:
-        await sio.call("room:show", {"token": token, "files": [7], "view": VIEW}, timeout=10)
+        await sio.call("room:show", {"token": token, "files": [own], "view": view}, timeout=10)
         replies = [
-            await sio.call("room:view", {"token": token, "view": VIEW}, timeout=10)
+            await sio.call("room:view", {"token": token, "view": view}, timeout=10)
             for _ in range(40)
         ]
         limited = [r for r in replies if "error" in r]

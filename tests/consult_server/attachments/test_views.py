@@ -108,7 +108,7 @@ async def test_photo_is_stored_without_its_gps(harness: Harness) -> None:
 
 
 def _packets(data: bytes) -> list[bytes]:
-    with av.open(io.BytesIO(data)) as clip:
+    with av.open(io.BytesIO(data), "r") as clip:
         return [bytes(p) for p in clip.demux(video=0) if p.size]
 
 
