@@ -171,11 +171,13 @@ class LoadPeer:
     connected_at: float | None = None
 
     @classmethod
-    def create(cls, remotes: int, publish: bool, answerer: bool = False) -> LoadPeer:
+    def create(
+        cls, remotes: int, publish: bool, answerer: bool = False, fps: int = 30, kbps: int = 1500
+    ) -> LoadPeer:
         pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         video = None
         if publish:
-            video = EncodedVideoTrack(vp8_camera())
+            video = EncodedVideoTrack(vp8_camera(fps=fps, kbps=kbps), fps=fps)
             video.record = False
             pc.addTrack(EncodedAudioTrack(opus_packets()))
             sender = pc.addTrack(video)

@@ -52,6 +52,7 @@ from consult_server.fhir.service import FHIR_EXPORT, FhirExport
 from consult_server.http import pages
 from consult_server.http.assets import ASSETS, Assets
 from consult_server.http.i18n import TRANSLATIONS, Translations
+from consult_server.http.loop_lag import LOOP_LAG, LoopLag, watch_loop
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
 from consult_server.http.rate_limits import RATE_LIMITS, RateLimits, RateRules
 from consult_server.http.render import NAV_RULES, render_error
@@ -230,6 +231,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[LOGIN_SESSIONS] = logins
     app[TRANSLATIONS] = Translations()
     app[ASSETS] = Assets(WEB_DIR / "static", app[TRANSLATIONS])
+    app[LOOP_LAG] = LoopLag()
     app[MEDIA] = media
     app[ROOMS] = rooms
     teaching = Teaching(TeachingRepository(db), accounts)
@@ -358,7 +360,9 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.router.add_get(r"/static/{version:[0-9a-f]{16}}/{path:.+}", app[ASSETS].handle)
     app.router.add_static("/static/", WEB_DIR / "static")
     app.on_shutdown.append(_stop_signaling)
-    app.cleanup_ctx.extend([_database, _media, scheduled_backups, *([_ticker] if ticker else [])])
+    app.cleanup_ctx.extend(
+        [_database, _media, scheduled_backups, watch_loop, *([_ticker] if ticker else [])]
+    )
     return app
 
 

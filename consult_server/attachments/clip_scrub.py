@@ -44,11 +44,15 @@ def scrub_clip(source: Path, target: Path, kind: Kind) -> None:
                     copy.metadata.clear()
                     copy.metadata.update(tags)
                     copies[stream.index] = copy
+                copied = 0
                 for packet in clip.demux(*kept):
                     if packet.dts is None:  # the demuxer's end-of-stream marker
                         continue
                     packet.stream = copies[packet.stream.index]
                     out.mux(packet)
+                    copied += 1
+                if not copied:
+                    raise NotAClip("no picture or sound could be read from this clip")
     except NotAClip:
         raise
     except (av.FFmpegError, ValueError, OSError) as exc:

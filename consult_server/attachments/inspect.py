@@ -10,20 +10,28 @@ the content. Runs in a worker thread; nothing here loads a whole large file at o
 from __future__ import annotations
 
 import os
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import av
 import pydicom
+import pydicom.filereader
 from PIL import Image
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from consult_server.attachments.patient_match import ImagePatient
 from consult_server.attachments.sniff import Kind
 
 #: A photo's pixels beyond this are refused (a decompression bomb, not a wound photo).
 MAX_PHOTO_PIXELS = 60_000_000
+#: The most memory one decoded picture (a PNG, a DICOM frame) may take.
+MAX_DECODED_BYTES = 128 * 1024 * 1024
+#: A deflated DICOM's dataset once inflated (pydicom holds it whole).
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
 PIXEL_DATA = 0x7FE00010
 #: Values larger than this stay on disk while the header is read.
 _DEFER = 64 * 1024
@@ -104,9 +112,39 @@ def _spacing(ds: Any) -> tuple[float, float] | None:
     return None
 
 
+def _inflated_size(path: Path, limit: int) -> int:
+    """How large a deflated DICOM's dataset is once inflated, read as a stream and
+    stopped past ``limit``: pydicom inflates it whole in memory (a 400 KB file once took
+    the server to 940 MiB)."""
+    with path.open("rb") as handle:
+        head = handle.read(144)
+        if head[128:132] != b"DICM" or head[132:136] != b"\x02\x00\x00\x00":
+            raise Refused("bad_dicom", "this DICOM file's header cannot be read")
+        (group_length,) = struct.unpack("<I", head[140:144])
+        handle.seek(144 + group_length)
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        size = 0
+        while chunk := handle.read(64 * 1024):
+            data = inflater.decompress(chunk, limit + 1 - size)
+            size += len(data)
+            while inflater.unconsumed_tail and size <= limit:
+                data = inflater.decompress(inflater.unconsumed_tail, limit + 1 - size)
+                size += len(data)
+            if size > limit:
+                break
+    return size
+
+
 def _dicom(path: Path) -> Described:
     with path.open("rb") as handle:
         head = handle.read(132)
+    try:
+        meta: Any = pydicom.filereader.read_file_meta_info(path) if head[128:] == b"DICM" else {}
+        deflated = meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    except Exception:  # pydicom raises many kinds on a broken header
+        raise Refused("bad_dicom", "this DICOM file's header cannot be read") from None
+    if deflated and _inflated_size(path, MAX_INFLATED_BYTES) > MAX_INFLATED_BYTES:
+        raise Refused("image_too_large", "this DICOM file inflates past what is allowed")
     try:
         ds = pydicom.dcmread(path, defer_size=_DEFER, force=head[128:132] != b"DICM")
         rows, columns = int(ds.Rows), int(ds.Columns)
@@ -119,7 +157,9 @@ def _dicom(path: Path) -> Described:
         raise Refused("bad_dicom", "this DICOM file's header cannot be read") from None
     if rows <= 0 or columns <= 0 or frames <= 0 or bits not in (1, 8, 16, 32):
         raise Refused("bad_dicom", "this DICOM file's image size is impossible")
-    if rows * columns * samples > MAX_PHOTO_PIXELS:
+    if rows * columns * samples > MAX_PHOTO_PIXELS or (
+        rows * columns * samples * max(bits, 8) // 8 > MAX_DECODED_BYTES
+    ):
         # Whatever the compression: a preview decodes a frame, and no X-ray is this big.
         raise Refused("image_too_large", "this DICOM image has too many pixels")
     pixels = ds.get_item(PIXEL_DATA, keep_deferred=True)
@@ -127,7 +167,8 @@ def _dicom(path: Path) -> Described:
         raise Refused("dicom_no_image", "this DICOM file holds no image")
     length = getattr(pixels, "length", None)
     offset = getattr(pixels, "value_tell", None)
-    if not compressed and isinstance(length, int) and isinstance(offset, int):
+    # (A deflated dataset's offsets are in its inflated bytes, not the file.)
+    if not compressed and not deflated and isinstance(length, int) and isinstance(offset, int):
         expected = (rows * columns * frames * samples * bits + 7) // 8
         if length < expected or offset + length > os.path.getsize(path):
             raise Refused("dicom_truncated", "this DICOM file's image data is incomplete")
@@ -159,6 +200,13 @@ def _photo(path: Path, kind: Kind) -> Described:
             width, height = image.size
             if width * height > MAX_PHOTO_PIXELS:
                 raise Refused("image_too_large", "this image has too many pixels")
+            if kind is Kind.PNG and width * height * len(image.getbands()) > MAX_DECODED_BYTES:
+                # A PNG decodes whole: a few kilobytes of zeros can claim gigabytes.
+                raise Refused("image_too_large", "this image has too many pixels")
+            if kind is Kind.JPEG:
+                # Checked whole at an eighth of its size: every block is still decoded
+                # (a cut-off file fails), in 1/64 of the memory.
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             orientation = int(image.getexif().get(0x0112, 1)) if kind is Kind.JPEG else 1
             image.load()  # decodes to the last row: a cut-off file fails here
     except Refused:

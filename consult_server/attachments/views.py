@@ -91,15 +91,13 @@ async def content(request: web.Request) -> web.StreamResponse:
         current_user(request), _actor(request), int(request.match_info["file_id"]), download
     )
     attachment = served.attachment
-    disposition = "attachment" if download else "inline"
-    # Chromium will not show a PDF in a sandboxed document: a PDF keeps the site's CSP.
-    safe = {
-        k: v
-        for k, v in _SAFE.items()
-        if attachment.kind.value != "pdf" or k != "Content-Security-Policy"
-    }
+    # A PDF is only ever downloaded: shown in the page it could run its own scripts
+    # (Chromium shows no PDF in a sandboxed document), and it is opened by the PC's
+    # own reader instead. Pictures and clips are shown inline, sandboxed.
+    pdf = attachment.kind.value == "pdf"
+    disposition = "attachment" if download or pdf else "inline"
     headers = {
-        **safe,
+        **_SAFE,
         "Content-Type": attachment.media_type,
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.name)}",
     }

@@ -7,6 +7,7 @@ from aiohttp import web
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.errors import BadRequest
 from consult_server.http.i18n import LANGUAGES
+from consult_server.http.loop_lag import LOOP_LAG
 from consult_server.http.request import safe_next
 from consult_server.http.security import LANG_COOKIE, USER, public
 
@@ -16,7 +17,8 @@ routes = web.RouteTableDef()
 @routes.get("/healthz")
 @public
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+    """Up, and how late its event loop has been waking over the last minute."""
+    return web.json_response({"ok": True, "loop_lag_ms": request.app[LOOP_LAG].summary()})
 
 
 @routes.post("/language")

@@ -367,8 +367,8 @@ async def test_a_photo_rotates_and_brightens_and_other_kinds_open(
     await expect(page.locator("#c video")).to_have_attribute("src", "/files/clip")
     await open_viewer(page, "d", [info(3, "pdf", "pdf")], (450, 450, 300, 200))
     link = page.locator("#d").get_by_test_id("viewer-open-pdf")
-    assert await link.get_attribute("href") == "/files/pdf"
-    assert await link.get_attribute("target") == "_blank"
+    assert await link.get_attribute("href") == "/files/pdf?download=1"
+    assert await link.get_attribute("download") is not None
     assert await page.locator("iframe, embed, object").count() == 0
     assert noise == []
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydicom.uid import UID
+from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 
 from consult_server.attachments.inspect import Refused, describe
 from consult_server.attachments.sniff import Kind
 from consult_server.attachments.thumbnails import make_thumbnail
 from tests.support import sample_files as files
+from tests.support.hostile_files import dicom_deflate_bomb
 
 
 def _without_pixels() -> bytes:
@@ -112,3 +113,20 @@ def test_thumbnails(tmp_path: Path) -> None:
         assert thumb.size == (48, 64)  # turned upright by its EXIF orientation
     assert make_thumbnail(_write(tmp_path, files.clip_bytes("webm")), Kind.WEBM) is not None
     assert make_thumbnail(_write(tmp_path, files.pdf_bytes()), Kind.PDF) is None
+
+
+def test_a_deflated_dicom_is_read_and_a_deflate_bomb_refused_before_inflating(
+    tmp_path: Path,
+) -> None:
+    """A deflated dataset is measured as a stream first: pydicom would inflate it whole."""
+    small = tmp_path / "small.dcm"
+    ds = files.ct_slice()
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(small, enforce_file_format=True)
+    assert describe(small, Kind.DICOM).width == 128
+    bomb = tmp_path / "bomb.dcm"
+    bomb.write_bytes(dicom_deflate_bomb(megabytes=100))
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(Refused) as refused:
+        describe(bomb, Kind.DICOM)
+    assert refused.value.code == "image_too_large"

@@ -1,7 +1,7 @@
 /**
  * One consult file on screen: a DICOM image or series through dwv (frames, window/level,
  * zoom, pan, lengths in mm), a photo (zoom, pan, rotation, brightness, contrast), a clip
- * in a <video>, a PDF as a link that opens it in a new tab.
+ * in a <video>, a PDF as a link that downloads it.
  *
  * The view is plain data (ViewState), the same shape for every kind, so a follower can
  * show what the presenter shows: apply() sets it without calling back (no echo), onChange
@@ -318,10 +318,11 @@ async function makeView(ui, files, changed, measured) {
     return inertView(first, () => video.removeAttribute("src"));
   }
   if (first.kind === "pdf") {
-    // Opened by the browser in a tab of its own, never embedded here.
+    // Downloaded and opened by the PC's own reader: never shown in the page, where it
+    // could run scripts of its own (the server sends it as a download too).
     const link = el(
       "a",
-      { href: first.url, target: "_blank", rel: "noopener", "data-testid": "viewer-open-pdf" },
+      { href: `${first.url}?download=1`, download: first.name, "data-testid": "viewer-open-pdf" },
       { color: "#fff", display: "block", padding: "1em" },
     );
     link.textContent = t("viewer.open_pdf", { name: first.name });
