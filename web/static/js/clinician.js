@@ -268,7 +268,7 @@ socket.on("consult:update", ({ consult, server_now }) => {
   if (was === "requested" && consult.state === "accepted") {
     notify(t("notify.accepted"));
     // Checked a few minutes ago while waiting: straight into the call.
-    if (consult.mine && checkedFor(consult.id)) window.location.assign(`/consults/${consult.id}/room`);
+    if (consult.mine && checkedFor(consult.id, { chosen: true })) window.location.assign(`/consults/${consult.id}/room`);
   }
   if (was === "requested" && consult.state === "expired") notify(t("notify.expired"));
   if (consult.state === "requested" && consult.mine) {

@@ -1,8 +1,9 @@
 /**
  * The check a clinician runs while their request waits: the room's own pre-join check
  * (camera, microphone, speaker, and a real connection test to the media server), on
- * the clinician's page. When it passes, the page remembers it for a few minutes, and
- * an accept then takes the clinician straight into the call (no second check).
+ * the clinician's page. When it passes, the page remembers it for a few minutes: the
+ * room then skips its own check, and if the clinician said so ("done, take me straight
+ * in") an accept takes them into the call by itself.
  * @module wait_check
  */
 import { runPrejoin } from "./prejoin.js";
@@ -11,17 +12,27 @@ const KEY = "consult.checked";
 /** A check older than this is done again in the room. */
 const FRESH_MS = 5 * 60_000;
 
+/** How often a running check is looked at, to remember it once it has passed. */
+const LOOK_MS = 500;
+
 /**
- * Whether this consult's clinician passed the check in the last few minutes.
- * @param {string|number} consultId
+ * Whether this consult's clinician passed the check in the last few minutes (`chosen`:
+ * and asked to be taken straight in on an accept).
+ * @param {string|number} consultId @param {{chosen?: boolean}} [options]
  */
-export function checkedFor(consultId) {
+export function checkedFor(consultId, { chosen = false } = {}) {
   try {
     const found = JSON.parse(sessionStorage.getItem(KEY) ?? "null");
-    return Boolean(found && String(found.id) === String(consultId) && found.ok && Date.now() - found.at < FRESH_MS);
+    const fresh = found && String(found.id) === String(consultId) && found.ok && Date.now() - found.at < FRESH_MS;
+    return Boolean(fresh && (!chosen || found.chosen));
   } catch {
     return false;
   }
+}
+
+/** @param {string|number} consultId @param {boolean} ok @param {boolean} chosen */
+function remember(consultId, ok, chosen) {
+  sessionStorage.setItem(KEY, JSON.stringify({ id: consultId, at: Date.now(), ok, chosen }));
 }
 
 /** The check was used (or the call began): the next call checks again. */
@@ -45,13 +56,24 @@ export async function runWaitCheck(card, { socket, consultId, token }) {
   card.hidden = false;
   const panel = /** @type {HTMLElement} */ (card.querySelector('[data-testid="prejoin"]'));
   const done = /** @type {HTMLElement} */ (card.querySelector('[data-testid="wait-check-done"]'));
+  const connection = panel.querySelector('[data-testid="prejoin-connection"]');
+  const passed = () => {
+    const result = connection instanceof HTMLElement ? connection.dataset.result : "";
+    return (result === "direct" || result === "relay") && panel.dataset.missing === "";
+  };
+  // Passed, even before "done" is pressed: a clinician who goes into the room from the
+  // "accepted" banner is not checked twice.
+  const looking = setInterval(() => {
+    if (!passed()) return;
+    remember(consultId, true, false);
+    clearInterval(looking);
+  }, LOOK_MS);
   const media = await runPrejoin(panel, send);
+  clearInterval(looking);
   // The room opens the devices again: nothing stays on while the clinician waits.
   for (const track of media.stream.getTracks()) track.stop();
-  const connection = panel.querySelector('[data-testid="prejoin-connection"]');
-  const result = connection instanceof HTMLElement ? connection.dataset.result : "";
-  const ok = (result === "direct" || result === "relay") && media.missing.length === 0;
-  sessionStorage.setItem(KEY, JSON.stringify({ id: consultId, at: Date.now(), ok }));
+  const ok = passed() && media.missing.length === 0;
+  remember(consultId, ok, true);
   done.hidden = !ok;
   return ok;
 }
