@@ -149,11 +149,24 @@ async def wait_for_audio(page: Page, within: float = 15) -> int:
     raise AssertionError(f"only {packets} audio packets received")
 
 
+#: The room page shows either its own check or the call.
+IN_ROOM_OR_CHECK = """() => {
+  const check = document.querySelector('[data-testid="prejoin"]');
+  const call = document.querySelector('[data-room-body]');
+  return (check && !check.hidden) || (call && !call.hidden);
+}"""
+
+
 async def enter_room(page: Page, within_ms: float = 15_000) -> None:
     """From a list, "join the room", then past the pre-join check (camera, microphone,
-    connection) with "join the room" again."""
+    connection) with "join the room" again; a clinician whose check passed while the
+    request waited has none to pass."""
     await page.get_by_test_id("join-room").first.click(timeout=within_ms)
-    await page.get_by_test_id("prejoin-continue").click(timeout=30_000)
+    await page.wait_for_url("**/room")
+    await page.wait_for_function(IN_ROOM_OR_CHECK, timeout=30_000)
+    prejoin = page.get_by_test_id("prejoin-continue")
+    if await prejoin.is_visible():
+        await prejoin.click(timeout=30_000)
 
 
 async def file_request(clinician: Page, summary: str) -> None:

@@ -26,7 +26,14 @@ from typing import Any
 
 from playwright.async_api import Page, Playwright, expect
 
-from tests.support.browser import enter_room, file_request, launch, login, start_consult
+from tests.support.browser import (
+    IN_ROOM_OR_CHECK,
+    enter_room,
+    file_request,
+    launch,
+    login,
+    start_consult,
+)
 from tests.support.engines import CHROMIUM
 from tests.support.linkemu import Shape
 from tests.support.netns import namespace
@@ -194,14 +201,6 @@ FRAMES_JS = """async () => {
   const stats = await window.consultRoom.stats();
   return stats.filter(s => s.type === 'inbound-rtp' && s.kind === 'video')
               .reduce((n, s) => n + (s.framesDecoded || 0), 0);
-}"""
-
-
-#: The room page shows either its own check or the call.
-IN_ROOM_OR_CHECK = """() => {
-  const check = document.querySelector('[data-testid="prejoin"]');
-  const call = document.querySelector('[data-room-body]');
-  return (check && !check.hidden) || (call && !call.hidden);
 }"""
 
 
