@@ -13,6 +13,7 @@ began removes what this restore wrote.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from pathlib import Path
 from consult_server.audit.chain import parse_head, verify
 from consult_server.backup import engines
 from consult_server.backup.manifest import DATA, DATABASE_FILE, Manifest
-from consult_server.backup.sealing import Keys, salt_of
 from consult_server.backup.verify import catalog_problems, plain_database, plain_file, verify_backup
 from consult_server.config import Config
 from consult_server.store import migrate
@@ -46,7 +46,7 @@ def restore_backup(config: Config, source: Path, passphrase: str = "") -> Restor
     manifest = report.manifest
     if not report.opened:
         raise engines.BackupError("this backup is sealed: set backup.passphrase to restore it")
-    keys = Keys.derive(passphrase, salt_of(manifest.sealing)) if manifest.sealing else None
+    keys = report.keys
     url = config.database_url
     if backend_of(url) != manifest.engine:
         raise engines.BackupError(
@@ -81,7 +81,7 @@ def restore_backup(config: Config, source: Path, passphrase: str = "") -> Restor
         verdict = verify(url, parse_head(manifest.audit_head))
         if not verdict.ok:
             raise engines.BackupError(f"restored audit chain broken at {verdict.broken_at}")
-        moved = Manifest(**{**manifest.__dict__, "data_dir": str(data_dir)})
+        moved = dataclasses.replace(manifest, data_dir=str(data_dir))
         problems = catalog_problems(url, moved)
         if problems:
             raise engines.BackupError("; ".join(problems[:5]))

@@ -16,6 +16,7 @@ its contents were not opened.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
     #: Whether the contents were opened (False: a sealed copy checked without its key).
     opened: bool = True
+    #: The passphrase's keys, when a sealed copy was opened with them (derived once).
+    keys: Keys | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,7 +53,7 @@ def verify_backup(source: Path, passphrase: str = "", pg_bin: str = "") -> Repor
         report.problems.append(str(exc))
         return report
     report.manifest = manifest
-    keys = _keys(manifest, mac, passphrase, report)
+    keys = report.keys = _keys(manifest, mac, passphrase, report)
     if report.problems:
         return report
     report.opened = manifest.sealing is None or keys is not None
@@ -90,8 +93,6 @@ def _keys(manifest: Manifest, mac: str | None, passphrase: str, report: Report) 
 
 
 def _plain_sha256(keys: Keys, path: Path, name: str) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     for chunk in unseal(keys, path, name):
         digest.update(chunk)

@@ -20,24 +20,26 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, Playwright, expect
+from playwright.async_api import Browser, Page, Playwright, expect
 
 from tests.support.browser import (
-    IN_ROOM_OR_CHECK,
     enter_room,
     file_request,
     launch,
     login,
+    past_room_check,
     start_consult,
 )
 from tests.support.engines import CHROMIUM
 from tests.support.linkemu import Shape
 from tests.support.netns import namespace
-from tests.support.server import run_server
+from tests.support.server import RunningServer, run_server
 
 SAMPLE_S = 0.25
 
@@ -132,11 +134,21 @@ async def _sample(pages: dict[str, Page], series: dict[str, Series], until: floa
         await asyncio.sleep(SAMPLE_S)
 
 
-async def measure(
-    playwright: Playwright, tmp: Path, profile: str, seconds: float
-) -> dict[str, Any]:
-    """One consult on ``profile`` for ``seconds`` after both see each other."""
-    spec = PROFILES[profile]
+@dataclass
+class FieldSide:
+    """The emulated link's namespace, the server, and the two browsers: the clinician's
+    behind the link (reaching the server at ``clinician_url``), the specialist's on
+    loopback."""
+
+    ns: Any
+    server: RunningServer
+    clinician_url: str
+    clinician: Browser
+    specialist: Browser
+
+
+@asynccontextmanager
+async def field_link(playwright: Playwright, tmp: Path) -> AsyncIterator[FieldSide]:
     with namespace() as ns:
         env = {
             "CONSULT_SERVER_HOST": "0.0.0.0",  # noqa: S104 - loopback and the emulated link
@@ -147,42 +159,53 @@ async def measure(
             clinician_url = f"http://{ns.host_ip}:{port}"
             # Chromium's own fake camera (a moving 640x480 pattern): it needs the bits a
             # real camera needs, where a still test picture compresses to almost nothing.
-            clinician_browser = await launch(
+            clinician = await launch(
                 playwright,
                 executable=ns.wrapper(CHROMIUM, tmp),
                 # A camera needs a secure origin; the emulated link's address is not one.
                 extra_args=(f"--unsafely-treat-insecure-origin-as-secure={clinician_url}",),
             )
-            specialist_browser = await launch(playwright)
+            specialist = await launch(playwright)
             try:
-                clinician = await login(clinician_browser, clinician_url, "clinician.demo")
-                specialist = await login(specialist_browser, server.url, "specialist.demo")
-                ns.shape(spec["up"], spec["down"])
-                started = time.monotonic()
-                await start_consult(clinician, specialist, "field benchmark")
-                connected_after = time.monotonic() - started
-                pages = {"to_clinician": clinician, "to_specialist": specialist}
-                series = {name: Series() for name in pages}
-                start = time.monotonic()
-                end = start + seconds
-                restore = None
-                if "cut" in spec:
-                    cut_at = start + min(15.0, seconds / 3)
-                    await _sample(pages, series, cut_at)
-                    ns.cut(True)
-                    await _sample(pages, series, cut_at + spec["cut"])
-                    ns.cut(False)
-                    restore = time.monotonic()
-                    end = max(end, restore + 20)
-                await _sample(pages, series, end)
-                states = {
-                    n: await p.get_by_test_id("room-status").get_attribute("data-state")
-                    for n, p in pages.items()
-                }
-                link = ns.stats()
+                yield FieldSide(ns, server, clinician_url, clinician, specialist)
             finally:
-                await clinician_browser.close()
-                await specialist_browser.close()
+                await clinician.close()
+                await specialist.close()
+
+
+async def measure(
+    playwright: Playwright, tmp: Path, profile: str, seconds: float
+) -> dict[str, Any]:
+    """One consult on ``profile`` for ``seconds`` after both see each other."""
+    spec = PROFILES[profile]
+    async with field_link(playwright, tmp) as link_side:
+        ns, server, clinician_url = link_side.ns, link_side.server, link_side.clinician_url
+        clinician_browser, specialist_browser = link_side.clinician, link_side.specialist
+        clinician = await login(clinician_browser, clinician_url, "clinician.demo")
+        specialist = await login(specialist_browser, server.url, "specialist.demo")
+        ns.shape(spec["up"], spec["down"])
+        started = time.monotonic()
+        await start_consult(clinician, specialist, "field benchmark")
+        connected_after = time.monotonic() - started
+        pages = {"to_clinician": clinician, "to_specialist": specialist}
+        series = {name: Series() for name in pages}
+        start = time.monotonic()
+        end = start + seconds
+        restore = None
+        if "cut" in spec:
+            cut_at = start + min(15.0, seconds / 3)
+            await _sample(pages, series, cut_at)
+            ns.cut(True)
+            await _sample(pages, series, cut_at + spec["cut"])
+            ns.cut(False)
+            restore = time.monotonic()
+            end = max(end, restore + 20)
+        await _sample(pages, series, end)
+        states = {
+            n: await p.get_by_test_id("room-status").get_attribute("data-state")
+            for n, p in pages.items()
+        }
+        link = ns.stats()
     result: dict[str, Any] = {
         "profile": profile,
         "seconds": seconds,
@@ -227,57 +250,35 @@ async def measure_accept(
     check, passed while waiting). The specialist, on loopback,
     acts at once (join, then their own check)."""
     spec = PROFILES[profile]
-    with namespace() as ns:
-        env = {
-            "CONSULT_SERVER_HOST": "0.0.0.0",  # noqa: S104 - loopback and the emulated link
-            "CONSULT_MEDIA_HOST_ADDRESSES": f"127.0.0.1,{ns.host_ip}",
-        }
-        with run_server(tmp, env) as server:
-            port = server.url.rsplit(":", 1)[1]
-            clinician_url = f"http://{ns.host_ip}:{port}"
-            clinician_browser = await launch(
-                playwright,
-                executable=ns.wrapper(CHROMIUM, tmp),
-                extra_args=(f"--unsafely-treat-insecure-origin-as-secure={clinician_url}",),
-            )
-            specialist_browser = await launch(playwright)
-            try:
-                specialist = await login(specialist_browser, server.url, "specialist.demo")
-                ns.shape(spec["up"], spec["down"])
-                # The clinician's day on this link: signed in, then a request filed.
-                clinician = await login(clinician_browser, clinician_url, "clinician.demo")
-                await file_request(clinician, "field accept benchmark")
-                check = clinician.get_by_test_id("wait-check")
-                await expect(check).to_be_visible(timeout=60_000)
-                # A request waits longer than its check takes (seconds, on Edge too).
-                connection = check.get_by_test_id("prejoin-connection")
-                await expect(connection).not_to_have_attribute(
-                    "data-result", "checking", timeout=60_000
-                )
-                if checked:
-                    await check.get_by_test_id("prejoin-continue").click()
-                    await expect(check.get_by_test_id("wait-check-done")).to_be_visible()
-                accepted = time.monotonic()
-                await specialist.get_by_test_id("accept-consult").first.click(timeout=60_000)
-                await enter_room(specialist)
-                if not checked:
-                    banner = clinician.get_by_test_id("ready-banner")
-                    await banner.get_by_test_id("join-room").wait_for(timeout=60_000)
-                    await asyncio.sleep(max(0.0, accepted + acts_after - time.monotonic()))
-                    await banner.get_by_test_id("join-room").click()
-                    # The check that passed while waiting spares the room's own; one
-                    # that did not is passed now.
-                    await clinician.wait_for_function(IN_ROOM_OR_CHECK, timeout=60_000)
-                    prejoin = clinician.get_by_test_id("prejoin-continue")
-                    if await prejoin.is_visible():
-                        await prejoin.click()
-                specialist_sees, clinician_sees = await asyncio.gather(
-                    _first_frames(specialist, accepted), _first_frames(clinician, accepted)
-                )
-                link = ns.stats()
-            finally:
-                await clinician_browser.close()
-                await specialist_browser.close()
+    async with field_link(playwright, tmp) as link_side:
+        ns, server, clinician_url = link_side.ns, link_side.server, link_side.clinician_url
+        clinician_browser, specialist_browser = link_side.clinician, link_side.specialist
+        specialist = await login(specialist_browser, server.url, "specialist.demo")
+        ns.shape(spec["up"], spec["down"])
+        # The clinician's day on this link: signed in, then a request filed.
+        clinician = await login(clinician_browser, clinician_url, "clinician.demo")
+        await file_request(clinician, "field accept benchmark")
+        check = clinician.get_by_test_id("wait-check")
+        await expect(check).to_be_visible(timeout=60_000)
+        # A request waits longer than its check takes (seconds, on Edge too).
+        connection = check.get_by_test_id("prejoin-connection")
+        await expect(connection).not_to_have_attribute("data-result", "checking", timeout=60_000)
+        if checked:
+            await check.get_by_test_id("prejoin-continue").click()
+            await expect(check.get_by_test_id("wait-check-done")).to_be_visible()
+        accepted = time.monotonic()
+        await specialist.get_by_test_id("accept-consult").first.click(timeout=60_000)
+        await enter_room(specialist)
+        if not checked:
+            banner = clinician.get_by_test_id("ready-banner")
+            await banner.get_by_test_id("join-room").wait_for(timeout=60_000)
+            await asyncio.sleep(max(0.0, accepted + acts_after - time.monotonic()))
+            await banner.get_by_test_id("join-room").click()
+            await past_room_check(clinician, within_ms=60_000)
+        specialist_sees, clinician_sees = await asyncio.gather(
+            _first_frames(specialist, accepted), _first_frames(clinician, accepted)
+        )
+        link = ns.stats()
     return {
         "profile": profile,
         "mode": "checked_while_waiting" if checked else f"acts_{acts_after:g}s_after",

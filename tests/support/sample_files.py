@@ -117,6 +117,7 @@ def phone_clip(container: str = "mov", frames: int = 6) -> bytes:
     tags on its track."""
     out = io.BytesIO()
     options = {"movflags": "use_metadata_tags"} if container == "mov" else {}
+    tags = {"handler_name": "Core Media Video", "language": "vie"}
     with av.open(out, "w", format=container, options=options) as output:
         output.metadata.update(
             {
@@ -128,18 +129,7 @@ def phone_clip(container: str = "mov", frames: int = 6) -> bytes:
                 "model": "iPhone 15",
             }
         )
-        stream = output.add_stream("mpeg4", rate=10)
-        assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.time_base = Fraction(1, 10)
-        stream.metadata.update({"handler_name": "Core Media Video", "language": "vie"})
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.asarray(pattern()), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                output.mux(packet)
-        for packet in stream.encode(None):
-            output.mux(packet)
+        _encode_pattern(output, "mpeg4", frames, tags)
     return out.getvalue()
 
 
@@ -148,18 +138,30 @@ def clip_bytes(container: str = "webm", frames: int = 10) -> bytes:
     codec = "libvpx" if container == "webm" else "mpeg4"
     out = io.BytesIO()
     with av.open(out, "w", format=container) as output:
-        stream = output.add_stream(codec, rate=10)
-        assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.time_base = Fraction(1, 10)
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(np.asarray(pattern()), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                output.mux(packet)
-        for packet in stream.encode(None):
-            output.mux(packet)
+        _encode_pattern(output, codec, frames)
     return out.getvalue()
+
+
+def _encode_pattern(
+    output: av.container.OutputContainer,
+    codec: str,
+    frames: int,
+    tags: dict[str, str] | None = None,
+) -> av.VideoStream:
+    """``frames`` of the pattern, 64 × 48 at 10 fps, encoded into ``output``."""
+    stream = output.add_stream(codec, rate=10)
+    assert isinstance(stream, av.VideoStream)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    stream.time_base = Fraction(1, 10)
+    stream.metadata.update(tags or {})
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(np.asarray(pattern()), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            output.mux(packet)
+    for packet in stream.encode(None):
+        output.mux(packet)
+    return stream
 
 
 def pdf_bytes() -> bytes:
