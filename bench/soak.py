@@ -302,6 +302,8 @@ async def minute_report(
         "threads": status["Threads"],
         "loop_lag_p99_ms": health["loop_lag_ms"]["p99"],
         "loop_lag_max_ms": health["loop_lag_ms"]["max"],
+        "gc_full_collections": health["gc"]["gen2"]["collections"],
+        "gc_full_max_ms": health["gc"]["gen2"]["max_ms"],
         "db_mib": round(size / 2**20, 2),
         "calls_live": len(tally.live),
         "calls_started": tally.calls_started,
@@ -337,6 +339,7 @@ async def soak(minutes: float, consults: int, three_way: int) -> dict[str, Any]:
                     "SELECT id FROM users WHERE username = 'specialist.central'"
                 ).fetchone()
             central_id = int(row[0])
+            before = proc_status(server.process.pid)
             tally = Tally()
             started = time.monotonic()
             until = started + minutes * 60
@@ -359,13 +362,15 @@ async def soak(minutes: float, consults: int, three_way: int) -> dict[str, Any]:
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.sleep(5)  # the last rooms end and their recordings close
             idle = proc_status(server.process.pid)
-            return summarise(reports, tally, idle)
+            return summarise(reports, tally, before, idle)
         finally:
             for client in clients.values():
                 await client.session.close()
 
 
-def summarise(reports: list[dict[str, Any]], tally: Tally, idle: dict[str, int]) -> dict[str, Any]:
+def summarise(
+    reports: list[dict[str, Any]], tally: Tally, before: dict[str, int], idle: dict[str, int]
+) -> dict[str, Any]:
     after5 = [r for r in reports if r["minute"] >= 5] or reports
     base = after5[0]["rss_mib"]
     drift = round(100 * (reports[-1]["rss_mib"] - base) / base, 1)
@@ -378,11 +383,15 @@ def summarise(reports: list[dict[str, Any]], tally: Tally, idle: dict[str, int])
         "reconnect_median_s": statistics.median(tally.reconnects) if tally.reconnects else None,
         "rss_mib_minute5_to_end": [base, reports[-1]["rss_mib"]],
         "rss_drift_pct_after_minute5": drift,
+        "rss_mib_before": round(before["VmRSS"] / 1024, 1),
         "rss_mib_idle_after": round(idle["VmRSS"] / 1024, 1),
         "fds_range": [min(r["fds"] for r in after5), max(r["fds"] for r in after5)],
         "threads_range": [min(r["threads"] for r in after5), max(r["threads"] for r in after5)],
+        "threads_before": before["Threads"],
         "threads_idle_after": idle["Threads"],
+        "fds_before": before["fds"],
         "fds_idle_after": idle["fds"],
+        "gc_full_max_ms_worst_minute": max(r["gc_full_max_ms"] for r in reports),
         "loop_lag_p99_ms_worst_minute": lag,
         "frames_delivered_pct_range": [
             min(r["frames_delivered_pct"] for r in after5 if r["frames_delivered_pct"]),

@@ -51,6 +51,7 @@ from consult_server.fhir import views as fhir_views
 from consult_server.fhir.service import FHIR_EXPORT, FhirExport
 from consult_server.http import pages
 from consult_server.http.assets import ASSETS, Assets
+from consult_server.http.gc_pauses import GC_PAUSES, GcPauses, watch_gc
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.loop_lag import LOOP_LAG, LoopLag, watch_loop
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
@@ -232,6 +233,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app[TRANSLATIONS] = Translations()
     app[ASSETS] = Assets(WEB_DIR / "static", app[TRANSLATIONS])
     app[LOOP_LAG] = LoopLag()
+    app[GC_PAUSES] = GcPauses()
     app[MEDIA] = media
     app[ROOMS] = rooms
     teaching = Teaching(TeachingRepository(db), accounts)
@@ -361,7 +363,7 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static")
     app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend(
-        [_database, _media, scheduled_backups, watch_loop, *([_ticker] if ticker else [])]
+        [_database, _media, scheduled_backups, watch_loop, watch_gc, *([_ticker] if ticker else [])]
     )
     return app
 

@@ -104,6 +104,7 @@ def _serve(config: Config) -> None:
 
     from consult_server.app import create_app
     from consult_server.http.access_log import PathOnlyAccessLogger
+    from consult_server.http.gc_pauses import freeze_on_startup
 
     loose, named = loose_paths(config.data_dir)
     if loose:
@@ -133,8 +134,10 @@ def _serve(config: Config) -> None:
         import uvloop
 
         loop = uvloop.new_event_loop()
+    app = create_app(config)
+    app.on_startup.append(freeze_on_startup)
     web.run_app(
-        create_app(config),
+        app,
         host=config.server.host,
         port=config.server.port,
         print=None,

@@ -165,6 +165,8 @@ class RecordingWriter:
                     self._container.close()
                 except Exception as exc:
                     self.stats.errors.append(f"close: {exc}")
+            # Let go of the file's native state now, whoever still holds this writer.
+            self._container, self._streams = None, {}
 
     def _drain(self) -> None:
         """Mux what arrived (the file opens at the first key frame, which sizes it)."""
@@ -201,11 +203,16 @@ class RecordingWriter:
         )
         streams: dict[str, Any] = {}
         if self.want_video and size is not None:
-            video = container.add_stream("libvpx", rate=30)
-            video.width, video.height = size
-            video.time_base = MS
-            streams["video"] = video
+            # A stream for packets only: an encoder (add_stream) would start libvpx's
+            # threads and buffers, several MiB per recording, for nothing.
+            width, height = size
+            streams["video"] = container.add_mux_stream(
+                "libvpx", rate=30, width=width, height=height, time_base=MS
+            )
         if self.want_audio:
+            # Opus keeps an encoder's context: its OpusHead (channels, pre-skip) must be
+            # in the file for browsers to play it, and a mux-only stream cannot carry it.
+            # libopus's encoder is small and starts no thread.
             audio = container.add_stream("libopus", rate=48000)
             audio.codec_context.extradata = opus_head()
             audio.time_base = MS

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
 from consult_server.errors import BadRequest
+from consult_server.http.gc_pauses import GC_PAUSES
 from consult_server.http.i18n import LANGUAGES
 from consult_server.http.loop_lag import LOOP_LAG
 from consult_server.http.request import safe_next
@@ -17,8 +18,15 @@ routes = web.RouteTableDef()
 @routes.get("/healthz")
 @public
 async def healthz(request: web.Request) -> web.Response:
-    """Up, and how late its event loop has been waking over the last minute."""
-    return web.json_response({"ok": True, "loop_lag_ms": request.app[LOOP_LAG].summary()})
+    """Up, how late its event loop has been waking over the last minute, and how long
+    the garbage collector held it."""
+    return web.json_response(
+        {
+            "ok": True,
+            "loop_lag_ms": request.app[LOOP_LAG].summary(),
+            "gc": request.app[GC_PAUSES].summary(),
+        }
+    )
 
 
 @routes.post("/language")

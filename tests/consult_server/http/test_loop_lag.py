@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from tests.support.inproc import Harness
@@ -20,3 +21,19 @@ async def test_a_held_loop_shows_in_the_health_check(harness: Harness) -> None:
     lag = body["loop_lag_ms"]
     assert lag["max"] >= 250, lag
     assert lag["p50"] <= lag["p99"] <= lag["max"]
+
+
+async def test_a_full_collection_shows_in_the_health_check(harness: Harness) -> None:
+    client = await harness.anonymous()
+    _, before = await client.api("GET", "/healthz")
+    garbage = []
+    for _ in range(200_000):  # cycles only the collector frees, so it has work to do
+        node: list[object] = []
+        node.append(node)
+        garbage.append(node)
+    del garbage, node
+    gc.collect()
+    _, after = await client.api("GET", "/healthz")
+    full = after["gc"]["gen2"]
+    assert full["collections"] >= before["gc"]["gen2"]["collections"] + 1, after
+    assert full["max_ms"] > 0, after
