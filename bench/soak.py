@@ -14,7 +14,8 @@ Every minute it prints one JSON line: the server's RSS, open file descriptors an
 threads, the event loop's lag over that minute (p99, from ``/healthz``), the database's
 size, each call's frames delivered (the share of what its publishers sent), calls
 dropped, and ERROR lines in the server's log. At the end, the summary against the
-targets: 0 calls dropped, RSS drift ≤ 10 % after minute 5, descriptors and threads flat,
+targets: 0 calls dropped, RSS drift ≤ 10 % after minute 5, descriptors and threads flat
+(the last third's peak within 4 of the first third's),
 loop lag p99 ≤ 50 ms, 0 ERROR lines.
 """
 
@@ -368,6 +369,13 @@ async def soak(minutes: float, consults: int, three_way: int) -> dict[str, Any]:
                 await client.session.close()
 
 
+def flat(counts: list[int], slack: int = 4) -> bool:
+    """No upward trend: the last third's peak within ``slack`` of the first third's
+    (the counts swing with the calls live at that minute; a leak climbs)."""
+    third = max(1, len(counts) // 3)
+    return max(counts[-third:]) <= max(counts[:third]) + slack
+
+
 def summarise(
     reports: list[dict[str, Any]], tally: Tally, before: dict[str, int], idle: dict[str, int]
 ) -> dict[str, Any]:
@@ -375,6 +383,8 @@ def summarise(
     base = after5[0]["rss_mib"]
     drift = round(100 * (reports[-1]["rss_mib"] - base) / base, 1)
     lag = max(r["loop_lag_p99_ms"] for r in reports)
+    threads_flat = flat([r["threads"] for r in after5])
+    fds_flat = flat([r["fds"] for r in after5])
     return {
         "benchmark": "soak",
         "minutes": len(reports),
@@ -402,6 +412,8 @@ def summarise(
         "targets": {
             "no_call_dropped": tally.calls_dropped == 0,
             "rss_drift_le_10pct": drift <= 10,
+            "threads_flat": threads_flat,
+            "fds_flat": fds_flat,
             "loop_lag_p99_le_50ms": lag <= 50,
             "no_error_lines": reports[-1]["errors_in_log"] == 0,
         },
