@@ -1,0 +1,220 @@
+"""Which node holds which room: a registry of live nodes and room claims in Redis.
+
+Every node writes its record (route, load, draining) every ``HEARTBEAT_SECONDS`` under a
+key that expires after ``DEAD_AFTER_SECONDS``: a node that stops writing (killed, hung,
+cut off) is gone from the registry within that time. A room is placed by one Lua script,
+which Redis runs alone: the room stays on its node while that node lives, else it goes to
+the least loaded live node that is not draining, and the claim is written in the same
+step. Two nodes asking at once therefore never both host a room.
+
+Keys, under ``consult:cluster:``: ``node:<id>`` (the record, expiring), ``nodes`` (the
+ids ever seen, pruned as records expire), ``room:<room key>`` (the id of its node; it
+expires ``CLAIM_SECONDS`` after the last heartbeat of a node still holding the room).
+
+``LocalRegistry`` is one process alone: every room is its own, nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from consult_server.cluster.nodes import NodeInfo, SocketRoute
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 2.0
+DEAD_AFTER_SECONDS = 6.0
+#: A claim lasts this long unless its node, still holding the room, renews it with each
+#: heartbeat: a room placed but never joined, or ended, leaves nothing behind for long.
+CLAIM_SECONDS = 120.0
+PREFIX = "consult:cluster:"
+
+# ARGV: prefix, room key, claim ms. Returns the owner's record (JSON), or nil when no node lives.
+_PLACE = """
+local prefix, room = ARGV[1], ARGV[2]
+local room_key = prefix .. 'room:' .. room
+local owner = redis.call('GET', room_key)
+if owner then
+  local record = redis.call('GET', prefix .. 'node:' .. owner)
+  if record then return record end
+end
+local best, best_record, best_load = nil, nil, nil
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
+  local record = redis.call('GET', prefix .. 'node:' .. id)
+  if not record then
+    redis.call('SREM', prefix .. 'nodes', id)
+  else
+    local node = cjson.decode(record)
+    if not node.draining and (best == nil or node.load < best_load
+        or (node.load == best_load and id < best)) then
+      best, best_record, best_load = id, record, node.load
+    end
+  end
+end
+if not best then return nil end
+redis.call('SET', room_key, best, 'PX', ARGV[3])
+-- Count the room at once, so a burst of placements spreads before the next heartbeat.
+local node = cjson.decode(best_record)
+node.load = node.load + 1
+local record = cjson.encode(node)
+redis.call('SET', prefix .. 'node:' .. best, record, 'KEEPTTL')
+return record
+"""
+
+# ARGV: prefix, node id, claim ms, room keys... Renews the claims still this node's.
+_RENEW = """
+local prefix, me, ms = ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV do
+  local room_key = prefix .. 'room:' .. ARGV[i]
+  if redis.call('GET', room_key) == me then redis.call('PEXPIRE', room_key, ms) end
+end
+return 0
+"""
+
+# ARGV: prefix, room key, node id. Forgets the claim only if it is still that node's.
+_RELEASE = """
+local room_key = ARGV[1] .. 'room:' .. ARGV[2]
+if redis.call('GET', room_key) == ARGV[3] then return redis.call('DEL', room_key) end
+return 0
+"""
+
+
+class NoLiveNode(Exception):
+    """No node is alive to take a room (all of them stopped or draining)."""
+
+
+class Registry(Protocol):
+    """Where rooms live."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    async def place(self, room: str) -> NodeInfo:
+        """The node that holds ``room``, placing it first if no live node does."""
+        ...
+
+    async def release(self, room: str) -> None:
+        """``room`` has nobody left on this node: the next join may place it anew."""
+        ...
+
+
+class LocalRegistry:
+    """One process alone: every room is here, reached where the page came from."""
+
+    def __init__(self) -> None:
+        self._me = NodeInfo(id="local", route=SocketRoute())
+
+    @property
+    def node_id(self) -> str:
+        return self._me.id
+
+    async def place(self, room: str) -> NodeInfo:
+        return self._me
+
+    async def release(self, room: str) -> None:
+        return None
+
+
+class RedisRegistry:
+    """This node's record in Redis, kept fresh while it runs, and room placement."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        node_id: str,
+        route: SocketRoute,
+        load: Callable[[], int],
+        held: Callable[[], Iterable[str]] = tuple,
+        prefix: str = PREFIX,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        dead_after: float = DEAD_AFTER_SECONDS,
+        claim: float = CLAIM_SECONDS,
+    ) -> None:
+        self.client = client
+        self._id = node_id
+        self._route = route
+        self._load = load
+        self._held = held
+        self._prefix = prefix
+        self._heartbeat = heartbeat
+        self._dead_after = dead_after
+        self._claim_ms = int(claim * 1000)
+        self.draining = False
+        self._place = client.register_script(_PLACE)
+        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def node_id(self) -> str:
+        return self._id
+
+    def record(self) -> NodeInfo:
+        return NodeInfo(self._id, self._route, self._load(), self.draining)
+
+    async def beat(self) -> None:
+        """Write this node's record (alive for ``dead_after`` seconds more)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(
+                f"{self._prefix}node:{self._id}",
+                self.record().to_json(),
+                px=int(self._dead_after * 1000),
+            )
+            pipe.sadd(f"{self._prefix}nodes", self._id)
+            await pipe.execute()
+        held = list(self._held())
+        if held:
+            await self._renew(args=[self._prefix, self._id, self._claim_ms, *held])
+
+    async def start(self) -> None:
+        """Join the cluster now, and keep beating until :meth:`stop`."""
+        await self.beat()
+        self._task = asyncio.create_task(self._beat_forever())
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            try:
+                await self.beat()
+            except aioredis.RedisError as exc:
+                # Unreachable for a moment: the others will count this node dead after
+                # DEAD_AFTER_SECONDS, and its rooms move; it rejoins when Redis answers.
+                log.warning("cluster heartbeat failed: %s", type(exc).__name__)
+
+    async def stop(self) -> None:
+        """Leave the cluster at once (a clean stop): the others place its rooms anew."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(aioredis.RedisError):
+            await self.client.delete(f"{self._prefix}node:{self._id}")
+
+    async def place(self, room: str) -> NodeInfo:
+        record = await self._place(args=[self._prefix, room, self._claim_ms])
+        if record is None:
+            raise NoLiveNode(room)
+        return NodeInfo.from_json(record)
+
+    async def release(self, room: str) -> None:
+        await self._release(args=[self._prefix, room, self._id])
+
+    async def nodes(self) -> list[NodeInfo]:
+        """The live nodes' records (for /healthz, metrics and tests)."""
+        ids = sorted(await self.client.smembers(f"{self._prefix}nodes"))
+        found = []
+        for node_id in ids:
+            text = await self.client.get(f"{self._prefix}node:{_text(node_id)}")
+            if text is not None:
+                found.append(NodeInfo.from_json(text))
+        return found
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
