@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp_jinja2
 import jinja2
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.web import AppKey
 
@@ -41,6 +42,13 @@ from consult_server.bookings import pages as booking_pages
 from consult_server.bookings import views as booking_views
 from consult_server.bookings.repository import BookingRepository
 from consult_server.bookings.service import BOOKINGS, Bookings
+from consult_server.cluster.processes import node_id, node_port, this_route
+from consult_server.cluster.registry import (
+    REGISTRY,
+    LocalRegistry,
+    RedisRegistry,
+    Registry,
+)
 from consult_server.config import CONFIG, Config
 from consult_server.consults import rooms as consult_rooms
 from consult_server.consults import views as consult_views
@@ -49,11 +57,13 @@ from consult_server.consults.rooms import ConsultRooms
 from consult_server.consults.service import CONSULTS, Consults
 from consult_server.fhir import views as fhir_views
 from consult_server.fhir.service import FHIR_EXPORT, FhirExport
-from consult_server.http import pages
+from consult_server.http import metrics as metrics_views
+from consult_server.http import pages, room_node
 from consult_server.http.assets import ASSETS, Assets
 from consult_server.http.gc_pauses import GC_PAUSES, GcPauses, watch_gc
 from consult_server.http.i18n import TRANSLATIONS, Translations
 from consult_server.http.loop_lag import LOOP_LAG, LoopLag, watch_loop
+from consult_server.http.metrics import METRICS, Metrics, keep_metrics
 from consult_server.http.proxies import TRUSTED_PROXIES, parse_networks, proxy_middleware
 from consult_server.http.rate_limits import RATE_LIMITS, RateLimits, RateRules
 from consult_server.http.render import NAV_RULES, render_error
@@ -118,7 +128,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     # Synchronous on purpose: nothing else runs before the schema is current.
     migrate.upgrade(config.database_url)
     await app[DB].open()
+    app[DB].time_statements(app[METRICS].observe_statement)
     app[ATTACHMENTS].blobs.prepare()
+    # Only entries whose writing process is gone (each names its "host:pid"): safe with
+    # the other processes of the host writing theirs.
     await recover_recordings(app[CATALOG])
     yield
     await app[DB].close()
@@ -137,8 +150,49 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     await app[MEDIA].close()
 
 
+def make_registry(
+    config: Config, node_index: int | None, media: MediaHub, rooms: Rooms
+) -> Registry:
+    """Alone: every room is here. With Redis: this process is a node of the cluster."""
+    if not config.redis.url:
+        return LocalRegistry()
+    server = config.server
+    port = server.port if node_index is None else node_port(server.port, node_index)
+    name = node_id(server.node_name, node_index, port)
+
+    def load() -> int:
+        stats = media.stats()
+        return stats["rooms"] + stats["peers"]
+
+    return RedisRegistry(
+        aioredis.from_url(config.redis.url),
+        name,
+        this_route(name, port, server.node_routes),
+        load,
+        held=rooms.keys,
+    )
+
+
+async def _cluster(app: web.Application) -> AsyncIterator[None]:
+    """With Redis: join the cluster once the media can take rooms; leave it first on a
+    stop, so new rooms go to the others at once."""
+    registry = app[REGISTRY]
+    if not isinstance(registry, RedisRegistry):
+        yield
+        return
+    await registry.start()
+    yield
+    await registry.stop()
+    await registry.client.aclose()
+
+
 async def _stop_signaling(app: web.Application) -> None:
-    """First thing on a stop: recordings finished, sockets closed (see Signaling.shutdown)."""
+    """First thing on a stop: out of the cluster (the pages that reconnect find their
+    rooms placed on the other nodes), then recordings finished and sockets closed (see
+    Signaling.shutdown)."""
+    registry = app[REGISTRY]
+    if isinstance(registry, RedisRegistry):
+        await registry.stop()
     await app[SIGNALING].shutdown()
 
 
@@ -182,8 +236,11 @@ async def _ticker(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(config: Config, ticker: bool = True) -> web.Application:
-    """``ticker=False`` leaves the timed rules to the caller (tests that drive the clock)."""
+def create_app(
+    config: Config, ticker: bool = True, node_index: int | None = None
+) -> web.Application:
+    """``ticker=False`` leaves the timed rules to the caller (tests that drive the clock).
+    ``node_index``: this process is that child of ``serve --processes N``."""
     quiet_drivers()
     app = web.Application(
         middlewares=[
@@ -313,8 +370,20 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
         server_ice_servers=config.media.ice_servers,
         turn=TurnSettings(config.media.turn_urls, config.media.turn_secret),
         ice_transport_policy=config.media.ice_transport_policy,
+        any_port_of_host=bool(config.redis.url) and config.server.node_routes == "port",
     )
-    signaling = Signaling(settings, SignalingPeople(accounts, logins), media, rooms, room_kinds)
+    registry = make_registry(config, node_index, media, rooms)
+    app[REGISTRY] = registry
+    app[METRICS] = Metrics(registry.node_id, media)
+    app[NODE_INDEX] = node_index
+    signaling = Signaling(
+        settings, SignalingPeople(accounts, logins), media, rooms, room_kinds, registry
+    )
+    signaling.observers.append(app[METRICS].observe_event)
+    if isinstance(registry, RedisRegistry):
+        # Changes reach the room's holder; heartbeats carry who has a page open here.
+        registry.on_message = signaling.on_forwarded
+        registry.set_online(signaling.online_here)
     consults.set_notifier(signaling.notify_users)
 
     async def tell_bookings(users: set[int], change: dict[str, object]) -> None:
@@ -343,6 +412,8 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     )
     for routes in (
         pages,
+        room_node,
+        metrics_views,
         sign_in_views,
         consult_views,
         attachment_views,
@@ -363,11 +434,21 @@ def create_app(config: Config, ticker: bool = True) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static")
     app.on_shutdown.append(_stop_signaling)
     app.cleanup_ctx.extend(
-        [_database, _media, scheduled_backups, watch_loop, watch_gc, *([_ticker] if ticker else [])]
+        [
+            _database,
+            _media,
+            _cluster,
+            *([scheduled_backups] if node_index in (None, 0) else []),
+            watch_loop,
+            watch_gc,
+            keep_metrics,
+            *([_ticker] if ticker else []),
+        ]
     )
     return app
 
 
 MEDIA: AppKey[MediaHub] = AppKey("media")
+NODE_INDEX: AppKey[int | None] = AppKey("node_index")
 ROOMS: AppKey[Rooms] = AppKey("rooms")
 CATALOG: AppKey[RecordingCatalog] = AppKey("recording_catalog")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import json
 import logging
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--media-host", action="append", help="media (ICE) address; repeat for several"
     )
+    serve.add_argument(
+        "--processes", help="server processes, each a node: N or auto (overrides server.processes)"
+    )
+    # Given by `serve --processes N` to its children, not by people.
+    serve.add_argument("--node-index", type=int, help=argparse.SUPPRESS)
     demo = sub.add_parser("demo", help="create the demo facilities and users (idempotent)")
     demo.add_argument("--password", required=True, help="password for every demo user")
     user = sub.add_parser("create-user", help="create an account")
@@ -74,6 +80,26 @@ def _parser() -> argparse.ArgumentParser:
     deactivate.add_argument("username")
     add_admin_parsers(sub)
     add_backup_parsers(sub)
+    proxy = sub.add_parser(
+        "proxy-config",
+        help="print an nginx configuration for this host's nodes (docs/deploy.md)",
+    )
+    proxy.add_argument("--server-name", default="_", help="the site's name (nginx server_name)")
+    proxy.add_argument("--listen", type=int, default=443, help="nginx's port (443)")
+    proxy.add_argument("--certificate", default="", help="TLS certificate file (PEM)")
+    proxy.add_argument("--certificate-key", default="", help="its key file")
+    proxy.add_argument(
+        "--no-http-redirect",
+        action="store_true",
+        help="no port-80 server sending plain http:// to https://",
+    )
+    proxy.add_argument(
+        "--node-host",
+        action="append",
+        default=[],
+        metavar="NAME=ADDRESS",
+        help="another host's nodes: its server.node_name and address (repeat)",
+    )
     fhir = sub.add_parser(
         "export-fhir", help="write a consult as a FHIR R4 Bundle (JSON) to standard output"
     )
@@ -96,13 +122,24 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["server.port"] = args.port
     if getattr(args, "media_host", None):
         overrides["media.host_addresses"] = args.media_host
+    if getattr(args, "processes", None):
+        overrides["server.processes"] = args.processes
     return ensure_data_dir(load_config(path, overrides=overrides))
 
 
-def _serve(config: Config) -> None:
+LOG_FORMAT = "%(name)s: %(message)s"
+
+
+def argv_of_serve(argv: Sequence[str] | None) -> list[str]:
+    """The command line this ``serve`` was given, for its children."""
+    return list(sys.argv[1:] if argv is None else argv)
+
+
+def _serve(config: Config, argv: list[str], node_index: int | None) -> int:
     from aiohttp import web
 
     from consult_server.app import create_app
+    from consult_server.cluster import processes
     from consult_server.http.access_log import PathOnlyAccessLogger
     from consult_server.http.gc_pauses import freeze_on_startup
 
@@ -122,10 +159,24 @@ def _serve(config: Config) -> None:
             ", ".join(named),
             config.data_dir,
         )
+    count = config.server.process_count(processes.cores())
+    if count > 1 and node_index is None:
+        log.info(
+            "consult-server on http://%s:%s: %d processes (data in %s)",
+            config.server.host,
+            config.server.port,
+            count,
+            config.data_dir,
+        )
+        migrate.upgrade(config.database_url)  # once, before the nodes start
+        return processes.Supervisor(argv, count, config.data_dir / "metrics").run()
     log.info(
-        "consult-server on http://%s:%s (data in %s, %s event loop)",
+        "consult-server on http://%s:%s%s (data in %s, %s event loop)",
         config.server.host,
         config.server.port,
+        ""
+        if node_index is None
+        else f", node {node_index} on port {processes.node_port(config.server.port, node_index)}",
         config.data_dir,
         config.server.event_loop,
     )
@@ -134,16 +185,77 @@ def _serve(config: Config) -> None:
         import uvloop
 
         loop = uvloop.new_event_loop()
-    app = create_app(config)
+    if node_index is not None:
+        # The nodes share one log: each line says whose it is.
+        name = processes.node_id(config.server.node_name, node_index, config.server.port)
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(
+                logging.Formatter(f"%(asctime)s %(levelname)s [{name}] {LOG_FORMAT}")
+            )
+        low, high = processes.udp_slice(
+            config.media.udp_port_min, config.media.udp_port_max, node_index, count
+        )
+        config = dataclasses.replace(
+            config,
+            media=dataclasses.replace(config.media, udp_port_min=low, udp_port_max=high),
+        )
+    app = create_app(config, node_index=node_index)
     app.on_startup.append(freeze_on_startup)
+    if node_index is None:
+        where: dict[str, Any] = {"host": config.server.host, "port": config.server.port}
+    else:
+        where = {
+            "sock": processes.listening_sockets(
+                config.server.host,
+                config.server.port,
+                processes.node_port(config.server.port, node_index),
+            )
+        }
     web.run_app(
         app,
-        host=config.server.host,
-        port=config.server.port,
+        **where,
         print=None,
         loop=loop,
         access_log_class=PathOnlyAccessLogger,
     )
+    return 0
+
+
+def _proxy_config(config: Config, args: argparse.Namespace) -> int:
+    from consult_server.cluster import processes
+    from consult_server.cluster.proxy_config import ProxyNode, ProxySite, render
+
+    if bool(args.certificate) != bool(args.certificate_key):
+        raise ConfigError("--certificate", args.certificate, "both a certificate and its key")
+    server = config.server
+    count = server.process_count(processes.cores())
+    here = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
+    hosts = [(server.node_name, here)]
+    for given in args.node_host:
+        name, _, address = given.partition("=")
+        if not name or not address:
+            raise ConfigError("--node-host", given, "NAME=ADDRESS")
+        hosts.append((name, address))
+    nodes = tuple(
+        ProxyNode(
+            processes.node_id(name, index if count > 1 else None, server.port),
+            address,
+            processes.node_port(server.port, index) if count > 1 else server.port,
+        )
+        for name, address in hosts
+        for index in range(count)
+    )
+    site = ProxySite(
+        nodes,
+        server_name=args.server_name,
+        listen=args.listen,
+        certificate=args.certificate,
+        certificate_key=args.certificate_key,
+        max_body_mib=config.attachments.max_file_mib + 10,
+        redirect_http=not args.no_http_redirect,
+    )
+    print(render(site), end="")
+    return 0
 
 
 def _demo(config: Config, password: str) -> None:
@@ -301,11 +413,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = _config(args)
         logging.basicConfig(
-            level=config.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=config.logging.level, format=f"%(asctime)s %(levelname)s {LOG_FORMAT}"
         )
         quiet_drivers()
         if args.command == "serve":
-            _serve(config)
+            return _serve(config, argv_of_serve(argv), args.node_index)
         elif args.command == "demo":
             _demo(config, args.password)
         elif args.command == "create-user":
@@ -318,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_admin(config, args)
         elif args.command in BACKUP_COMMANDS:
             return run_backup(config, args)
+        elif args.command == "proxy-config":
+            return _proxy_config(config, args)
         elif args.command == "export-fhir":
             return _export_fhir(config, args.consult_id)
         else:

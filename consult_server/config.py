@@ -47,6 +47,19 @@ class ServerConfig:
     #: ("https://hoichan.soyte.example.vn"): the FHIR export's links to files and
     #: recordings are absolute from it. Empty: they are relative ("/files/12").
     public_url: str = ""
+    #: Server processes on this host, each a node holding its own rooms' media: a
+    #: number, or "auto" (one per core). More than one needs ``redis.url``.
+    processes: str = "1"
+    #: How a page reaches the node holding its room when there are several: "port"
+    #: (the node's own port, ``port`` + 1 + its index, on the page's host) or "proxy"
+    #: (``/node/<id>/socket.io`` through the reverse proxy of docs/deploy.md).
+    node_routes: str = "port"
+    #: This host's part of its nodes' ids ("<name>-<index>"); empty: the host name.
+    node_name: str = ""
+
+    def process_count(self, cores: int) -> int:
+        """How many processes ``processes`` asks for on a host with ``cores`` cores."""
+        return max(1, cores) if self.processes == "auto" else int(self.processes)
 
 
 @dataclass(frozen=True)
@@ -192,6 +205,15 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    #: Who may read /metrics without the token (addresses or networks): the host itself.
+    allowed_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    #: A bearer token that also opens /metrics from anywhere (at least 32 bytes);
+    #: empty: none.
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class I18nConfig:
     #: Language of the interface for users who have not chosen one.
     default_language: str = "vi"
@@ -214,6 +236,7 @@ class Config:
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     i18n: I18nConfig = field(default_factory=I18nConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
@@ -244,6 +267,7 @@ class Config:
 _CHOICES: dict[str, tuple[str, ...]] = {
     "server.cookie_secure": ("auto", "always", "never"),
     "server.event_loop": ("uvloop", "asyncio"),
+    "server.node_routes": ("port", "proxy"),
     "i18n.default_language": ("vi", "en"),
     "logging.level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "media.video_codec": ("VP8", "H264"),
@@ -407,6 +431,26 @@ def _check(config: Config) -> None:
     if weak:
         raise ConfigError("security.secret_key", "<hidden>", weak)
     _check_backup(config.backup)
+    _check_processes(config)
+    _check_networks("metrics.allowed_networks", config.metrics.allowed_networks)
+    weak = weakness(config.metrics.token) if config.metrics.token else None
+    if weak:
+        raise ConfigError("metrics.token", "<hidden>", weak)
+
+
+def _check_processes(config: Config) -> None:
+    value = config.server.processes
+    if value != "auto" and not (value.isdigit() and 1 <= int(value) <= 256):
+        raise ConfigError("server.processes", value, "a number of processes (1-256) or auto")
+    if config.server.process_count(os.cpu_count() or 1) > 1 and not config.redis.url:
+        raise ConfigError(
+            "redis.url",
+            "",
+            "a Redis server when server.processes is more than 1 (the nodes share "
+            "who holds which room through it)",
+        )
+    if config.server.port + config.server.process_count(os.cpu_count() or 1) > 65535:
+        raise ConfigError("server.port", config.server.port, "room for a port per process above it")
 
 
 def _check_backup(backup: BackupConfig) -> None:

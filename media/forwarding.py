@@ -21,6 +21,7 @@ import fractions
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -33,6 +34,22 @@ VIDEO_QUEUE_FRAMES = 8
 AUDIO_QUEUE_FRAMES = 25
 #: At most one keyframe request per publisher in this many seconds.
 PLI_INTERVAL = 0.3
+
+
+@dataclass
+class MediaTotals:
+    """What this process's publications have taken in and handed on since it started
+    (for /metrics): a few integer additions per frame, never per packet."""
+
+    frames_in: int = 0
+    bytes_in: int = 0
+    frames_out: int = 0
+    bytes_out: int = 0
+    keyframe_requests: int = 0
+
+
+#: The process's own totals (one media hub per process).
+TOTALS = MediaTotals()
 
 
 def is_keyframe(codec_name: str, data: bytes) -> bool:
@@ -86,6 +103,7 @@ class KeyframeRequester:
         if self._send():
             self._last = time.monotonic()
             self.sent += 1
+            TOTALS.keyframe_requests += 1
 
     def close(self) -> None:
         if self._pending is not None:
@@ -234,9 +252,16 @@ class Publication:
         self.frames += 1
         if keyframe and video:
             self.keyframes += 1
+        size = len(data)
+        fanout = len(self.subscriptions)
+        totals = TOTALS
+        totals.frames_in += 1
+        totals.bytes_in += size
+        totals.frames_out += fanout
+        totals.bytes_out += size * fanout
         for sink in self.sinks:
             sink(data, timestamp, keyframe)
-        if not self.subscriptions:
+        if not fanout:
             return
         packet = Packet(data)
         packet.pts = timestamp

@@ -558,3 +558,10 @@ class MediaHub:
             "rooms": len(self._rooms),
             "peers": sum(len(r.peers) for r in self._rooms.values()),
         }
+
+    def tracks(self) -> tuple[int, int]:
+        """Tracks published here now, and the subscriptions forwarding them."""
+        rooms = self._rooms.values()
+        published = sum(len(r.publications) for r in rooms)
+        forwarded = sum(len(p.subscriptions) for r in rooms for p in r.peers.values())
+        return published, forwarded

@@ -22,6 +22,7 @@ The jobs, one module each, share one ``RoomEdge`` (``edge.py``):
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -34,7 +35,7 @@ from signaling.chat import Chat
 from signaling.connection_test import ConnectionTests
 from signaling.edge import RoomEdge, error, login_channel, user_channel
 from signaling.joins import Joins
-from signaling.ports import People, SignalingSettings
+from signaling.ports import AlwaysHere, People, Placement, SignalingSettings
 from signaling.questions import Questions
 from signaling.recording import RoomRecordings
 from signaling.room_kinds import RoomPorts
@@ -49,6 +50,17 @@ PING_INTERVAL = 5
 PING_TIMEOUT = 6
 
 
+def same_host_any_port(origin: str | None, environ: dict[str, Any]) -> bool:
+    """socket.io's origin check when pages open room sockets on the host's other ports:
+    the page's scheme and host name must be the socket's own."""
+    if not origin:
+        return True  # not a browser (a browser always sends Origin on a WebSocket)
+    parsed = urllib.parse.urlsplit(origin)
+    host = environ.get("HTTP_HOST", "")
+    own = urllib.parse.urlsplit(f"//{host}")
+    return parsed.scheme in ("http", "https") and parsed.hostname == own.hostname
+
+
 class Signaling:
     def __init__(
         self,
@@ -57,8 +69,12 @@ class Signaling:
         media: MediaHub,
         rooms: Rooms,
         room_kinds: Mapping[str, RoomPorts],
+        placement: Placement | None = None,
     ) -> None:
         self.settings = settings
+        self.placement: Placement = placement or AlwaysHere()
+        #: Told each handled event and its time in seconds (metrics).
+        self.observers: list[Callable[[str, float], None]] = []
         self.people = people
         self.media = media
         self.rooms = rooms
@@ -74,6 +90,7 @@ class Signaling:
             # left a frozen room for most of a minute); a ping is a few bytes.
             ping_interval=PING_INTERVAL,
             ping_timeout=PING_TIMEOUT,
+            cors_allowed_origins=same_host_any_port if settings.any_port_of_host else None,
             logger=False,
             engineio_logger=False,
         )
@@ -132,7 +149,12 @@ class Signaling:
         async def limited(sid: str, *args: object) -> Any:
             if not self.edge.event_limits.allow(sid, event, time.monotonic()):
                 return error("rate_limited", "too many messages of this kind; wait a moment")
-            return await handler(sid, args[0] if len(args) == 1 else (args or None))
+            started = time.perf_counter()
+            try:
+                return await handler(sid, args[0] if len(args) == 1 else (args or None))
+            finally:
+                for observe in self.observers:
+                    observe(event, time.perf_counter() - started)
 
         return limited
 
@@ -148,15 +170,21 @@ class Signaling:
             sid = sid[0] if isinstance(sid, tuple) else sid
             await self.sio.disconnect(sid)
 
-    def online(self, users: set[int]) -> set[int]:
-        """Which of these users have a page open on this server (a socket connected).
-        One process's view: with several processes, each counts its own (issue 23)."""
-        found = set()
-        for user_id in users:
-            for _ in self.sio.manager.get_participants("/", user_channel(user_id)):
-                found.add(user_id)
-                break
+    def online_here(self) -> list[int]:
+        """The users with a page open on this process (a socket connected)."""
+        found = []
+        for channel, members in self.sio.manager.rooms.get("/", {}).items():
+            if isinstance(channel, str) and channel.startswith("user:") and members:
+                found.append(int(channel.removeprefix("user:")))
         return found
+
+    async def online(self, users: set[int]) -> set[int]:
+        """Which of these users have a page open on any node of the server (the other
+        nodes' as of their last heartbeat, at most 2 s old)."""
+        here = set(self.online_here()) & users
+        if here == users:
+            return here
+        return here | (await self.placement.online_elsewhere() & users)
 
     async def notify_users(self, users: set[int], payload: dict[str, Any]) -> None:
         await self.tell_users(users, "consult:update", payload)
@@ -172,8 +200,15 @@ class Signaling:
         await self.edge.tell(key, event, payload)
 
     async def refresh_room(self, key: str) -> None:
-        """The room's people changed in the store (an invitation): tell everyone in it."""
-        await self.joins.refresh(key)
+        """The room's people changed in the store (an invitation): tell everyone in it,
+        through the node that holds the room."""
+        if not await self.placement.forward(key, "refresh"):
+            await self.joins.refresh(key)
+
+    async def on_forwarded(self, key: str, what: str) -> None:
+        """Another node told this one, the room's holder, that ``what`` changed."""
+        if what == "refresh":
+            await self.joins.refresh(key)
 
     async def tick(self, now: float) -> None:
         await self.joins.tick(now)
@@ -196,6 +231,11 @@ class Signaling:
             if claims.user_id != user.id:
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "token_invalid", "message": "this join token is not yours"}
+                )
+            if not await self.placement.holds_here(claims.room):
+                # Another node holds the room (or took it over): the page asks where.
+                raise socketio.exceptions.ConnectionRefusedError(
+                    {"code": "room_elsewhere", "message": "this room is on another node"}
                 )
         await self.sio.save_session(sid, {"user_id": user.id, "rooms": set()})
         await self.sio.enter_room(sid, user_channel(user.id))

@@ -33,6 +33,36 @@ class People(Protocol):
     async def person(self, user_id: int) -> Person | None: ...
 
 
+class Placement(Protocol):
+    """Which node holds which room (several processes: a Redis registry)."""
+
+    async def holds_here(self, room: str) -> bool:
+        """Is ``room`` held by this process (placing it here if no live node holds it)?"""
+        ...
+
+    async def forward(self, room: str, what: str) -> bool:
+        """Tell the process holding ``room``, if another, that ``what`` changed; False
+        when it is held here (or nowhere): the caller acts itself."""
+        ...
+
+    async def online_elsewhere(self) -> set[int]:
+        """Users with a page open on the other processes."""
+        ...
+
+
+class AlwaysHere:
+    """One process alone holds every room."""
+
+    async def holds_here(self, room: str) -> bool:
+        return True
+
+    async def forward(self, room: str, what: str) -> bool:
+        return False
+
+    async def online_elsewhere(self) -> set[int]:
+        return set()
+
+
 @dataclass(frozen=True)
 class SignalingSettings:
     #: The join tokens' signing secret (config ``security.secret_key``).
@@ -47,3 +77,6 @@ class SignalingSettings:
     turn: TurnSettings = field(default_factory=TurnSettings)
     #: "all" or "relay" (force TURN).
     ice_transport_policy: str = "all"
+    #: Pages may open room sockets on this host's other ports (``serve --processes``
+    #: without a proxy): their origin is then the page's host with another port.
+    any_port_of_host: bool = False

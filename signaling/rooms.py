@@ -25,6 +25,10 @@ class Rooms:
             self._rooms[key] = existing
         return existing
 
+    def keys(self) -> list[str]:
+        """The rooms open here."""
+        return list(self._rooms)
+
     def close(self, key: str) -> None:
         self._rooms.pop(key, None)
 

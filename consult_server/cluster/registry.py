@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from aiohttp.web import AppKey
 
 from consult_server.cluster.nodes import NodeInfo, SocketRoute
 
@@ -95,12 +97,31 @@ class Registry(Protocol):
     @property
     def node_id(self) -> str: ...
 
+    @property
+    def takes_rooms(self) -> bool:
+        """New rooms may be placed here (not draining)."""
+        ...
+
     async def place(self, room: str) -> NodeInfo:
         """The node that holds ``room``, placing it first if no live node does."""
         ...
 
     async def release(self, room: str) -> None:
         """``room`` has nobody left on this node: the next join may place it anew."""
+        ...
+
+    async def holds_here(self, room: str) -> bool:
+        """Is ``room`` held by this node (placing it here if nobody holds it and this
+        node is the least loaded)?"""
+        ...
+
+    async def forward(self, room: str, what: str) -> bool:
+        """Tell the node holding ``room`` (if another) that ``what`` changed (it calls its
+        ``on_message``); False when the room is held here or nowhere."""
+        ...
+
+    async def online_elsewhere(self) -> set[int]:
+        """Users with a page open on another live node (as of its last heartbeat)."""
         ...
 
 
@@ -114,11 +135,24 @@ class LocalRegistry:
     def node_id(self) -> str:
         return self._me.id
 
+    @property
+    def takes_rooms(self) -> bool:
+        return True
+
     async def place(self, room: str) -> NodeInfo:
         return self._me
 
     async def release(self, room: str) -> None:
         return None
+
+    async def holds_here(self, room: str) -> bool:
+        return True
+
+    async def forward(self, room: str, what: str) -> bool:
+        return False
+
+    async def online_elsewhere(self) -> set[int]:
+        return set()
 
 
 class RedisRegistry:
@@ -131,6 +165,7 @@ class RedisRegistry:
         route: SocketRoute,
         load: Callable[[], int],
         held: Callable[[], Iterable[str]] = tuple,
+        online: Callable[[], Iterable[int]] = tuple,
         prefix: str = PREFIX,
         heartbeat: float = HEARTBEAT_SECONDS,
         dead_after: float = DEAD_AFTER_SECONDS,
@@ -141,19 +176,33 @@ class RedisRegistry:
         self._route = route
         self._load = load
         self._held = held
+        self._online = online
         self._prefix = prefix
         self._heartbeat = heartbeat
         self._dead_after = dead_after
         self._claim_ms = int(claim * 1000)
         self.draining = False
+        #: Did Redis answer the last heartbeat?
+        self.redis_answered = False
         self._place = client.register_script(_PLACE)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        #: Called with (room, what) for each message another node forwards here.
+        self.on_message: Callable[[str, str], Awaitable[None]] | None = None
 
     @property
     def node_id(self) -> str:
         return self._id
+
+    @property
+    def takes_rooms(self) -> bool:
+        return not self.draining
+
+    def set_online(self, online: Callable[[], Iterable[int]]) -> None:
+        """Who has a page open here, written with each heartbeat."""
+        self._online = online
 
     def record(self) -> NodeInfo:
         return NodeInfo(self._id, self._route, self._load(), self.draining)
@@ -167,6 +216,12 @@ class RedisRegistry:
                 px=int(self._dead_after * 1000),
             )
             pipe.sadd(f"{self._prefix}nodes", self._id)
+            online_key = f"{self._prefix}online:{self._id}"
+            pipe.delete(online_key)
+            users = [str(user) for user in self._online()]
+            if users:
+                pipe.sadd(online_key, *users)
+                pipe.pexpire(online_key, int(self._dead_after * 1000))
             await pipe.execute()
         held = list(self._held())
         if held:
@@ -175,14 +230,18 @@ class RedisRegistry:
     async def start(self) -> None:
         """Join the cluster now, and keep beating until :meth:`stop`."""
         await self.beat()
+        self.redis_answered = True
         self._task = asyncio.create_task(self._beat_forever())
+        self._listener = asyncio.create_task(self._listen())
 
     async def _beat_forever(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat)
             try:
                 await self.beat()
+                self.redis_answered = True
             except aioredis.RedisError as exc:
+                self.redis_answered = False
                 # Unreachable for a moment: the others will count this node dead after
                 # DEAD_AFTER_SECONDS, and its rooms move; it rejoins when Redis answers.
                 log.warning("cluster heartbeat failed: %s", type(exc).__name__)
@@ -193,8 +252,16 @@ class RedisRegistry:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         with contextlib.suppress(aioredis.RedisError):
-            await self.client.delete(f"{self._prefix}node:{self._id}")
+            await self.client.delete(
+                f"{self._prefix}node:{self._id}", f"{self._prefix}online:{self._id}"
+            )
 
     async def place(self, room: str) -> NodeInfo:
         record = await self._place(args=[self._prefix, room, self._claim_ms])
@@ -204,6 +271,46 @@ class RedisRegistry:
 
     async def release(self, room: str) -> None:
         await self._release(args=[self._prefix, room, self._id])
+
+    async def holds_here(self, room: str) -> bool:
+        try:
+            return (await self.place(room)).id == self._id
+        except NoLiveNode:
+            return False
+
+    async def forward(self, room: str, what: str) -> bool:
+        holder = await self.client.get(f"{self._prefix}room:{room}")
+        if holder is None or _text(holder) == self._id:
+            return False
+        message = json.dumps({"room": room, "what": what})
+        await self.client.publish(f"{self._prefix}to:{_text(holder)}", message)
+        return True
+
+    async def online_elsewhere(self) -> set[int]:
+        found: set[int] = set()
+        for node in await self.nodes():
+            if node.id != self._id:
+                members = await self.client.smembers(f"{self._prefix}online:{node.id}")
+                found.update(int(_text(m)) for m in members)
+        return found
+
+    async def _listen(self) -> None:
+        """Messages for this node (see :meth:`forward`), handed to ``on_message``."""
+        while True:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(f"{self._prefix}to:{self._id}")
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        data = json.loads(message["data"])
+                        if self.on_message is not None:
+                            await self.on_message(str(data["room"]), str(data["what"]))
+            except aioredis.RedisError as exc:
+                log.warning("cluster messages lost for a moment: %s", type(exc).__name__)
+                await asyncio.sleep(self._heartbeat)
+            except (ValueError, KeyError):
+                log.warning("a malformed cluster message was ignored")
 
     async def nodes(self) -> list[NodeInfo]:
         """The live nodes' records (for /healthz, metrics and tests)."""
@@ -218,3 +325,6 @@ class RedisRegistry:
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+REGISTRY: AppKey[Registry] = AppKey("cluster_registry")

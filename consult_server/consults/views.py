@@ -24,6 +24,7 @@ from consult_server.errors import NotFound
 from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.render import language_of, render
 from consult_server.http.request import join_token, json_body
+from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from signaling.handlers import SIGNALING
 from signaling.room_kinds import room_key
@@ -93,27 +94,31 @@ async def room_page(request: web.Request) -> web.Response:
         other = f"{details['specialist']} · {details['specialty_name']}"
     else:
         other = f"{details['clinician']} · {details['facility']} · {details['specialty_name']}"
-    return render(
+    return allow_node_ports(
         request,
-        "room.html",
-        {
-            "room_title": other,
-            # An ended consult's room says so before the page touches a camera.
-            "ended": details["state"] in ("ended", "cancelled", "expired"),
-            "summary": details["summary"],
-            "patient": details["patient"],
-            "consult_id": consult.id,
-            "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
-            "chat": True,
-            "invite": True,
-            "publish": True,
-            "files": True,
-            "sharing": True,
-            "can_attach": True,
-            "can_comment": True,
-            "write_note": user.role is Role.SPECIALIST,
-            "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
-        },
+        render(
+            request,
+            "room.html",
+            {
+                "room_title": other,
+                # An ended consult's room says so before the page touches a camera.
+                "ended": details["state"] in ("ended", "cancelled", "expired"),
+                "summary": details["summary"],
+                "patient": details["patient"],
+                "consult_id": consult.id,
+                "socket": await room_socket(request, room_key(KIND, consult.id)),
+                "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
+                "chat": True,
+                "invite": True,
+                "publish": True,
+                "files": True,
+                "sharing": True,
+                "can_attach": True,
+                "can_comment": True,
+                "write_note": user.role is Role.SPECIALIST,
+                "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
+            },
+        ),
     )
 
 
@@ -191,7 +196,7 @@ async def reach(request: web.Request) -> web.Response:
             {
                 "facility": facility.name if facility else "?",
                 "level": facility.level.value if facility else "",
-                "on_duty": len(request.app[SIGNALING].online(specialists)),
+                "on_duty": len(await request.app[SIGNALING].online(specialists)),
             }
         )
     return web.json_response(

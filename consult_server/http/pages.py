@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from consult_server.accounts.directory import ACCOUNTS
+from consult_server.cluster.registry import REGISTRY
 from consult_server.errors import BadRequest
 from consult_server.http.gc_pauses import GC_PAUSES
 from consult_server.http.i18n import LANGUAGES
@@ -18,11 +19,14 @@ routes = web.RouteTableDef()
 @routes.get("/healthz")
 @public
 async def healthz(request: web.Request) -> web.Response:
-    """Up, how late its event loop has been waking over the last minute, and how long
-    the garbage collector held it."""
+    """Up, which node it is and whether it takes new rooms, how late its event loop has
+    been waking over the last minute, and how long the garbage collector held it."""
+    registry = request.app[REGISTRY]
     return web.json_response(
         {
             "ok": True,
+            "node": registry.node_id,
+            "takes_rooms": registry.takes_rooms,
             "loop_lag_ms": request.app[LOOP_LAG].summary(),
             "gc": request.app[GC_PAUSES].summary(),
         }

@@ -15,12 +15,13 @@ engine in use; rows come back as read-only mappings (``row["column"]``).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp.web import AppKey
-from sqlalchemy import RowMapping, TextClause, text
+from sqlalchemy import RowMapping, TextClause, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -106,6 +107,20 @@ class Database:
         if self._engine is None:
             raise RuntimeError("database is not open")
         return self._engine
+
+    def time_statements(self, observe: Callable[[float], None]) -> None:
+        """Tell ``observe`` each statement's time in seconds (metrics)."""
+
+        def before(conn: Any, *_: Any) -> None:
+            conn.info.setdefault("consult_started", []).append(time.perf_counter())
+
+        def after(conn: Any, *_: Any) -> None:
+            started = conn.info.get("consult_started")
+            if started:
+                observe(time.perf_counter() - started.pop())
+
+        event.listen(self.engine.sync_engine, "before_cursor_execute", before)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", after)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Transaction]:

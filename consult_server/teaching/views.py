@@ -10,6 +10,7 @@ from consult_server.accounts.models import Role
 from consult_server.errors import Forbidden
 from consult_server.http.render import render
 from consult_server.http.request import join_token, json_body
+from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from consult_server.teaching.rooms import KIND
 from consult_server.teaching.service import TEACHING
@@ -34,21 +35,25 @@ async def teaching_room(request: web.Request) -> web.Response:
         raise Forbidden("this teaching session has ended", "room_ended")
     presenting = user.id in teaching_session.presenters
     role = "presenter" if presenting else "viewer"
-    return render(
+    return allow_node_ports(
         request,
-        "room.html",
-        {
-            "room_title": teaching_session.title,
-            "summary": "",
-            "patient": None,
-            "consult_id": "",
-            "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
-            "chat": False,
-            "invite": False,
-            "publish": presenting,
-            "ended": False,
-            "teaching": True,
-        },
+        render(
+            request,
+            "room.html",
+            {
+                "room_title": teaching_session.title,
+                "summary": "",
+                "patient": None,
+                "consult_id": "",
+                "socket": await room_socket(request, room_key(KIND, teaching_session.id)),
+                "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
+                "chat": False,
+                "invite": False,
+                "publish": presenting,
+                "ended": False,
+                "teaching": True,
+            },
+        ),
     )
 
 

@@ -52,7 +52,9 @@ async def drag(page: Page, target: Locator, dx: float, dy: float) -> None:
     await page.mouse.up()
 
 
-@pytest.mark.parametrize("installed", [False, True], ids=["checkout", "wheel"])
+# Against the installed wheel only: what users run (the checkout's variant, the same
+# code, cost CI half a minute more; `-k` it back by adding False here while working).
+@pytest.mark.parametrize("installed", [True], ids=["wheel"])
 async def test_images_shown_to_everyone_chat_note_review_and_fhir(
     installed: bool, request: pytest.FixtureRequest, playwright: Playwright, tmp_path: Path
 ) -> None:

@@ -34,7 +34,9 @@ from tests.support.server import DEMO_PASSWORD, RunningServer
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("installed", [False, True], ids=["checkout", "wheel"])
+# Against the installed wheel only: what users run (the checkout's variant, the same
+# code, cost CI half a minute more; `-k` it back by adding False here while working).
+@pytest.mark.parametrize("installed", [True], ids=["wheel"])
 async def test_consult_request_accept_join_see_and_hear(
     installed: bool, request: pytest.FixtureRequest, playwright: Playwright, tmp_path: Path
 ) -> None:

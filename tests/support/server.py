@@ -39,6 +39,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a server and its nodes' own)."""
+    for _ in range(100):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 @dataclass
 class RunningServer:
     url: str
@@ -75,6 +91,7 @@ def run_server(
     extra_env: dict[str, str] | None = None,
     name: str = "server",
     cli: Sequence[str] | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningServer]:
     """Start a server whose data lives in ``tmp/data`` (shared by servers given the same
     ``tmp``); its output goes to ``tmp/<name>.log``. ``cli``: the command to run (default:
@@ -90,7 +107,7 @@ def run_server(
         cwd=tmp,
         stdout=subprocess.DEVNULL,  # a bench prints its JSON on stdout
     )
-    port = free_port()
+    port = port or free_port()
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -149,3 +149,42 @@ async def test_a_claim_lasts_while_its_node_holds_the_room(client: aioredis.Redi
         assert await client.get("consult:cluster:room:consult:2") is None
     finally:
         await a.stop()
+
+
+async def test_a_change_is_forwarded_to_the_rooms_holder(client: aioredis.Redis) -> None:
+    a, b = node(client, "a", [0]), node(client, "b", [5])
+    heard: list[tuple[str, str]] = []
+
+    async def on_message(room: str, what: str) -> None:
+        heard.append((room, what))
+
+    a.on_message = on_message
+    await a.start()
+    await b.start()
+    try:
+        assert (await b.place("consult:3")).id == "a"
+        await asyncio.sleep(0.1)  # a's subscription is up
+        assert await b.forward("consult:3", "refresh") is True
+        assert await a.forward("consult:3", "refresh") is False  # a holds it: acts itself
+        assert await b.forward("consult:4", "refresh") is False  # nobody holds it
+        for _ in range(50):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [("consult:3", "refresh")]
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_who_is_online_elsewhere_comes_with_the_heartbeats(client: aioredis.Redis) -> None:
+    a, b = node(client, "a", [0]), node(client, "b", [0])
+    a.set_online(lambda: [11, 12])
+    b.set_online(lambda: [13])
+    await a.beat()
+    await b.beat()
+    assert await a.online_elsewhere() == {13}
+    assert await b.online_elsewhere() == {11, 12}
+    await asyncio.sleep(DEAD_AFTER + 0.2)  # a stops beating: its users are gone with it
+    await b.beat()
+    assert await b.online_elsewhere() == set()

@@ -11,11 +11,29 @@ import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 const LOST_AFTER_MS = 3000;
 
 /**
- * Connect to the server; `auth` carries a room's join token on the room page.
- * @param {Record<string, string>} [auth]
+ * Where a room's socket lives when the server runs as several nodes: a path through the
+ * reverse proxy, or a port of the page's host. Neither: where the page came from.
+ * @typedef {{ path?: string, port?: number }} SocketPlace
  */
-export function connect(auth = {}) {
-  const socket = io({ auth, transports: ["websocket"], reconnectionDelayMax: 4000 });
+
+/** @param {SocketPlace} place */
+function uriOf(place) {
+  return place.port ? `${window.location.protocol}//${window.location.hostname}:${place.port}` : window.location.origin;
+}
+
+/**
+ * Connect to the server; `auth` carries a room's join token on the room page, `place`
+ * the node that holds the room.
+ * @param {Record<string, string>} [auth]
+ * @param {SocketPlace} [place]
+ */
+export function connect(auth = {}, place = {}) {
+  const socket = io(uriOf(place), {
+    auth,
+    path: place.path || "/socket.io",
+    transports: ["websocket"],
+    reconnectionDelayMax: 4000,
+  });
   /** @param {string} reason why the login ended (the sign-in page says it) */
   const toSignIn = (reason) => {
     socket.disconnect();
@@ -49,4 +67,26 @@ export function connect(auth = {}) {
     }
   });
   return socket;
+}
+
+/**
+ * Point a socket at another node (its room moved there) and connect it anew.
+ * @param {import("../vendor/socket.io/socket.io.esm.min.js").Socket} socket
+ * @param {SocketPlace} place
+ */
+export function moveTo(socket, place) {
+  socket.disconnect();
+  const manager = /** @type {any} */ (socket.io);
+  manager.uri = uriOf(place);
+  manager.opts.path = place.path || "/socket.io";
+  socket.connect();
+}
+
+/**
+ * Same place? (Both empty: where the page came from.)
+ * @param {SocketPlace} a
+ * @param {SocketPlace} b
+ */
+export function samePlace(a, b) {
+  return (a.path || "") === (b.path || "") && (a.port || 0) === (b.port || 0);
 }

@@ -29,6 +29,7 @@ import { createTiles, showQuality } from "./tiles.js";
 import { setUpSidePanel } from "./side_panel.js";
 import { setUpQuestions } from "./qa.js";
 import { checkedFor, forgetCheck } from "./wait_check.js";
+import { followRoom } from "./room_place.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("room"));
 const token = root.dataset.joinToken ?? "";
@@ -62,7 +63,10 @@ const REJOIN_KEY = "consult.rejoin";
 const KEEPALIVE_MS = 5 * 60_000;
 
 // The socket first: the call, the panels and the pre-join check send through it.
-const socket = connect({ join_token: token });
+/** @type {import("./live.js").SocketPlace} */
+const place = JSON.parse(root.dataset.socket || "{}");
+const socket = connect({ join_token: token }, place);
+const roomMoved = followRoom(socket, token, place);
 
 /**
  * @param {"checking"|"connecting"|"waiting"|"live"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"|"ended"|"refused"} state
@@ -343,6 +347,7 @@ Object.assign(window, { consultRoom: { stats: () => call.stats() } });
 socket.on("connect", () => call.reconnected());
 socket.on("disconnect", () => call.refreshStatus());
 socket.on("connect_error", (/** @type {any} */ error) => {
+  if (roomMoved(error)) return;
   const data = error?.data;
   if (data?.code) finish("refused", errorText(data));
 });

@@ -1,0 +1,130 @@
+"""``serve --processes N``: N server processes on this host, each a node.
+
+The first process run (the supervisor) brings the schema up to date, then starts N
+children, ``serve --node-index I``, and watches them: a child that dies is started again
+after a second (its rooms have moved to the others by then; see ``registry``), and
+SIGTERM or SIGINT stops them all, each finishing its recordings as one server does.
+
+Every child listens on the shared port (``server.port``, SO_REUSEPORT: the kernel spreads
+new connections over them) for pages and the API, and on a port of its own,
+``server.port + 1 + I``, where the pages of the rooms it holds open their room sockets
+(or the reverse proxy's ``/node/<id>/`` route leads). A configured UDP range for media is
+split between them, one slice each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from prometheus_client.multiprocess import mark_process_dead
+
+from consult_server.cluster.nodes import SocketRoute, route_for
+
+log = logging.getLogger(__name__)
+
+RESTART_AFTER_SECONDS = 1.0
+
+
+def node_port(port: int, index: int) -> int:
+    """The port of node ``index`` of a host whose shared port is ``port``."""
+    return port + 1 + index
+
+
+def node_id(name: str, index: int | None, port: int) -> str:
+    """``<name>-<index>`` for a child of ``serve --processes``; ``<name>-p<port>`` for a
+    process started alone (several on one host differ by their ports)."""
+    host = name or socket.gethostname().split(".")[0] or "node"
+    safe = "".join(c if c.isalnum() or c == "-" else "-" for c in host.lower())
+    return f"{safe}-{index}" if index is not None else f"{safe}-p{port}"
+
+
+def this_route(node: str, port: int, routes: str) -> SocketRoute:
+    return route_for(node, port, behind_proxy=routes == "proxy")
+
+
+def udp_slice(low: int, high: int, index: int, count: int) -> tuple[int, int]:
+    """Node ``index``'s share of the media UDP range ``low``-``high`` (0, 0: any port)."""
+    if (low, high) == (0, 0) or count <= 1:
+        return low, high
+    size = (high - low + 1) // count
+    if size < 2:
+        raise ValueError(f"media.udp_port_min/max: {high - low + 1} ports for {count} processes")
+    start = low + index * size
+    return start, start + size - 1
+
+
+def listening_sockets(host: str, port: int, own_port: int) -> list[socket.socket]:
+    """The shared port (SO_REUSEPORT) and this node's own."""
+    shared = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((host, port))
+    own = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.bind((host, own_port))
+    return [shared, own]
+
+
+class Supervisor:
+    """Starts the children and keeps them running until told to stop. ``metrics_dir``:
+    where they write their metrics for one another (emptied first)."""
+
+    def __init__(self, argv: Sequence[str], count: int, metrics_dir: Path) -> None:
+        self.argv = list(argv)
+        self.count = count
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+        self.metrics_dir = metrics_dir
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(mode=0o700, parents=True)
+        self.env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+
+    def _start(self, index: int) -> None:
+        command = [sys.executable, "-m", "consult_server", *self.argv, "--node-index", str(index)]
+        self.children[index] = subprocess.Popen(command, env=self.env)  # noqa: S603
+        log.info("node %d started (pid %d)", index, self.children[index].pid)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for index in range(self.count):
+            self._start(index)
+        while not self.stopping:
+            time.sleep(0.2)
+            for index, child in list(self.children.items()):
+                code = child.poll()
+                if code is not None and not self.stopping:
+                    log.warning("node %d stopped (exit %s); starting it again", index, code)
+                    mark_process_dead(child.pid, str(self.metrics_dir))  # type: ignore[no-untyped-call]
+                    time.sleep(RESTART_AFTER_SECONDS)
+                    if not self.stopping:
+                        self._start(index)
+        status = 0
+        for child in self.children.values():
+            try:
+                code = child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                code = child.wait()
+            status = status or (code if code not in (0, -signal.SIGTERM) else 0)
+        return status
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
