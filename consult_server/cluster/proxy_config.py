@@ -85,7 +85,7 @@ server {{
 {certificate}
     client_max_body_size {site.max_body_mib}m;
     proxy_http_version 1.1;
-    proxy_set_header Host $host;
+    proxy_set_header Host $http_host;  # with its port: socket.io compares it with Origin
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_set_header Upgrade $http_upgrade;

@@ -93,6 +93,23 @@ class Metrics:
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
+        # Every series from the start (0), not from its first change.
+        for metric in (
+            self.rooms,
+            self.participants,
+            self.published,
+            self.forwarded,
+            self.loop_lag,
+            self.redis_up,
+            self.frames_in,
+            self.bytes_in,
+            self.frames_out,
+            self.bytes_out,
+            self.keyframe_requests,
+            self.join_seconds,
+            self.db_seconds,
+        ):
+            metric.labels(node)
         self._seen = {"frames_in": 0, "bytes_in": 0, "frames_out": 0, "bytes_out": 0, "kf": 0}
 
     def take_totals(self) -> None:

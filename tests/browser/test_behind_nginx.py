@@ -53,9 +53,11 @@ async def room_count(tmp: Path) -> int:
 
 async def reload_until_other(tmp: Path, page: Page, other: str) -> str:
     """Reload a room page until a process other than ``other`` serves it (nginx takes
-    the processes in turn)."""
-    for _ in range(6):
+    the processes in turn, request by request, whoever asks)."""
+    for attempt in range(12):
         before = await room_count(tmp)
+        if attempt % 2:  # a page's requests may keep the room's on one parity: shift it
+            await page.request.get("/healthz")
         await page.reload()
         await past_room_check(page)
         upstream = last_room_upstream(tmp, before)

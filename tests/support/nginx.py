@@ -90,7 +90,7 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log {prefix}/access.log;
+    access_log {prefix}/default-access.log;
     client_body_temp_path {temp}/body;
     proxy_temp_path {temp}/proxy;
     fastcgi_temp_path {temp}/fastcgi;
@@ -107,15 +107,16 @@ http {{
         timeout=30,
     )
     assert checked.returncode == 0, checked.stderr
-    process = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with (prefix / "stderr.log").open("wb") as stderr:
+        process = subprocess.Popen(
+            [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + 15
         while not (prefix / "nginx.pid").exists():
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert process.poll() is None, (prefix / "stderr.log").read_text()
             assert time.monotonic() < deadline, "nginx did not start"
             time.sleep(0.05)
         yield f"https://127.0.0.1:{port}"
