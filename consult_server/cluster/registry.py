@@ -189,6 +189,7 @@ class RedisRegistry:
         self._renew = client.register_script(_RENEW)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._stopping = False
         #: Called with (room, what) for each message another node forwards here.
         self.on_message: Callable[[str, str], Awaitable[None]] | None = None
 
@@ -248,16 +249,13 @@ class RedisRegistry:
 
     async def stop(self) -> None:
         """Leave the cluster at once (a clean stop): the others place its rooms anew."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        self._stopping = True
+        tasks = [task for task in (self._task, self._listener) if task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=2 * self._heartbeat + 1)
+        self._task = self._listener = None
         with contextlib.suppress(aioredis.RedisError):
             await self.client.delete(
                 f"{self._prefix}node:{self._id}", f"{self._prefix}online:{self._id}"
@@ -295,13 +293,18 @@ class RedisRegistry:
         return found
 
     async def _listen(self) -> None:
-        """Messages for this node (see :meth:`forward`), handed to ``on_message``."""
-        while True:
+        """Messages for this node (see :meth:`forward`), handed to ``on_message``. It
+        looks at least once a second whether the node is stopping (redis-py's reads do
+        not always give way to a cancellation)."""
+        while not self._stopping:
             try:
                 async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(f"{self._prefix}to:{self._id}")
-                    async for message in pubsub.listen():
-                        if message.get("type") != "message":
+                    while not self._stopping:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        if message is None:
                             continue
                         data = json.loads(message["data"])
                         if self.on_message is not None:

@@ -66,7 +66,7 @@ const KEEPALIVE_MS = 5 * 60_000;
 /** @type {import("./live.js").SocketPlace} */
 const place = JSON.parse(root.dataset.socket || "{}");
 const socket = connect({ join_token: token }, place);
-const roomMoved = followRoom(socket, token, place);
+const roomPlace = followRoom(socket, token, place);
 
 /**
  * @param {"checking"|"connecting"|"waiting"|"live"|"peer_reconnecting"|"peer_left"|"connected"|"reconnecting"|"ended"|"refused"} state
@@ -104,9 +104,13 @@ function showNotice(text, { brief = false } = {}) {
 
 /** @param {string} event @param {object} payload */
 async function send(event, payload) {
-  // Volatile: nothing is queued while the socket is down, so a stale offer can never
-  // reach the server after the reconnect and replace the fresh peer.
-  const reply = await socket.volatile.timeout(15000).emitWithAck(event, { ...payload, token });
+  // Only on a live socket: nothing is queued while it is down, so a stale offer can
+  // never reach the server after the reconnect and replace the fresh peer. Not
+  // socket.io's "volatile" for that: a volatile packet is also dropped while the
+  // transport is busy writing, as it is right after connecting, and the join sent from
+  // the connect handler was lost that way (the call then waited for its 15 s timeout).
+  if (!socket.connected) throw { message: t("room.reconnecting") };
+  const reply = await socket.timeout(15000).emitWithAck(event, { ...payload, token });
   if (reply?.error) throw reply.error;
   return reply;
 }
@@ -341,13 +345,13 @@ hangUpButton.addEventListener("click", async () => {
   finish("ended", t("room.you_left"));
 });
 
-// Test and support hook (docs/testing.md): the peer's statistics.
-Object.assign(window, { consultRoom: { stats: () => call.stats() } });
+// Test and support hook (docs/testing.md): the peer's statistics, where the room's socket is.
+Object.assign(window, { consultRoom: { stats: () => call.stats(), place: () => roomPlace.current() } });
 
 socket.on("connect", () => call.reconnected());
 socket.on("disconnect", () => call.refreshStatus());
 socket.on("connect_error", (/** @type {any} */ error) => {
-  if (roomMoved(error)) return;
+  if (roomPlace.refused(error)) return;
   const data = error?.data;
   if (data?.code) finish("refused", errorText(data));
 });

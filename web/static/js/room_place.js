@@ -41,10 +41,14 @@ export function followRoom(socket, token, place) {
     if (reason !== "io client disconnect") asking = setTimeout(ask, ASK_EVERY_MS);
   });
   socket.on("connect", () => clearTimeout(asking));
-  /** Refused because another node holds the room: ask now. True if it was that. */
-  return (/** @type {any} */ error) => {
-    if (error?.data?.code !== "room_elsewhere") return false;
-    ask();
-    return true;
+  return {
+    /** Refused because another node holds the room: ask now. True if it was that. */
+    refused(/** @type {any} */ error) {
+      if (error?.data?.code !== "room_elsewhere") return false;
+      ask();
+      return true;
+    },
+    /** Where the room's socket is now. */
+    current: () => current,
   };
 }
