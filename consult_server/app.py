@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -171,6 +171,30 @@ def make_registry(
         load,
         held=rooms.keys,
     )
+
+
+def _cluster_messages(
+    registry: RedisRegistry, signaling: Signaling, drain_seconds: float
+) -> Callable[[str, str], Awaitable[None]]:
+    """What other nodes and ``consult-server drain`` tell this one."""
+
+    draining: set[asyncio.Task[None]] = set()
+
+    async def drain() -> None:
+        await registry.drain()
+        moved = await signaling.drain(drain_seconds)
+        log.warning("drained: %d room(s) moved to other nodes; none new come here", moved)
+
+    async def heard(room: str, what: str) -> None:
+        if what == "drain":
+            if not registry.draining:
+                task = asyncio.create_task(drain())  # over drain_seconds: not inline
+                draining.add(task)
+                task.add_done_callback(draining.discard)
+        else:
+            await signaling.on_forwarded(room, what)
+
+    return heard
 
 
 async def _cluster(app: web.Application) -> AsyncIterator[None]:
@@ -382,7 +406,7 @@ def create_app(
     signaling.observers.append(app[METRICS].observe_event)
     if isinstance(registry, RedisRegistry):
         # Changes reach the room's holder; heartbeats carry who has a page open here.
-        registry.on_message = signaling.on_forwarded
+        registry.on_message = _cluster_messages(registry, signaling, config.server.drain_seconds)
         registry.set_online(signaling.online_here)
     consults.set_notifier(signaling.notify_users)
 

@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     deactivate.add_argument("username")
     add_admin_parsers(sub)
     add_backup_parsers(sub)
+    drain = sub.add_parser(
+        "drain",
+        help="move a node's calls to the other nodes and take no new rooms there "
+        "(server.drain_seconds); by default every node of this host",
+    )
+    drain.add_argument("--node", action="append", default=[], help="a node's id (repeat)")
     proxy = sub.add_parser(
         "proxy-config",
         help="print an nginx configuration for this host's nodes (docs/deploy.md)",
@@ -219,6 +225,34 @@ def _serve(config: Config, argv: list[str], node_index: int | None) -> int:
         access_log_class=PathOnlyAccessLogger,
     )
     return 0
+
+
+def _drain(config: Config, nodes: list[str]) -> int:
+    import redis
+
+    from consult_server.cluster import processes
+    from consult_server.cluster.registry import PREFIX
+
+    if not config.redis.url:
+        raise ConfigError(
+            "redis.url",
+            "",
+            "the Redis the nodes share (one process alone has no other node to move to)",
+        )
+    server = config.server
+    count = server.process_count(processes.cores())
+    if not nodes:
+        nodes = [
+            processes.node_id(server.node_name, index if count > 1 else None, server.port)
+            for index in range(count)
+        ]
+    client = redis.Redis.from_url(config.redis.url)
+    missing = 0
+    for node in nodes:
+        heard = int(client.publish(f"{PREFIX}to:{node}", json.dumps({"room": "", "what": "drain"})))
+        print(f"{node}: {'draining' if heard else 'not running'}")
+        missing += 0 if heard else 1
+    return 1 if missing else 0
 
 
 def _proxy_config(config: Config, args: argparse.Namespace) -> int:
@@ -430,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_admin(config, args)
         elif args.command in BACKUP_COMMANDS:
             return run_backup(config, args)
+        elif args.command == "drain":
+            return _drain(config, args.node)
         elif args.command == "proxy-config":
             return _proxy_config(config, args)
         elif args.command == "export-fhir":

@@ -56,6 +56,8 @@ class ServerConfig:
     node_routes: str = "port"
     #: This host's part of its nodes' ids ("<name>-<index>"); empty: the host name.
     node_name: str = ""
+    #: ``consult-server drain`` moves a node's calls to the others over this long.
+    drain_seconds: float = 60
 
     def process_count(self, cores: int) -> int:
         """How many processes ``processes`` asks for on a host with ``cores`` cores."""

@@ -21,6 +21,8 @@ The jobs, one module each, share one ``RoomEdge`` (``edge.py``):
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
@@ -44,6 +46,8 @@ from signaling.screens import Screens
 from signaling.showing import Showing
 from signaling.socket_server import GuardedServer
 from signaling.tokens import TokenRefused, verify_join_token
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 128 * 1024
 PING_INTERVAL = 5
@@ -265,6 +269,21 @@ class Signaling:
         if self.sio.eio.sockets:
             await self.sio.eio.disconnect()
         await self.sio.shutdown()
+
+    async def drain(self, seconds: float) -> int:
+        """Move every room off this process, spread over ``seconds`` (each call is
+        interrupted once, for as long as its pages take to rejoin elsewhere); return how
+        many were moved. New rooms already go elsewhere (the caller marked it draining)."""
+        keys = self.rooms.keys()
+        gap = seconds / max(1, len(keys))
+        for index, key in enumerate(keys):
+            if index:
+                await asyncio.sleep(gap)
+            try:
+                await self.joins.move(key)
+            except Exception:
+                log.exception("could not move %s", key)
+        return len(keys)
 
     async def finish_recordings(self) -> None:
         """Close every recording cleanly (catalogued complete)."""

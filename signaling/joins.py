@@ -270,6 +270,16 @@ class Joins:
         await ports.rooms.ended(number, decision.at, decision.reason)
         await self.edge.tell(key, "room:ended", {"reason": decision.reason})
 
+    async def move(self, key: str) -> None:
+        """This process gives the room up (it drains): its recording finished here, its
+        pages told to go where the room is placed now, and the room forgotten here
+        without ending it (the consult stays in session; the pages rejoin elsewhere)."""
+        await self.recordings.stop(key)
+        await self.edge.tell(key, "room:move", {})
+        await self.media.close_room(key)
+        self.edge.presence.pop(key, None)
+        self.edge.rooms.close(key)
+
     async def tick(self, now: float) -> None:
         for key, decisions in self.edge.rooms.tick(now):
             await self._carry_out(key, decisions)

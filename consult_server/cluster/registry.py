@@ -3,9 +3,10 @@
 Every node writes its record (route, load, draining) every ``HEARTBEAT_SECONDS`` under a
 key that expires after ``DEAD_AFTER_SECONDS``: a node that stops writing (killed, hung,
 cut off) is gone from the registry within that time. A room is placed by one Lua script,
-which Redis runs alone: the room stays on its node while that node lives, else it goes to
-the least loaded live node that is not draining, and the claim is written in the same
-step. Two nodes asking at once therefore never both host a room.
+which Redis runs alone: the room stays on its node while that node lives and does not
+drain, else it goes to the least loaded live node that is not draining (a draining node
+keeps or takes rooms only when it is the last one alive), and the claim is written in
+the same step. Two nodes asking at once therefore never both host a room.
 
 Keys, under ``consult:cluster:``: ``node:<id>`` (the record, expiring), ``nodes`` (the
 ids ever seen, pruned as records expire), ``room:<room key>`` (the id of its node; it
@@ -42,20 +43,36 @@ _PLACE = """
 local prefix, room = ARGV[1], ARGV[2]
 local room_key = prefix .. 'room:' .. room
 local owner = redis.call('GET', room_key)
+local owner_record = nil
 if owner then
-  local record = redis.call('GET', prefix .. 'node:' .. owner)
-  if record then return record end
+  owner_record = redis.call('GET', prefix .. 'node:' .. owner)
+  -- A live holder keeps its room, unless it drains (then the room moves, if it can).
+  if owner_record and not cjson.decode(owner_record).draining then return owner_record end
 end
-local best, best_record, best_load = nil, nil, nil
+if owner_record then
+  -- Its draining holder keeps it if no other node can take it.
+  for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
+    local record = redis.call('GET', prefix .. 'node:' .. id)
+    if record and id ~= owner and not cjson.decode(record).draining then
+      owner_record = nil
+      break
+    end
+  end
+  if owner_record then return owner_record end
+end
+-- The least loaded live node not draining; if all drain, the least loaded of them.
+local best, best_record, best_load, best_draining = nil, nil, nil, true
 for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'nodes')) do
   local record = redis.call('GET', prefix .. 'node:' .. id)
   if not record then
     redis.call('SREM', prefix .. 'nodes', id)
   else
     local node = cjson.decode(record)
-    if not node.draining and (best == nil or node.load < best_load
-        or (node.load == best_load and id < best)) then
-      best, best_record, best_load = id, record, node.load
+    local draining = node.draining and true or false
+    if best == nil or (best_draining and not draining)
+        or (draining == best_draining and (node.load < best_load
+            or (node.load == best_load and id < best))) then
+      best, best_record, best_load, best_draining = id, record, node.load, draining
     end
   end
 end
@@ -88,7 +105,7 @@ return 0
 
 
 class NoLiveNode(Exception):
-    """No node is alive to take a room (all of them stopped or draining)."""
+    """No node is alive to take a room."""
 
 
 class Registry(Protocol):
@@ -269,6 +286,16 @@ class RedisRegistry:
 
     async def release(self, room: str) -> None:
         await self._release(args=[self._prefix, room, self._id])
+
+    async def drain(self) -> None:
+        """Take no new rooms, and let this node's rooms be placed elsewhere."""
+        self.draining = True
+        await self.beat()
+
+    async def tell_node(self, node: str, what: str) -> int:
+        """Send ``what`` to ``node`` (``consult-server drain``); how many heard it."""
+        message = json.dumps({"room": "", "what": what})
+        return int(await self.client.publish(f"{self._prefix}to:{node}", message))
 
     async def holds_here(self, room: str) -> bool:
         try:

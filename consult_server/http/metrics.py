@@ -110,17 +110,22 @@ class Metrics:
             self.db_seconds,
         ):
             metric.labels(node)
-        self._seen = {"frames_in": 0, "bytes_in": 0, "frames_out": 0, "bytes_out": 0, "kf": 0}
+        # Counted from now (the process may have run other apps before: tests).
+        self._seen = self._totals()
 
-    def take_totals(self) -> None:
-        """Add what the media path counted since the last look."""
-        now = {
+    @staticmethod
+    def _totals() -> dict[str, int]:
+        return {
             "frames_in": TOTALS.frames_in,
             "bytes_in": TOTALS.bytes_in,
             "frames_out": TOTALS.frames_out,
             "bytes_out": TOTALS.bytes_out,
             "kf": TOTALS.keyframe_requests,
         }
+
+    def take_totals(self) -> None:
+        """Add what the media path counted since the last look."""
+        now = self._totals()
         for key, counter in (
             ("frames_in", self.frames_in),
             ("bytes_in", self.bytes_in),

@@ -1,7 +1,9 @@
-"""A node killed mid-call (``kill -9``) behind nginx: the room is placed again on the
-live node and both browsers have fresh pictures and sound again, without a reload,
-within 10 s; the recording goes on in a new session and the killed one is marked
-interrupted once its process is back; no row is lost and the audit chain verifies."""
+"""A node lost or drained behind nginx. Killed mid-call (``kill -9``): the room is placed
+again on the live node and both browsers have fresh pictures and sound again, without a
+reload, within 10 s; the recording goes on in a new session and the killed one is
+marked interrupted once its process is back; no row is lost and the audit chain
+verifies. Drained (``consult-server drain``): the call moves once, back within 5 s, and
+the node takes no new room."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import Page, Playwright
 
@@ -25,6 +28,7 @@ from tests.support.browser import (
     launch,
     login,
     picture,
+    start_consult,
     wait_for_audio,
     wait_for_picture,
 )
@@ -147,3 +151,56 @@ async def test_a_killed_node_s_call_comes_back_on_the_live_node(
             cwd=tmp_path,
         )
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+async def test_a_drained_node_s_call_moves_once_within_five_seconds(
+    playwright: Playwright, tmp_path: Path
+) -> None:
+    with nginx_cluster(tmp_path, {"CONSULT_SERVER_DRAIN_SECONDS": "2"}) as cluster:
+        browsers = [
+            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
+            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
+        ]
+        try:
+            clinician, specialist = [
+                await login(browser, cluster.base, name, ignore_https_errors=True)
+                for browser, name in zip(
+                    browsers, ("clinician.demo", "specialist.demo"), strict=True
+                )
+            ]
+            await start_consult(clinician, specialist, "Ho, khó thở")
+            await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
+            await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
+            place = (await clinician.evaluate(FLOW_JS))["place"]
+            holder = f"{NODE_NAME}-{int(place.rsplit('-', 1)[1].split('/')[0])}"
+            drained_at = time.monotonic()
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "consult_server", "drain", "--node", holder],
+                env=server_env(cluster.server.data_dir, {"CONSULT_REDIS_URL": cluster.redis_url}),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp_path,
+            )
+            assert done.returncode == 0 and f"{holder}: draining" in done.stdout, done
+            back = await asyncio.gather(
+                flowing_again(clinician, place, drained_at),
+                flowing_again(specialist, place, drained_at),
+            )
+            print(f"moved by the drain: media back {back[0]:.2f} s, {back[1]:.2f} s")
+            assert max(back) <= 5.0, back
+            # The drained node takes no new room: the next consult goes to the other.
+            index = int(holder.rsplit("-", 1)[1])
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{cluster.port + 1 + index}/healthz") as reply,
+            ):
+                health = await reply.json()
+            assert health["node"] == holder and health["takes_rooms"] is False, health
+        finally:
+            for browser in browsers:
+                await browser.close()
+        log = cluster.server.log()
+        assert "drained: 1 room(s) moved" in log, log[-2000:]
+        assert " ERROR " not in log, log[-3000:]

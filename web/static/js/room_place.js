@@ -21,9 +21,10 @@ export function followRoom(socket, token, place) {
   let current = place;
   /** @type {ReturnType<typeof setTimeout>|undefined} */
   let asking;
-  const ask = async () => {
+  /** @param {boolean} [told] the node said the room is moving: ask even if connected */
+  const ask = async (told = false) => {
     clearTimeout(asking);
-    if (socket.connected) return;
+    if (socket.connected && !told) return;
     try {
       const { socket: where } = await api("/api/rooms/where", { method: "POST", body: { join_token: token } });
       // Another node now, or the same one after a refusal (socket.io does not retry a
@@ -41,6 +42,8 @@ export function followRoom(socket, token, place) {
     if (reason !== "io client disconnect") asking = setTimeout(ask, ASK_EVERY_MS);
   });
   socket.on("connect", () => clearTimeout(asking));
+  // The node gives the room up (it drains): go where it is placed now.
+  socket.on("room:move", () => ask(true));
   return {
     /** Refused because another node holds the room: ask now. True if it was that. */
     refused(/** @type {any} */ error) {
