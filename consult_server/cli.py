@@ -175,7 +175,12 @@ def _serve(config: Config, argv: list[str], node_index: int | None) -> int:
             config.data_dir,
         )
         migrate.upgrade(config.database_url)  # once, before the nodes start
-        return processes.Supervisor(argv, count, config.data_dir / "metrics").run()
+        nodes = [
+            processes.node_id(config.server.node_name, index, config.server.port)
+            for index in range(count)
+        ]
+        rolling = processes.RollingRestart(config.redis.url, nodes, config.server.drain_seconds)
+        return processes.Supervisor(argv, count, config.data_dir / "metrics", rolling).run()
     log.info(
         "consult-server on http://%s:%s%s (data in %s, %s event loop)",
         config.server.host,

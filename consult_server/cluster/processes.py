@@ -14,6 +14,7 @@ split between them, one slice each.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -26,9 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import redis
 from prometheus_client.multiprocess import mark_process_dead
 
 from consult_server.cluster.nodes import SocketRoute, route_for
+from consult_server.cluster.registry import HEARTBEAT_SECONDS, PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +82,19 @@ class Supervisor:
     """Starts the children and keeps them running until told to stop. ``metrics_dir``:
     where they write their metrics for one another (emptied first)."""
 
-    def __init__(self, argv: Sequence[str], count: int, metrics_dir: Path) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        count: int,
+        metrics_dir: Path,
+        rolling: RollingRestart | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.count = count
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.stopping = False
+        self.rolling = rolling
+        self.restart_asked = False
         self.metrics_dir = metrics_dir
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(mode=0o700, parents=True)
@@ -100,13 +111,41 @@ class Supervisor:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
+    def _ask_restart(self, signum: int, frame: FrameType | None) -> None:
+        self.restart_asked = True
+
+    def _restart_all(self) -> None:
+        """SIGHUP: every node in turn drained (its calls move to the others), stopped,
+        started again and back in the registry, then the next."""
+        assert self.rolling is not None
+        for index in sorted(self.children):
+            if self.stopping:
+                return
+            log.warning("rolling restart: node %d", index)
+            self.rolling.drain(index)
+            child = self.children[index]
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            mark_process_dead(child.pid, str(self.metrics_dir))  # type: ignore[no-untyped-call]
+            self._start(index)
+            self.rolling.wait_back(index, self.children[index])
+
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
+        if self.rolling is not None:
+            signal.signal(signal.SIGHUP, self._ask_restart)
         for index in range(self.count):
             self._start(index)
         while not self.stopping:
             time.sleep(0.2)
+            if self.restart_asked:
+                self.restart_asked = False
+                self._restart_all()
             for index, child in list(self.children.items()):
                 code = child.poll()
                 if code is not None and not self.stopping:
@@ -124,6 +163,49 @@ class Supervisor:
                 code = child.wait()
             status = status or (code if code not in (0, -signal.SIGTERM) else 0)
         return status
+
+
+class RollingRestart:
+    """What a rolling restart asks of the cluster (Redis): drain a node and wait until
+    it holds no room, then wait until its successor is in the registry."""
+
+    def __init__(self, redis_url: str, node_ids: Sequence[str], drain_seconds: float) -> None:
+        self.redis_url = redis_url
+        self.node_ids = list(node_ids)
+        self.drain_seconds = drain_seconds
+
+    def _record(self, client: redis.Redis, index: int) -> dict[str, object] | None:
+        text = client.get(f"{PREFIX}node:{self.node_ids[index]}")
+        return json.loads(text) if text else None
+
+    def drain(self, index: int) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            message = json.dumps({"room": "", "what": "drain"})
+            client.publish(f"{PREFIX}to:{self.node_ids[index]}", message)
+            # Its record says draining, then its load (rooms + peers) falls to 0.
+            deadline = time.monotonic() + self.drain_seconds + 3 * HEARTBEAT_SECONDS + 5
+            while time.monotonic() < deadline:
+                record = self._record(client, index)
+                if record is None or (record.get("draining") and record.get("load") == 0):
+                    return
+                time.sleep(0.5)
+            log.warning("node %d still held rooms after draining; stopping it", index)
+        finally:
+            client.close()
+
+    def wait_back(self, index: int, child: subprocess.Popen[bytes], within: float = 60) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline and child.poll() is None:
+                record = self._record(client, index)
+                if record is not None and not record.get("draining"):
+                    return
+                time.sleep(0.2)
+            log.warning("node %d did not come back in the registry in time", index)
+        finally:
+            client.close()
 
 
 def cores() -> int:

@@ -204,3 +204,54 @@ async def test_a_drained_node_s_call_moves_once_within_five_seconds(
         log = cluster.server.log()
         assert "drained: 1 room(s) moved" in log, log[-2000:]
         assert " ERROR " not in log, log[-3000:]
+
+
+async def flowing(page: Page) -> bool:
+    """Fresh frames and sound over the next second."""
+    first = await page.evaluate(FLOW_JS)
+    await asyncio.sleep(1)
+    then = await page.evaluate(FLOW_JS)
+    return bool(then["video"] >= first["video"] + 5 and then["audio"] >= first["audio"] + 20)
+
+
+async def test_a_rolling_restart_keeps_the_call(playwright: Playwright, tmp_path: Path) -> None:
+    with nginx_cluster(tmp_path, {"CONSULT_SERVER_DRAIN_SECONDS": "1"}) as cluster:
+        browsers = [
+            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
+            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
+        ]
+        try:
+            pages = [
+                await login(browser, cluster.base, name, ignore_https_errors=True)
+                for browser, name in zip(
+                    browsers, ("clinician.demo", "specialist.demo"), strict=True
+                )
+            ]
+            await start_consult(pages[0], pages[1], "Đau đầu kéo dài")
+            await wait_for_picture(pages[0], SPECIALIST_PICTURE, within=30)
+            await wait_for_picture(pages[1], CLINICIAN_PICTURE, within=30)
+            for page in pages:
+                await page.evaluate("() => { window.sameDocument = true; }")
+            before = cluster.node_pids()
+            os.kill(cluster.server.process.pid, signal.SIGHUP)
+            deadline = time.monotonic() + 90
+            while True:
+                now = cluster.node_pids()
+                if len(now) == 2 and all(now[i] != before[i] for i in before):
+                    break
+                assert time.monotonic() < deadline, (before, now)
+                await asyncio.sleep(0.5)
+            # Both nodes are new processes; the call went on, in the same pages.
+            deadline = time.monotonic() + 20
+            while not all([await flowing(page) for page in pages]):
+                assert time.monotonic() < deadline, "the call did not survive the restart"
+            for page in pages:
+                assert await page.evaluate("() => window.sameDocument === true")
+            await wait_for_picture(pages[0], SPECIALIST_PICTURE, within=5)
+            await wait_for_picture(pages[1], CLINICIAN_PICTURE, within=5)
+        finally:
+            for browser in browsers:
+                await browser.close()
+        log = cluster.server.log()
+        assert log.count("rolling restart: node") == 2, log[-3000:]
+        assert " ERROR " not in log, log[-3000:]
