@@ -162,9 +162,14 @@ async def booked_now(harness: Harness) -> tuple[Client, Client, int]:
     """A booking of a slot starting in a few minutes (hours published from now on)."""
     specialist = await harness.login("specialist.central")
     now = datetime.datetime.now(SERVICE_TIMEZONE)
-    start_minute = now.hour * 60 + now.minute + 5
-    if start_minute + 30 > 24 * 60:  # too close to midnight to book today
-        start_minute = 24 * 60 - 30
+    start = (now + datetime.timedelta(minutes=3)).replace(second=0, microsecond=0)
+    day, start_minute = start.date(), start.hour * 60 + start.minute
+    # A slot cannot run past midnight: shorter near it, and in the last minutes the first
+    # slot of the next day (still due within the room's 15 minutes). Once the hours were
+    # moved back to 23:30 instead, and from 23:30 on no slot was left to book.
+    length = min(30, 24 * 60 - start_minute)
+    if length < 5:
+        day, start_minute, length = day + datetime.timedelta(days=1), 0, 30
     status, body = await specialist.api(
         "PUT",
         "/api/availability",
@@ -172,10 +177,10 @@ async def booked_now(harness: Harness) -> tuple[Client, Client, int]:
             "hours": [
                 {
                     "specialty": "cardiology",
-                    "weekday": now.weekday(),
+                    "weekday": day.weekday(),
                     "start_minute": start_minute,
-                    "end_minute": start_minute + 30,
-                    "slot_minutes": 30,
+                    "end_minute": start_minute + length,
+                    "slot_minutes": length,
                 }
             ]
         },
@@ -183,7 +188,7 @@ async def booked_now(harness: Harness) -> tuple[Client, Client, int]:
     assert status == 200, body
     clinician = await harness.login("clinician.demo")
     status, body = await clinician.api(
-        "GET", f"/api/slots?specialty=cardiology&from={now.date().isoformat()}&days=1"
+        "GET", f"/api/slots?specialty=cardiology&from={day.isoformat()}&days=1"
     )
     free = body["slots"]
     assert free, "a slot minutes from now"
