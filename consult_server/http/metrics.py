@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import ipaddress
 import os
@@ -110,29 +111,21 @@ class Metrics:
             self.db_seconds,
         ):
             metric.labels(node)
-        # Counted from now (the process may have run other apps before: tests).
-        self._seen = self._totals()
-
-    @staticmethod
-    def _totals() -> dict[str, int]:
-        return {
-            "frames_in": TOTALS.frames_in,
-            "bytes_in": TOTALS.bytes_in,
-            "frames_out": TOTALS.frames_out,
-            "bytes_out": TOTALS.bytes_out,
-            "kf": TOTALS.keyframe_requests,
+        # The media path's totals (media.forwarding.MediaTotals), counted from now: the
+        # process may have run other apps before (tests).
+        self._totals_counters = {
+            "frames_in": self.frames_in,
+            "bytes_in": self.bytes_in,
+            "frames_out": self.frames_out,
+            "bytes_out": self.bytes_out,
+            "keyframe_requests": self.keyframe_requests,
         }
+        self._seen = dataclasses.asdict(TOTALS)
 
     def take_totals(self) -> None:
         """Add what the media path counted since the last look."""
-        now = self._totals()
-        for key, counter in (
-            ("frames_in", self.frames_in),
-            ("bytes_in", self.bytes_in),
-            ("frames_out", self.frames_out),
-            ("bytes_out", self.bytes_out),
-            ("kf", self.keyframe_requests),
-        ):
+        now = dataclasses.asdict(TOTALS)
+        for key, counter in self._totals_counters.items():
             if now[key] > self._seen[key]:
                 counter.labels(self.node).inc(now[key] - self._seen[key])
         self._seen = now

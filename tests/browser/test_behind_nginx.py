@@ -14,15 +14,12 @@ from playwright.async_api import Page, Playwright
 from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
-    launch,
-    login,
     past_room_check,
-    picture,
     start_consult,
     wait_for_audio,
     wait_for_picture,
 )
-from tests.support.cluster import Cluster, nginx_cluster
+from tests.support.cluster import Cluster, nginx_cluster, two_sides
 from tests.support.nginx import error_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
@@ -52,17 +49,7 @@ async def test_two_browsers_from_different_processes_meet_behind_nginx(
     playwright: Playwright, tmp_path: Path
 ) -> None:
     with nginx_cluster(tmp_path) as cluster:
-        browsers = [
-            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
-            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
-        ]
-        try:
-            clinician, specialist = [
-                await login(browser, cluster.base, name, ignore_https_errors=True)
-                for browser, name in zip(
-                    browsers, ("clinician.demo", "specialist.demo"), strict=True
-                )
-            ]
+        async with two_sides(playwright, tmp_path, cluster.base) as (clinician, specialist):
             await start_consult(clinician, specialist, "Sốt cao, phát ban")
             rooms = rooms_served(cluster)
             assert len(rooms) >= 2, cluster.served()
@@ -74,9 +61,6 @@ async def test_two_browsers_from_different_processes_meet_behind_nginx(
             await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
             await wait_for_audio(clinician)
             await wait_for_audio(specialist)
-        finally:
-            for browser in browsers:
-                await browser.close()
         # nginx logs a WebSocket when it closes. Every room socket went through one
         # node's route, to that node's own port.
         await asyncio.sleep(1)

@@ -25,14 +25,11 @@ from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
     enter_room,
-    launch,
-    login,
-    picture,
     start_consult,
     wait_for_audio,
     wait_for_picture,
 )
-from tests.support.cluster import NODE_NAME, nginx_cluster
+from tests.support.cluster import NODE_NAME, nginx_cluster, two_sides
 from tests.support.consult_requests import fill_patient
 from tests.support.server import server_env
 
@@ -73,59 +70,50 @@ async def test_a_killed_node_s_call_comes_back_on_the_live_node(
     playwright: Playwright, tmp_path: Path
 ) -> None:
     with nginx_cluster(tmp_path) as cluster:
-        browsers = [
-            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
-            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
-        ]
         supervisor = cluster.server.process.pid
-        try:
-            clinician, specialist = [
-                await login(browser, cluster.base, name, ignore_https_errors=True)
-                for browser, name in zip(
-                    browsers, ("clinician.demo", "specialist.demo"), strict=True
+        async with two_sides(playwright, tmp_path, cluster.base) as (clinician, specialist):
+            try:
+                # A recorded consult (the patient consents).
+                await clinician.get_by_test_id("consult-specialty").select_option(
+                    "internal-medicine"
                 )
-            ]
-            # A recorded consult (the patient consents).
-            await clinician.get_by_test_id("consult-specialty").select_option("internal-medicine")
-            await fill_patient(clinician)
-            await clinician.get_by_test_id("consult-summary").fill("Đau bụng, sốt")
-            await clinician.get_by_test_id("consult-consent").check()
-            await clinician.get_by_test_id("consult-submit").click()
-            await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
-            await enter_room(specialist)
-            await enter_room(clinician, within_ms=60_000)
-            await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
-            await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
-            await wait_for_audio(specialist)
-            await asyncio.sleep(3)  # a few seconds recorded
-            db = cluster.server.data_dir / "consult.sqlite3"
-            before = {
-                "events": rows(db, "SELECT id FROM consult_events"),
-                "audit": rows(db, "SELECT id, hash FROM audit_log"),
-            }
-            place = (await clinician.evaluate(FLOW_JS))["place"]
-            holder = int(place.rsplit("-", 1)[1].split("/")[0])
-            victim = cluster.node_pids()[holder]
-            # The host loses the node: the supervisor is held so that it cannot start
-            # it again, and the room must go to the other node.
-            os.kill(supervisor, signal.SIGSTOP)
-            killed_at = time.monotonic()
-            os.kill(victim, signal.SIGKILL)
-            back = await asyncio.gather(
-                flowing_again(clinician, place, killed_at),
-                flowing_again(specialist, place, killed_at),
-            )
-            print(f"media back {back[0]:.2f} s (clinician), {back[1]:.2f} s (specialist)")
-            moved = (await clinician.evaluate(FLOW_JS))["place"]
-            assert f"/node/{NODE_NAME}-{1 - holder}/" in moved, moved
-            assert max(back) <= BACK_WITHIN_S, back
-            await wait_for_picture(clinician, SPECIALIST_PICTURE, within=5)
-            await wait_for_picture(specialist, CLINICIAN_PICTURE, within=5)
-            await asyncio.sleep(2)
-        finally:
-            os.kill(supervisor, signal.SIGCONT)  # it starts the killed node again
-            for browser in browsers:
-                await browser.close()
+                await fill_patient(clinician)
+                await clinician.get_by_test_id("consult-summary").fill("Đau bụng, sốt")
+                await clinician.get_by_test_id("consult-consent").check()
+                await clinician.get_by_test_id("consult-submit").click()
+                await specialist.get_by_test_id("accept-consult").first.click(timeout=15_000)
+                await enter_room(specialist)
+                await enter_room(clinician, within_ms=60_000)
+                await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
+                await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
+                await wait_for_audio(specialist)
+                await asyncio.sleep(3)  # a few seconds recorded
+                db = cluster.server.data_dir / "consult.sqlite3"
+                before = {
+                    "events": rows(db, "SELECT id FROM consult_events"),
+                    "audit": rows(db, "SELECT id, hash FROM audit_log"),
+                }
+                place = (await clinician.evaluate(FLOW_JS))["place"]
+                holder = int(place.rsplit("-", 1)[1].split("/")[0])
+                victim = cluster.node_pids()[holder]
+                # The host loses the node: the supervisor is held so that it cannot start
+                # it again, and the room must go to the other node.
+                os.kill(supervisor, signal.SIGSTOP)
+                killed_at = time.monotonic()
+                os.kill(victim, signal.SIGKILL)
+                back = await asyncio.gather(
+                    flowing_again(clinician, place, killed_at),
+                    flowing_again(specialist, place, killed_at),
+                )
+                print(f"media back {back[0]:.2f} s (clinician), {back[1]:.2f} s (specialist)")
+                moved = (await clinician.evaluate(FLOW_JS))["place"]
+                assert f"/node/{NODE_NAME}-{1 - holder}/" in moved, moved
+                assert max(back) <= BACK_WITHIN_S, back
+                await wait_for_picture(clinician, SPECIALIST_PICTURE, within=5)
+                await wait_for_picture(specialist, CLINICIAN_PICTURE, within=5)
+                await asyncio.sleep(2)
+            finally:
+                os.kill(supervisor, signal.SIGCONT)  # it starts the killed node again
         # The restarted node recovers what its predecessor was writing: interrupted,
         # while the live node goes on writing the new session's files.
         deadline = time.monotonic() + 30
@@ -157,17 +145,7 @@ async def test_a_drained_node_s_call_moves_once_within_five_seconds(
     playwright: Playwright, tmp_path: Path
 ) -> None:
     with nginx_cluster(tmp_path, {"CONSULT_SERVER_DRAIN_SECONDS": "2"}) as cluster:
-        browsers = [
-            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
-            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
-        ]
-        try:
-            clinician, specialist = [
-                await login(browser, cluster.base, name, ignore_https_errors=True)
-                for browser, name in zip(
-                    browsers, ("clinician.demo", "specialist.demo"), strict=True
-                )
-            ]
+        async with two_sides(playwright, tmp_path, cluster.base) as (clinician, specialist):
             await start_consult(clinician, specialist, "Ho, khó thở")
             await wait_for_picture(clinician, SPECIALIST_PICTURE, within=30)
             await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
@@ -198,9 +176,6 @@ async def test_a_drained_node_s_call_moves_once_within_five_seconds(
             ):
                 health = await reply.json()
             assert health["node"] == holder and health["takes_rooms"] is False, health
-        finally:
-            for browser in browsers:
-                await browser.close()
         log = cluster.server.log()
         assert "drained: 1 room(s) moved" in log, log[-2000:]
         assert " ERROR " not in log, log[-3000:]
@@ -216,17 +191,7 @@ async def flowing(page: Page) -> bool:
 
 async def test_a_rolling_restart_keeps_the_call(playwright: Playwright, tmp_path: Path) -> None:
     with nginx_cluster(tmp_path, {"CONSULT_SERVER_DRAIN_SECONDS": "1"}) as cluster:
-        browsers = [
-            await launch(playwright, picture(tmp_path, "clinician", CLINICIAN_PICTURE)),
-            await launch(playwright, picture(tmp_path, "specialist", SPECIALIST_PICTURE)),
-        ]
-        try:
-            pages = [
-                await login(browser, cluster.base, name, ignore_https_errors=True)
-                for browser, name in zip(
-                    browsers, ("clinician.demo", "specialist.demo"), strict=True
-                )
-            ]
+        async with two_sides(playwright, tmp_path, cluster.base) as pages:
             await start_consult(pages[0], pages[1], "Đau đầu kéo dài")
             await wait_for_picture(pages[0], SPECIALIST_PICTURE, within=30)
             await wait_for_picture(pages[1], CLINICIAN_PICTURE, within=30)
@@ -249,9 +214,6 @@ async def test_a_rolling_restart_keeps_the_call(playwright: Playwright, tmp_path
                 assert await page.evaluate("() => window.sameDocument === true")
             await wait_for_picture(pages[0], SPECIALIST_PICTURE, within=5)
             await wait_for_picture(pages[1], CLINICIAN_PICTURE, within=5)
-        finally:
-            for browser in browsers:
-                await browser.close()
         log = cluster.server.log()
         assert log.count("rolling restart: node") == 2, log[-3000:]
         assert " ERROR " not in log, log[-3000:]

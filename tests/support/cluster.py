@@ -4,11 +4,20 @@ real redis-server: what ``consult-server proxy-config`` writes, as an operator r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.async_api import Page, Playwright
+
+from tests.support.browser import (
+    CLINICIAN_PICTURE,
+    SPECIALIST_PICTURE,
+    launch,
+    login,
+    picture,
+)
 from tests.support.nginx import nginx, self_signed, site_config
 from tests.support.redis_server import redis_server
 from tests.support.server import RunningServer, free_port, free_ports, run_server
@@ -92,3 +101,24 @@ def nginx_cluster(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterato
             nginx(tmp, site, proxy_port) as base,
         ):
             yield Cluster(server, base, port, redis_url, tmp)
+
+
+@asynccontextmanager
+async def two_sides(
+    playwright: Playwright, tmp: Path, base: str
+) -> AsyncIterator[tuple[Page, Page]]:
+    """The clinician's and the specialist's Chromiums (each its own picture), signed in
+    at ``base`` (nginx's self-signed TLS accepted); closed when the block ends."""
+    browsers = [
+        await launch(playwright, picture(tmp, "clinician", CLINICIAN_PICTURE)),
+        await launch(playwright, picture(tmp, "specialist", SPECIALIST_PICTURE)),
+    ]
+    try:
+        pages = [
+            await login(browser, base, name, ignore_https_errors=True)
+            for browser, name in zip(browsers, ("clinician.demo", "specialist.demo"), strict=True)
+        ]
+        yield pages[0], pages[1]
+    finally:
+        for browser in browsers:
+            await browser.close()
