@@ -505,6 +505,13 @@ class MediaHub:
         peer.candidates += 1
         return True
 
+    def live(self, room_id: str, user_id: int) -> bool:
+        """Whether this participant's peer is here, connected and not reported lost: a
+        page whose signaling socket came back may then keep its peer connection."""
+        room = self._rooms.get(room_id)
+        peer = room.peers.get(user_id) if room else None
+        return peer is not None and not peer.lost and peer.pc.connectionState == "connected"
+
     async def leave(self, room_id: str, user_id: int) -> None:
         room = self._rooms.get(room_id)
         if room is None:

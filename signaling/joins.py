@@ -104,7 +104,10 @@ class Joins:
                     await ports.rooms.started(number, decision.at)
                     await self.recordings.start(spec.key, decision.at)
             state = await edge.emit_state(spec.key)
-            return {"ok": True, "room": state, "ice": self.ice(claims)}
+            # Only the socket dropped (a ping lost on a saturated uplink): the media may
+            # still flow, and the page keeps its peer connection rather than rebuild it.
+            media = self.media.live(spec.key, claims.user_id)
+            return {"ok": True, "room": state, "ice": self.ice(claims), "media": media}
 
         return await edge.guard(sid, act)
 

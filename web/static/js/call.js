@@ -4,9 +4,11 @@
  * Reconnect, don't reload: a watchdog notices a dead peer connection (failed, ICE
  * disconnected for a few seconds, not up long after it was built, or no media at all for
  * 8 s while someone is there) and rebuilds it by itself with backoff (aiortc has no ICE
- * restart, so a new peer connection takes the same seat); a socket reconnect does the
- * same. Each join counts up, and a join overtaken by a newer one gives up and closes what
- * it built. The link's quality is watched (quality.js): our video pauses when the link
+ * restart, so a new peer connection takes the same seat). A socket reconnect takes the
+ * seat back and keeps the peer connection if it is up and the server still has its end
+ * (only the socket dropped: its pings lost on a saturated uplink), else rebuilds. Each
+ * join counts up, and a join overtaken by a newer one gives up and closes what it built.
+ * The link's quality is watched (quality.js): our video pauses when the link
  * cannot carry it, and the others are told our state (muted, camera off, paused, quality)
  * on every change and every join.
  *
@@ -152,8 +154,12 @@ export function createCall(deps) {
     refreshStatus();
   }
 
-  /** Join (or take our seat back) and build a new peer connection. */
-  async function join() {
+  /**
+   * Join (or take our seat back) and build a new peer connection; with `keep` (only the
+   * socket dropped), keep the one we have if it is up and the server still has its end.
+   * @param {{keep?: boolean}} [options]
+   */
+  async function join({ keep = false } = {}) {
     if (finished) return;
     const mine = ++generation;
     building = true;
@@ -167,7 +173,10 @@ export function createCall(deps) {
       // Our state again on every (re)join: a missing device, a paused video and the
       // link's quality may have been sent on a socket that has since dropped.
       if (publishing) sendMediaState();
-      await startMedia(mine);
+      const intact =
+        keep && reply.media === true && pc?.connectionState === "connected" && deps.remotes.count() <= negotiated;
+      if (intact) console.info("socket back: the peer connection goes on");
+      else await startMedia(mine);
     } catch (error) {
       if (mine !== generation) return;
       const err = /** @type {any} */ (error);
@@ -207,16 +216,21 @@ export function createCall(deps) {
     else if (!inboundStalledSince) inboundStalledSince = now;
     inboundBytes = total;
     const dead =
-      pc.connectionState === "failed" ||
-      (!connected && now - lastRebuild >= SETUP_LIMIT_MS) ||
-      (disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS) ||
-      (inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS);
+      pc.connectionState === "failed"
+        ? "failed"
+        : !connected && now - lastRebuild >= SETUP_LIMIT_MS
+          ? "not up"
+          : disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS
+            ? "ice disconnected"
+            : inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS
+              ? "no media"
+              : "";
     deps.onWatch();
     if (!dead || !deps.online()) return; // without the socket, its reconnect rejoins
     const wait = BACKOFF_MS[Math.min(rebuildAttempts, BACKOFF_MS.length - 1)];
     if (now - lastRebuild < wait) return;
     rebuildAttempts += 1;
-    console.info("rebuilding the peer connection", { attempt: rebuildAttempts });
+    console.info("rebuilding the peer connection", { attempt: rebuildAttempts, reason: dead });
     deps.notice(t("room.reconnecting"));
     await join();
   }
@@ -266,7 +280,7 @@ export function createCall(deps) {
     join,
     /** The socket (re)connected: take our seat again if we were in the room. */
     reconnected() {
-      if (entered) join();
+      if (entered) join({ keep: true });
     },
     /** The room state changed: someone invited needs a transceiver pair, so rebuild. */
     remotesChanged() {

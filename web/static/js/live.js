@@ -50,7 +50,8 @@ export function connect(auth = {}, place = {}) {
     document.documentElement.dataset.live = "up";
     if (lost instanceof HTMLElement) lost.hidden = true;
   });
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (/** @type {string} */ reason) => {
+    console.info("socket disconnected", reason);
     document.documentElement.dataset.live = "down";
     clearTimeout(telling);
     telling = setTimeout(() => {
