@@ -86,9 +86,10 @@ class Peer:
     user_id: int
     pc: RTCPeerConnection
     publishes: bool
-    #: This peer's own published tracks' receivers and publications, by kind.
+    #: This peer's own published tracks' receivers by kind, and its publications by
+    #: (publisher, kind): its own id, or for a relay the publishers it brings.
     receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
-    publications: dict[str, Publication] = field(default_factory=dict)
+    publications: dict[tuple[int, str], Publication] = field(default_factory=dict)
     #: What this peer receives: one subscription per (publisher, kind).
     subscriptions: dict[tuple[int, str], Subscription] = field(default_factory=dict)
     #: Latest REMB this peer's browser reported per publisher's video, bits/s.
@@ -110,6 +111,9 @@ class Peer:
     #: Whether ICE was told that no more candidates come (only after one was usable:
     #: with none, the browser's checks are its candidates, learned peer-reflexive).
     candidates_ended: bool = False
+    #: A relay from the room's origin node (``relay_offer``): the publishers whose
+    #: audio and video it brings, in the order of its transceivers of each kind.
+    relays: tuple[int, ...] = ()
 
 
 @dataclass
@@ -153,6 +157,8 @@ class MediaHub:
         self._remb_task: asyncio.Task[None] | None = None
         #: Set by the signaling edge: told when a peer's link is lost or comes back.
         self.on_peer_state: PeerStateCallback | None = None
+        #: Told (room, reason) when a relay from a room's origin node is lost.
+        self.on_relay_lost: Callable[[str, str], None] | None = None
 
     def room(self, room_id: str) -> MediaRoom | None:
         return self._rooms.get(room_id)
@@ -291,16 +297,24 @@ class MediaHub:
         aiortc_hook.watch_sender(sender, keyframe_request, remb, loss if kind == "video" else None)
 
     def _publish(self, room: MediaRoom, peer: Peer, track: MediaStreamTrack) -> None:
-        receiver = next(t.receiver for t in peer.pc.getTransceivers() if t.receiver.track is track)
         kind = track.kind
-        key = (peer.user_id, kind)
+        same_kind = [t for t in peer.pc.getTransceivers() if t.kind == kind]
+        index = next(i for i, t in enumerate(same_kind) if t.receiver.track is track)
+        receiver = same_kind[index].receiver
+        if peer.relays:
+            if index >= len(peer.relays):
+                return
+            key = (peer.relays[index], kind)
+        else:
+            key = (peer.user_id, kind)
         old = room.publications.pop(key, None)
         if old is not None:
             old.close()
         publication = Publication(kind, KeyframeRequester(lambda: aiortc_hook.send_pli(receiver)))
         room.publications[key] = publication
-        peer.publications[kind] = publication
-        peer.receivers[kind] = receiver
+        peer.publications[key] = publication
+        if not peer.relays:
+            peer.receivers[kind] = receiver
 
         def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
             publication.on_frame(codec, frame.data, frame.timestamp)
@@ -310,12 +324,12 @@ class MediaHub:
                 room.publications.pop(key)
                 publication.close()
 
-        uplink = aiortc_hook.UplinkEstimate() if kind == "video" else None
+        uplink = aiortc_hook.UplinkEstimate() if kind == "video" and not peer.relays else None
         if uplink is not None:
             peer.uplink = uplink
         aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost, uplink)
         if room.recording_dir is not None:
-            self._record(room, peer.user_id, kind, publication, new_source=True)
+            self._record(room, key[0], kind, publication, new_source=True)
         for other in room.peers.values():
             subscription = other.subscriptions.get(key)
             if subscription is not None:
@@ -424,6 +438,10 @@ class MediaHub:
         if peer.lost == lost:
             return
         peer.lost = lost
+        if peer.relays:
+            if lost and self.on_relay_lost is not None:
+                self.on_relay_lost(room.room_id, reason)
+            return
         if lost:
             log.warning("room %s: participant %s lost (%s)", room.room_id, peer.user_id, reason)
         else:
@@ -505,6 +523,51 @@ class MediaHub:
         peer.candidates += 1
         return True
 
+    # -- relays between nodes --------------------------------------------------------
+
+    async def relay_offer(self, room_id: str, relay_id: int, sources: Sequence[int]) -> str:
+        """The receiving end of a relay from the node holding ``room_id`` (its origin):
+        a peer that takes each of ``sources``' audio and video once and publishes them
+        here under their own ids, for this node's viewers. Returns its offer; the
+        origin answers it as a receive-only participant (``handle_offer``), and
+        :meth:`relay_answer` takes that answer. Replaces an earlier relay of the room."""
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=self._ice, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        peer = Peer(relay_id, pc, publishes=True, relays=tuple(sources))
+        room = self._rooms.setdefault(room_id, MediaRoom(room_id))
+        for kind in ("audio", "video"):
+            for _ in sources:
+                transceiver = pc.addTransceiver(kind, direction="recvonly")
+                transceiver.setCodecPreferences(_codec_preferences(kind, self.settings.video_codec))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if room.peers.get(relay_id) is peer:
+                self._publish(room, peer, track)
+
+        @pc.on("connectionstatechange")
+        def on_connection_state() -> None:
+            state = pc.connectionState
+            if state in ("failed", "closed") and room.peers.get(relay_id) is peer:
+                self._report(room, peer, lost=True, reason=f"relay_{state}")
+
+        await pc.setLocalDescription(await pc.createOffer())
+        old = room.peers.pop(relay_id, None)
+        room.peers[relay_id] = peer
+        if old is not None:
+            await self._close_peer(room, old)
+        self._ensure_remb_task()
+        return str(pc.localDescription.sdp)
+
+    async def relay_answer(self, room_id: str, relay_id: int, sdp: str) -> None:
+        """The origin's answer to :meth:`relay_offer`: the relay connects."""
+        room = self._rooms.get(room_id)
+        peer = room.peers.get(relay_id) if room else None
+        if peer is None or not peer.relays:
+            raise MediaError("no_peer", "no relay is waiting for this answer")
+        await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
     def live(self, room_id: str, user_id: int) -> bool:
         """Whether this participant's peer is here, connected and not reported lost: a
         page whose signaling socket came back may then keep its peer connection."""
@@ -532,8 +595,7 @@ class MediaHub:
 
     async def _close_peer(self, room: MediaRoom, peer: Peer) -> None:
         # Only this peer's own publications: a reconnect's new ones already replaced them.
-        for kind, publication in peer.publications.items():
-            key = (peer.user_id, kind)
+        for key, publication in peer.publications.items():
             if room.publications.get(key) is publication:
                 room.publications.pop(key)
             publication.close()

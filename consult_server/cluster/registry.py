@@ -21,8 +21,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from aiohttp.web import AppKey
@@ -104,8 +105,19 @@ return 0
 """
 
 
+#: How long :meth:`RedisRegistry.ask` waits for the other node's answer.
+ASK_SECONDS = 10.0
+
+#: (room, request, asking node) -> the answer: what a node answers another's question.
+AskHandler = Callable[[str, dict[str, Any], str], Awaitable[dict[str, Any]]]
+
+
 class NoLiveNode(Exception):
     """No node is alive to take a room."""
+
+
+class NoAnswer(Exception):
+    """The node asked did not answer (gone, or too slow)."""
 
 
 class Registry(Protocol):
@@ -209,6 +221,9 @@ class RedisRegistry:
         self._stopping = False
         #: Called with (room, what) for each message another node forwards here.
         self.on_message: Callable[[str, str], Awaitable[None]] | None = None
+        #: Answers another node's question (see :meth:`ask`).
+        self.on_ask: AskHandler | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     @property
     def node_id(self) -> str:
@@ -292,10 +307,57 @@ class RedisRegistry:
         self.draining = True
         await self.beat()
 
-    async def tell_node(self, node: str, what: str) -> int:
-        """Send ``what`` to ``node`` (``consult-server drain``); how many heard it."""
-        message = json.dumps({"room": "", "what": what})
+    async def tell_node(self, node: str, what: str, room: str = "") -> int:
+        """Send ``what`` (about ``room``) to ``node`` (``consult-server drain``, a relay's
+        sources changed); how many heard it."""
+        message = json.dumps({"room": room, "what": what})
         return int(await self.client.publish(f"{self._prefix}to:{node}", message))
+
+    async def holder(self, room: str) -> str | None:
+        """The id of the node holding ``room`` now (placing it if nobody does)."""
+        try:
+            return (await self.place(room)).id
+        except NoLiveNode:
+            return None
+
+    async def ask(
+        self, node: str, room: str, request: dict[str, Any], within: float = ASK_SECONDS
+    ) -> dict[str, Any]:
+        """Ask ``node`` about ``room`` and wait for its answer (its ``on_ask``), over a
+        reply channel of this question's own; NoAnswer if it is gone or too slow."""
+        reply_to = f"{self._prefix}reply:{uuid.uuid4().hex}"
+        message = json.dumps(
+            {"room": room, "what": "ask", "request": request, "from": self._id, "reply": reply_to}
+        )
+        async with self.client.pubsub() as pubsub:
+            await pubsub.subscribe(reply_to)
+            if not await self.client.publish(f"{self._prefix}to:{node}", message):
+                raise NoAnswer(node)
+            deadline = asyncio.get_running_loop().time() + within
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                answer = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+                if answer is not None:
+                    data = json.loads(answer["data"])
+                    if not isinstance(data, dict):
+                        raise NoAnswer(node)
+                    return data
+        raise NoAnswer(node)
+
+    async def _answer(self, data: dict[str, Any]) -> None:
+        """Answer another node's question (in a task of its own: the listener goes on)."""
+        answer: dict[str, Any]
+        try:
+            if self.on_ask is None:
+                answer = {"error": {"code": "not_answered", "message": "this node answers nothing"}}
+            else:
+                answer = await self.on_ask(
+                    str(data["room"]), dict(data["request"]), str(data["from"])
+                )
+        except Exception:
+            log.exception("a cluster question failed")
+            answer = {"error": {"code": "internal", "message": "the node could not answer"}}
+        with contextlib.suppress(aioredis.RedisError):
+            await self.client.publish(str(data["reply"]), json.dumps(answer))
 
     async def holds_here(self, room: str) -> bool:
         try:
@@ -334,7 +396,11 @@ class RedisRegistry:
                         if message is None:
                             continue
                         data = json.loads(message["data"])
-                        if self.on_message is not None:
+                        if data.get("what") == "ask":
+                            task = asyncio.create_task(self._answer(data))
+                            self._answering.add(task)
+                            task.add_done_callback(self._answering.discard)
+                        elif self.on_message is not None:
                             await self.on_message(str(data["room"]), str(data["what"]))
             except aioredis.RedisError as exc:
                 log.warning("cluster messages lost for a moment: %s", type(exc).__name__)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
@@ -92,6 +92,50 @@ class ClientPeer:
         image = self.received.frames[-1].to_ndarray(format="rgb24")
         h, w, _ = image.shape
         r, g, b = image[h // 2, w // 2]
+        return int(r), int(g), int(b)
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self._tasks:
+            task.cancel()
+
+
+class Viewer:
+    """A viewer's browser: receive-only transceiver pairs, one per picture, and the
+    last frame of each picture by its place in the room state's order."""
+
+    def __init__(self, pictures: int) -> None:
+        # One transport for every picture, as browsers bundle.
+        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        for kind in ("audio", "video"):
+            for _ in range(pictures):
+                self.pc.addTransceiver(kind, direction="recvonly")
+        self.last: dict[int, VideoFrame] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.pc.on("track", self._on_track)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind != "video":
+            return
+        videos = [t for t in self.pc.getTransceivers() if t.kind == "video"]
+        place = next(i for i, t in enumerate(videos) if t.receiver.track is track)
+        self._tasks.append(asyncio.create_task(self._drain(place, track)))
+
+    async def _drain(self, place: int, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, VideoFrame)
+                self.last[place] = frame
+        except MediaStreamError:
+            return
+
+    def colour(self, place: int) -> Colour | None:
+        frame = self.last.get(place)
+        if frame is None:
+            return None
+        image = frame.to_ndarray(format="rgb24")
+        r, g, b = image[image.shape[0] // 2, image.shape[1] // 2]
         return int(r), int(g), int(b)
 
     async def close(self) -> None:

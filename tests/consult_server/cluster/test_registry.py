@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from consult_server.cluster.nodes import SocketRoute
-from consult_server.cluster.registry import NoLiveNode, RedisRegistry
+from consult_server.cluster.registry import NoAnswer, NoLiveNode, RedisRegistry
 from tests.support.redis_server import redis_server
 
 pytestmark = pytest.mark.redis
@@ -191,3 +191,41 @@ async def test_who_is_online_elsewhere_comes_with_the_heartbeats(client: aioredi
     await asyncio.sleep(DEAD_AFTER + 0.2)  # a stops beating: its users are gone with it
     await b.beat()
     assert await b.online_elsewhere() == set()
+
+
+async def test_a_node_answers_another_s_question_and_a_gone_one_none(
+    client: aioredis.Redis,
+) -> None:
+    a, b = node(client, "a", [0]), node(client, "b", [0])
+    heard: list[tuple[str, dict[str, object], str]] = []
+
+    async def answer(room: str, request: dict[str, object], asker: str) -> dict[str, object]:
+        heard.append((room, request, asker))
+        if request.get("slow"):
+            await asyncio.sleep(1.0)
+        return {"ok": True, "sdp": f"answer to {request['sdp']}"}
+
+    b.on_ask = answer
+    await a.start()
+    await b.start()
+    try:
+        reply = await a.ask("b", "teaching:4", {"sdp": "offer"})
+        assert reply == {"ok": True, "sdp": "answer to offer"}
+        assert heard == [("teaching:4", {"sdp": "offer"}, "a")]
+        # Questions are answered side by side, each on its own reply channel.
+        both = await asyncio.gather(
+            a.ask("b", "teaching:4", {"sdp": "1"}), a.ask("b", "teaching:5", {"sdp": "2"})
+        )
+        assert [r["sdp"] for r in both] == ["answer to 1", "answer to 2"]
+        with pytest.raises(NoAnswer):
+            await a.ask("b", "teaching:4", {"sdp": "x", "slow": True}, within=0.3)
+        started = time.monotonic()
+        with pytest.raises(NoAnswer):
+            await a.ask("gone", "teaching:4", {"sdp": "x"})
+        assert time.monotonic() - started < 1, "nobody listening: known at once"
+        # A node that answers nothing says so.
+        b.on_ask = None
+        assert (await a.ask("b", "teaching:4", {}))["error"]["code"] == "not_answered"
+    finally:
+        await a.stop()
+        await b.stop()
