@@ -385,7 +385,9 @@ def create_app(
         consult_rooms.KIND: RoomPorts(
             consult_kind, recording=consult_kind, chat=consult_kind, files=consult_kind
         ),
-        teaching_rooms.KIND: RoomPorts(teaching_kind, questions=teaching_kind, screens=True),
+        teaching_rooms.KIND: RoomPorts(
+            teaching_kind, questions=teaching_kind, screens=True, relayed=True
+        ),
     }
     settings = SignalingSettings(
         secret=config.secret_bytes(),
@@ -407,6 +409,7 @@ def create_app(
     if isinstance(registry, RedisRegistry):
         # Changes reach the room's holder; heartbeats carry who has a page open here.
         registry.on_message = _cluster_messages(registry, signaling, config.server.drain_seconds)
+        registry.on_ask = signaling.relays.answer
         registry.set_online(signaling.online_here)
     consults.set_notifier(signaling.notify_users)
 

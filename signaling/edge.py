@@ -22,7 +22,8 @@ from media.errors import ConsultServerError
 from signaling.event_limits import EventLimits
 from signaling.messages import BadMessage
 from signaling.ports import People, Person, SignalingSettings
-from signaling.room_kinds import RoomPorts, parse_room_key
+from signaling.room import Room
+from signaling.room_kinds import RoomPorts, RoomSpec, parse_room_key
 from signaling.room_state import RoomPresence, people_in, room_state
 from signaling.rooms import Rooms
 from signaling.socket_server import LogBudget
@@ -79,6 +80,10 @@ class RoomEdge:
         self.event_limits = EventLimits()
         #: Messages that failed on our side (answered "internal").
         self.fault_log = LogBudget()
+        #: Told each state sent (the relays compare its sources with theirs).
+        self.on_state: Callable[[str, dict[str, Any]], None] | None = None
+        #: Rooms whose state this node does not send (relayed here: their origin does).
+        self.quiet: Callable[[str], bool] = lambda key: False
 
     def kind(self, key: str) -> tuple[RoomPorts, int]:
         """The kind of room ``key`` names, and its id."""
@@ -87,6 +92,24 @@ class RoomEdge:
             return self.kinds[kind], number
         except (ValueError, KeyError):
             raise BadMessage("token_invalid", "the join token names no room") from None
+
+    def open_room(self, spec: RoomSpec) -> Room:
+        """Open the room, or take in publishers added since (an invitation)."""
+        room = self.rooms.open(
+            spec.key,
+            lambda: Room(
+                spec.key,
+                publishers=spec.publishers,
+                grace_seconds=self.settings.room_grace_seconds,
+                allowed=spec.allowed,
+                quorum=spec.quorum,
+            ),
+        )
+        for user_id in spec.publishers - room.publishers:
+            self.rooms.invite(spec.key, user_id)
+        current = self.rooms.get(spec.key)
+        assert current is not None
+        return current
 
     async def claims(self, sid: str, token: str) -> JoinClaims:
         """The token's claims, if it is valid and the socket's user's."""
@@ -128,10 +151,12 @@ class RoomEdge:
     async def emit_state(self, key: str, only_if_open: bool = True) -> dict[str, Any] | None:
         """Tell everyone in room ``key`` its state: the one place ``room:state`` is sent.
         ``only_if_open``: not once the room has closed here (nobody is left to tell)."""
-        if only_if_open and key not in self.presence:
+        if (only_if_open and key not in self.presence) or self.quiet(key):
             return None
         state = await self.state(key)
         await self.sio.emit("room:state", state, room=room_channel(key))
+        if self.on_state is not None:
+            self.on_state(key, state)
         return state
 
     async def tell(self, key: str, event: str, payload: dict[str, Any], **kw: Any) -> None:

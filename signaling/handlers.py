@@ -37,15 +37,17 @@ from signaling.chat import Chat
 from signaling.connection_test import ConnectionTests
 from signaling.edge import RoomEdge, error, login_channel, user_channel
 from signaling.joins import Joins
+from signaling.messages import BadMessage
 from signaling.ports import AlwaysHere, People, Placement, SignalingSettings
 from signaling.questions import Questions
 from signaling.recording import RoomRecordings
+from signaling.relays import Relays
 from signaling.room_kinds import RoomPorts
 from signaling.rooms import Rooms
 from signaling.screens import Screens
 from signaling.showing import Showing
 from signaling.socket_server import GuardedServer
-from signaling.tokens import TokenRefused, verify_join_token
+from signaling.tokens import JoinClaims, TokenRefused, verify_join_token
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,10 @@ class Signaling:
         self.edge = RoomEdge(self.sio, settings, people, rooms, room_kinds, self.recordings.live)
         self.showing = Showing(self.edge)
         self.screens = Screens(self.edge, media)
-        self.joins = Joins(self.edge, media, self.recordings, self.showing, self.screens)
+        self.relays = Relays(self.edge, media, self.placement)
+        self.joins = Joins(
+            self.edge, media, self.recordings, self.showing, self.screens, self.relays
+        )
         self.chat = Chat(self.edge)
         self.questions = Questions(self.edge)
         #: The far ends of the pre-join connection tests.
@@ -210,9 +215,14 @@ class Signaling:
             await self.joins.refresh(key)
 
     async def on_forwarded(self, key: str, what: str) -> None:
-        """Another node told this one, the room's holder, that ``what`` changed."""
+        """Another node told this one, the room's holder, that ``what`` changed (or,
+        from a relayed room's origin, that its sources did)."""
         if what == "refresh":
             await self.joins.refresh(key)
+        elif what == "relay:sources":
+            await self.relays.sources_changed(key)
+        else:
+            await self.relays.heard(key, what)
 
     async def tick(self, now: float) -> None:
         await self.joins.tick(now)
@@ -236,7 +246,7 @@ class Signaling:
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "token_invalid", "message": "this join token is not yours"}
                 )
-            if not await self.placement.holds_here(claims.room):
+            if not await self.placement.holds_here(claims.room) and not self._relayable(claims):
                 # Another node holds the room (or took it over): the page asks where.
                 raise socketio.exceptions.ConnectionRefusedError(
                     {"code": "room_elsewhere", "message": "this room is on another node"}
@@ -245,6 +255,13 @@ class Signaling:
         await self.sio.enter_room(sid, user_channel(user.id))
         if user.login:
             await self.sio.enter_room(sid, login_channel(user.login))
+
+    def _relayable(self, claims: JoinClaims) -> bool:
+        """A viewer of a room another node holds may watch from here (a relay)."""
+        try:
+            return self.relays.relayable(claims)
+        except BadMessage:
+            return False
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.edge.event_limits.forget(sid)

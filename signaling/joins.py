@@ -22,6 +22,7 @@ from signaling.messages import (
     OfferMessage,
 )
 from signaling.recording import RoomRecordings
+from signaling.relays import Relays, is_relay
 from signaling.room import (
     Decision,
     Dropped,
@@ -51,9 +52,11 @@ class Joins:
         recordings: RoomRecordings,
         showing: Showing,
         screens: Screens,
+        relays: Relays,
     ) -> None:
         self.edge = edge
         self.media = media
+        self.relays = relays
         self.recordings = recordings
         self.showing = showing
         self.screens = screens
@@ -73,6 +76,14 @@ class Joins:
 
         async def act() -> Ack:
             claims = await edge.claims(sid, JoinMessage.parse(data).token)
+            relays = self.relays
+            if relays.relayable(claims) and not await relays.placement.holds_here(claims.room):
+                # A viewer whose page came to this node: the room is relayed here.
+                return {**await relays.join(sid, claims), "ice": self.ice(claims)}
+            if relays.relayed_here(claims.room):
+                # The room came here (its origin died or drained): no relay of it now;
+                # its viewers' pages rebuild their connections and join it here.
+                await relays.close(claims.room, tell_origin=False)
             ports, number = edge.kind(claims.room)
             spec = await ports.rooms.spec(number)
             if spec.allowed is not None and claims.user_id not in spec.allowed:
@@ -113,22 +124,7 @@ class Joins:
 
     def sync(self, spec: RoomSpec) -> Room:
         """Open the room, or take in publishers added since (an invitation)."""
-        rooms = self.edge.rooms
-        room = rooms.open(
-            spec.key,
-            lambda: Room(
-                spec.key,
-                publishers=spec.publishers,
-                grace_seconds=self.edge.settings.room_grace_seconds,
-                allowed=spec.allowed,
-                quorum=spec.quorum,
-            ),
-        )
-        for user_id in spec.publishers - room.publishers:
-            rooms.invite(spec.key, user_id)
-        current = rooms.get(spec.key)
-        assert current is not None
-        return current
+        return self.edge.open_room(spec)
 
     async def refresh(self, key: str) -> None:
         """The room's people changed in the store (an invitation): tell everyone in it."""
@@ -143,7 +139,11 @@ class Joins:
             message = OfferMessage.parse(data)
             claims = await self.edge.joined(sid, message.token)
             room = self.edge.rooms.get(claims.room)
-            order = media_order(room, self.edge.presence[claims.room])
+            if self.relays.relayed_here(claims.room):
+                await self.relays.ready(claims.room)  # a relay being built: its sources
+                order = self.relays.sources(claims.room)
+            else:
+                order = media_order(room, self.edge.presence[claims.room])
             own = (claims.user_id, screen_id(claims.user_id))
             answer = await self.media.handle_offer(
                 claims.room,
@@ -203,12 +203,18 @@ class Joins:
         for key in list(rooms):
             presence = self.edge.presence.get(key)
             if presence and presence.sids.get(user_id) == sid:
+                if self.relays.relayed_here(key):
+                    self.relays.lost(key, user_id, self.edge.settings.room_grace_seconds)
+                    continue
                 presence.sids.pop(user_id, None)
                 await self.drop(key, user_id, "socket_lost")
 
     # -- carrying out decisions ------------------------------------------------------
 
     async def leave(self, key: str, user_id: int) -> None:
+        if self.relays.relayed_here(key):
+            await self.relays.leave(key, user_id)
+            return
         now = time.time()
         presence = self.edge.presence.get(key)
         if presence is not None:
@@ -241,6 +247,12 @@ class Joins:
         task.add_done_callback(log_failure)
 
     async def _link_changed(self, key: str, user_id: int, state: str, reason: str) -> None:
+        if is_relay(user_id):  # another node's relay of this room: its edge went away
+            if state == "lost":
+                await self.relays.relay_lost_here(key, user_id)
+            return
+        if self.relays.relayed_here(key):
+            return  # a viewer here: the socket's drop keeps the seat
         owner = screen_owner(user_id)
         if owner is not None:  # a shared screen lost stops (its page may send it again)
             if state == "lost":
@@ -265,6 +277,7 @@ class Joins:
     async def end(self, key: str, decision: SessionEnd) -> None:
         ports, number = self.edge.kind(key)
         await self.recordings.stop(key)
+        self.relays.forget_origin(key)
         await self.media.close_room(key)
         presence = self.edge.presence.pop(key, RoomPresence())
         for user_id in list(presence.sids):
@@ -279,6 +292,7 @@ class Joins:
         without ending it (the consult stays in session; the pages rejoin elsewhere)."""
         await self.recordings.stop(key)
         await self.edge.tell(key, "room:move", {})
+        self.relays.forget_origin(key)
         await self.media.close_room(key)
         self.edge.presence.pop(key, None)
         self.edge.rooms.close(key)

@@ -8,7 +8,7 @@ and the settings it needs are handed to ``Signaling`` when the application is wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from signaling.turn import TurnSettings
 
@@ -33,16 +33,36 @@ class People(Protocol):
     async def person(self, user_id: int) -> Person | None: ...
 
 
+class NoAnswer(Exception):
+    """The node asked did not answer (gone, or too slow)."""
+
+
 class Placement(Protocol):
-    """Which node holds which room (several processes: a Redis registry)."""
+    """Which node holds which room (several processes: a Redis registry), and the
+    questions and messages nodes send one another about rooms."""
+
+    @property
+    def node_id(self) -> str: ...
 
     async def holds_here(self, room: str) -> bool:
         """Is ``room`` held by this process (placing it here if no live node holds it)?"""
         ...
 
+    async def holder(self, room: str) -> str | None:
+        """The node holding ``room`` (placing it if none does); None: no node lives."""
+        ...
+
     async def forward(self, room: str, what: str) -> bool:
         """Tell the process holding ``room``, if another, that ``what`` changed; False
         when it is held here (or nowhere): the caller acts itself."""
+        ...
+
+    async def ask(self, node: str, room: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Ask ``node`` about ``room``; its answer (NoAnswer when none comes)."""
+        ...
+
+    async def tell_node(self, node: str, what: str, room: str = "") -> int:
+        """Tell ``node`` that ``what`` happened (about ``room``); how many heard it."""
         ...
 
     async def online_elsewhere(self) -> set[int]:
@@ -53,11 +73,22 @@ class Placement(Protocol):
 class AlwaysHere:
     """One process alone holds every room."""
 
+    node_id = "local"
+
     async def holds_here(self, room: str) -> bool:
         return True
 
+    async def holder(self, room: str) -> str | None:
+        return self.node_id
+
     async def forward(self, room: str, what: str) -> bool:
         return False
+
+    async def ask(self, node: str, room: str, request: dict[str, Any]) -> dict[str, Any]:
+        raise NoAnswer(node)
+
+    async def tell_node(self, node: str, what: str, room: str = "") -> int:
+        return 0
 
     async def online_elsewhere(self) -> set[int]:
         return set()

@@ -103,6 +103,9 @@ class RoomPorts:
     files: FilesKind | None = None
     #: Whether its presenters may share a screen as a second picture.
     screens: bool = False
+    #: Whether its viewers may watch from any node, the room's media relayed there
+    #: (``signaling/relays.py``): teaching sessions.
+    relayed: bool = False
 
 
 def room_key(kind: str, room_id: int) -> str:

@@ -29,6 +29,8 @@ class RoomPresence:
     shown: Presentation | None = None
     #: The publishers sharing a screen now (each a second picture: ``screen_id``).
     screens: set[int] = field(default_factory=set)
+    #: Viewers watching through other nodes' relays, by node (``signaling/relays.py``).
+    relayed_viewers: dict[str, int] = field(default_factory=dict)
 
 
 def screen_id(user_id: int) -> int:
@@ -110,7 +112,8 @@ def room_state(
         # then their shared screens).
         "publishers": order,
         "participants": participants,
-        "viewers": sum(1 for u in presence.sids if u not in publishers),
+        "viewers": sum(1 for u in presence.sids if u not in publishers)
+        + sum(presence.relayed_viewers.values()),
         "recording": recording,
         # What is shown to everyone: a late joiner or a reconnect opens the same view.
         "shown": presence.shown.to_dict() if presence.shown else None,

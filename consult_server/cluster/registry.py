@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from aiohttp.web import AppKey
 
 from consult_server.cluster.nodes import NodeInfo, SocketRoute
+from signaling.ports import NoAnswer
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +117,6 @@ class NoLiveNode(Exception):
     """No node is alive to take a room."""
 
 
-class NoAnswer(Exception):
-    """The node asked did not answer (gone, or too slow)."""
-
-
 class Registry(Protocol):
     """Where rooms live."""
 
@@ -129,6 +126,10 @@ class Registry(Protocol):
     @property
     def takes_rooms(self) -> bool:
         """New rooms may be placed here (not draining)."""
+        ...
+
+    def here(self) -> NodeInfo:
+        """This node's own record (a teaching viewer's page opens its socket here)."""
         ...
 
     async def place(self, room: str) -> NodeInfo:
@@ -144,9 +145,21 @@ class Registry(Protocol):
         node is the least loaded)?"""
         ...
 
+    async def holder(self, room: str) -> str | None:
+        """The id of the node holding ``room`` (placing it if none does)."""
+        ...
+
     async def forward(self, room: str, what: str) -> bool:
         """Tell the node holding ``room`` (if another) that ``what`` changed (it calls its
         ``on_message``); False when the room is held here or nowhere."""
+        ...
+
+    async def ask(self, node: str, room: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Ask ``node`` about ``room`` (its ``on_ask`` answers); NoAnswer if none comes."""
+        ...
+
+    async def tell_node(self, node: str, what: str, room: str = "") -> int:
+        """Tell ``node`` that ``what`` happened (about ``room``)."""
         ...
 
     async def online_elsewhere(self) -> set[int]:
@@ -168,6 +181,9 @@ class LocalRegistry:
     def takes_rooms(self) -> bool:
         return True
 
+    def here(self) -> NodeInfo:
+        return self._me
+
     async def place(self, room: str) -> NodeInfo:
         return self._me
 
@@ -177,8 +193,17 @@ class LocalRegistry:
     async def holds_here(self, room: str) -> bool:
         return True
 
+    async def holder(self, room: str) -> str | None:
+        return self._me.id
+
     async def forward(self, room: str, what: str) -> bool:
         return False
+
+    async def ask(self, node: str, room: str, request: dict[str, Any]) -> dict[str, Any]:
+        raise NoAnswer(node)
+
+    async def tell_node(self, node: str, what: str, room: str = "") -> int:
+        return 0
 
     async def online_elsewhere(self) -> set[int]:
         return set()
@@ -239,6 +264,9 @@ class RedisRegistry:
 
     def record(self) -> NodeInfo:
         return NodeInfo(self._id, self._route, self._load(), self.draining)
+
+    def here(self) -> NodeInfo:
+        return self.record()
 
     async def beat(self) -> None:
         """Write this node's record (alive for ``dead_after`` seconds more)."""

@@ -17,15 +17,22 @@ from consult_server.config import CONFIG
 from consult_server.errors import BadRequest, Busy, Forbidden
 from consult_server.http.request import json_body
 from consult_server.http.security import CSP, current_user, requires
+from signaling.handlers import SIGNALING
+from signaling.room_kinds import parse_room_key
 from signaling.tokens import TokenRefused, verify_join_token
 
 routes = web.RouteTableDef()
 
 
-async def room_socket(request: web.Request, room: str) -> dict[str, Any]:
-    """The route to ``room``'s socket (placing the room if no live node holds it)."""
+async def room_socket(request: web.Request, room: str, watch_here: bool = False) -> dict[str, Any]:
+    """The route to ``room``'s socket (placing the room if no live node holds it);
+    ``watch_here``: a teaching session's viewer, who watches from this very node (the
+    room's media relayed to it), so the viewers spread as their pages do."""
+    registry = request.app[REGISTRY]
+    if watch_here and registry.takes_rooms:
+        return registry.here().route.for_page()
     try:
-        node = await request.app[REGISTRY].place(room)
+        node = await registry.place(room)
     except NoLiveNode:
         raise Busy("no server node takes new rooms now; try again in a moment") from None
     return node.route.for_page()
@@ -44,7 +51,9 @@ async def where(request: web.Request) -> web.Response:
         raise Forbidden(exc.message, exc.code) from None
     if claims.user_id != current_user(request).id:
         raise Forbidden("this join token is not yours", "token_invalid")
-    return web.json_response({"socket": await room_socket(request, claims.room)})
+    kind = request.app[SIGNALING].kinds.get(parse_room_key(claims.room)[0])
+    watch_here = kind is not None and kind.relayed and claims.role == "viewer"
+    return web.json_response({"socket": await room_socket(request, claims.room, watch_here)})
 
 
 def allow_node_ports(request: web.Request, response: web.Response) -> web.Response:

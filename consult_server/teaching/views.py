@@ -45,7 +45,9 @@ async def teaching_room(request: web.Request) -> web.Response:
                 "summary": "",
                 "patient": None,
                 "consult_id": "",
-                "socket": await room_socket(request, room_key(KIND, teaching_session.id)),
+                "socket": await room_socket(
+                    request, room_key(KIND, teaching_session.id), watch_here=not presenting
+                ),
                 "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
                 "chat": False,
                 "invite": False,
