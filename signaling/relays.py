@@ -347,7 +347,7 @@ class Relays:
             if relay.relay_id == relay_id:
                 relays.pop(node)
                 presence = self.edge.presence.get(key)
-                if presence is not None and presence.relayed_viewers.pop(node, None):
+                if presence is not None and presence.relayed_viewers.pop(node, None) is not None:
                     await self.edge.emit_state(key)
         await self.media.leave(key, relay_id)
 

@@ -13,7 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from consult_server.cluster.nodes import SocketRoute
-from consult_server.cluster.registry import NoAnswer, NoLiveNode, RedisRegistry
+from consult_server.cluster.registry import NoLiveNode, RedisRegistry
+from signaling.ports import NoAnswer
 from tests.support.redis_server import redis_server
 
 pytestmark = pytest.mark.redis
