@@ -47,14 +47,19 @@ class Cluster:
 
     def node_pids(self) -> dict[int, int]:
         """Node index -> pid of the supervisor's children now."""
-        pid = self.server.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        found = {}
-        for child in children:
-            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            if b"--node-index" in argv:
-                found[int(argv[argv.index(b"--node-index") + 1])] = int(child)
-        return found
+        return node_pids(self.server)
+
+
+def node_pids(server: RunningServer) -> dict[int, int]:
+    """Node index -> pid of a ``serve --processes`` supervisor's children now."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    found = {}
+    for child in children:
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        if b"--node-index" in argv:
+            found[int(argv[argv.index(b"--node-index") + 1])] = int(child)
+    return found
 
 
 @contextmanager
