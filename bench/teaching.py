@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import socketio
 
 from bench.load_media import LoadPeer
@@ -37,6 +38,7 @@ from consult_server.accounts.models import Role
 from consult_server.accounts.passwords import hash_password
 from consult_server.cli_admin import with_accounts
 from consult_server.config import load_config
+from media.ice_host import install_consent_freshness, install_rtp_fast_path
 from tests.support.inproc import Client, login_client
 from tests.support.proc import cpu_seconds
 from tests.support.redis_server import redis_server
@@ -46,6 +48,7 @@ FPS = 15
 KBPS = 500
 _SOCKET = re.compile(r'data-socket="([^"]*)"')
 _TOKEN = re.compile(r'data-join-token="([^"]+)"')
+_PLI = re.compile(r"^consult_keyframe_requests_total\{[^}]*\} (\S+)$", re.MULTILINE)
 
 
 class Member:
@@ -92,6 +95,21 @@ async def enter(port: int, client: Client, session: int, publish: bool) -> Membe
     return member
 
 
+def udp_errors() -> dict[str, int]:
+    """The kernel's UDP error counters (all sockets of the machine)."""
+    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()]
+    names, values = [line for line in lines if line[0] == "Udp:"][:2]
+    wanted = ("RcvbufErrors", "SndbufErrors", "InErrors")
+    return {n: int(v) for n, v in zip(names[1:], values[1:], strict=True) if n in wanted}
+
+
+async def keyframe_requests(base: str) -> float:
+    """Key-frame requests sent so far, summed over the nodes (/metrics)."""
+    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as reply:
+        text = await reply.text()
+    return sum(float(v) for v in _PLI.findall(text))
+
+
 def children(pid: int) -> dict[int, int]:
     """Node index -> pid of the supervisor's children."""
     found = {}
@@ -106,7 +124,7 @@ async def make_viewers(env: dict[str, str], count: int) -> None:
     config = load_config(env=env)
 
     async def work(accounts: Accounts) -> None:
-        facility = next(f for f in await accounts.facilities() if f.code.startswith("tyt"))
+        facility = next(f for f in await accounts.facilities() if f.code == "demo-commune-1")
         hashed = hash_password(DEMO_PASSWORD)  # once: the viewers share a password
         for i in range(count):
             await accounts.create_user(
@@ -162,14 +180,29 @@ async def run(tmp: Path, steps: list[int], seconds: float) -> dict[str, Any]:
                     ]
                     cpu0 = {p: cpu_seconds(by_port[p]) for p in order}
                     own0 = time.process_time()
-                    frames0 = sum(m.peer.counters[0].frames for m in viewers)
+                    each0 = [m.peer.counters[0].frames for m in viewers]
                     sent0 = presenter.peer.frames_sent()
+                    udp0, pli0 = udp_errors(), await keyframe_requests(server.url)
+                    packets0 = [await m.peer.packets_received() for m in viewers]
                     started = time.monotonic()
                     await asyncio.sleep(seconds)
                     elapsed = time.monotonic() - started
                     cpu = [100 * (cpu_seconds(by_port[p]) - cpu0[p]) / elapsed for p in order]
-                    frames = sum(m.peer.counters[0].frames for m in viewers) - frames0
+                    each = [
+                        m.peer.counters[0].frames - f for m, f in zip(viewers, each0, strict=True)
+                    ]
+                    frames = sum(each)
                     sent = presenter.peer.frames_sent() - sent0
+                    # Viewers that received under half of what the presenter sent.
+                    short = [i for i, n in enumerate(each) if n < sent / 2]
+                    udp = {k: v - udp0[k] for k, v in udp_errors().items()}
+                    pli = await keyframe_requests(server.url) - pli0
+                    packets = [
+                        await m.peer.packets_received() - p
+                        for m, p in zip(viewers, packets0, strict=True)
+                    ]
+                    short_packets = sorted(packets[i] for i in short)
+                    full_packets = sorted(p for i, p in enumerate(packets) if i not in short)
                     result = {
                         "viewers": len(viewers),
                         "node_cpu_pct": {
@@ -182,6 +215,16 @@ async def run(tmp: Path, steps: list[int], seconds: float) -> dict[str, Any]:
                         "frames_delivered": round(frames / (sent * len(viewers)), 3)
                         if viewers and sent
                         else None,
+                        "viewers_short": len(short),
+                        "udp_errors": udp,
+                        "keyframe_requests": pli,
+                        "packets_received_median": {
+                            "short": statistics.median(short_packets) if short else None,
+                            "others": statistics.median(full_packets) if full_packets else None,
+                        },
+                        "viewers_short_by_edge": [
+                            sum(1 for i in short if viewers[i].port == edge) for edge in edges
+                        ],
                         "join_to_first_frame_s": {
                             "median": round(statistics.median(waits), 2),
                             "worst": round(max(waits), 2),
@@ -220,6 +263,13 @@ def fit(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     steps = [int(s) for s in args.steps.split(",")]
+    # The viewers' ICE as the server's: aioice's own consent check (0.5 s, no retry) gave
+    # up on two thirds of 180 viewers while this process was busy adding the others.
+    install_consent_freshness()
+    install_rtp_fast_path()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return await run(args.keep, steps, args.seconds)
     with tempfile.TemporaryDirectory() as tmp:
         return await run(Path(tmp), steps, args.seconds)
 
@@ -229,6 +279,7 @@ if __name__ == "__main__":
     parser.add_argument("--steps", default="2,20,40,80")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, help="run in this directory and keep its logs")
     arguments = parser.parse_args()
     report = asyncio.run(main(arguments))
     text = json.dumps(report, indent=2)

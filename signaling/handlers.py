@@ -292,15 +292,19 @@ class Signaling:
         interrupted once, for as long as its pages take to rejoin elsewhere); return how
         many were moved. New rooms already go elsewhere (the caller marked it draining)."""
         keys = self.rooms.keys()
-        gap = seconds / max(1, len(keys))
-        for index, key in enumerate(keys):
+        relayed = list(self.relays.edges)
+        gap = seconds / max(1, len(keys) + len(relayed))
+        for index, key in enumerate([*keys, *relayed]):
             if index:
                 await asyncio.sleep(gap)
             try:
-                await self.joins.move(key)
+                if key in relayed:
+                    await self.relays.move(key)  # viewers watching from here
+                else:
+                    await self.joins.move(key)
             except Exception:
                 log.exception("could not move %s", key)
-        return len(keys)
+        return len(keys) + len(relayed)
 
     async def finish_recordings(self) -> None:
         """Close every recording cleanly (catalogued complete)."""

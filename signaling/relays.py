@@ -176,6 +176,14 @@ class Relays:
         else:
             await self._count(key)
 
+    async def move(self, key: str) -> None:
+        """This node drains: its viewers of ``key`` are told to go (their pages ask where
+        to watch, and are sent to a node that takes rooms), and the relay is given up."""
+        presence = self.edge.presence.get(key)
+        for sid in list(presence.sids.values()) if presence else []:
+            await self.edge.sio.emit("room:move", {}, to=sid)
+        await self.close(key, tell_origin=True)
+
     async def close(self, key: str, tell_origin: bool) -> None:
         """Stop relaying ``key`` here (the last viewer left, or the room ended)."""
         room = self.edges.pop(key, None)

@@ -12,6 +12,8 @@ import asyncio
 import html
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from tests.support.inproc import Client, login_client
 from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer
 from tests.support.redis_server import redis_server
-from tests.support.server import free_ports, run_server
+from tests.support.server import free_ports, run_server, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -188,6 +190,29 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                         break
                     await asyncio.sleep(0.5)
                 assert counts == [0.0, 2.0, 3.0], (found, server.log()[-3000:])
+
+                # The second edge drains: its viewer is told to go (its page asks where
+                # and goes to a node that takes rooms), and it gives its relay up.
+                moved: list[object] = []
+                sockets[2].on("room:move", moved.append)
+                async with aiohttp.ClientSession() as http:
+                    url = f"http://127.0.0.1:{edges[1]}/healthz"
+                    async with http.get(url) as reply:
+                        edge_node = (await reply.json())["node"]
+                done = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "consult_server", "drain", "--node", edge_node],
+                    env=server_env(server.data_dir, {"CONSULT_REDIS_URL": redis_url}),
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    cwd=tmp_path,
+                )
+                assert done.returncode == 0 and "draining" in done.stdout, done
+                await until(lambda: bool(moved), 10, "the drained edge's viewer was not moved")
+                await until(
+                    lambda: states[1][-1]["viewers"] == 0, 10, "the drained edge's viewer counted"
+                )
             finally:
                 for sio in sockets:
                     await sio.disconnect()
