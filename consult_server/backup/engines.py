@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import URL, text
@@ -27,9 +28,11 @@ class BackupError(RuntimeError):
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
+    # Closed here, not when collected: settle_sqlite needs the copy to itself (a
+    # connection left to the collector made it "database is locked" now and then).
     with (
-        sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src,
-        sqlite3.connect(target) as dst,
+        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(target)) as dst,
     ):
         src.backup(dst)
         verdict = dst.execute("PRAGMA integrity_check").fetchone()
@@ -40,7 +43,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 def settle_sqlite(path: Path) -> None:
     """Fold the copy's write-ahead log into it and leave it one standalone file."""
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path, timeout=30)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")
 
@@ -48,7 +51,7 @@ def settle_sqlite(path: Path) -> None:
 def check_sqlite(path: Path) -> str | None:
     """Why an SQLite copy is not sound (None: it is)."""
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             verdict = db.execute("PRAGMA integrity_check").fetchone()
     except sqlite3.DatabaseError as exc:
         return f"the database copy does not open ({exc})"

@@ -98,6 +98,12 @@ end
 return 0
 """
 
+# ARGV: key, node id, ms. Extends a job's claim only if it is still that node's.
+_KEEP = """
+if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('PEXPIRE', ARGV[1], ARGV[3]) end
+return 0
+"""
+
 # ARGV: prefix, room key, node id. Forgets the claim only if it is still that node's.
 _RELEASE = """
 local room_key = ARGV[1] .. 'room:' .. ARGV[2]
@@ -162,6 +168,15 @@ class Registry(Protocol):
         """Tell ``node`` that ``what`` happened (about ``room``)."""
         ...
 
+    async def claim_once(self, job: str, seconds: float) -> bool:
+        """Whether this node, of all, does ``job`` (a scheduled backup): the first to
+        ask wins, and the claim lasts ``seconds`` unless kept (:meth:`keep_claim`)."""
+        ...
+
+    async def keep_claim(self, job: str, seconds: float) -> None:
+        """Still at ``job``: the claim lasts ``seconds`` more (if it is still ours)."""
+        ...
+
     async def online_elsewhere(self) -> set[int]:
         """Users with a page open on another live node (as of its last heartbeat)."""
         ...
@@ -205,6 +220,12 @@ class LocalRegistry:
     async def tell_node(self, node: str, what: str, room: str = "") -> int:
         return 0
 
+    async def claim_once(self, job: str, seconds: float) -> bool:
+        return True
+
+    async def keep_claim(self, job: str, seconds: float) -> None:
+        return None
+
     async def online_elsewhere(self) -> set[int]:
         return set()
 
@@ -241,6 +262,7 @@ class RedisRegistry:
         self._place = client.register_script(_PLACE)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
+        self._keep = client.register_script(_KEEP)
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
@@ -340,6 +362,14 @@ class RedisRegistry:
         sources changed); how many heard it."""
         message = json.dumps({"room": room, "what": what})
         return int(await self.client.publish(f"{self._prefix}to:{node}", message))
+
+    async def claim_once(self, job: str, seconds: float) -> bool:
+        key = f"{self._prefix}once:{job}"
+        won = await self.client.set(key, self._id, nx=True, px=max(1, int(seconds * 1000)))
+        return bool(won)
+
+    async def keep_claim(self, job: str, seconds: float) -> None:
+        await self._keep(args=[f"{self._prefix}once:{job}", self._id, int(seconds * 1000)])
 
     async def holder(self, room: str) -> str | None:
         """The id of the node holding ``room`` now (placing it if nobody does)."""

@@ -7,17 +7,25 @@ onto data refuses."""
 from __future__ import annotations
 
 import asyncio
+import calendar
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from consult_server.audit.chain import AUDIT
+from consult_server.backup.schedule import STAMP, run_schedule
 from consult_server.backup.verify import verify_backup
+from consult_server.cluster.nodes import SocketRoute
+from consult_server.cluster.registry import REGISTRY, RedisRegistry
+from consult_server.config import CONFIG
 from consult_server.store.db import DB
 from tests.consult_server.attachments.test_views import fetch, send
 from tests.consult_server.notes.test_notes import NOTE
@@ -26,9 +34,15 @@ from tests.support import sample_files
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Harness, running_app
 from tests.support.postgres import PostgresServer
+from tests.support.redis_server import redis_server
 from tests.support.server import server_env
 
 PASSPHRASE = "mật khẩu sao lưu đủ dài"
+
+
+def json_name(row: Any) -> str:
+    """The backup directory an audit entry names."""
+    return str(row["object"]).removeprefix("backup:")
 
 
 def cli(data_dir: Path, database: dict[str, Any], *args: str, **env: str) -> tuple[int, str]:
@@ -220,3 +234,52 @@ async def test_the_server_takes_its_own_backups_and_keeps_the_newest(
         for name in kept:
             report = await asyncio.to_thread(verify_backup, directory / name)
             assert report.ok, report.problems
+
+
+@pytest.mark.redis
+async def test_several_nodes_take_each_scheduled_backup_once(tmp_path: Path) -> None:
+    """Two nodes of a cluster (this app and another schedule on the same Redis, database
+    and backup directory): each turn is claimed once, so backups come one per turn, not
+    one per node."""
+    directory = tmp_path / "backups"
+    every_hours = 0.0005  # 1.8 s
+    with redis_server(tmp_path) as url:
+        settings: dict[str, Any] = {
+            "backup.dir": str(directory),
+            "backup.every_hours": every_hours,
+            "backup.keep": 10,
+            "redis.url": url,
+        }
+        async with running_app(tmp_path, **settings) as harness:
+            client = aioredis.from_url(url)
+            other = RedisRegistry(client, "other-node", SocketRoute(), lambda: 0)
+            rival = asyncio.create_task(
+                run_schedule(harness.app[CONFIG], harness.app[AUDIT], other)
+            )
+            try:
+                rows: list[Any] = []
+                for _ in range(300):
+                    rows = await harness.app[DB].fetch_all(
+                        "SELECT at, object, detail FROM audit_log WHERE action = 'backup'"
+                        " ORDER BY id"
+                    )
+                    if len(rows) >= 4:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                rival.cancel()
+                await asyncio.gather(rival, return_exceptions=True)
+                await client.aclose()
+        assert len(rows) >= 4, rows
+        # No two at once: each starts (its name, to the second) after the one before
+        # it was finished (its audit entry).
+        starts = [
+            calendar.timegm(time.strptime(json_name(r).removeprefix("backup-"), STAMP))
+            for r in rows
+        ]
+        finishes = [float(r["at"]) for r in rows]
+        for start, finished_before in zip(starts[1:], finishes, strict=False):
+            assert start >= int(finished_before) - 1, (starts, finishes)
+        assert len(list(directory.iterdir())) == len(rows)
+        nodes = {json.loads(r["detail"])["node"] for r in rows}
+        assert nodes <= {harness.app[REGISTRY].node_id, "other-node"}, nodes
