@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 RELAY_BASE = -(2**40)
 #: An edge's own relay peer in its media hub (one per room).
 EDGE_RELAY = RELAY_BASE
+#: An edge tells its viewer count at most this often; the origin's state follows.
+COUNT_EVERY = 0.5
 #: Seconds between attempts to build a lost relay again.
 RETRY_SECONDS = (0.5, 1.0, 2.0, 3.0)
 
@@ -63,6 +65,8 @@ class EdgeRoom:
     building: asyncio.Task[None] | None = None
     #: A dropped viewer's seat, given up when its timer fires.
     dropped: dict[int, asyncio.TimerHandle] = field(default_factory=dict)
+    #: The origin is about to be told this node's count.
+    counting: bool = False
 
 
 @dataclass
@@ -89,6 +93,8 @@ class Relays:
         self.origins: dict[str, dict[str, OriginRelay]] = {}
         self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Rooms whose state is about to be sent (edges' counts coalesced).
+        self._stating: set[str] = set()
         media.on_relay_lost = self._relay_lost
         edge.on_state = self._state_sent
         edge.quiet = self.relayed_here
@@ -115,20 +121,20 @@ class Relays:
         room = self.edges.setdefault(key, EdgeRoom())
         timer = room.dropped.pop(user_id, None)
         if timer is not None:
-            timer.cancel()
+            timer.cancel()  # back within the grace: the same seat
         presence.sids[user_id] = sid
         socket_session = await self.edge.sio.get_session(sid)
         socket_session["rooms"].add(key)
         await self.edge.sio.enter_room(sid, room_channel(key))
         ports, number = self.edge.kind(key)
-        if previous is None:
+        if previous is None and timer is None:
             await ports.rooms.joined(number, user_id, claims.role, time.time())
         try:
             await self._ready(key, room, fresh=True)
         except BadMessage:
             await self._forget_viewer(key, user_id)
             raise
-        await self._count(key)
+        self._count_soon(key)
         return {"ok": True, "room": room.state, "media": self.media.live(key, user_id)}
 
     def sources(self, key: str) -> list[int]:
@@ -174,7 +180,7 @@ class Relays:
         if presence is None or (not presence.sids and not room.dropped):
             await self.close(key, tell_origin=True)
         else:
-            await self._count(key)
+            self._count_soon(key)
 
     async def move(self, key: str) -> None:
         """This node drains: its viewers of ``key`` are told to go (their pages ask where
@@ -205,10 +211,25 @@ class Relays:
         room = self.edges.get(key)
         return (len(presence.sids) if presence else 0) + (len(room.dropped) if room else 0)
 
-    async def _count(self, key: str) -> None:
-        count = self._viewers(key)
-        with contextlib.suppress(Exception):
-            await self.placement.forward(key, f"viewers:{self.placement.node_id}:{count}")
+    def _count_soon(self, key: str) -> None:
+        """Tell the origin this node's viewers within ``COUNT_EVERY`` seconds: one
+        message for a burst of joins, not one each (the origin sends its state to every
+        viewer of every node when the count changes)."""
+        room = self.edges.get(key)
+        if room is None or room.counting:
+            return
+        room.counting = True
+
+        async def count() -> None:
+            await asyncio.sleep(COUNT_EVERY)
+            room.counting = False
+            if self.edges.get(key) is not room:
+                return
+            what = f"viewers:{self.placement.node_id}:{self._viewers(key)}"
+            with contextlib.suppress(Exception):
+                await self.placement.forward(key, what)
+
+        self._spawn(count())
 
     # -- the edge: the relay ------------------------------------------------------------
 
@@ -308,9 +329,7 @@ class Relays:
                 key, relay_id, str(request.get("sdp", "")), receive_from=sources, publish=False
             )
             relays[node] = OriginRelay(relay_id, tuple(sources))
-            presence = self.edge.presence.get(key)
-            if presence is not None:
-                presence.relayed_viewers[node] = int(request.get("viewers", 0))
+            self._set_count(key, node, int(request.get("viewers", 0)))
             return {"ok": True, "sdp": answer}
         return error("bad_request", "unknown question")
 
@@ -331,10 +350,7 @@ class Relays:
         """A message forwarded here about a room held here; False if not a relay's."""
         if what.startswith("viewers:"):
             _, node, count = what.split(":")
-            presence = self.edge.presence.get(key)
-            if presence is not None:
-                presence.relayed_viewers[node] = int(count)
-                await self.edge.emit_state(key)
+            self._set_count(key, node, int(count))
             return True
         if what.startswith("unrelay:"):
             node = what.removeprefix("unrelay:")
@@ -346,6 +362,27 @@ class Relays:
                 await self.edge.emit_state(key)
             return True
         return False
+
+    def _set_count(self, key: str, node: str, count: int) -> None:
+        """A relaying node's viewers: the room's state follows if the count changed."""
+        presence = self.edge.presence.get(key)
+        if presence is not None and presence.relayed_viewers.get(node) != count:
+            presence.relayed_viewers[node] = count
+            self._state_soon(key)
+
+    def _state_soon(self, key: str) -> None:
+        """Send the room's state within ``COUNT_EVERY`` seconds: edges' counts arriving
+        together make one message to every viewer, not one each."""
+        if key in self._stating:
+            return
+        self._stating.add(key)
+
+        async def send() -> None:
+            await asyncio.sleep(COUNT_EVERY)
+            self._stating.discard(key)
+            await self.edge.emit_state(key)
+
+        self._spawn(send())
 
     async def relay_lost_here(self, key: str, relay_id: int) -> None:
         """The origin's end of a relay failed or closed (its edge died, or replaced it:

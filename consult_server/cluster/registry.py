@@ -271,6 +271,7 @@ class RedisRegistry:
         #: Answers another node's question (see :meth:`ask`).
         self.on_ask: AskHandler | None = None
         self._answering: set[asyncio.Task[None]] = set()
+        self._listening = asyncio.Event()
 
     @property
     def node_id(self) -> str:
@@ -316,6 +317,9 @@ class RedisRegistry:
         self.redis_answered = True
         self._task = asyncio.create_task(self._beat_forever())
         self._listener = asyncio.create_task(self._listen())
+        # Listening before the start is over: a question asked right after is heard.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), self._dead_after)
 
     async def _beat_forever(self) -> None:
         while True:
@@ -447,6 +451,7 @@ class RedisRegistry:
             try:
                 async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(f"{self._prefix}to:{self._id}")
+                    self._listening.set()
                     while not self._stopping:
                         message = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=1.0
