@@ -114,7 +114,13 @@ class Joins:
                 elif isinstance(decision, SessionStart):
                     await ports.rooms.started(number, decision.at)
                     await self.recordings.start(spec.key, decision.at)
-            state = await edge.emit_state(spec.key)
+            if ports.relayed and claims.user_id not in room.publishers:
+                # A viewer of a lesson: they get the state now, everyone else within
+                # half a second, one message for a burst of joins (5,000 viewers).
+                state: dict[str, Any] | None = await edge.state(spec.key)
+                self.relays.state_soon(spec.key)
+            else:
+                state = await edge.emit_state(spec.key)
             # Only the socket dropped (a ping lost on a saturated uplink): the media may
             # still flow, and the page keeps its peer connection rather than rebuild it.
             media = self.media.live(spec.key, claims.user_id)

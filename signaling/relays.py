@@ -368,9 +368,9 @@ class Relays:
         presence = self.edge.presence.get(key)
         if presence is not None and presence.relayed_viewers.get(node) != count:
             presence.relayed_viewers[node] = count
-            self._state_soon(key)
+            self.state_soon(key)
 
-    def _state_soon(self, key: str) -> None:
+    def state_soon(self, key: str) -> None:
         """Send the room's state within ``COUNT_EVERY`` seconds: edges' counts arriving
         together make one message to every viewer, not one each."""
         if key in self._stating:
