@@ -1,6 +1,7 @@
 """``/metrics``: the server seen from outside, in Prometheus's text format.
 
-Per node (label ``node``): rooms, participants, tracks published and forwarded, frames
+Per node (label ``node``): rooms, participants, tracks published and forwarded, teaching
+rooms relayed here and this node's rooms relayed elsewhere, frames
 and bytes taken in and handed on, key-frame requests, the time a join takes (a
 histogram), the event loop's lag, the database's statement times (a histogram) and
 whether Redis answers. Gauges and the media totals are brought up to date every
@@ -43,6 +44,7 @@ from consult_server.http.loop_lag import LOOP_LAG
 from consult_server.http.security import public
 from media.forwarding import TOTALS
 from media.hub import MediaHub
+from signaling.handlers import SIGNALING
 
 UPDATE_SECONDS = 2.0
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -73,6 +75,10 @@ class Metrics:
             "consult_event_loop_lag_p99_seconds", "Event loop lag, 99th percentile, last minute"
         )
         self.redis_up = gauge("consult_redis_up", "1 when Redis answered the last heartbeat")
+        self.relayed = gauge(
+            "consult_rooms_relayed", "Teaching rooms this node relays from their origin"
+        )
+        self.relays_out = gauge("consult_relays_served", "Other nodes' relays of this node's rooms")
         self.frames_in = counter("consult_media_frames_received", "Encoded frames taken in")
         self.bytes_in = counter("consult_media_received_bytes", "Encoded bytes taken in")
         self.frames_out = counter("consult_media_frames_forwarded", "Encoded frames handed on")
@@ -102,6 +108,8 @@ class Metrics:
             self.forwarded,
             self.loop_lag,
             self.redis_up,
+            self.relayed,
+            self.relays_out,
             self.frames_in,
             self.bytes_in,
             self.frames_out,
@@ -172,6 +180,9 @@ async def refresh(app: web.Application) -> None:
     metrics.published.labels(node).set(published)
     metrics.forwarded.labels(node).set(forwarded)
     metrics.loop_lag.labels(node).set(app[LOOP_LAG].summary()["p99"] / 1000)
+    relays = app[SIGNALING].relays
+    metrics.relayed.labels(node).set(len(relays.edges))
+    metrics.relays_out.labels(node).set(sum(len(r) for r in relays.origins.values()))
     registry = app[REGISTRY]
     if isinstance(registry, RedisRegistry):
         metrics.redis_up.labels(node).set(1 if registry.redis_answered else 0)

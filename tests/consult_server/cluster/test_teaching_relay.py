@@ -33,6 +33,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 _SOCKET = re.compile(r'data-socket="([^"]*)"')
 _TOKEN = re.compile(r'data-join-token="([^"]+)"')
 _PEERS = re.compile(r'^consult_participants\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
+_RELAYED = re.compile(r'^consult_rooms_relayed\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
+_SERVED = re.compile(r'^consult_relays_served\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 CAMERA: Colour = (40, 200, 40)
 SLIDES: Colour = (40, 40, 220)
 
@@ -178,18 +180,28 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                 )
                 # Per node, the media peers: the origin holds the presenter's camera and
                 # screen and the one relay left; the second edge its relay and its viewer.
+                # And the relays: one edge relays the room, the origin serves one relay.
                 deadline = time.monotonic() + 8
                 while True:
                     async with (
                         aiohttp.ClientSession() as http,
                         http.get(server.url + "/metrics") as reply,
                     ):
-                        found = _PEERS.findall(await reply.text())
+                        text = await reply.text()
+                    found = _PEERS.findall(text)
                     counts = sorted(float(n) for _, n in found)
-                    if counts == [0.0, 2.0, 3.0] or time.monotonic() > deadline:
+                    relayed = sorted(float(n) for _, n in _RELAYED.findall(text))
+                    served = sorted(float(n) for _, n in _SERVED.findall(text))
+                    wanted = (counts, relayed, served) == (
+                        [0.0, 2.0, 3.0],
+                        [0.0, 0.0, 1.0],
+                        [0.0, 0.0, 1.0],
+                    )
+                    if wanted or time.monotonic() > deadline:
                         break
                     await asyncio.sleep(0.5)
                 assert counts == [0.0, 2.0, 3.0], (found, server.log()[-3000:])
+                assert relayed == [0.0, 0.0, 1.0] and served == [0.0, 0.0, 1.0], text
 
                 # The second edge drains: its viewer is told to go (its page asks where
                 # and goes to a node that takes rooms), and it gives its relay up.
