@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
 import re
 import tempfile
@@ -29,42 +28,26 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import socketio
 
 from bench.load_media import LoadPeer, vp8_camera
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
 from tests.support.proc import cpu_seconds
 from tests.support.redis_server import redis_server
+from tests.support.room_client import answer_for, join_room, room_page, room_socket
 from tests.support.server import RunningServer, free_ports, run_server
 
 FPS = 15
 KBPS = 500
-_SOCKET = re.compile(r'data-socket="([^"]*)"')
-_TOKEN = re.compile(r'data-join-token="([^"]+)"')
 _ROOMS = re.compile(r'^consult_rooms\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 
 
 async def join(base: str, port: int, client: Client, consult_id: int) -> tuple[Any, LoadPeer]:
-    page = await (await client.get(f"/consults/{consult_id}/room")).text()
-    place_match, token_match = _SOCKET.search(page), _TOKEN.search(page)
-    assert place_match and token_match
-    place = json.loads(html.unescape(place_match.group(1)))
-    token = token_match.group(1)
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        f"http://127.0.0.1:{place.get('port') or port}",
-        headers={"Cookie": client.cookie_header()},
-        auth={"join_token": token},
-        transports=["websocket"],
-    )
-    assert (await sio.call("room:join", {"token": token}, timeout=20)).get("ok")
+    place, token = await room_page(client, f"/consults/{consult_id}/room")
+    sio = await room_socket(f"http://127.0.0.1:{place.get('port') or port}", client, token)
+    await join_room(sio, token)
     peer = LoadPeer.create(remotes=1, publish=True, fps=FPS, kbps=KBPS)
-    answer = await sio.call(
-        "room:offer", {"token": token, "type": "offer", "sdp": await peer.offer()}, timeout=30
-    )
-    assert answer.get("ok"), answer
-    await peer.accept(answer["sdp"])
+    await peer.accept(await answer_for(sio, token, await peer.offer()))
     return sio, peer
 
 

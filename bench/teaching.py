@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
 import re
 import statistics
@@ -42,12 +41,11 @@ from media.ice_host import install_consent_freshness, install_rtp_fast_path
 from tests.support.inproc import Client, login_client
 from tests.support.proc import cpu_seconds
 from tests.support.redis_server import redis_server
+from tests.support.room_client import answer_for, join_room, room_page, room_socket
 from tests.support.server import DEMO_PASSWORD, free_ports, run_server, server_env
 
 FPS = 15
 KBPS = 500
-_SOCKET = re.compile(r'data-socket="([^"]*)"')
-_TOKEN = re.compile(r'data-join-token="([^"]+)"')
 _PLI = re.compile(r"^consult_keyframe_requests_total\{[^}]*\} (\S+)$", re.MULTILINE)
 
 
@@ -67,31 +65,14 @@ class Member:
 
 
 async def enter(port: int, client: Client, session: int, publish: bool) -> Member:
-    """Open the room page (for its token), then join on node port ``port``."""
-    page = await (await client.get(f"/teaching/{session}/room")).text()
-    place_match, token_match = _SOCKET.search(page), _TOKEN.search(page)
-    assert place_match and token_match
-    place = json.loads(html.unescape(place_match.group(1)))
-    token = token_match.group(1)
+    """Open the room page (for its token), then join on node port ``port`` (0: where
+    the page says)."""
+    place, token = await room_page(client, f"/teaching/{session}/room")
     port = port or int(place["port"])
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        f"http://127.0.0.1:{port}",
-        headers={"Cookie": client.cookie_header()},
-        auth={"join_token": token},
-        transports=["websocket"],
-    )
-    peer = LoadPeer.create(remotes=1, publish=publish, fps=FPS, kbps=KBPS)
-    member = Member(client, sio, peer, port)
-    joined = await sio.call("room:join", {"token": token}, timeout=30)
-    assert joined.get("ok"), joined
-    answer = await sio.call(
-        "room:offer",
-        {"token": token, "type": "offer", "sdp": await member.peer.offer()},
-        timeout=30,
-    )
-    assert answer.get("ok"), answer
-    await member.peer.accept(answer["sdp"])
+    sio = await room_socket(f"http://127.0.0.1:{port}", client, token)
+    member = Member(client, sio, LoadPeer.create(1, publish=publish, fps=FPS, kbps=KBPS), port)
+    await join_room(sio, token)
+    await member.peer.accept(await answer_for(sio, token, await member.peer.offer()))
     return member
 
 

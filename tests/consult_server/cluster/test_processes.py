@@ -6,7 +6,6 @@ refuses the room's socket (``room_elsewhere``); and without Redis it will not st
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import re
 import subprocess
@@ -23,12 +22,11 @@ from bench.load_media import LoadPeer
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
 from tests.support.redis_server import redis_server
+from tests.support.room_client import answer_for, join_room, room_page, room_socket
 from tests.support.server import free_ports, run_server, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-_SOCKET = re.compile(r'data-socket="([^"]*)"')
-_TOKEN = re.compile(r'data-join-token="([^"]+)"')
 _ROOMS = re.compile(r'^consult_rooms\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 
 
@@ -61,39 +59,11 @@ async def _nodes_serving(base: str, want: int) -> set[str]:
     return seen
 
 
-async def _room_page(base: str, client: Client, consult_id: int) -> tuple[dict[str, int], str]:
-    """The room page on a new connection (any process may serve it)."""
-    async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
-        http.get(
-            f"{base}/consults/{consult_id}/room",
-            headers={"Cookie": client.cookie_header()},
-            allow_redirects=False,
-        ) as reply,
-    ):
-        assert reply.status == 200
-        page = await reply.text()
-    socket_match, token_match = _SOCKET.search(page), _TOKEN.search(page)
-    assert socket_match and token_match
-    return json.loads(html.unescape(socket_match.group(1))), token_match.group(1)
-
-
 async def _join(port: int, client: Client, token: str) -> tuple[socketio.AsyncClient, LoadPeer]:
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        f"http://127.0.0.1:{port}",
-        headers={"Cookie": client.cookie_header()},
-        auth={"join_token": token},
-        transports=["websocket"],
-    )
-    reply = await sio.call("room:join", {"token": token}, timeout=20)
-    assert reply.get("ok"), reply
+    sio = await room_socket(f"http://127.0.0.1:{port}", client, token)
+    await join_room(sio, token)
     peer = LoadPeer.create(remotes=1, publish=True, fps=15, kbps=300)
-    answer = await sio.call(
-        "room:offer", {"token": token, "type": "offer", "sdp": await peer.offer()}, timeout=30
-    )
-    assert answer.get("ok"), answer
-    await peer.accept(answer["sdp"])
+    await peer.accept(await answer_for(sio, token, await peer.offer()))
     return sio, peer
 
 
@@ -120,7 +90,7 @@ async def test_two_processes_hold_a_room_on_one_node_and_its_sides_meet_there(
                 # Six fetches on new connections (the kernel spreads them over both
                 # processes): every page names the same node.
                 places = [
-                    await _room_page(server.url, who, consult_id)
+                    await room_page(who, f"/consults/{consult_id}/room", new_connection=True)
                     for who in (clinician, specialist) * 3
                 ]
                 assert len({json.dumps(p) for p, _ in places}) == 1, places

@@ -9,8 +9,6 @@ pixels checked."""
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 import re
 import subprocess
 import sys
@@ -26,12 +24,11 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from tests.support.inproc import Client, login_client
 from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer
 from tests.support.redis_server import redis_server
+from tests.support.room_client import answer_for, room_page, room_socket
 from tests.support.server import free_ports, run_server, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-_SOCKET = re.compile(r'data-socket="([^"]*)"')
-_TOKEN = re.compile(r'data-join-token="([^"]+)"')
 _PEERS = re.compile(r'^consult_participants\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 _RELAYED = re.compile(r'^consult_rooms_relayed\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 _SERVED = re.compile(r'^consult_relays_served\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
@@ -52,37 +49,14 @@ async def until(check: Any, within: float, why: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def room_page(base: str, client: Client, session: int) -> tuple[dict[str, int], str]:
-    async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
-        http.get(
-            f"{base}/teaching/{session}/room", headers={"Cookie": client.cookie_header()}
-        ) as reply,
-    ):
-        assert reply.status == 200
-        page = await reply.text()
-    socket_match, token_match = _SOCKET.search(page), _TOKEN.search(page)
-    assert socket_match and token_match
-    return json.loads(html.unescape(socket_match.group(1))), token_match.group(1)
-
-
 async def connect(port: int, client: Client, token: str) -> socketio.AsyncClient:
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(
-        f"http://127.0.0.1:{port}",
-        headers={"Cookie": client.cookie_header()},
-        auth={"join_token": token},
-        transports=["websocket"],
-    )
-    return sio
+    return await room_socket(f"http://127.0.0.1:{port}", client, token)
 
 
 async def offer(sio: socketio.AsyncClient, event: str, token: str, pc: RTCPeerConnection) -> None:
     await pc.setLocalDescription(await pc.createOffer())
-    payload = {"token": token, "type": "offer", "sdp": pc.localDescription.sdp}
-    reply = await sio.call(event, payload, timeout=30)
-    assert reply.get("ok"), reply
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+    answer = await answer_for(sio, token, pc.localDescription.sdp, event)
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
 
 async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) -> None:
@@ -101,7 +75,7 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                 status, body = await host.api("POST", "/api/teaching", {"title": "Đọc X-quang"})
                 assert status == 201, body
                 session = int(body["id"])
-                place, host_token = await room_page(server.url, host, session)
+                place, host_token = await room_page(host, f"/teaching/{session}/room", True)
                 origin = place["port"]
                 edges = [p for p in (port + 1, port + 2, port + 3) if p != origin]
                 host_io = await connect(origin, host, host_token)
@@ -114,7 +88,7 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                 await offer(host_io, "room:offer", host_token, camera.pc)
 
                 # A viewer's page names the node that served it: viewers spread as pages do.
-                viewer_place, _ = await room_page(server.url, watchers[0], session)
+                viewer_place, _ = await room_page(watchers[0], f"/teaching/{session}/room", True)
                 assert viewer_place["port"] in (port + 1, port + 2, port + 3)
 
                 # One viewer on each edge node.
@@ -122,7 +96,7 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                 states: list[list[dict[str, Any]]] = []
                 tokens: list[str] = []
                 for watcher, edge in zip(watchers, edges, strict=True):
-                    _, token = await room_page(server.url, watcher, session)
+                    _, token = await room_page(watcher, f"/teaching/{session}/room", True)
                     sio = await connect(edge, watcher, token)
                     sockets.append(sio)
                     seen: list[dict[str, Any]] = []
