@@ -157,20 +157,22 @@ class Relays:
         if room is None or presence is None:
             return
         presence.sids.pop(user_id, None)
+        dropped_at = time.time()
 
         def give_up() -> None:
+            # Left when the socket dropped: not a seat they took since on another node.
             room.dropped.pop(user_id, None)
-            self._spawn(self._forget_viewer(key, user_id))
+            self._spawn(self._forget_viewer(key, user_id, dropped_at))
 
         room.dropped[user_id] = asyncio.get_running_loop().call_later(grace, give_up)
 
-    async def _forget_viewer(self, key: str, user_id: int) -> None:
+    async def _forget_viewer(self, key: str, user_id: int, at: float | None = None) -> None:
         presence = self.edge.presence.get(key)
         if presence is not None:
             presence.sids.pop(user_id, None)
         await self.media.leave(key, user_id)
         ports, number = self.edge.kind(key)
-        await ports.rooms.left(number, user_id, time.time())
+        await ports.rooms.left(number, user_id, time.time() if at is None else at)
         room = self.edges.get(key)
         if room is None:
             return

@@ -103,10 +103,12 @@ class TeachingRepository:
         )
 
     async def left(self, teaching_id: int, user_id: int, at: float) -> None:
+        """Close the viewer's open seats taken before ``at`` (one taken since, on another
+        node, while this one waited for them to come back, stays open)."""
         await self.db.execute(
             "UPDATE teaching_attendance SET left_at = ? WHERE session_id = ? AND user_id = ?"
-            " AND left_at IS NULL",
-            (at, teaching_id, user_id),
+            " AND left_at IS NULL AND joined_at <= ?",
+            (at, teaching_id, user_id, at),
         )
 
     async def ask(self, teaching_id: int, author_id: int, text: str, at: float) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import time
 
 from consult_server.config import CONFIG
 from consult_server.store.db import DB
+from consult_server.teaching.service import TEACHING
 from signaling.tokens import JoinClaims, sign_join_token
 from tests.signaling.test_socket_api import (
     accepted_consult,
@@ -129,3 +130,25 @@ async def test_a_consult_room_takes_no_questions(harness: Harness) -> None:
         assert refused["error"]["code"] == "questions_unavailable"
     finally:
         await sio.disconnect()
+
+
+async def test_a_seat_given_up_late_closes_only_the_seats_taken_before_it(
+    harness: Harness,
+) -> None:
+    """A viewer whose socket dropped on one node and who watches again from another:
+    when the first node gives the seat up (its grace over), it records them as left at
+    the drop, and their seat on the other node stays open."""
+    store = harness.app[TEACHING].store
+    host = await harness.login("specialist.central")
+    status, body = await host.api("POST", "/api/teaching", {"title": "Đọc điện tim"})
+    assert status == 201
+    session = int(body["id"])
+    viewer = await user_id(harness, "clinician2.demo")
+    await store.attended(session, viewer, "viewer", 100.0)  # on node A
+    await store.attended(session, viewer, "viewer", 130.0)  # again on node B, after a drop at 120
+    await store.left(session, viewer, 120.0)  # node A's grace is over
+    rows = await harness.app[DB].fetch_all(
+        "SELECT joined_at, left_at FROM teaching_attendance WHERE user_id = ? ORDER BY joined_at",
+        (viewer,),
+    )
+    assert [(r["joined_at"], r["left_at"]) for r in rows] == [(100.0, 120.0), (130.0, None)]
