@@ -146,7 +146,7 @@ class Joins:
             claims = await self.edge.joined(sid, message.token)
             room = self.edge.rooms.get(claims.room)
             if self.relays.relayed_here(claims.room):
-                await self.relays.ready(claims.room)  # a relay being built: its sources
+                await self.relays.ready(claims.room)  # the sources as they are now
                 order = self.relays.sources(claims.room)
             else:
                 order = media_order(room, self.edge.presence[claims.room])

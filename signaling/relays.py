@@ -142,10 +142,12 @@ class Relays:
         return list(room.sources) if room else []
 
     async def ready(self, key: str) -> None:
-        """Wait for a relay being built (a viewer's offer needs its sources)."""
+        """The room's sources as the origin has them now, relayed here (a viewer's offer
+        needs them: told of a new screen by the origin's state, its page may offer
+        before this node hears of it)."""
         room = self.edges.get(key)
         if room is not None:
-            await self._ready(key, room)
+            await self._ready(key, room, fresh=True)
 
     async def leave(self, key: str, user_id: int) -> None:
         await self._forget_viewer(key, user_id)
