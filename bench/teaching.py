@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import socketio
 
 from bench.load_media import LoadPeer
@@ -39,6 +37,7 @@ from consult_server.cli_admin import with_accounts
 from consult_server.config import load_config
 from media.ice_host import install_consent_freshness, install_rtp_fast_path
 from tests.support.inproc import Client, login_client
+from tests.support.metrics_scrape import per_node, scrape
 from tests.support.proc import cpu_seconds
 from tests.support.redis_server import redis_server
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
@@ -46,7 +45,6 @@ from tests.support.server import DEMO_PASSWORD, free_ports, run_server, server_e
 
 FPS = 15
 KBPS = 500
-_PLI = re.compile(r"^consult_keyframe_requests_total\{[^}]*\} (\S+)$", re.MULTILINE)
 
 
 class Member:
@@ -86,9 +84,7 @@ def udp_errors() -> dict[str, int]:
 
 async def keyframe_requests(base: str) -> float:
     """Key-frame requests sent so far, summed over the nodes (/metrics)."""
-    async with aiohttp.ClientSession() as http, http.get(base + "/metrics") as reply:
-        text = await reply.text()
-    return sum(float(v) for v in _PLI.findall(text))
+    return sum(per_node(await scrape(base), "consult_keyframe_requests_total").values())
 
 
 def children(pid: int) -> dict[int, int]:

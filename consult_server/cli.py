@@ -236,7 +236,7 @@ def _drain(config: Config, nodes: list[str]) -> int:
     import redis
 
     from consult_server.cluster import processes
-    from consult_server.cluster.registry import PREFIX
+    from consult_server.cluster.registry import node_channel, node_message
 
     if not config.redis.url:
         raise ConfigError(
@@ -254,7 +254,7 @@ def _drain(config: Config, nodes: list[str]) -> int:
     client = redis.Redis.from_url(config.redis.url)
     missing = 0
     for node in nodes:
-        heard = int(client.publish(f"{PREFIX}to:{node}", json.dumps({"room": "", "what": "drain"})))
+        heard = int(client.publish(node_channel(node), node_message("drain")))
         print(f"{node}: {'draining' if heard else 'not running'}")
         missing += 0 if heard else 1
     return 1 if missing else 0

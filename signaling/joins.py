@@ -29,12 +29,10 @@ from signaling.room import (
     Joined,
     Left,
     Returned,
-    Room,
     RoomRefused,
     SessionEnd,
     SessionStart,
 )
-from signaling.room_kinds import RoomSpec
 from signaling.room_state import MEDIA_ON, RoomPresence, media_order, screen_id, screen_owner
 from signaling.screens import Screens
 from signaling.showing import Showing
@@ -90,7 +88,7 @@ class Joins:
                 raise RoomRefused("not_a_participant", "you are not a participant of this room")
             if not spec.joinable:
                 raise RoomRefused("room_closed", f"this room is closed ({spec.state})")
-            room = self.sync(spec)
+            room = self.edge.open_room(spec)
             presence = edge.presence.setdefault(spec.key, RoomPresence())
             previous = presence.sids.get(claims.user_id)
             if previous is not None and previous != sid:
@@ -128,16 +126,12 @@ class Joins:
 
         return await edge.guard(sid, act)
 
-    def sync(self, spec: RoomSpec) -> Room:
-        """Open the room, or take in publishers added since (an invitation)."""
-        return self.edge.open_room(spec)
-
     async def refresh(self, key: str) -> None:
         """The room's people changed in the store (an invitation): tell everyone in it."""
         if key not in self.edge.presence:
             return
         ports, number = self.edge.kind(key)
-        self.sync(await ports.rooms.spec(number))
+        self.edge.open_room(await ports.rooms.spec(number))
         await self.edge.emit_state(key)
 
     async def on_offer(self, sid: str, data: object = None) -> Ack:

@@ -291,9 +291,8 @@ class Relays:
             room = self.edges.get(key)
             if room is None:
                 return
-            room.sources = ()
             try:
-                await self._ready(key, room)
+                await self._ready(key, room, fresh=True)  # the relay is not live: rebuilt
                 return
             except BadMessage as exc:
                 if exc.code in ("room_closed", "room_ended"):
@@ -307,10 +306,8 @@ class Relays:
     async def sources_changed(self, key: str) -> None:
         """The origin's sources changed: build the relay again with the new ones."""
         room = self.edges.get(key)
-        if room is None:
-            return
-        room.sources = ()
-        await self._ready(key, room)
+        if room is not None:
+            await self._ready(key, room, fresh=True)
 
     # -- the origin ---------------------------------------------------------------------
 
@@ -357,15 +354,18 @@ class Relays:
             self._set_count(key, node, int(count))
             return True
         if what.startswith("unrelay:"):
-            node = what.removeprefix("unrelay:")
-            relay = self.origins.get(key, {}).pop(node, None)
-            if relay is not None:
-                await self.media.leave(key, relay.relay_id)
-            presence = self.edge.presence.get(key)
-            if presence is not None and presence.relayed_viewers.pop(node, None) is not None:
-                await self.edge.emit_state(key)
+            await self._let_go(key, what.removeprefix("unrelay:"))
             return True
         return False
+
+    async def _let_go(self, key: str, node: str) -> None:
+        """``node`` relays ``key`` no more: its relay peer closed, its viewers uncounted."""
+        relay = self.origins.get(key, {}).pop(node, None)
+        if relay is not None:
+            await self.media.leave(key, relay.relay_id)
+        presence = self.edge.presence.get(key)
+        if presence is not None and presence.relayed_viewers.pop(node, None) is not None:
+            self.state_soon(key)
 
     def _set_count(self, key: str, node: str, count: int) -> None:
         """A relaying node's viewers: the room's state follows if the count changed."""
@@ -392,12 +392,9 @@ class Relays:
         """The origin's end of a relay failed or closed (its edge died, or replaced it:
         a new relay then brings the edge's count again): let it go."""
         relays = self.origins.get(key, {})
-        for node, relay in list(relays.items()):
-            if relay.relay_id == relay_id:
-                relays.pop(node)
-                presence = self.edge.presence.get(key)
-                if presence is not None and presence.relayed_viewers.pop(node, None) is not None:
-                    await self.edge.emit_state(key)
+        node = next((n for n, relay in relays.items() if relay.relay_id == relay_id), None)
+        if node is not None:
+            await self._let_go(key, node)
         await self.media.leave(key, relay_id)
 
     def forget_origin(self, key: str) -> None:

@@ -14,7 +14,6 @@ split between them, one slice each.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -30,8 +29,8 @@ from types import FrameType
 import redis
 from prometheus_client.multiprocess import mark_process_dead
 
-from consult_server.cluster.nodes import SocketRoute, route_for
-from consult_server.cluster.registry import HEARTBEAT_SECONDS, PREFIX
+from consult_server.cluster.nodes import NodeInfo, SocketRoute, route_for
+from consult_server.cluster.registry import HEARTBEAT_SECONDS, PREFIX, node_channel, node_message
 
 log = logging.getLogger(__name__)
 
@@ -174,20 +173,19 @@ class RollingRestart:
         self.node_ids = list(node_ids)
         self.drain_seconds = drain_seconds
 
-    def _record(self, client: redis.Redis, index: int) -> dict[str, object] | None:
+    def _record(self, client: redis.Redis, index: int) -> NodeInfo | None:
         text = client.get(f"{PREFIX}node:{self.node_ids[index]}")
-        return json.loads(text) if text else None
+        return NodeInfo.from_json(text) if text else None
 
     def drain(self, index: int) -> None:
         client = redis.Redis.from_url(self.redis_url)
         try:
-            message = json.dumps({"room": "", "what": "drain"})
-            client.publish(f"{PREFIX}to:{self.node_ids[index]}", message)
+            client.publish(node_channel(self.node_ids[index]), node_message("drain"))
             # Its record says draining, then its load (rooms + peers) falls to 0.
             deadline = time.monotonic() + self.drain_seconds + 3 * HEARTBEAT_SECONDS + 5
             while time.monotonic() < deadline:
                 record = self._record(client, index)
-                if record is None or (record.get("draining") and record.get("load") == 0):
+                if record is None or (record.draining and record.load == 0):
                     return
                 time.sleep(0.5)
             log.warning("node %d still held rooms after draining; stopping it", index)
@@ -200,7 +198,7 @@ class RollingRestart:
             deadline = time.monotonic() + within
             while time.monotonic() < deadline and child.poll() is None:
                 record = self._record(client, index)
-                if record is not None and not record.get("draining"):
+                if record is not None and not record.draining:
                     return
                 time.sleep(0.2)
             log.warning("node %d did not come back in the registry in time", index)

@@ -364,8 +364,8 @@ class RedisRegistry:
     async def tell_node(self, node: str, what: str, room: str = "") -> int:
         """Send ``what`` (about ``room``) to ``node`` (``consult-server drain``, a relay's
         sources changed); how many heard it."""
-        message = json.dumps({"room": room, "what": what})
-        return int(await self.client.publish(f"{self._prefix}to:{node}", message))
+        message = node_message(what, room)
+        return int(await self.client.publish(node_channel(node, self._prefix), message))
 
     async def claim_once(self, job: str, seconds: float) -> bool:
         key = f"{self._prefix}once:{job}"
@@ -393,7 +393,7 @@ class RedisRegistry:
         )
         async with self.client.pubsub() as pubsub:
             await pubsub.subscribe(reply_to)
-            if not await self.client.publish(f"{self._prefix}to:{node}", message):
+            if not await self.client.publish(node_channel(node, self._prefix), message):
                 raise NoAnswer(node)
             deadline = asyncio.get_running_loop().time() + within
             while (left := deadline - asyncio.get_running_loop().time()) > 0:
@@ -431,8 +431,9 @@ class RedisRegistry:
         holder = await self.client.get(f"{self._prefix}room:{room}")
         if holder is None or _text(holder) == self._id:
             return False
-        message = json.dumps({"room": room, "what": what})
-        await self.client.publish(f"{self._prefix}to:{_text(holder)}", message)
+        await self.client.publish(
+            node_channel(_text(holder), self._prefix), node_message(what, room)
+        )
         return True
 
     async def online_elsewhere(self) -> set[int]:
@@ -450,7 +451,7 @@ class RedisRegistry:
         while not self._stopping:
             try:
                 async with self.client.pubsub() as pubsub:
-                    await pubsub.subscribe(f"{self._prefix}to:{self._id}")
+                    await pubsub.subscribe(node_channel(self._id, self._prefix))
                     self._listening.set()
                     while not self._stopping:
                         message = await pubsub.get_message(
@@ -480,6 +481,16 @@ class RedisRegistry:
             if text is not None:
                 found.append(NodeInfo.from_json(text))
         return found
+
+
+def node_channel(node: str, prefix: str = PREFIX) -> str:
+    """The pub/sub channel a node listens on (``RedisRegistry._listen``)."""
+    return f"{prefix}to:{node}"
+
+
+def node_message(what: str, room: str = "") -> str:
+    """A message for a node's channel: ``what`` happened (about ``room``)."""
+    return json.dumps({"room": room, "what": what})
 
 
 def _text(value: str | bytes) -> str:

@@ -13,17 +13,11 @@ from aiortc import RTCPeerConnection, RTCRtpSender
 from media import hub as hub_module
 from media.errors import MediaError
 from media.hub import MediaHub
-from tests.support.peers import ClientPeer, Colour
+from tests.support.peers import ClientPeer, Colour, near
 
 RED: Colour = (220, 40, 40)
 BLUE: Colour = (40, 40, 220)
 CLINICIAN, SPECIALIST = 1, 2
-
-
-def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:
-    return actual is not None and all(
-        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
-    )
 
 
 async def wait_until(check: object, within: float = 20.0) -> None:

@@ -12,8 +12,8 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from media.hub import MediaHub
-from tests.media.test_hub import near, wait_until
-from tests.support.peers import ClientPeer, Colour, Viewer
+from tests.media.test_hub import wait_until
+from tests.support.peers import ClientPeer, Colour, Viewer, near
 
 ROOM = "teaching:3"
 PRESENTER, VIEWER_A, VIEWER_B = 1, 7, 8

@@ -22,16 +22,10 @@ from tests.signaling.test_socket_api import (
 )
 from tests.signaling.test_teaching import token
 from tests.support.inproc import Harness
-from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer
+from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer, near
 
 CAMERA: Colour = (220, 40, 40)
 SLIDES: Colour = (40, 40, 220)
-
-
-def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:
-    return actual is not None and all(
-        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
-    )
 
 
 async def offer(sio: Any, event: str, tok: str, pc: RTCPeerConnection) -> dict[str, Any]:

@@ -6,7 +6,7 @@ rebuilding it (a rebuild costs seconds of sound on a weak link). Real aiortc pee
 from __future__ import annotations
 
 from consult_server.app import MEDIA as MEDIA_HUB
-from tests.signaling.test_screens import near, offer
+from tests.signaling.test_screens import offer
 from tests.signaling.test_socket_api import (
     accepted_consult,
     collect,
@@ -16,7 +16,7 @@ from tests.signaling.test_socket_api import (
     user_id,
 )
 from tests.support.inproc import Harness
-from tests.support.peers import ClientPeer, Colour
+from tests.support.peers import ClientPeer, Colour, near
 
 RED: Colour = (220, 40, 40)
 GREEN: Colour = (40, 200, 40)

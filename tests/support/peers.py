@@ -16,6 +16,13 @@ Colour = tuple[int, int, int]
 VIDEO_CLOCK = 90_000
 
 
+def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:
+    """Whether a sampled colour is ``expected``'s, give or take the codec's error."""
+    return actual is not None and all(
+        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
+    )
+
+
 class ColourTrack(MediaStreamTrack):
     """A 320x240 camera that shows one solid colour at 15 fps."""
 

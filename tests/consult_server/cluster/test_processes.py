@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import subprocess
 import sys
 import time
@@ -21,13 +20,12 @@ import socketio
 from bench.load_media import LoadPeer
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
+from tests.support.metrics_scrape import gauges_until
 from tests.support.redis_server import redis_server
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
 from tests.support.server import free_ports, run_server, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-_ROOMS = re.compile(r'^consult_rooms\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 
 
 def test_more_than_one_process_needs_redis(tmp_path: Path) -> None:
@@ -126,19 +124,11 @@ async def test_two_processes_hold_a_room_on_one_node_and_its_sides_meet_there(
                 assert min(frames) >= 30 and min(sound) >= 50, (frames, sound, server.log()[-3000:])
                 # One scrape of the shared port counts every node of the host (each
                 # brings its gauges up to date every 2 s).
-                expected = {holder: "1.0", (nodes - {holder}).pop(): "0.0"}
-                deadline = time.monotonic() + 6
-                while True:
-                    async with (
-                        aiohttp.ClientSession() as http,
-                        http.get(server.url + "/metrics") as reply,
-                    ):
-                        metrics = await reply.text()
-                    rooms = dict(_ROOMS.findall(metrics))
-                    if rooms == expected or time.monotonic() > deadline:
-                        break
-                    await asyncio.sleep(0.5)
-                assert rooms == expected, rooms
+                expected = {holder: 1.0, (nodes - {holder}).pop(): 0.0}
+                gauges = await gauges_until(
+                    server.url, ["consult_rooms"], lambda g: g["consult_rooms"] == expected, 6
+                )
+                assert gauges["consult_rooms"] == expected, gauges
             finally:
                 for sio, peer in members:
                     await peer.close()

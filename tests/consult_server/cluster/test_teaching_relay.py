@@ -9,7 +9,6 @@ pixels checked."""
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 import time
@@ -22,24 +21,16 @@ import socketio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from tests.support.inproc import Client, login_client
-from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer
+from tests.support.metrics_scrape import Gauges, gauges_until
+from tests.support.peers import ClientPeer, Colour, ColourTrack, Viewer, near
 from tests.support.redis_server import redis_server
 from tests.support.room_client import answer_for, room_page, room_socket
 from tests.support.server import free_ports, run_server, server_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
-_PEERS = re.compile(r'^consult_participants\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
-_RELAYED = re.compile(r'^consult_rooms_relayed\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
-_SERVED = re.compile(r'^consult_relays_served\{node="([^"]+)"\} (\S+)$', re.MULTILINE)
 CAMERA: Colour = (40, 200, 40)
 SLIDES: Colour = (40, 40, 220)
-
-
-def near(actual: Colour | None, expected: Colour, tolerance: int = 40) -> bool:
-    return actual is not None and all(
-        abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True)
-    )
 
 
 async def until(check: Any, within: float, why: str) -> None:
@@ -155,27 +146,17 @@ async def test_edges_relay_a_teaching_session_from_its_origin(tmp_path: Path) ->
                 # Per node, the media peers: the origin holds the presenter's camera and
                 # screen and the one relay left; the second edge its relay and its viewer.
                 # And the relays: one edge relays the room, the origin serves one relay.
-                deadline = time.monotonic() + 8
-                while True:
-                    async with (
-                        aiohttp.ClientSession() as http,
-                        http.get(server.url + "/metrics") as reply,
-                    ):
-                        text = await reply.text()
-                    found = _PEERS.findall(text)
-                    counts = sorted(float(n) for _, n in found)
-                    relayed = sorted(float(n) for _, n in _RELAYED.findall(text))
-                    served = sorted(float(n) for _, n in _SERVED.findall(text))
-                    wanted = (counts, relayed, served) == (
-                        [0.0, 2.0, 3.0],
-                        [0.0, 0.0, 1.0],
-                        [0.0, 0.0, 1.0],
-                    )
-                    if wanted or time.monotonic() > deadline:
-                        break
-                    await asyncio.sleep(0.5)
-                assert counts == [0.0, 2.0, 3.0], (found, server.log()[-3000:])
-                assert relayed == [0.0, 0.0, 1.0] and served == [0.0, 0.0, 1.0], text
+                wanted = {
+                    "consult_participants": [0.0, 2.0, 3.0],
+                    "consult_rooms_relayed": [0.0, 0.0, 1.0],
+                    "consult_relays_served": [0.0, 0.0, 1.0],
+                }
+
+                def spread(gauges: Gauges) -> dict[str, list[float]]:
+                    return {name: sorted(by_node.values()) for name, by_node in gauges.items()}
+
+                gauges = await gauges_until(server.url, list(wanted), lambda g: spread(g) == wanted)
+                assert spread(gauges) == wanted, (gauges, server.log()[-3000:])
 
                 # The second edge drains: its viewer is told to go (its page asks where
                 # and goes to a node that takes rooms), and it gives its relay up.

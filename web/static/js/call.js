@@ -203,6 +203,18 @@ export function createCall(deps) {
     return total;
   }
 
+  /**
+   * Why our peer connection counts as dead now ("" while it does not).
+   * @param {number} now @param {boolean} connected
+   */
+  function deadBecause(now, connected) {
+    if (pc?.connectionState === "failed") return "failed";
+    if (!connected && now - lastRebuild >= SETUP_LIMIT_MS) return "not up";
+    if (disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS) return "ice disconnected";
+    if (inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS) return "no media";
+    return "";
+  }
+
   /** Once a second: rebuild a peer connection that died, with backoff. */
   async function watchdog() {
     if (finished || building || !pc) return;
@@ -215,16 +227,7 @@ export function createCall(deps) {
     if (total > inboundBytes || !others || !connected) inboundStalledSince = 0;
     else if (!inboundStalledSince) inboundStalledSince = now;
     inboundBytes = total;
-    const dead =
-      pc.connectionState === "failed"
-        ? "failed"
-        : !connected && now - lastRebuild >= SETUP_LIMIT_MS
-          ? "not up"
-          : disconnectedSince && now - disconnectedSince >= ICE_DISCONNECTED_MS
-            ? "ice disconnected"
-            : inboundStalledSince && now - inboundStalledSince >= MEDIA_STALLED_MS
-              ? "no media"
-              : "";
+    const dead = deadBecause(now, connected);
     deps.onWatch();
     if (!dead || !deps.online()) return; // without the socket, its reconnect rejoins
     const wait = BACKOFF_MS[Math.min(rebuildAttempts, BACKOFF_MS.length - 1)];
