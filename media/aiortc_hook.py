@@ -57,8 +57,10 @@ from aiortc.rtcpeerconnection import filter_preferred_codecs
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.rtp import (
     RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpRtpfbPacket,
     RtcpSrPacket,
     pack_remb_fci,
     unpack_remb_fci,
@@ -187,9 +189,12 @@ def watch_sender(
     on_keyframe_request: Callable[[], None],
     on_remb: Callable[[int], None],
     on_loss: Callable[[float], None] | None = None,
+    on_nack: Callable[[list[int]], None] | None = None,
 ) -> None:
     """Report the remote's PLI/FIR and REMB for this sender (pre-encoded packets path),
-    and the fraction of this sender's packets its receiver reports lost (0..1)."""
+    the fraction of this sender's packets its receiver reports lost (0..1), and the
+    sequence numbers it asks again (NACK; answered by ``on_nack`` instead of aiortc's
+    own history, which a packet path never fills)."""
     check_version()
     original = sender._handle_rtcp_packet
 
@@ -198,6 +203,10 @@ def watch_sender(
             for report in packet.reports:
                 if report.ssrc == sender._ssrc:
                     on_loss(report.fraction_lost / 256)
+        if on_nack is not None and isinstance(packet, RtcpRtpfbPacket):
+            if packet.fmt == RTCP_RTPFB_NACK and packet.media_ssrc == sender._ssrc:
+                on_nack(list(packet.lost))
+            return
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, _ssrcs = unpack_remb_fci(packet.fci)
@@ -252,7 +261,10 @@ def packets_received(pc: aiortc.RTCPeerConnection) -> int | None:
         dtls = transceiver.receiver.transport
         if dtls is not None:
             count = getattr(dtls, "_RTCDtlsTransport__rx_packets", None)
-            return count if isinstance(count, int) else None
+            # The packet path (media.aiortc_packets) counts the media it takes itself.
+            fast = getattr(dtls, "_consult_datagrams", None)
+            extra = getattr(fast, "received", 0)
+            return count + extra if isinstance(count, int) and isinstance(extra, int) else None
     return None
 
 

@@ -39,14 +39,13 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from media import aiortc_hook
+from media import aiortc_hook, aiortc_packets
 from media.candidates import MAX_REMOTE_CANDIDATES, CandidatePolicy
 from media.errors import MediaError
-from media.forwarding import KeyframeRequester, Publication, Subscription
+from media.forwarding import Publication, Subscription
 from media.offer_screen import candidate_refusal, read_candidate, screen_offer
 from recordings.files import recording_path
 from recordings.writer import RecordingWriter
@@ -280,6 +279,8 @@ class MediaHub:
     def _subscribe(self, room: MediaRoom, peer: Peer, publisher_id: int, kind: str) -> None:
         subscription = Subscription(kind)
         sender = peer.pc.addTrack(subscription)
+        transceiver = next((t for t in peer.pc.getTransceivers() if t.sender is sender), None)
+        subscription.attach(sender, transceiver)
         peer.subscriptions[(publisher_id, kind)] = subscription
 
         def keyframe_request() -> None:
@@ -294,7 +295,13 @@ class MediaHub:
         def loss(fraction: float) -> None:
             peer.loss[publisher_id] = fraction
 
-        aiortc_hook.watch_sender(sender, keyframe_request, remb, loss if kind == "video" else None)
+        aiortc_hook.watch_sender(
+            sender,
+            keyframe_request,
+            remb,
+            loss if kind == "video" else None,
+            subscription.retransmit,
+        )
 
     def _publish(self, room: MediaRoom, peer: Peer, track: MediaStreamTrack) -> None:
         kind = track.kind
@@ -310,24 +317,24 @@ class MediaHub:
         old = room.publications.pop(key, None)
         if old is not None:
             old.close()
-        publication = Publication(kind, KeyframeRequester(lambda: aiortc_hook.send_pli(receiver)))
+        inbound = aiortc_packets.Inbound(receiver)
+        publication = Publication(kind, inbound)
         room.publications[key] = publication
         peer.publications[key] = publication
         if not peer.relays:
             peer.receivers[kind] = receiver
-
-        def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
-            publication.on_frame(codec, frame.data, frame.timestamp)
 
         def on_end() -> None:
             if room.publications.get(key) is publication:
                 room.publications.pop(key)
                 publication.close()
 
-        uplink = aiortc_hook.UplinkEstimate() if kind == "video" and not peer.relays else None
-        if uplink is not None:
-            peer.uplink = uplink
-        aiortc_hook.tap_receiver(receiver, on_frame, on_end, publication.lost, uplink)
+        if kind == "video" and not peer.relays:
+            publication.uplink = peer.uplink = aiortc_hook.UplinkEstimate()
+        # The tap idles the receiver's decoder thread and tells when it stops; its
+        # packets go to the publication straight from the socket.
+        aiortc_hook.tap_receiver(receiver, lambda codec, frame: None, on_end)
+        inbound.route(publication.packet)
         if room.recording_dir is not None:
             self._record(room, key[0], kind, publication, new_source=True)
         for other in room.peers.values():
@@ -467,8 +474,8 @@ class MediaHub:
 
     def _send_cap(self, room: MediaRoom, publisher_id: int) -> None:
         peer = room.peers.get(publisher_id)
-        receiver = peer.receivers.get("video") if peer else None
-        if peer is None or receiver is None:
+        publication = peer.publications.get((publisher_id, "video")) if peer else None
+        if peer is None or publication is None:
             return
         target = self.bitrate_cap(room, publisher_id)
         previous = peer.sent_cap if peer.sent_cap is not None else START_BITRATE
@@ -476,7 +483,7 @@ class MediaHub:
         # down at once.
         cap = min(target, max(int(previous * RAMP_PER_SECOND), self.settings.bitrate_floor))
         peer.sent_cap = cap
-        aiortc_hook.send_remb(receiver, cap)
+        publication.send_remb(cap)
 
     # -- candidates and leaving ------------------------------------------------------
 

@@ -1,109 +1,238 @@
-"""Fan-out rules on real av.Packets, without a network: bounds, keyframes, throttling."""
+"""Packet forwarding rules without a network: real VP8 packets (aiortc's own packetizer
+on real encoded frames), a leg that keeps what it would send."""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
-import tracemalloc
+import itertools
 
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 from av.packet import Packet
 
-from media.forwarding import (
-    AUDIO_QUEUE_FRAMES,
-    VIDEO_QUEUE_FRAMES,
-    KeyframeRequester,
-    Publication,
-    Subscription,
-    is_keyframe,
-)
+from media import rtp
+from media.aiortc_packets import ReceiveStats
+from media.forwarding import CACHE_PACKETS, KeyframeRequester, Publication, Subscription
+from tests.support.encoded import vp8_frames
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
-OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
-KEY = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]) + b"k" * 1000  # P bit 0: keyframe
-DELTA = bytes([0x11, 0x02, 0x00]) + b"d" * 300
+RTX = RTCRtpCodecParameters(
+    mimeType="video/rtx", clockRate=90000, payloadType=97, parameters={"apt": 96}
+)
+SSRC = 0x1234
 
 
-def test_keyframe_detection() -> None:
-    assert is_keyframe("VP8", KEY) and not is_keyframe("VP8", DELTA)
-    assert not is_keyframe("VP8", b"")
-    idr = b"\x00\x00\x00\x01\x67abc\x00\x00\x00\x01\x68d\x00\x00\x01\x65slice"
-    non_idr = b"\x00\x00\x00\x01\x41slice"
-    assert is_keyframe("H264", idr) and not is_keyframe("H264", non_idr)
-    assert is_keyframe("opus", b"\x01")
+class Leg:
+    """What a subscriber's connected sender offers (media.aiortc_packets.Leg), keeping
+    the packets it is asked to send instead of protecting them onto a socket."""
+
+    def __init__(self, rtx: bool = True) -> None:
+        self.ssrc, self.rtx_ssrc = 0xAAAA, 0xBBBB
+        self.payload_type, self.rtx_payload_type = 100, (101 if rtx else None)
+        self.head, self.tail = rtp.extension_block(3, 9, "1")
+        self.abs_send_time, self.first = True, 0x90
+        self.sent_packets: list[RtpPacket] = []
+        self.reports: list[tuple[int, int, int]] = []
+
+    def send(self, packet: bytes) -> None:
+        self.sent_packets.append(RtpPacket.parse(packet))
+
+    def sent(self, rtp_timestamp: int, packets: int, octets: int, now: float) -> None:
+        self.reports.append((rtp_timestamp, packets, octets))
 
 
-def publication(requests: list[int]) -> Publication:
-    def send() -> bool:
-        requests.append(1)
+class Source:
+    """The publisher side's feedback, kept (media.aiortc_packets.Inbound)."""
+
+    def __init__(self) -> None:
+        self.codecs = {96: VP8, 97: RTX}
+        self.nacks: list[list[int]] = []
+        self.plis = 0
+
+    def abs_send_time_id(self) -> int:
+        return 3
+
+    def stats(self, ssrc: int, clock_rate: int) -> ReceiveStats:
+        return ReceiveStats(clock_rate)
+
+    def send_nack(self, ssrc: int, lost: list[int]) -> None:
+        self.nacks.append(lost)
+
+    def send_pli(self, ssrc: int) -> None:
+        self.plis += 1
+
+    def send_remb(self, bitrate: int, ssrcs: list[int]) -> bool:
         return True
 
-    return Publication("video", KeyframeRequester(send, interval=0.0))
+
+def packets(count: int = 60, gop: int = 30, start_seq: int = 65_500) -> list[bytes]:
+    """Real VP8 frames (640x480, several packets each) as the publisher's RTP."""
+    encoder = Vp8Encoder()
+    out: list[bytes] = []
+    seq = start_seq
+    for index, frame in enumerate(vp8_frames(count=count, gop=gop, width=640, height=480)):
+        packet = Packet(frame.data)
+        packet.pts, packet.time_base = index * 3000, fractions.Fraction(1, 90_000)
+        payloads, _ = encoder.pack(packet)
+        for i, payload in enumerate(payloads):
+            rtp_packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=index * 3000)
+            rtp_packet.ssrc = SSRC
+            rtp_packet.marker = int(i == len(payloads) - 1)
+            rtp_packet.payload = payload
+            out.append(rtp_packet.serialize())
+            seq = (seq + 1) & 0xFFFF
+    return out
 
 
-async def test_subscriber_starts_at_a_keyframe_and_asks_for_one() -> None:
-    requests: list[int] = []
-    pub = publication(requests)
-    sub = Subscription("video")
-    pub.add(sub)
-    assert requests == [1], "joining asks the publisher for a keyframe"
-    pub.on_frame(VP8, DELTA, 0)
-    pub.on_frame(VP8, KEY, 3000)
-    pub.on_frame(VP8, DELTA, 6000)
-    assert len(requests) == 2, "a dropped frame while waiting asks again"
-    first, second = await sub.recv(), await sub.recv()
-    assert bytes(first) == KEY and first.pts == 3000
-    assert first.time_base == fractions.Fraction(1, 90000)
-    assert bytes(second) == DELTA and sub.dropped == 1
+def subscribed(publication: Publication, rtx: bool = True) -> tuple[Subscription, Leg]:
+    subscription = Subscription("video")
+    leg = Leg(rtx)
+    subscription._leg = leg  # type: ignore[assignment]
+    publication.add(subscription)
+    return subscription, leg
 
 
-async def test_a_stalled_subscriber_stays_bounded_and_skips_to_the_next_keyframe() -> None:
-    requests: list[int] = []
-    pub = publication(requests)
-    stalled, healthy = Subscription("video"), Subscription("video")
-    pub.add(stalled)
-    pub.add(healthy)
-    received = [0]
-
-    async def drain() -> None:
-        while True:
-            await healthy.recv()
-            received[0] += 1
-
-    task = asyncio.create_task(drain())
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    sent = 0
-    for index in range(5000):
-        pub.on_frame(VP8, KEY if index % 30 == 0 else DELTA, index * 3000)
-        sent += 1
-        await asyncio.sleep(0)  # the healthy sender keeps up; the stalled one never reads
-        assert len(stalled._queue) <= VIDEO_QUEUE_FRAMES
-    await asyncio.sleep(0)
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
-    task.cancel()
-    assert received[0] == sent, "the healthy subscriber got every frame"
-    assert stalled.dropped >= sent - VIDEO_QUEUE_FRAMES - 30
-    assert growth < 200_000, f"memory grew by {growth} bytes with a stalled subscriber"
-    assert len(requests) > 2, "falling behind asks for a keyframe"
-    # Once it resumes, the stalled one starts again at a keyframe.
-    stalled._queue.clear()
-    stalled._need_keyframe = True
-    pub.on_frame(VP8, DELTA, 10**7)
-    pub.on_frame(VP8, KEY, 10**7 + 3000)
-    assert bytes(await stalled.recv()) == KEY
+def frames_of(sent: list[RtpPacket]) -> list[bytes]:
+    out, parts = [], []
+    for packet in sent:
+        parts.append(packet.payload)
+        if packet.marker:
+            out.append(b"".join(parts))
+            parts = []
+    return out
 
 
-async def test_audio_drops_oldest_when_behind() -> None:
-    pub = Publication("audio", KeyframeRequester(lambda: True))
-    sub = Subscription("audio")
-    pub.add(sub)
-    for index in range(100):
-        pub.on_frame(OPUS, bytes([index]), index * 960)
-    assert len(sub._queue) == AUDIO_QUEUE_FRAMES
-    assert bytes(await sub.recv()) == bytes([100 - AUDIO_QUEUE_FRAMES])
+async def test_a_subscriber_starts_at_a_key_frame_and_gets_the_payloads_unchanged() -> None:
+    source = Source()
+    publication = Publication("video", source)
+    stream = packets(count=45, gop=30)
+    # Join mid-picture: the first 40 packets are a key frame and deltas.
+    for data in stream[:40]:
+        publication.packet(data, 0.0)
+    subscription, leg = subscribed(publication)
+    assert source.plis == 1, "joining asks the publisher for a key frame"
+    for data in stream[40:]:
+        publication.packet(data, 0.0)
+    got = leg.sent_packets
+    first_key = next(i for i, d in enumerate(stream) if i >= 40 and _key(d))
+    assert len(got) == len(stream) - first_key, "from the next key frame on, every packet"
+    assert rtp.vp8_keyframe_start(got[0].payload)
+    assert [p.payload for p in got] == [RtpPacket.parse(d).payload for d in stream[first_key:]]
+    assert {p.ssrc for p in got} == {leg.ssrc} and {p.payload_type for p in got} == {100}
+    seqs = [p.sequence_number for p in got]
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs))
+    originals = [RtpPacket.parse(d) for d in stream[first_key:]]
+    assert [(p.timestamp - got[0].timestamp) & 0xFFFFFFFF for p in got] == [
+        (o.timestamp - originals[0].timestamp) & 0xFFFFFFFF for o in originals
+    ]
+    assert [p.marker for p in got] == [o.marker for o in originals]
+    assert subscription.dropped >= 1, "the frames before the key frame were skipped"
+    assert publication.requester.throttled >= 1, "each skipped frame asked again"
+    # The sender's reports follow what went out.
+    assert leg.reports[-1][1] == len(got)
+
+
+def _key(data: bytes) -> bool:
+    return rtp.vp8_keyframe_start(data, rtp.payload_offset(data, data[0]))
+
+
+async def test_a_new_source_continues_sequence_numbers_and_time() -> None:
+    source = Source()
+    first, second = Publication("video", source), Publication("video", source)
+    subscription, leg = subscribed(first)
+    for data in packets(count=10):
+        first.packet(data, 100.0)
+    count = len(leg.sent_packets)
+    last = leg.sent_packets[-1]
+    first.remove(subscription)
+    second.add(subscription)
+    for data in packets(count=10, start_seq=7):
+        second.packet(data, 100.5)
+    after = leg.sent_packets[-1]
+    resumed = leg.sent_packets[count]
+    assert rtp.vp8_keyframe_start(resumed.payload)
+    assert resumed.sequence_number == (last.sequence_number + 1) & 0xFFFF
+    step = (resumed.timestamp - last.timestamp) & 0xFFFFFFFF
+    assert 0.45 * 90_000 <= step <= 0.55 * 90_000, "the timeline moved on by the time between"
+    assert after.ssrc == last.ssrc
+
+
+async def test_a_nack_is_answered_from_the_cache_as_rtx_or_plain() -> None:
+    for rtx in (True, False):
+        publication = Publication("video", Source())
+        subscription, leg = subscribed(publication, rtx=rtx)
+        stream = packets(count=30)
+        for data in stream:
+            publication.packet(data, 0.0)
+        wanted = leg.sent_packets[5]
+        count = len(leg.sent_packets)
+        never = (wanted.sequence_number + 40_000) & 0xFFFF
+        subscription.retransmit([wanted.sequence_number, never])
+        resent = leg.sent_packets[count:]
+        assert len(resent) == 1, "a sequence number never sent is not answered"
+        packet = resent[0]
+        if rtx:
+            assert (packet.ssrc, packet.payload_type) == (leg.rtx_ssrc, 101)
+            assert int.from_bytes(packet.payload[:2], "big") == wanted.sequence_number
+            assert packet.payload[2:] == wanted.payload
+        else:
+            assert (packet.ssrc, packet.sequence_number) == (leg.ssrc, wanted.sequence_number)
+            assert packet.payload == wanted.payload
+        assert packet.timestamp == wanted.timestamp
+        assert subscription.resent == 1
+
+
+async def test_a_hole_upstream_is_asked_again_and_the_resend_fills_it() -> None:
+    source = Source()
+    publication = Publication("video", source)
+    _, leg = subscribed(publication)
+    stream = packets(count=20)
+    lost = 12
+    for index, data in enumerate(stream):
+        if index != lost:
+            publication.packet(data, 0.0)
+    original = RtpPacket.parse(stream[lost])
+    assert source.nacks and source.nacks[0] == [original.sequence_number]
+    # The publisher resends it as RTX (RFC 4588), once, then once more (a duplicate).
+    resend = RtpPacket(payload_type=97, sequence_number=500, timestamp=original.timestamp)
+    resend.ssrc, resend.marker = 0x9999, original.marker
+    resend.payload = original.sequence_number.to_bytes(2, "big") + original.payload
+    before = len(leg.sent_packets)
+    publication.packet(resend.serialize(), 0.0)
+    publication.packet(resend.serialize(), 0.0)
+    filled = leg.sent_packets[before:]
+    assert len(filled) == 1 and filled[0].payload == original.payload
+    neighbours = {p.sequence_number for p in leg.sent_packets[:before]}
+    assert (filled[0].sequence_number - 1) & 0xFFFF in neighbours
+    assert (filled[0].sequence_number + 1) & 0xFFFF in neighbours, "it fills the hole"
+    assert publication.resend is not None and publication.resend.recovered == 1
+    # A padding-only RTX packet (a bandwidth probe) is not forwarded.
+    probe = RtpPacket(payload_type=97, sequence_number=501, timestamp=original.timestamp)
+    probe.ssrc, probe.padding_size = 0x9999, 200
+    publication.packet(probe.serialize(), 0.0)
+    assert len(leg.sent_packets) == before + 1
+    publication.close()
+
+
+async def test_the_cache_is_bounded() -> None:
+    publication = Publication("video", Source())
+    stream = []
+    for seq in range(1500):
+        packet = RtpPacket(payload_type=96, sequence_number=seq, timestamp=seq // 5 * 3000)
+        packet.ssrc, packet.payload = SSRC, bytes([0x10]) + seq.to_bytes(2, "big") * 50
+        stream.append(packet.serialize())
+    for data in stream:
+        publication.packet(data, 0.0)
+    assert len(stream) > CACHE_PACKETS
+    held = [d for d in publication._cache if d is not None]
+    assert len(held) == CACHE_PACKETS
+    oldest = RtpPacket.parse(stream[0]).sequence_number
+    assert publication.cached(oldest) is None
+    newest = RtpPacket.parse(stream[-1]).sequence_number
+    assert publication.cached(newest) == stream[-1]
+    publication.close()
 
 
 async def test_keyframe_requests_are_throttled_but_never_lost() -> None:
@@ -124,26 +253,13 @@ async def test_keyframe_requests_are_throttled_but_never_lost() -> None:
     requester.close()
 
 
-async def test_source_change_continues_timestamps() -> None:
-    sub = Subscription("video")
-    first = Publication("video", KeyframeRequester(lambda: True))
-    first.add(sub)
-    first.on_frame(VP8, KEY, 900_000)
-    assert (await sub.recv()).pts == 900_000
-    first.remove(sub)
-    second = Publication("video", KeyframeRequester(lambda: True))
-    second.add(sub)
-    second.on_frame(VP8, KEY, 0)
-    second.on_frame(VP8, DELTA, 3000)
-    assert [(await sub.recv()).pts for _ in range(2)] == [903_000, 906_000]
-
-
-async def test_one_packet_object_is_shared_by_all_subscribers() -> None:
-    pub = Publication("video", KeyframeRequester(lambda: True))
-    subs = [Subscription("video") for _ in range(8)]
-    for sub in subs:
-        pub.add(sub)
-    pub.on_frame(VP8, KEY, 0)
-    packets = {id(sub._queue[0]) for sub in subs}
-    assert len(packets) == 1
-    assert isinstance(subs[0]._queue[0], Packet)
+async def test_a_recorded_publication_hands_whole_frames_to_its_sinks() -> None:
+    publication = Publication("video", Source())
+    kept: list[tuple[bytes, int, bool]] = []
+    publication.sinks.append(lambda data, ts, key: kept.append((data, ts, key)))
+    frames = vp8_frames(count=40, gop=30, width=640, height=480)
+    for data in packets(count=40, gop=30):
+        publication.packet(data, 0.0)
+    assert [k[0] for k in kept] == [f.data for f in frames]
+    assert [k[2] for k in kept] == [f.keyframe for f in frames] and kept[0][2]
+    assert [k[1] - kept[0][1] for k in kept] == [i * 3000 for i in range(40)]
