@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.sfu import lag, server
+from bench.sfu import forward_latency, server, server_stats
 from tests.support.proc import cpu_seconds
 
 #: (step, patterns): a frame "function (file:line)" matching any pattern, innermost first.
@@ -104,10 +104,11 @@ def profile_point(
         spies: list[subprocess.Popen[bytes]] = []
         cpu0 = t0 = 0.0
         row: dict[str, Any] = {kind: n}
+        started: dict[str, Any] = {}
         for line in load.stdout:
             line = line.strip()
             if line == "WINDOW START":
-                lag(url, reset=True)
+                started = server_stats(url, reset=True)
                 cpu0, t0 = cpu_seconds(pid), time.monotonic()
                 spies.append(
                     subprocess.Popen(
@@ -135,7 +136,9 @@ def profile_point(
             elif line == "WINDOW END":
                 elapsed = time.monotonic() - t0
                 row["server_cpu_pct"] = round(100 * (cpu_seconds(pid) - cpu0) / elapsed, 1)
-                row["loop_lag_p99_ms"] = lag(url)
+                ended = server_stats(url)
+                row["loop_lag_p99_ms"] = ended.get("loop_lag_p99_ms")
+                row.update(forward_latency(started, ended))
                 row["window_s"] = round(elapsed, 1)
             elif line.startswith("RESULT "):
                 row.update(json.loads(line[len("RESULT ") :]))

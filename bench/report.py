@@ -19,11 +19,17 @@ def _cell(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _latency(row: dict[str, Any]) -> str:
+    p50, p99 = row.get("forward_latency_p50_us"), row.get("forward_latency_p99_us")
+    return "–" if p50 is None or p99 is None else f"{p50:.0f} / {p99:.0f}"
+
+
 def table(report: dict[str, Any]) -> str:
     lines = [
         "| load | system | server CPU (% of a core) | RSS MiB | forwarded pkt/s |"
-        " frames delivered | loop lag p99 ms | late joiner first frame s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        " frames delivered | loop lag p99 ms | forwarding p50 / p99 µs |"
+        " late joiner first frame s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["rows"]:
         if row.get("phase") == "recording":
@@ -33,7 +39,7 @@ def table(report: dict[str, Any]) -> str:
             load += f" (run {row['repeat'] + 1})"
         if "skipped" in row or "error" in row:
             lines.append(
-                f"| {load} | {row['system']} | {row.get('skipped') or row.get('error')} |||||| "
+                f"| {load} | {row['system']} | {row.get('skipped') or row.get('error')} ||||||| "
             )
             continue
         delivered = row.get("frames_delivered")
@@ -42,6 +48,7 @@ def table(report: dict[str, Any]) -> str:
             f" {_cell(row.get('server_rss_mib'))} | {_cell(row.get('forwarded_pps'))} |"
             f" {_cell(round(100 * delivered, 1) if delivered is not None else None, ' %')} |"
             f" {_cell(round(row['loop_lag_p99_ms'], 1) if row.get('loop_lag_p99_ms') else None)} |"
+            f" {_latency(row)} |"
             f" {_cell(row.get('late_joiner_first_frame_s'))} |"
         )
     recording = [r for r in report["rows"] if r.get("phase") == "recording"]

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.janus import run_janus
+from media import latency
 from tests.support.proc import cpu_seconds, rss_mib, stop
 from tests.support.server import free_port
 
@@ -46,6 +47,7 @@ RELAY_LIMIT = {"fanout": 8, "consults": 4}
 #: The points of the ours-vs-Janus ratios run this many times, interleaved; the ratios
 #: use the medians (one 15 s window of a few % of a core varies by +-20 %).
 RATIO_FANOUT = (1, 8)
+RATIO_CONSULTS = (16,)
 RATIO_REPEATS = 3
 #: The recording dimension: (kind, n) points and the (system, record) pairs run at each.
 RECORDING_POINTS = (("fanout", 1), ("consults", 1), ("consults", 4), ("consults", 8))
@@ -80,11 +82,28 @@ def server(system: str, record: str = "none") -> Iterator[tuple[int, str]]:
         scratch.cleanup()
 
 
-def lag(url: str, reset: bool = False) -> float | None:
+def server_stats(url: str, reset: bool = False) -> dict[str, Any]:
+    """The bench server's loop lag (p99 since the last reset) and the forwarding
+    latency counts (media.latency, cumulative); nothing for Janus."""
     if not url:
-        return None
+        return {}
     with urllib.request.urlopen(url + "/stats" + ("?reset=1" if reset else ""), timeout=5) as r:  # noqa: S310
-        return float(json.load(r)["loop_lag_p99_ms"])
+        found: dict[str, Any] = json.load(r)
+        return found
+
+
+def forward_latency(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The window's forwarding latency: p50 and p99 (microseconds) and its histogram."""
+    if "forward_latency_counts" not in after:
+        return {}
+    counts = latency.since(after["forward_latency_counts"], before["forward_latency_counts"])
+    p50, p99 = latency.quantile(counts, 0.5), latency.quantile(counts, 0.99)
+    bounds = [f"le_{round(b * 1e6)}us" for b in latency.BUCKETS] + ["above"]
+    return {
+        "forward_latency_p50_us": round(p50 * 1e6, 1) if p50 is not None else None,
+        "forward_latency_p99_us": round(p99 * 1e6, 1) if p99 is not None else None,
+        "forward_latency_histogram": dict(zip(bounds, counts, strict=True)),
+    }
 
 
 def run_point(
@@ -115,17 +134,20 @@ def run_point(
         )
         assert load.stdout is not None
         cpu0 = t0 = 0.0
+        started: dict[str, Any] = {}
         for line in load.stdout:
             line = line.strip()
             if line == "WINDOW START":
-                lag(url, reset=True)
+                started = server_stats(url, reset=True)
                 cpu0, t0 = cpu_seconds(pid), time.monotonic()
             elif line == "WINDOW END":
                 row["server_cpu_pct"] = round(
                     100 * (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0), 1
                 )
                 row["server_rss_mib"] = rss_mib(pid)
-                row["loop_lag_p99_ms"] = lag(url)
+                ended = server_stats(url)
+                row["loop_lag_p99_ms"] = ended.get("loop_lag_p99_ms")
+                row.update(forward_latency(started, ended))
             elif line.startswith("RESULT "):
                 row.update(json.loads(line[len("RESULT ") :]))
         if load.wait(timeout=60) != 0 or "server_cpu_pct" not in row:
@@ -183,6 +205,9 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     return {
         "ours_vs_janus_cpu_n1": div(cpu(rows, "ours", 1), cpu(rows, "janus", 1)),
         "ours_vs_janus_cpu_n8": div(cpu(rows, "ours", 8), cpu(rows, "janus", 8)),
+        "ours_vs_janus_cpu_k16": div(
+            cpu(rows, "ours", 16, "consults"), cpu(rows, "janus", 16, "consults")
+        ),
         "mediarelay_vs_ours_cpu_per_subscriber": div(relay_slope, ours_slope),
         "ours_cpu_per_forwarded_stream_pct": cpu(rows, "ours", 1),
         "ours_cpu_per_added_subscriber_pct": round(ours_slope, 2) if ours_slope else None,
@@ -257,7 +282,8 @@ def main() -> None:
         if kind not in phases:
             continue
         for n in points:
-            repeats = RATIO_REPEATS if kind == "fanout" and n in RATIO_FANOUT else 1
+            ratio_point = n in (RATIO_FANOUT if kind == "fanout" else RATIO_CONSULTS)
+            repeats = RATIO_REPEATS if ratio_point else 1
             for repeat in range(repeats):
                 for system in systems:
                     if system == "mediarelay" and repeat:

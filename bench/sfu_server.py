@@ -39,6 +39,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.aiortc_hook import install_fast_clock
 from media.hub import MediaHub
 from media.ice_host import configure_host_addresses, install_rtp_fast_path
+from media.latency import FORWARD_LATENCY
 
 LAG_PERIOD = 0.05
 
@@ -173,7 +174,8 @@ async def run(mode: str, host: str, port: int, record: str, record_dir: Path | N
         lag = probe.p99_ms()
         if request.query.get("reset"):
             probe.reset()
-        return web.json_response({"loop_lag_p99_ms": lag})
+        counts, _ = FORWARD_LATENCY.snapshot()
+        return web.json_response({"loop_lag_p99_ms": lag, "forward_latency_counts": counts})
 
     app = web.Application()
     app.router.add_post("/offer", offer)

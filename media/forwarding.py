@@ -38,6 +38,7 @@ from media import rtp
 from media.aiortc_hook import UplinkEstimate
 from media.aiortc_packets import Leg, ReceiveStats
 from media.assembler import FrameAssembler
+from media.latency import FORWARD_LATENCY
 from media.resend import Resend
 
 #: At most one keyframe request per publisher in this many seconds.
@@ -408,6 +409,7 @@ class Publication:
             abs_time = (int(now * 262_144) & 0xFFFFFF).to_bytes(3, "big")
             for subscription in subscriptions:
                 subscription.forward(first, marker, seq, ts, payload, abs_time, key, now)
+            FORWARD_LATENCY.observe(time.time() - now)
         totals = TOTALS
         size = len(payload)
         totals.bytes_in += size

@@ -42,8 +42,11 @@ from consult_server.config import CONFIG
 from consult_server.errors import Forbidden
 from consult_server.http.loop_lag import LOOP_LAG
 from consult_server.http.security import public
+from media import latency
 from media.forwarding import TOTALS
 from media.hub import MediaHub
+from media.latency import BUCKETS as FORWARD_BUCKETS
+from media.latency import FORWARD_LATENCY
 from signaling.handlers import SIGNALING
 
 UPDATE_SECONDS = 2.0
@@ -93,6 +96,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.forward_latency = Histogram(
+            "consult_forward_latency_seconds",
+            "From a media packet's arrival to its last copy sent",
+            labels,
+            registry=self.registry,
+            buckets=FORWARD_BUCKETS,
+        )
         self.db_seconds = Histogram(
             "consult_database_statement_seconds",
             "Time of one database statement",
@@ -116,6 +126,7 @@ class Metrics:
             self.bytes_out,
             self.keyframe_requests,
             self.join_seconds,
+            self.forward_latency,
             self.db_seconds,
         ):
             metric.labels(node)
@@ -129,6 +140,7 @@ class Metrics:
             "keyframe_requests": self.keyframe_requests,
         }
         self._seen = dataclasses.asdict(TOTALS)
+        self._seen_latency = FORWARD_LATENCY.snapshot()
 
     def take_totals(self) -> None:
         """Add what the media path counted since the last look."""
@@ -137,6 +149,17 @@ class Metrics:
             if now[key] > self._seen[key]:
                 counter.labels(self.node).inc(now[key] - self._seen[key])
         self._seen = now
+        counts, total = FORWARD_LATENCY.snapshot()
+        added = latency.since(counts, self._seen_latency[0])
+        if any(added):
+            # The hot path counts into plain integers (media.latency); its buckets are
+            # this histogram's, so the counts are added bucket by bucket.
+            child = self.forward_latency.labels(self.node)
+            for bucket, count in zip(child._buckets, added, strict=True):
+                if count:
+                    bucket.inc(count)
+            child._sum.inc(total - self._seen_latency[1])
+        self._seen_latency = (counts, total)
 
     def observe_event(self, name: str, seconds: float) -> None:
         """Signaling's observer: each handled socket event and its time."""

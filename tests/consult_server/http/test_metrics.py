@@ -59,6 +59,14 @@ async def test_a_consult_shows_in_the_metrics(harness: Harness) -> None:
         assert value(text, "consult_media_frames_received_total") > frames_before
         assert value(text, "consult_media_forwarded_bytes_total") > 0
         assert value(text, "consult_join_seconds_count") == 2
+        # Every forwarded packet's time in the media path, in buckets from 50 µs.
+        assert value(text, "consult_forward_latency_seconds_count") > 20
+        fast = re.search(
+            r'^consult_forward_latency_seconds_bucket{le="0.001",node="local"} (\S+)$',
+            text,
+            re.MULTILINE,
+        )
+        assert fast and float(fast.group(1)) > 0, "some packets went out within 1 ms"
         assert value(text, "consult_database_statement_seconds_count") > 10
         assert 'consult_event_loop_lag_p99_seconds{node="local"}' in text
     finally:
