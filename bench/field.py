@@ -1,6 +1,6 @@
 """A consult on the links our users have, measured (issue 8's field benchmark).
 
-    sudo python -m bench.field [--profiles good,3g,edge,loss10,cut10,cut35,cut90]
+    sudo python -m bench.field [--profiles good,3g,edge,loss10,loss20,cut10,cut35,cut90]
                                [--runs 3] [--seconds 60] [--json PATH]
 
 Needs root (a network namespace and TUN devices for the link emulator), Chromium and

@@ -55,6 +55,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "down": Shape(rate_kbps=240, delay_ms=200),
     },
     "loss10": {"up": Shape(loss=0.10), "down": Shape(loss=0.10)},
+    "loss20": {"up": Shape(loss=0.20), "down": Shape(loss=0.20)},
     "cut10": {"up": Shape(), "down": Shape(), "cut": 10},
     "cut35": {"up": Shape(), "down": Shape(), "cut": 35},
     "cut90": {"up": Shape(), "down": Shape(), "cut": 90},
