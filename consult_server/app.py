@@ -396,6 +396,7 @@ def create_app(
         server_ice_servers=config.media.ice_servers,
         turn=TurnSettings(config.media.turn_urls, config.media.turn_secret),
         ice_transport_policy=config.media.ice_transport_policy,
+        simulcast=config.media.simulcast,
         any_port_of_host=bool(config.redis.url) and config.server.node_routes == "port",
     )
     registry = make_registry(config, node_index, media, rooms)

@@ -159,6 +159,9 @@ class MediaConfig:
     facility_networks: tuple[str, ...] = ()
     #: Resolve browsers' ".local" (mDNS) candidate names by multicast on the server's LAN.
     resolve_mdns: bool = False
+    #: A lesson's presenters, and everyone in a consult of three or more, send their
+    #: camera in three qualities; each viewer is forwarded the one its link carries.
+    simulcast: bool = True
 
 
 @dataclass(frozen=True)

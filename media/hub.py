@@ -42,7 +42,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from media import aiortc_hook, aiortc_packets
+from media import aiortc_hook, aiortc_packets, simulcast
 from media.candidates import MAX_REMOTE_CANDIDATES, CandidatePolicy
 from media.errors import MediaError
 from media.forwarding import Publication, Subscription
@@ -113,6 +113,10 @@ class Peer:
     #: A relay from the room's origin node (``relay_offer``): the publishers whose
     #: audio and video it brings, in the order of its transceivers of each kind.
     relays: tuple[int, ...] = ()
+    #: The simulcast its offer sends, by mid; and which layer of each publisher's
+    #: simulcast video it gets.
+    sends_layers: dict[str, simulcast.Offered] = field(default_factory=dict)
+    layer_choices: dict[int, simulcast.LayerChoice] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,11 +267,13 @@ class MediaHub:
             free = kinds.count(kind)
             for publisher_id in publishers[:free]:
                 self._subscribe(room, peer, publisher_id, kind)
+        if peer.publishes:
+            peer.sends_layers = simulcast.offered(sdp)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         if not aiortc_hook.has_transports(pc):
             raise MediaError("bad_sdp", "the offer's media sections cannot share one transport")
-        return str(pc.localDescription.sdp)
+        return simulcast.accept(str(pc.localDescription.sdp), peer.sends_layers)
 
     async def _discard(self, room: MediaRoom, peer: Peer) -> None:
         """Undo a peer whose offer was refused: it was never in the room."""
@@ -286,7 +292,7 @@ class MediaHub:
         def keyframe_request() -> None:
             publication = room.publications.get((publisher_id, kind))
             if publication is not None:
-                publication.requester.request()
+                publication.request_keyframe(subscription)
 
         def remb(bitrate: int) -> None:
             if kind == "video":
@@ -319,6 +325,10 @@ class MediaHub:
             old.close()
         inbound = aiortc_packets.Inbound(receiver)
         publication = Publication(kind, inbound)
+        offered = peer.sends_layers.get(same_kind[index].mid or "")
+        if offered is not None:
+            publication.rids = offered.rids
+            publication.rid_ids = (offered.rid_id, offered.repaired_id)
         room.publications[key] = publication
         peer.publications[key] = publication
         if not peer.relays:
@@ -361,7 +371,7 @@ class MediaHub:
         for (user_id, kind), publication in room.publications.items():
             self._record(room, user_id, kind, publication)
             if kind == "video":
-                publication.requester.request()  # start the file on a fresh key frame
+                publication.request_keyframe()  # start the file on a fresh key frame
 
     def _record(
         self,
@@ -420,11 +430,33 @@ class MediaHub:
             await asyncio.sleep(REMB_INTERVAL)
             now = time.monotonic()
             for room in list(self._rooms.values()):
-                for (publisher_id, kind), _publication in list(room.publications.items()):
+                for (publisher_id, kind), publication in list(room.publications.items()):
                     if kind == "video":
                         self._send_cap(room, publisher_id)
+                        if publication.rids:
+                            self._choose_layers(room, publisher_id, publication, now)
                 for peer in list(room.peers.values()):
                     self._check_link(room, peer, now)
+
+    def _choose_layers(
+        self, room: MediaRoom, publisher_id: int, publication: Publication, now: float
+    ) -> None:
+        """Each subscriber of a simulcast video: the layer its leg carries."""
+        layers = publication.ranked()
+        bitrates = [0] * len(publication.rids)
+        for layer in layers:
+            bitrates[layer.rank] = layer.take_bitrate(REMB_INTERVAL)
+        for peer in room.peers.values():
+            subscription = peer.subscriptions.get((publisher_id, "video"))
+            if subscription is None or subscription.publication is not publication:
+                continue
+            choice = peer.layer_choices.setdefault(publisher_id, simulcast.LayerChoice())
+            estimate = _leg_estimate(
+                peer.remb.get(publisher_id, START_BITRATE), peer.loss.get(publisher_id, 0.0)
+            )
+            rank = choice.update(bitrates, estimate, now)
+            subscription.wanted_rank = rank
+            publication.choose(subscription, rank)
 
     def _check_link(self, room: MediaRoom, peer: Peer, now: float) -> None:
         """Report a connected peer that went silent, or a lost one whose packets resumed."""
@@ -460,6 +492,9 @@ class MediaHub:
         """The lower of the publisher's measured uplink and its weakest video
         subscriber's leg (its estimate, less what its reports say is lost; a leg with
         no estimate yet counts ``START_BITRATE``), clamped."""
+        publication = room.publications.get((publisher_id, "video"))
+        # With simulcast each subscriber gets the layer it carries: none holds the
+        # publisher back.
         legs = [
             _leg_estimate(
                 peer.remb.get(publisher_id, START_BITRATE), peer.loss.get(publisher_id, 0.0)
@@ -467,6 +502,8 @@ class MediaHub:
             for peer in room.peers.values()
             if (publisher_id, "video") in peer.subscriptions
         ]
+        if publication is not None and publication.rids:
+            legs = [self.settings.bitrate_ceiling]
         publisher = room.peers.get(publisher_id)
         uplink = publisher.uplink.bitrate if publisher and publisher.uplink else None
         cap = min([*(legs or [START_BITRATE]), *([uplink] if uplink is not None else [])])

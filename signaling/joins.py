@@ -122,7 +122,20 @@ class Joins:
             # Only the socket dropped (a ping lost on a saturated uplink): the media may
             # still flow, and the page keeps its peer connection rather than rebuild it.
             media = self.media.live(spec.key, claims.user_id)
-            return {"ok": True, "room": state, "ice": self.ice(claims), "media": media}
+            # Layers let each viewer get what its link carries: a lesson's presenters,
+            # and everyone in a consult of three or more.
+            layered = (
+                self.edge.settings.simulcast
+                and claims.user_id in room.publishers
+                and (ports.relayed or len(room.publishers) >= 3)
+            )
+            return {
+                "ok": True,
+                "room": state,
+                "ice": self.ice(claims),
+                "media": media,
+                "simulcast": layered,
+            }
 
         return await edge.guard(sid, act)
 

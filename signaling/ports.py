@@ -108,6 +108,8 @@ class SignalingSettings:
     turn: TurnSettings = field(default_factory=TurnSettings)
     #: "all" or "relay" (force TURN).
     ice_transport_policy: str = "all"
+    #: Ask a lesson's presenters (and rooms of three or more) for simulcast.
+    simulcast: bool = True
     #: Pages may open room sockets on this host's other ports (``serve --processes``
     #: without a proxy): their origin is then the page's host with another port.
     any_port_of_host: bool = False

@@ -14,7 +14,8 @@ from av.packet import Packet
 
 from media import rtp
 from media.aiortc_packets import ReceiveStats
-from media.forwarding import CACHE_PACKETS, KeyframeRequester, Publication, Subscription
+from media.forwarding import KeyframeRequester, Publication, Subscription
+from media.layer import CACHE_PACKETS
 from tests.support.encoded import vp8_frames
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
@@ -207,7 +208,8 @@ async def test_a_hole_upstream_is_asked_again_and_the_resend_fills_it() -> None:
     neighbours = {p.sequence_number for p in leg.sent_packets[:before]}
     assert (filled[0].sequence_number - 1) & 0xFFFF in neighbours
     assert (filled[0].sequence_number + 1) & 0xFFFF in neighbours, "it fills the hole"
-    assert publication.resend is not None and publication.resend.recovered == 1
+    layer = publication.top()
+    assert layer is not None and layer.resend is not None and layer.resend.recovered == 1
     # A padding-only RTX packet (a bandwidth probe) is not forwarded.
     probe = RtpPacket(payload_type=97, sequence_number=501, timestamp=original.timestamp)
     probe.ssrc, probe.padding_size = 0x9999, 200
@@ -226,12 +228,14 @@ async def test_the_cache_is_bounded() -> None:
     for data in stream:
         publication.packet(data, 0.0)
     assert len(stream) > CACHE_PACKETS
-    held = [d for d in publication._cache if d is not None]
+    layer = publication.top()
+    assert layer is not None
+    held = [d for d in layer.cache if d is not None]
     assert len(held) == CACHE_PACKETS
     oldest = RtpPacket.parse(stream[0]).sequence_number
-    assert publication.cached(oldest) is None
+    assert layer.cached(oldest) is None
     newest = RtpPacket.parse(stream[-1]).sequence_number
-    assert publication.cached(newest) == stream[-1]
+    assert layer.cached(newest) == stream[-1]
     publication.close()
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from media.forwarding import Publication, Subscription
+from media.forwarding import Subscription
 from media.hub import MediaHub
+from media.layer import Layer
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
 from tests.support.sfu import ROOM, contiguous_in, eventually, frames, join
 
@@ -109,7 +110,7 @@ async def test_a_packet_lost_on_the_way_to_a_subscriber_comes_again(hub: MediaHu
 
 async def test_a_packet_lost_on_the_way_in_is_asked_for_again(hub: MediaHub) -> None:
     recovered: list[int] = []
-    publications: list[Publication] = []
+    layers: list[Layer] = []
 
     def lose(publisher: CapturingPeer, viewer: CapturingPeer, loss: Loss) -> None:
         transport = video_transport(publisher)
@@ -122,12 +123,12 @@ async def test_a_packet_lost_on_the_way_in_is_asked_for_again(hub: MediaHub) -> 
         transport._send_rtp = lossy  # type: ignore[attr-defined]
         room = hub.room(ROOM)
         assert room is not None
-        publication = room.publications[(1, "video")]
-        assert publication.resend is not None
-        recovered.append(publication.resend.recovered)
-        publications.append(publication)
+        layer = room.publications[(1, "video")].top()
+        assert layer is not None and layer.resend is not None
+        recovered.append(layer.resend.recovered)
+        layers.append(layer)
 
     loss, _, _ = await run_with_losses(hub, lose)
-    resend = publications[0].resend
+    resend = layers[0].resend
     assert resend is not None
     assert resend.recovered - recovered[0] >= len(loss.lost), "each hole was asked and filled"

@@ -149,11 +149,14 @@ class FieldSide:
 
 
 @asynccontextmanager
-async def field_link(playwright: Playwright, tmp: Path) -> AsyncIterator[FieldSide]:
+async def field_link(
+    playwright: Playwright, tmp: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[FieldSide]:
     with namespace() as ns:
         env = {
             "CONSULT_SERVER_HOST": "0.0.0.0",  # noqa: S104 - loopback and the emulated link
             "CONSULT_MEDIA_HOST_ADDRESSES": f"127.0.0.1,{ns.host_ip}",
+            **(extra_env or {}),
         }
         with run_server(tmp, env) as server:
             port = server.url.rsplit(":", 1)[1]

@@ -81,6 +81,8 @@ export function createCall(deps) {
   /** ICE servers and policy from the last join reply (TURN credentials expire). */
   /** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
   let ice = { ice_servers: [], policy: "all" };
+  /** The server asks for the camera in layers (a lesson's presenter, a room of three or more). */
+  let simulcast = false;
   /** Low-data mode (the user's choice, remembered on this PC). */
   let lowData = lowDataChosen();
   /** False while our video is paused because the link cannot carry it. */
@@ -126,6 +128,7 @@ export function createCall(deps) {
     const built = await connectPeer({
       stream: local,
       remotes: negotiated,
+      simulcast,
       send,
       onRemoteTrack: deps.onRemoteTrack,
       ice,
@@ -169,6 +172,7 @@ export function createCall(deps) {
       const reply = await send("room:join", {});
       if (mine !== generation) return;
       if (reply.ice) ice = reply.ice;
+      simulcast = reply.simulcast === true;
       deps.onJoined(reply.room);
       // Our state again on every (re)join: a missing device, a paused video and the
       // link's quality may have been sent on a socket that has since dropped.

@@ -7,6 +7,13 @@
 
 const GATHER_TIMEOUT_MS = 3000;
 
+/** The camera's layers when sending simulcast: a quarter, half and full size. */
+const SIMULCAST = [
+  { rid: "l", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "m", scaleResolutionDownBy: 2, maxBitrate: 450_000 },
+  { rid: "h", scaleResolutionDownBy: 1, maxBitrate: 1_300_000 },
+];
+
 /** Resolves when ICE gathering is complete, or after 3 s. @param {RTCPeerConnection} pc */
 export function gatheringComplete(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -29,18 +36,24 @@ export function gatheringComplete(pc) {
  *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
  *   onState: (state: RTCPeerConnectionState) => void,
  *   ice?: {ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy},
+ *   simulcast?: boolean,
  * }} options  `ice` comes with the server's join reply: TURN servers with short-lived
  *   credentials (none unless configured: nothing outside the health service is used).
+ *   `simulcast`: send the camera in three qualities (SIMULCAST), lowest first; the
+ *   server forwards each viewer the one its link carries.
  * @returns {Promise<RTCPeerConnection>}
  */
-export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState, ice }) {
+export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState, ice, simulcast }) {
   const pc = new RTCPeerConnection({
     iceServers: ice?.ice_servers ?? [],
     iceTransportPolicy: ice?.policy ?? "all",
   });
   for (const kind of ["audio", "video"]) {
     const track = stream.getTracks().find((t) => t.kind === kind);
-    pc.addTransceiver(track ?? kind, { direction: track ? "sendrecv" : "recvonly", streams: [stream] });
+    /** @type {RTCRtpTransceiverInit} */
+    const init = { direction: track ? "sendrecv" : "recvonly", streams: [stream] };
+    if (simulcast && kind === "video" && track) init.sendEncodings = SIMULCAST.map((layer) => ({ ...layer }));
+    pc.addTransceiver(track ?? kind, init);
     for (let i = 1; i < Math.max(1, remotes); i++) pc.addTransceiver(kind, { direction: "recvonly" });
   }
   pc.addEventListener("track", (event) => {
