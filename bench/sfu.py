@@ -1,7 +1,11 @@
 """The media benchmark: our forwarder against aiortc's MediaRelay and Janus, side by side.
 
     python -m bench.sfu [--quick] [--json PATH] [--systems ours,janus,mediarelay]
-                        [--only fanout,consults,recording]
+                        [--only fanout,consults,recording] [--points n1,n8,k16]
+                        [--pin 0:1]
+
+``--pin 0:1`` runs each server with all its threads on CPU 0 and the load on CPU 1: the
+smallest machine this one can be (one core for the server).
 
 For N = 1, 2, 4, 8, 16 subscribers of one publisher and K = 1, 4, 8, 16 concurrent 1:1
 consults, each system runs the same load in turn (interleaved per point, one invocation):
@@ -39,6 +43,8 @@ from media import latency
 from tests.support.proc import cpu_seconds, rss_mib, stop
 from tests.support.server import free_port
 
+#: (server CPUs, load CPUs) for taskset: ``--pin 0:1`` emulates a one-core server.
+PIN: tuple[str, str] | None = None
 FANOUT = (1, 2, 4, 8, 16)
 CONSULTS = (1, 4, 8, 16)
 SYSTEMS = ("ours", "janus", "mediarelay")
@@ -113,8 +119,15 @@ def run_point(
     if record != "none":
         row["record"] = record
     with server(system, record) as (pid, url):
+        pinned: list[str] = []
+        if PIN is not None:
+            # Every thread of the server on its CPUs, the load on the others.
+            command = ["taskset", "-a", "-c", "-p", PIN[0], str(pid)]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            pinned = ["taskset", "-c", PIN[1]]
         load = subprocess.Popen(
             [
+                *pinned,
                 sys.executable,
                 "-m",
                 "bench.sfu_load",
@@ -272,16 +285,29 @@ def main() -> None:
     parser.add_argument(
         "--only", default="fanout,consults,recording", help="phases to run (comma-separated)"
     )
+    parser.add_argument(
+        "--points", default="", help="only these points, e.g. n1,n8,k16 (default: all)"
+    )
+    parser.add_argument(
+        "--pin", default="", help="SERVER:LOAD CPU lists for taskset, e.g. 0:1 (one core)"
+    )
     args = parser.parse_args()
+    global PIN
+    if args.pin:
+        server_cpus, load_cpus = args.pin.split(":")
+        PIN = (server_cpus, load_cpus)
+    points = set(args.points.split(",")) if args.points else None
     phases = args.only.split(",")
     seconds, warmup = (4.0, 1.0) if args.quick else (15.0, 3.0)
     systems = [s for s in SYSTEMS if s in args.systems.split(",")]
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
-    for kind, points in (("fanout", FANOUT), ("consults", CONSULTS)):
+    for kind, numbers in (("fanout", FANOUT), ("consults", CONSULTS)):
         if kind not in phases:
             continue
-        for n in points:
+        for n in numbers:
+            if points is not None and f"{'n' if kind == 'fanout' else 'k'}{n}" not in points:
+                continue
             ratio_point = n in (RATIO_FANOUT if kind == "fanout" else RATIO_CONSULTS)
             repeats = RATIO_REPEATS if ratio_point else 1
             for repeat in range(repeats):
@@ -305,6 +331,7 @@ def main() -> None:
         "quick": args.quick,
         "window_seconds": seconds,
         "load": "VP8 640x480@30 ~1.5 Mbit/s + Opus, pre-encoded; subscribers do not decode",
+        "pinned": {"server_cpus": PIN[0], "load_cpus": PIN[1]} if PIN else None,
         "duration_s": round(time.monotonic() - started, 1),
         "rows": rows,
         "ratios": {**ratios(rows), **recording_ratios(rows)},

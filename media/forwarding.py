@@ -42,6 +42,8 @@ from media.latency import FORWARD_LATENCY
 from media.layer import CACHE_MASK as _CACHE_MASK
 from media.layer import Layer
 
+#: The layer a new subscription starts on (of three: the middle one).
+START_RANK = 1
 #: At most one keyframe request per publisher in this many seconds.
 PLI_INTERVAL = 0.3
 #: Sequence numbers a subscription remembers, to map its NACKs back to the source's.
@@ -160,8 +162,9 @@ class Subscription(MediaStreamTrack):
         self.publication: Publication | None = None
         self.layer: Layer | None = None
         self.source: Layer | None = None
-        #: The layer it should be on (set by the hub from its leg's estimate).
-        self.wanted_rank = 99
+        #: The layer it should be on (set by the hub from its leg's estimate); a new leg
+        #: starts in the middle: not flooding a weak link, not long on a poor picture.
+        self.wanted_rank = START_RANK
         #: Waiting to start (video: at a key frame's first packet).
         self._need_start = True
         self._seq_offset = 0
@@ -371,7 +374,7 @@ class Publication:
 
     def add(self, subscription: Subscription, rank: int | None = None) -> None:
         """Forward this track to ``subscription`` from its next key frame on, from the
-        layer of ``rank`` (None: the best one)."""
+        layer of ``rank`` (None: the one it wants)."""
         if subscription in self.subscriptions:
             return
         self.subscriptions.append(subscription)
@@ -381,7 +384,7 @@ class Publication:
         if not self.layers:
             self._waiting.append(subscription)
             return
-        self.choose(subscription, self.top_rank() if rank is None else rank, force=True)
+        self.choose(subscription, subscription.wanted_rank if rank is None else rank, force=True)
 
     def top_rank(self) -> int:
         top = self.top()

@@ -63,6 +63,9 @@ OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1}
 START_BITRATE = 150_000
 #: The cap rises at most this much per second (it falls at once).
 RAMP_PER_SECOND = 1.15
+#: A simulcast publisher's cap is the ceiling (its best layer) and this for the others
+#: (web/static/js/negotiation.js: 150 + 450 kbit/s).
+SIMULCAST_LOWER_LAYERS = 600_000
 #: Loss a subscriber's receiver reports on its leg above which its estimate is cut by
 #: half the loss (the loss-based rule of Google's congestion control).
 LOSS_TOLERATED = 0.10
@@ -450,6 +453,8 @@ class MediaHub:
             subscription = peer.subscriptions.get((publisher_id, "video"))
             if subscription is None or subscription.publication is not publication:
                 continue
+            if publisher_id not in peer.remb:
+                continue  # no estimate from its browser yet: it stays where it started
             choice = peer.layer_choices.setdefault(publisher_id, simulcast.LayerChoice())
             estimate = _leg_estimate(
                 peer.remb.get(publisher_id, START_BITRATE), peer.loss.get(publisher_id, 0.0)
@@ -491,10 +496,12 @@ class MediaHub:
     def bitrate_cap(self, room: MediaRoom, publisher_id: int) -> int:
         """The lower of the publisher's measured uplink and its weakest video
         subscriber's leg (its estimate, less what its reports say is lost; a leg with
-        no estimate yet counts ``START_BITRATE``), clamped."""
+        no estimate yet counts ``START_BITRATE``), clamped. A simulcast publisher's
+        subscribers each get the layer they carry: none holds it back, and its cap
+        is the ceiling for its best layer and room for the others."""
         publication = room.publications.get((publisher_id, "video"))
-        # With simulcast each subscriber gets the layer it carries: none holds the
-        # publisher back.
+        if publication is not None and publication.rids:
+            return self.settings.bitrate_ceiling + SIMULCAST_LOWER_LAYERS
         legs = [
             _leg_estimate(
                 peer.remb.get(publisher_id, START_BITRATE), peer.loss.get(publisher_id, 0.0)
@@ -502,8 +509,6 @@ class MediaHub:
             for peer in room.peers.values()
             if (publisher_id, "video") in peer.subscriptions
         ]
-        if publication is not None and publication.rids:
-            legs = [self.settings.bitrate_ceiling]
         publisher = room.peers.get(publisher_id)
         uplink = publisher.uplink.bitrate if publisher and publisher.uplink else None
         cap = min([*(legs or [START_BITRATE]), *([uplink] if uplink is not None else [])])
@@ -515,6 +520,12 @@ class MediaHub:
         if peer is None or publication is None:
             return
         target = self.bitrate_cap(room, publisher_id)
+        if publication.rids:
+            # Its lowest layer is small already: no slow start, or the viewers would
+            # watch the smallest picture for the first 15 s.
+            peer.sent_cap = target
+            publication.send_remb(target)
+            return
         previous = peer.sent_cap if peer.sent_cap is not None else START_BITRATE
         # Up gently (a subscriber's estimate can overshoot a link that just recovered),
         # down at once.

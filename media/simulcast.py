@@ -125,7 +125,7 @@ def accept(answer: str, layers: dict[str, Offered]) -> str:
 class LayerChoice:
     """One subscriber's layer of one simulcast track."""
 
-    rank: int = 0
+    rank: int = 1
     next_try: float = 0.0
     wait: float = FIRST_TRY
     tried_at: float | None = None
