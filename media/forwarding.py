@@ -210,13 +210,19 @@ class Subscription(MediaStreamTrack):
     ) -> None:
         """One packet of the source (hot path)."""
         if self._need_start:
+            if self._leg is None:
+                if not self._connect():
+                    return
+                # Connected only now: a key frame that passed before was of no use,
+                # and this is the first moment one can be taken (a late joiner's
+                # first picture waits one frame, not a throttled second request).
+                if self._video and not key and self._on_keyframe_needed is not None:
+                    self._on_keyframe_needed()
             if not key and self._video:
                 if marker:
                     self.dropped += 1
                     if self._on_keyframe_needed is not None:
                         self._on_keyframe_needed()
-                return
-            if self._leg is None and not self._connect():
                 return
             self._start(seq, ts, now)
         else:
@@ -245,6 +251,10 @@ class Subscription(MediaStreamTrack):
         if marker or not self._video:
             self.delivered += 1
             leg.sent(out_ts, self.packets, self.octets, now)
+
+    def connected(self) -> bool:
+        """Whether this leg can send (its transport is up)."""
+        return self._leg is not None or self._connect()
 
     def _connect(self) -> bool:
         if self._sender is None:
@@ -408,7 +418,8 @@ class Publication:
             if subscription in layer.joining:
                 layer.joining.remove(subscription)
         target.joining.append(subscription)
-        target.requester.request()
+        if subscription.connected():
+            target.requester.request()  # else: asked once it is (Subscription.forward)
         return True
 
     def remove(self, subscription: Subscription) -> None:
@@ -479,10 +490,13 @@ class Publication:
         layer.last_packet_at = now
         key = video and rtp.keyframe_start(self.codec_name, data, offset)
         if layer.joining:
-            if key:
+            if key or not video:
                 self._switch(layer)
             elif marker:
-                layer.requester.request()
+                for waiting in layer.joining:
+                    waiting.dropped += 1
+                if any(waiting.connected() for waiting in layer.joining):
+                    layer.requester.request()  # once more each frame (throttled)
         subscriptions = layer.subscriptions
         fanout = len(subscriptions)
         if fanout:

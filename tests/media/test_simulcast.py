@@ -148,7 +148,7 @@ async def test_a_subscriber_moves_between_layers_at_key_frames() -> None:
                 ssrc = int.from_bytes(data[8:12], "big")
                 payloads[ssrc].add(data[rtp.payload_offset(data, data[0]) :])
                 publication.packet(data, 100 + index / 30)
-        if index == 35:  # between key frames (0, 30): the move waits for the next one
+        if index == 20:  # between key frames (0, 30): the move waits for the next one
             assert publication.choose(subscription, 1)
             moved_at = len(leg.sent_packets)
     assert [layer.rid for layer in publication.ranked()] == ["l", "h"]
@@ -173,14 +173,19 @@ def test_a_leg_gets_what_it_carries_and_tries_better_now_and_then() -> None:
     choice = LayerChoice()
     assert choice.update(rates, 2_000_000, 0.0) == 2, "room for the best at once"
     assert choice.update(rates, 300_000, 1.0) == 0, "down at once"
+    # Up and down again within seconds: a failed try, the next one waits longer.
+    assert choice.wait == 2 * simulcast.FIRST_TRY and choice.next_try == 3.0
     # On the low layer a receive-side estimate stays near 1.5 times what flows: tried
     # one up when it looks settled.
-    assert choice.update(rates, 240_000, 1.5) == 0, "not before its wait"
-    assert choice.update(rates, 240_000, 2.5) == 1, "tried one up"
-    assert choice.update(rates, 230_000, 3.5) == 0, "the try failed"
-    waited = choice.next_try - 3.5
-    assert waited >= 2 * simulcast.FIRST_TRY, "the next try waits longer"
-    assert choice.update(rates, 240_000, 3.5 + waited - 0.1) == 0
-    assert choice.update(rates, 240_000, 3.5 + waited + 0.1) == 1
+    assert choice.update(rates, 240_000, 2.5) == 0, "not before its wait"
+    assert choice.update(rates, 240_000, 3.1) == 1, "tried one up"
+    assert choice.update(rates, 230_000, 4.0) == 0, "the try failed"
+    waited = choice.next_try - 4.0
+    assert waited == 4 * simulcast.FIRST_TRY, "the next try waits longer again"
+    assert choice.update(rates, 240_000, 4.0 + waited - 0.1) == 0
+    assert choice.update(rates, 240_000, 4.0 + waited + 0.1) == 1
+    # A try that holds: the one after comes soon again.
+    assert choice.update(rates, 560_000, 4.0 + waited + 0.1 + simulcast.TRY_SECONDS) == 1
+    assert choice.wait == simulcast.FIRST_TRY
     # A layer that does not flow is never chosen.
     assert LayerChoice(rank=2).update([120_000, 0, 0], 5_000_000, 0.0) == 0
