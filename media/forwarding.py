@@ -42,8 +42,8 @@ from media.latency import FORWARD_LATENCY
 from media.layer import CACHE_MASK as _CACHE_MASK
 from media.layer import Layer
 
-#: The layer a new subscription starts on (of three: the middle one).
-START_RANK = 1
+#: The layer a new subscription starts on: the lowest (it climbs within seconds).
+START_RANK = 0
 #: At most one keyframe request per publisher in this many seconds.
 PLI_INTERVAL = 0.3
 #: Sequence numbers a subscription remembers, to map its NACKs back to the source's.
@@ -163,7 +163,7 @@ class Subscription(MediaStreamTrack):
         self.layer: Layer | None = None
         self.source: Layer | None = None
         #: The layer it should be on (set by the hub from its leg's estimate); a new leg
-        #: starts in the middle: not flooding a weak link, not long on a poor picture.
+        #: starts low, not flooding a weak link, and climbs within seconds.
         self.wanted_rank = START_RANK
         #: Waiting to start (video: at a key frame's first packet).
         self._need_start = True

@@ -63,9 +63,9 @@ OPUS_PARAMETERS = {"minptime": 10, "useinbandfec": 1}
 START_BITRATE = 150_000
 #: The cap rises at most this much per second (it falls at once).
 RAMP_PER_SECOND = 1.15
-#: A simulcast publisher's cap is the ceiling (its best layer) and this for the others
-#: (web/static/js/negotiation.js: 150 + 450 kbit/s).
-SIMULCAST_LOWER_LAYERS = 600_000
+#: A simulcast publisher's cap is the ceiling (its best layer) and this for the other
+#: (web/static/js/negotiation.js: 150 kbit/s).
+SIMULCAST_LOWER_LAYERS = 150_000
 #: Loss a subscriber's receiver reports on its leg above which its estimate is cut by
 #: half the loss (the loss-based rule of Google's congestion control).
 LOSS_TOLERATED = 0.10

@@ -1,5 +1,5 @@
-"""Simulcast (RFC 8853): a presenter's browser sends its camera at two or three
-qualities, and each subscriber is forwarded the one its own link carries.
+"""Simulcast (RFC 8853): a presenter's browser sends its camera at two qualities,
+and each subscriber is forwarded the one its own link carries.
 
 aiortc knows nothing of simulcast: it reads an offer's ``a=rid``/``a=simulcast`` lines
 as nothing, and its answer names only the header extensions it implements. So the
@@ -125,7 +125,7 @@ def accept(answer: str, layers: dict[str, Offered]) -> str:
 class LayerChoice:
     """One subscriber's layer of one simulcast track."""
 
-    rank: int = 1
+    rank: int = 0
     next_try: float = 0.0
     wait: float = FIRST_TRY
     tried_at: float | None = None

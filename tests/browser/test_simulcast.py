@@ -1,4 +1,4 @@
-"""A lesson's presenter in Chromium sends the camera in layers; two viewers (aiortc,
+"""A lesson's presenter in Chromium sends the camera in two layers; two viewers (aiortc,
 counting encoded frames) each get the layer their own link carries. One viewer's
 estimate falls (its browser's REMB, sent over the wire): it moves down to a smaller
 picture at a key frame while the other keeps the full one; its estimate rises again
@@ -16,7 +16,7 @@ import socketio
 from playwright.async_api import Playwright, expect
 
 from media import aiortc_hook
-from tests.support.browser import CENTRAL_PICTURE, launch, login, picture
+from tests.support.browser import launch, login
 from tests.support.encoded import CapturingPeer
 from tests.support.inproc import login_client
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
@@ -79,8 +79,10 @@ async def test_each_viewer_gets_the_layer_its_link_carries(
     status, body = await host.api("POST", "/api/teaching", {"title": "Siêu âm tim"})
     assert status == 201, body
     session = int(body["id"])
-    browser = await launch(playwright, picture(tmp_path, "central", CENTRAL_PICTURE))
+    # Chromium's own fake camera: a moving 640x480 picture, as a webcam sends.
+    browser = await launch(playwright)
     sockets: list[socketio.AsyncClient] = []
+    clients = [host]
     viewers = [Viewer(), Viewer()]
     try:
         presenter = await login(browser, server.url, "specialist.central")
@@ -89,6 +91,7 @@ async def test_each_viewer_gets_the_layer_its_link_carries(
         await expect(presenter.get_by_test_id("local-video")).to_be_visible()
         for viewer, name in zip(viewers, ("clinician.demo", "clinician2.demo"), strict=True):
             client = await login_client(server.url, name)
+            clients.append(client)
             _, token = await room_page(client, f"/teaching/{session}/room")
             sio = await room_socket(server.url, client, token)
             sockets.append(sio)
@@ -98,14 +101,18 @@ async def test_each_viewer_gets_the_layer_its_link_carries(
         good, weak = viewers
         good.estimate = weak.estimate = 3_000_000
         # The presenter's browser sends three layers (its own statistics say so).
-        layers = await presenter.evaluate(
-            """async () => {
-              const stats = await window.consultRoom.stats();
-              return stats.filter((s) => s.type === 'outbound-rtp' && s.kind === 'video'
-                && s.rid).map((s) => s.rid).sort();
-            }"""
-        )
-        assert layers == ["h", "l", "m"], layers
+        layers: list[str] = []
+        deadline = time.monotonic() + 20
+        while layers != ["h", "l"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            layers = await presenter.evaluate(
+                """async () => {
+                  const stats = await window.consultRoom.stats();
+                  return stats.filter((s) => s.type === 'outbound-rtp' && s.kind === 'video'
+                    && s.rid && s.bytesSent > 0).map((s) => s.rid).sort();
+                }"""
+            )
+        assert layers == ["h", "l"], layers
         await until(lambda: sizes(good.peer) and sizes(weak.peer), 30, "first key frames")
         await asyncio.sleep(2)
         top = max(sizes(good.peer), key=lambda s: s[0] * s[1])
@@ -115,14 +122,15 @@ async def test_each_viewer_gets_the_layer_its_link_carries(
         weak.estimate = 200_000
         fell = time.monotonic()
         await until(
-            lambda: any(s[0] * 4 <= top[0] for s in sizes(weak.peer, fell)), 20, "weak moved down"
+            lambda: any(s[0] * 2 <= top[0] for s in sizes(weak.peer, fell)), 20, "weak moved down"
         )
-        low = next(s for s in sizes(weak.peer, fell) if s[0] * 4 <= top[0])
-        assert low[0] * low[1] * 10 < top[0] * top[1]
+        low = next(s for s in sizes(weak.peer, fell) if s[0] * 2 <= top[0])
+        assert low[0] * low[1] * 4 <= top[0] * top[1]
         good_since = sizes(good.peer, fell)
         assert good_since and all(s == top for s in good_since), "the good viewer kept it"
+        moved = time.monotonic()
         await asyncio.sleep(3)
-        frames_after = [at for at, _ in weak.peer.captures[0].frames if at >= fell + 3]
+        frames_after = [at for at, _ in weak.peer.captures[0].frames if at >= moved]
         assert len(frames_after) > 20, "the weak viewer still has a moving picture"
 
         # Its link comes back: it moves up again.
@@ -134,4 +142,6 @@ async def test_each_viewer_gets_the_layer_its_link_carries(
             await viewer.close()
         for sio in sockets:
             await sio.disconnect()
+        for client in clients:
+            await client.session.close()
         await browser.close()

@@ -3,7 +3,7 @@
  * - audio gets the higher send priority (and Opus FEC, which the server's answer
  *   enables); video degrades by resolution and frame rate together ("balanced");
  * - low-data mode (the user's choice, remembered on this PC) caps video at 150 kbit/s,
- *   half resolution and 15 frames per second;
+ *   half resolution and 15 frames per second (with simulcast: only its smallest layer);
  * - every 2 s the link is judged from the browser's own statistics (loss, round trip,
  *   the bitrate its congestion control allows) as good, fair or poor;
  * - when that bitrate stays too low to carry video next to audio, or the link stays
@@ -51,7 +51,11 @@ export async function applySendPolicy(pc, { lowData, videoActive }) {
       encoding.priority = "low";
       encoding.networkPriority = "low";
       encoding.active = videoActive;
-      if (lowData) Object.assign(encoding, LOW_DATA);
+      if (encoding.rid) {
+        // A simulcast layer keeps its size and cap (negotiation.js); low-data mode
+        // sends only the smallest.
+        if (lowData && encoding.rid !== params.encodings[0].rid) encoding.active = false;
+      } else if (lowData) Object.assign(encoding, LOW_DATA);
       else {
         delete encoding.maxBitrate;
         delete encoding.maxFramerate;
