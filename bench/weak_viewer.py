@@ -4,9 +4,12 @@
 
 A lesson: the presenter in Chromium on loopback (its own moving fake camera), three
 viewers on good links (aiortc peers in this process that count encoded frames and
-bytes without decoding; their receivers send their own estimates, REMB, as a browser
-does) and, in the second half, a fourth viewer in Chromium behind the field
-benchmark's Edge link (240 kbit/s each way, 200 ms; tests/support/linkemu.py).
+bytes without decoding; each sends a REMB of 5 Mbit/s every 0.25 s, as a browser on a
+LAN does: aiortc's own receive-side estimator, run in a Python process taking in three
+1.5 Mbit/s streams, saw its own scheduling delays as congestion and reported ~300
+kbit/s) and, in the second half, a fourth
+viewer in Chromium behind the field benchmark's Edge link (240 kbit/s each way,
+200 ms; tests/support/linkemu.py).
 
 Each run measures the good viewers' frame rate and bitrate over a window before the
 weak viewer comes and over one after it has settled, and what the weak viewer gets
@@ -32,6 +35,7 @@ from typing import Any
 import socketio
 from playwright.async_api import Page, Playwright, async_playwright, expect
 
+from media import aiortc_hook
 from tests.support.browser import login
 from tests.support.encoded import CapturingPeer
 from tests.support.field import PROFILES, STATS_JS, Series, field_link
@@ -39,8 +43,18 @@ from tests.support.inproc import login_client
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
 
 GOOD_VIEWERS = ("clinician.demo", "clinician2.demo", "specialist.demo")
+#: Signed-in HTTP clients, closed at the end of each run.
+CLIENTS: list[Any] = []
 WEAK_VIEWER = "supervisor.demo"
 PRESENTER = "specialist.central"
+
+LAYERS_JS = """async () => {
+  const stats = await window.consultRoom.stats();
+  return stats.filter(s => s.type === 'outbound-rtp' && s.kind === 'video')
+              .map(s => ({rid: s.rid || null, width: s.frameWidth || 0,
+                          kbps: Math.round((s.targetBitrate || 0) / 1000),
+                          limited: s.qualityLimitationReason}));
+}"""
 
 VIDEO_BYTES_JS = """async () => {
   const stats = await window.consultRoom.stats();
@@ -49,12 +63,18 @@ VIDEO_BYTES_JS = """async () => {
 }"""
 
 
-def window(peer: CapturingPeer, start: float, end: float) -> dict[str, float]:
+def window(peer: CapturingPeer, start: float, end: float) -> dict[str, Any]:
     frames = [(at, data) for at, data in peer.captures[0].frames if start <= at <= end]
     seconds = end - start
+    widths = [
+        int.from_bytes(d[6:8], "little") & 0x3FFF
+        for _, d in frames
+        if len(d) > 10 and not d[0] & 0x01 and d[3:6] == b"\x9d\x01\x2a"
+    ]
     return {
         "fps": round(len(frames) / seconds, 1),
         "kbps": round(sum(len(d) for _, d in frames) * 8 / seconds / 1000, 1),
+        "key_frame_widths": sorted(set(widths)),
     }
 
 
@@ -64,6 +84,7 @@ async def good_viewers(
     peers, sockets = [], []
     for name in GOOD_VIEWERS:
         client = await login_client(base, name)
+        CLIENTS.append(client)
         _, token = await room_page(client, f"/teaching/{session}/room")
         sio = await room_socket(base, client, token)
         await join_room(sio, token)
@@ -72,6 +93,20 @@ async def good_viewers(
         peers.append(peer)
         sockets.append(sio)
     return peers, sockets
+
+
+GOOD_LINK = 5_000_000
+
+
+async def good_estimates(peers: list[CapturingPeer]) -> None:
+    """Each good viewer's REMB: a LAN's, every 0.25 s."""
+    receivers = [
+        t.receiver for peer in peers for t in peer.pc.getTransceivers() if t.kind == "video"
+    ]
+    while True:
+        for receiver in receivers:
+            aiortc_hook.send_remb(receiver, GOOD_LINK)
+        await asyncio.sleep(0.25)
 
 
 async def sample(page: Page, series: Series, until: float) -> list[tuple[float, int]]:
@@ -99,12 +134,14 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
         await presenter.get_by_test_id("prejoin-continue").click(timeout=30_000)
         await expect(presenter.get_by_test_id("local-video")).to_be_visible()
         peers, sockets = await good_viewers(server.url, session)
+        estimates = asyncio.create_task(good_estimates(peers))
         try:
             # Settle (the good viewers climb to the best layer), then the first window.
-            await asyncio.sleep(12)
+            await asyncio.sleep(20)
             alone_start = time.monotonic()
             await asyncio.sleep(seconds)
             alone_end = time.monotonic()
+            layers_alone = await presenter.evaluate(LAYERS_JS)
             ns.shape(PROFILES["edge"]["up"], PROFILES["edge"]["down"])
             weak = await login(side.clinician, side.clinician_url, WEAK_VIEWER)
             await weak.goto(f"{side.clinician_url}/teaching/{session}/room")
@@ -114,6 +151,7 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
             with_start = time.monotonic()
             video = await sample(weak, series, with_start + seconds)
             with_end = time.monotonic()
+            layers_with = await presenter.evaluate(LAYERS_JS)
             alone = [window(p, alone_start, alone_end) for p in peers]
             together = [window(p, with_start, with_end) for p in peers]
             weak_summary = series.summary(with_start, with_end, None)
@@ -125,10 +163,14 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
             )
             link = ns.stats()
         finally:
+            estimates.cancel()
             for sio in sockets:
                 await sio.disconnect()
             for peer in peers:
                 await peer.close()
+            for client in [host, *CLIENTS]:
+                await client.session.close()
+            CLIENTS.clear()
 
     def kept(key: str) -> float:
         ratios = [t[key] / a[key] for a, t in zip(alone, together, strict=True) if a[key]]
@@ -144,6 +186,8 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
         "good_kbps_median_alone": statistics.median(a["kbps"] for a in alone),
         "good_kbps_median_with_weak": statistics.median(t["kbps"] for t in together),
         "weak": {**weak_summary, "video_kbps": round(kbps, 1)},
+        "presenter_layers_alone": layers_alone,
+        "presenter_layers_with_weak": layers_with,
         "link": link,
     }
 

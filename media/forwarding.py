@@ -42,12 +42,17 @@ from media.latency import FORWARD_LATENCY
 from media.layer import CACHE_MASK as _CACHE_MASK
 from media.layer import Layer
 
-#: The layer a new subscription starts on: the lowest (it climbs within seconds).
-START_RANK = 0
+#: The layer a new subscription starts on: the best (a weak link falls within seconds).
+START_RANK = 99
 #: At most one keyframe request per publisher in this many seconds.
 PLI_INTERVAL = 0.3
 #: Sequence numbers a subscription remembers, to map its NACKs back to the source's.
 RING_PACKETS = 1024
+#: Resends per leg: at most this share of the packets it was sent in the last
+#: ``RESEND_WINDOW``, and ``RESEND_FREE`` more (a burst of loss on a good link).
+RESEND_SHARE = 0.2
+RESEND_WINDOW = 256
+RESEND_FREE = 16
 
 _RING_MASK = RING_PACKETS - 1
 _HEADER = rtp.HEADER
@@ -162,8 +167,7 @@ class Subscription(MediaStreamTrack):
         self.publication: Publication | None = None
         self.layer: Layer | None = None
         self.source: Layer | None = None
-        #: The layer it should be on (set by the hub from its leg's estimate); a new leg
-        #: starts low, not flooding a weak link, and climbs within seconds.
+        #: The layer it should be on (set by the hub from its leg's estimate).
         self.wanted_rank = START_RANK
         #: Waiting to start (video: at a key frame's first packet).
         self._need_start = True
@@ -181,6 +185,8 @@ class Subscription(MediaStreamTrack):
         self.delivered = 0
         self.dropped = 0
         self.resent = 0
+        self._mark_packets = 0
+        self._mark_resent = 0
 
     def attach(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver | None) -> None:
         self._sender = sender
@@ -283,6 +289,8 @@ class Subscription(MediaStreamTrack):
             return
         abs_time = rtp.abs_send_time().to_bytes(3, "big")
         for out_seq in lost:
+            if not self._may_resend():
+                return  # a leg that loses this much is overloaded: resends would add to it
             held = self._ring[out_seq & _RING_MASK]
             if held < 0 or held >> 16 != out_seq:
                 continue
@@ -316,6 +324,13 @@ class Subscription(MediaStreamTrack):
                 leg.send(b"".join((header, leg.head, leg.tail, payload)))
             self.resent += 1
             TOTALS.resent += 1
+
+    def _may_resend(self) -> bool:
+        """At most ``RESEND_SHARE`` of what the leg was sent lately goes out again."""
+        since = self.packets - self._mark_packets
+        if since >= RESEND_WINDOW:
+            self._mark_packets, self._mark_resent, since = self.packets, self.resent, 0
+        return self.resent - self._mark_resent < RESEND_FREE + RESEND_SHARE * since
 
     async def recv(self) -> Any:
         # The sender's own loop waits here until the subscription ends: packets go

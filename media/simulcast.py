@@ -9,12 +9,16 @@ by SSRC, named by the RID their first packets carry (``media.forwarding``).
 
 Which layer a subscriber gets (``LayerChoice``), once a second from its leg's
 estimate (REMB, less the loss it reports):
-- down at once to the best layer that fits;
-- up when the estimate shows room for a better one;
+- a new leg starts on the best layer (most viewers' links carry it; a weak one falls
+  within a second or two);
+- down at once, to the best layer that fits, when the estimate falls below what the
+  leg gets (a receive-side estimate sits near the incoming rate while the link carries
+  it, and falls under it on overuse); up at once when the estimate covers a better one;
 - a receive-side estimate never rises far above what flows (GCC caps it near 1.5 times
-  the incoming rate), so a leg that looks settled is tried one layer up now and then;
-  a try that fails (the estimate falls within ``TRY_SECONDS``) waits twice as long
-  before the next (``FIRST_TRY`` up to ``LONGEST_WAIT`` seconds).
+  the incoming rate), so a leg that fell is tried one layer up blindly, first
+  ``FIRST_TRY`` seconds after its fall; a try that fails (the estimate falls within
+  ``TRY_SECONDS``) doubles the wait, up to ``LONGEST_WAIT``. (Probing with padding
+  before a try would spare a weak link those seconds: not yet.)
 """
 
 from __future__ import annotations
@@ -28,13 +32,11 @@ REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 MAX_LAYERS = 3
 #: A layer fits a leg when its bitrate is at most this share of the leg's estimate.
 FITS = 0.85
-#: A settled leg is tried one layer up when its estimate is this far above its layer.
-ROOM_TO_TRY = 1.3
-FIRST_TRY = 1.0
-LONGEST_WAIT = 60.0
+FIRST_TRY = 15.0
+LONGEST_WAIT = 120.0
 TRY_SECONDS = 5.0
 #: What the leg's audio takes from its estimate, bits/s.
-AUDIO_SHARE = 50_000
+AUDIO_SHARE = 40_000
 
 
 @dataclass(frozen=True)
@@ -125,23 +127,24 @@ def accept(answer: str, layers: dict[str, Offered]) -> str:
 class LayerChoice:
     """One subscriber's layer of one simulcast track."""
 
-    rank: int = 0
-    next_try: float = 0.0
+    rank: int = 99
+    next_try: float | None = None
     wait: float = FIRST_TRY
     tried_at: float | None = None
 
     def update(self, bitrates: list[int], estimate: int, now: float) -> int:
         """The rank to forward, given each rank's bitrate now (lowest first; 0: not
         flowing) and the leg's estimate (bits/s, audio included)."""
-        if not bitrates:
-            return self.rank
-        room = max(0, estimate - AUDIO_SHARE)
         flowing = [rank for rank, rate in enumerate(bitrates) if rate > 0]
         if not flowing:
             return self.rank
+        room = max(0, estimate - AUDIO_SHARE)
         fits = max((rank for rank in flowing if bitrates[rank] <= FITS * room), default=flowing[0])
         current = min(self.rank, len(bitrates) - 1)
-        if fits < current:
+        # A receive-side estimate sits near what flows while the link carries it, and
+        # falls below it on overuse: only that (or loss, in the estimate) moves a leg down.
+        overused = current not in flowing or room < FITS * bitrates[current]
+        if fits < current and overused:
             if self.tried_at is not None and now - self.tried_at < TRY_SECONDS:
                 self.wait = min(LONGEST_WAIT, self.wait * 2)  # the try failed
             self.tried_at = None
@@ -149,14 +152,14 @@ class LayerChoice:
             self.rank = fits
         elif fits > current:
             self.rank = fits
-            self.tried_at = now
-        else:
+        else:  # it carries what it gets
+            self.rank = current
             better = [rank for rank in flowing if rank > current]
-            if better and now >= self.next_try and room >= ROOM_TO_TRY * bitrates[current]:
+            if better and self.next_try is not None and now >= self.next_try:
                 self.rank = better[0]
                 self.tried_at = now
-                self.next_try = now + self.wait
+                self.next_try = None
             elif self.tried_at is not None and now - self.tried_at >= TRY_SECONDS:
-                self.tried_at = None  # it held: the next try comes sooner
+                self.tried_at = None  # it held: a later fall waits the first wait again
                 self.wait = FIRST_TRY
         return self.rank

@@ -169,23 +169,25 @@ async def test_a_subscriber_moves_between_layers_at_key_frames() -> None:
 
 
 def test_a_leg_gets_what_it_carries_and_tries_better_now_and_then() -> None:
-    rates = [120_000, 400_000, 1_200_000]
+    rates = [120_000, 1_200_000]
+    first = simulcast.FIRST_TRY
     choice = LayerChoice()
-    assert choice.update(rates, 2_000_000, 0.0) == 2, "room for the best at once"
-    assert choice.update(rates, 300_000, 1.0) == 0, "down at once"
-    # Up and down again within seconds: a failed try, the next one waits longer.
-    assert choice.wait == 2 * simulcast.FIRST_TRY and choice.next_try == 3.0
-    # On the low layer a receive-side estimate stays near 1.5 times what flows: tried
-    # one up when it looks settled.
-    assert choice.update(rates, 240_000, 2.5) == 0, "not before its wait"
-    assert choice.update(rates, 240_000, 3.1) == 1, "tried one up"
-    assert choice.update(rates, 230_000, 4.0) == 0, "the try failed"
-    waited = choice.next_try - 4.0
-    assert waited == 4 * simulcast.FIRST_TRY, "the next try waits longer again"
-    assert choice.update(rates, 240_000, 4.0 + waited - 0.1) == 0
-    assert choice.update(rates, 240_000, 4.0 + waited + 0.1) == 1
-    # A try that holds: the one after comes soon again.
-    assert choice.update(rates, 560_000, 4.0 + waited + 0.1 + simulcast.TRY_SECONDS) == 1
-    assert choice.wait == simulcast.FIRST_TRY
+    assert choice.update(rates, 3_000_000, 0.0) == 1, "a new leg starts on the best"
+    assert choice.update(rates, 250_000, 1.0) == 0, "down at once"
+    # On the low layer a receive-side estimate stays near 1.5 times what flows: it is
+    # tried one up blindly, after a wait.
+    assert choice.update(rates, 280_000, 1.0 + first - 0.5) == 0, "not before its wait"
+    assert choice.update(rates, 280_000, 1.0 + first + 0.5) == 1, "tried one up"
+    failed_at = 1.0 + first + 2
+    assert choice.update(rates, 250_000, failed_at) == 0, "the try failed"
+    assert choice.next_try == failed_at + 2 * first, "the next try waits twice as long"
+    assert choice.update(rates, 280_000, failed_at + 2 * first - 0.5) == 0
+    tried = failed_at + 2 * first + 0.5
+    assert choice.update(rates, 280_000, tried) == 1
+    # A try that holds: a later fall waits the first wait again.
+    assert choice.update(rates, 2_000_000, tried + simulcast.TRY_SECONDS) == 1
+    assert choice.wait == first
+    # An estimate that covers the better layer moves up at once.
+    assert LayerChoice(rank=0).update(rates, 2_000_000, 0.0) == 1
     # A layer that does not flow is never chosen.
-    assert LayerChoice(rank=2).update([120_000, 0, 0], 5_000_000, 0.0) == 0
+    assert LayerChoice().update([120_000, 0], 5_000_000, 0.0) == 0
