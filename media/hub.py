@@ -45,8 +45,9 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from media import aiortc_hook, aiortc_packets, simulcast
 from media.candidates import MAX_REMOTE_CANDIDATES, CandidatePolicy
 from media.errors import MediaError
-from media.forwarding import Publication, Subscription
 from media.offer_screen import candidate_refusal, read_candidate, screen_offer
+from media.publication import Publication
+from media.subscription import Subscription
 from recordings.files import recording_path
 from recordings.writer import RecordingWriter
 

@@ -16,7 +16,8 @@ from media.resend import Resend
 
 if TYPE_CHECKING:
     from media.aiortc_packets import ReceiveStats
-    from media.forwarding import KeyframeRequester, Subscription
+    from media.forwarding import KeyframeRequester
+    from media.subscription import Subscription
 
 #: Video packets kept per layer for retransmission (~6 s at 1.5 Mbit/s).
 CACHE_PACKETS = 1024

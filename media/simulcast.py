@@ -5,7 +5,7 @@ aiortc knows nothing of simulcast: it reads an offer's ``a=rid``/``a=simulcast``
 as nothing, and its answer names only the header extensions it implements. So the
 offer is read here (``offered``), the answer is given the lines that accept the layers
 and the RID header extensions (``accept``), and the packet path tells the layers apart
-by SSRC, named by the RID their first packets carry (``media.forwarding``).
+by SSRC, named by the RID their first packets carry (``media.publication``).
 
 Which layer a subscriber gets (``LayerChoice``), once a second from its leg's
 estimate (REMB, less the loss it reports):

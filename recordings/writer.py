@@ -133,7 +133,7 @@ class RecordingWriter:
             self._waiting_keyframe = True
 
     def sink(self, kind: str) -> Callable[[bytes, int, bool], None]:
-        """A callback for one track's frames (see media.forwarding.Publication.sinks)."""
+        """A callback for one track's frames (see media.publication.Publication.sinks)."""
 
         def push(data: bytes, rtp_timestamp: int, keyframe: bool) -> None:
             self.push(kind, data, rtp_timestamp, keyframe)

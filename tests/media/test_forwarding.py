@@ -14,8 +14,10 @@ from av.packet import Packet
 
 from media import rtp
 from media.aiortc_packets import ReceiveStats
-from media.forwarding import KeyframeRequester, Publication, Subscription
+from media.forwarding import KeyframeRequester
 from media.layer import CACHE_PACKETS
+from media.publication import Publication
+from media.subscription import Subscription
 from tests.support.encoded import vp8_frames
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)

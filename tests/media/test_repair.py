@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from media.forwarding import Subscription
 from media.hub import MediaHub
 from media.layer import Layer
+from media.subscription import Subscription
 from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
 from tests.support.sfu import ROOM, contiguous_in, eventually, frames, join
 

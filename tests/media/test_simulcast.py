@@ -17,8 +17,9 @@ from av.packet import Packet
 
 from media import rtp, simulcast
 from media.aiortc_packets import ReceiveStats
-from media.forwarding import Publication, Subscription
+from media.publication import Publication
 from media.simulcast import LayerChoice
+from media.subscription import Subscription
 from tests.media.test_forwarding import Leg
 from tests.support.encoded import vp8_frames
 
