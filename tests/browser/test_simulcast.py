@@ -22,7 +22,7 @@ from tests.support.inproc import login_client
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
 from tests.support.server import RunningServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def vp8_size(frame: bytes) -> tuple[int, int] | None:
