@@ -14,7 +14,7 @@ from tests.support.encoded import CapturingPeer, EncodedVideoTrack, vp8_frames
 from tests.support.sfu import ROOM, contiguous_in, eventually, frames, join
 
 #: Every this many video packets, the first copy of one is lost.
-EVERY = 40
+EVERY = 20
 
 
 class Loss:
@@ -61,11 +61,10 @@ async def run_with_losses(
     loss = Loss()
     try:
         await eventually(lambda: len(frames(viewer)) >= 15, what="first frames")
-        await asyncio.sleep(0.3)
         requests, got_before = video.keyframe_requests, len(frames(viewer))
         sent_before = len(video.sent)
         lose(publisher, viewer, loss)
-        await asyncio.sleep(3)
+        await asyncio.sleep(1.5)
         lose_nothing(publisher, viewer)
         await asyncio.sleep(0.5)
         got = frames(viewer)[got_before:]
