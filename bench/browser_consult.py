@@ -20,6 +20,7 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
+from bench.output import emit
 from tests.support.browser import (
     CLINICIAN_PICTURE,
     SPECIALIST_PICTURE,
@@ -97,10 +98,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     report = asyncio.run(main_async(args.runs, args.seconds))
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 
 from bench.load_media import LoadPeer, vp8_camera
+from bench.output import emit
 from tests.support.consult_requests import request_body
 from tests.support.inproc import Client, login_client
 from tests.support.proc import cpu_seconds
@@ -140,10 +141,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     report = asyncio.run(bench([int(k) for k in args.consults.split(",")], args.seconds))
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json, indent=1)
 
 
 if __name__ == "__main__":

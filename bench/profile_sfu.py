@@ -29,6 +29,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.output import emit
 from bench.sfu import forward_latency, server, server_stats
 from tests.support.proc import cpu_seconds
 
@@ -178,10 +179,7 @@ def main() -> None:
             row = profile_point(kind, n, args.seconds, args.rate, args.out, args.native)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    text = json.dumps(rows, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(rows, args.json)
 
 
 if __name__ == "__main__":

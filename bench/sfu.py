@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.janus import run_janus
+from bench.output import emit
 from media import latency
 from tests.support.proc import cpu_seconds, rss_mib, stop
 from tests.support.server import free_port
@@ -336,10 +337,7 @@ def main() -> None:
         "rows": rows,
         "ratios": {**ratios(rows), **recording_ratios(rows)},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from typing import Any
 import socketio
 
 from bench.load_media import LoadPeer, vp8_camera
+from bench.output import emit
 from tests.consult_server.attachments.test_views import send
 from tests.support import sample_files
 from tests.support.consult_requests import request_body
@@ -414,10 +415,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     summary = asyncio.run(soak(args.minutes, args.consults, args.three_way))
-    text = json.dumps(summary, indent=1, ensure_ascii=False)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(summary, args.json, indent=1, ensure_ascii=False)
 
 
 if __name__ == "__main__":

@@ -35,16 +35,15 @@ from typing import Any
 import socketio
 from playwright.async_api import Page, Playwright, async_playwright, expect
 
+from bench.output import emit
 from media import aiortc_hook
 from tests.support.browser import login
 from tests.support.encoded import CapturingPeer
 from tests.support.field import PROFILES, STATS_JS, Series, field_link
-from tests.support.inproc import login_client
+from tests.support.inproc import Client, login_client
 from tests.support.room_client import answer_for, join_room, room_page, room_socket
 
 GOOD_VIEWERS = ("clinician.demo", "clinician2.demo", "specialist.demo")
-#: Signed-in HTTP clients, closed at the end of each run.
-CLIENTS: list[Any] = []
 WEAK_VIEWER = "supervisor.demo"
 PRESENTER = "specialist.central"
 
@@ -79,12 +78,13 @@ def window(peer: CapturingPeer, start: float, end: float) -> dict[str, Any]:
 
 
 async def good_viewers(
-    base: str, session: int
+    base: str, session: int, clients: list[Client]
 ) -> tuple[list[CapturingPeer], list[socketio.AsyncClient]]:
+    """The good viewers in the lesson; their signed-in clients go into ``clients``."""
     peers, sockets = [], []
     for name in GOOD_VIEWERS:
         client = await login_client(base, name)
-        CLIENTS.append(client)
+        clients.append(client)
         _, token = await room_page(client, f"/teaching/{session}/room")
         sio = await room_socket(base, client, token)
         await join_room(sio, token)
@@ -133,7 +133,8 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
         await presenter.goto(f"{server.url}/teaching/{session}/room")
         await presenter.get_by_test_id("prejoin-continue").click(timeout=30_000)
         await expect(presenter.get_by_test_id("local-video")).to_be_visible()
-        peers, sockets = await good_viewers(server.url, session)
+        clients = [host]
+        peers, sockets = await good_viewers(server.url, session, clients)
         estimates = asyncio.create_task(good_estimates(peers))
         try:
             # Settle (the good viewers climb to the best layer), then the first window.
@@ -168,9 +169,8 @@ async def run(playwright: Playwright, tmp: Path, simulcast: bool, seconds: float
                 await sio.disconnect()
             for peer in peers:
                 await peer.close()
-            for client in [host, *CLIENTS]:
+            for client in clients:
                 await client.session.close()
-            CLIENTS.clear()
 
     def kept(key: str) -> float:
         ratios = [t[key] / a[key] for a, t in zip(alone, together, strict=True) if a[key]]
@@ -215,10 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = asyncio.run(main_async(args.seconds, args.runs))
     report = {"benchmark": "weak_viewer", "rows": rows}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

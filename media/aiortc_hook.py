@@ -171,9 +171,10 @@ def send_pli(receiver: RTCRtpReceiver) -> bool:
     return bool(ssrcs)
 
 
-def send_remb(receiver: RTCRtpReceiver, bitrate: int) -> bool:
-    """Tell the publisher behind ``receiver`` to send at most ``bitrate`` bits/s."""
-    ssrcs = media_ssrcs(receiver)
+def send_remb(receiver: RTCRtpReceiver, bitrate: int, ssrcs: list[int] | None = None) -> bool:
+    """Tell the publisher behind ``receiver`` to send at most ``bitrate`` bits/s (over
+    ``ssrcs``; by default the sources it has heard)."""
+    ssrcs = media_ssrcs(receiver) if ssrcs is None else ssrcs
     rtcp_ssrc = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
     if not ssrcs or rtcp_ssrc is None:
         return False

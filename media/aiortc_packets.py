@@ -33,10 +33,10 @@ import pylibsrtp
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+from aiortc.rtp import RtpPacket
 
 from media import rtp
-from media.aiortc_hook import NTP_UNIX_OFFSET, check_version
+from media.aiortc_hook import NTP_UNIX_OFFSET, check_version, send_remb
 
 #: (plain RTP packet, arrival in Unix seconds): one publisher stream's packets.
 PacketHandler = Callable[[bytes, float], None]
@@ -102,7 +102,7 @@ class Datagrams:
         queue = connection.data_received
         rx = self._dtls._rx_srtp
         dtls = self._dtls
-        by_ssrc = self._by_ssrc
+        deliver = self._deliver
 
         def data_received(data: bytes, component: int) -> None:
             if not (data and 127 < data[0] < 192):
@@ -116,19 +116,13 @@ class Datagrams:
                 plain = rx.unprotect(data)
             except pylibsrtp.Error:
                 return
-            if len(plain) < 12:
-                return
-            handler = by_ssrc.get(int.from_bytes(plain[8:12]))
-            if handler is None:
-                handler = self._learn(plain)
-                if handler is None:
-                    return
-            handler(plain, time.time())
+            deliver(plain)
 
         connection.data_received = data_received  # type: ignore[method-assign]
         self.installed = True
 
     def _deliver(self, plain: bytes) -> None:
+        """A plain RTP packet to the handler of its SSRC (learned on its first)."""
         if len(plain) < 12:
             return
         handler = self._by_ssrc.get(int.from_bytes(plain[8:12])) or self._learn(plain)
@@ -225,14 +219,7 @@ class Inbound:
         _spawn(self.receiver._send_rtcp_pli(ssrc))
 
     def send_remb(self, bitrate: int, ssrcs: list[int]) -> bool:
-        rtcp_ssrc = getattr(self.receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
-        if not ssrcs or rtcp_ssrc is None:
-            return False
-        packet = RtcpPsfbPacket(
-            fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
-        )
-        _spawn(self.receiver._send_rtcp(packet))
-        return True
+        return send_remb(self.receiver, bitrate, ssrcs)
 
 
 class Leg:

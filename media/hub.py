@@ -35,7 +35,6 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
 )
@@ -89,9 +88,8 @@ class Peer:
     user_id: int
     pc: RTCPeerConnection
     publishes: bool
-    #: This peer's own published tracks' receivers by kind, and its publications by
-    #: (publisher, kind): its own id, or for a relay the publishers it brings.
-    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    #: Its publications by (publisher, kind): its own id, or for a relay the
+    #: publishers it brings.
     publications: dict[tuple[int, str], Publication] = field(default_factory=dict)
     #: What this peer receives: one subscription per (publisher, kind).
     subscriptions: dict[tuple[int, str], Subscription] = field(default_factory=dict)
@@ -335,8 +333,6 @@ class MediaHub:
             publication.rid_ids = (offered.rid_id, offered.repaired_id)
         room.publications[key] = publication
         peer.publications[key] = publication
-        if not peer.relays:
-            peer.receivers[kind] = receiver
 
         def on_end() -> None:
             if room.publications.get(key) is publication:

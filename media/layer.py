@@ -51,7 +51,6 @@ class Layer:
         #: Payload bytes since the last ``take_bitrate``, and the bitrate then found.
         self.bytes = 0
         self.bitrate = 0
-        self.last_packet_at = 0.0
 
     def cached(self, seq: int) -> bytes | None:
         slot = seq & CACHE_MASK

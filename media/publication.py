@@ -58,11 +58,6 @@ class Publication:
         self.frames = 0
         self.keyframes = 0
 
-    @property
-    def ssrc(self) -> int | None:
-        top = self.top()
-        return top.ssrc if top is not None else None
-
     def top(self) -> Layer | None:
         """The best layer (the only one without simulcast)."""
         return max(self.layers.values(), key=lambda layer: layer.rank, default=None)
@@ -86,10 +81,6 @@ class Publication:
             return
         self.choose(subscription, subscription.wanted_rank if rank is None else rank, force=True)
 
-    def top_rank(self) -> int:
-        top = self.top()
-        return top.rank if top is not None else 0
-
     def choose(self, subscription: Subscription, rank: int, force: bool = False) -> bool:
         """Move ``subscription`` to the layer of ``rank`` (or the nearest below) at that
         layer's next key frame; False when it is already there or going."""
@@ -99,14 +90,11 @@ class Publication:
         target = next((layer for layer in reversed(layers) if layer.rank <= rank), layers[0])
         if subscription in target.joining:
             return False
-        if subscription.layer is target and not force:
-            for layer in layers:
-                if subscription in layer.joining:
-                    layer.joining.remove(subscription)
-            return False
         for layer in layers:
             if subscription in layer.joining:
                 layer.joining.remove(subscription)
+        if subscription.layer is target and not force:
+            return False
         target.joining.append(subscription)
         if subscription.connected():
             target.requester.request()  # else: asked once it is (Subscription.forward)
@@ -177,7 +165,6 @@ class Publication:
         payload = data[offset:]
         size = len(payload)
         layer.bytes += size
-        layer.last_packet_at = now
         key = video and rtp.keyframe_start(self.codec_name, data, offset)
         if layer.joining:
             if key or not video:
@@ -205,7 +192,7 @@ class Publication:
             if layer is self._recorded or self._recorded is None:
                 self.frames += 1
                 if video:
-                    self._measure_uplink(data, first, now)
+                    self._measure_uplink(data, first, now, layer.ssrc)
         if self.sinks:
             if layer is self._recorded or self._recorded is None:
                 self._record(data, layer)
@@ -220,7 +207,6 @@ class Publication:
             if old is not None and subscription in old.subscriptions:
                 old.subscriptions.remove(subscription)
             subscription.layer = layer
-            subscription.source = layer
             subscription.restart(ask=False)
             layer.subscriptions.append(subscription)
         layer.joining.clear()
@@ -328,16 +314,16 @@ class Publication:
             subscription.restart(ask=False)
             self._waiting.append(subscription)
 
-    def _measure_uplink(self, data: bytes, first: int, now: float) -> None:
+    def _measure_uplink(self, data: bytes, first: int, now: float, ssrc: int) -> None:
         """Feed the uplink estimate once per frame (its last packet's send time, the
-        frame's bytes): its delay-gradient filter works on packet groups anyway."""
+        frame's bytes): its delay-gradient filter works on packet groups anyway. Not
+        with simulcast: the layers' frames interleave."""
         uplink = self.uplink
-        top = self.top()
-        if uplink is not None and top is not None and not self.rids:
+        if uplink is not None and not self.rids:
             sent = rtp.extension(data, first, self._abs_id)
             if sent is not None and len(sent) == 3:
                 arrival_ms, sent_at = int(now * 1000), int.from_bytes(sent, "big")
-                uplink.add(arrival_ms, sent_at, self._frame_bytes, top.ssrc)
+                uplink.add(arrival_ms, sent_at, self._frame_bytes, ssrc)
         self._frame_bytes = 0
 
     def _record(self, data: bytes, layer: Layer) -> None:

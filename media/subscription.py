@@ -49,11 +49,10 @@ class Subscription(MediaStreamTrack):
         self._sender: RTCRtpSender | None = None
         self._transceiver: RTCRtpTransceiver | None = None
         self._leg: Leg | None = None
-        #: The track it is subscribed to, the layer forwarded now (None: not yet
-        #: started), and the layer whose cache answers its NACKs (the same).
+        #: The track it is subscribed to, and the layer forwarded now (None: not yet
+        #: started), whose cache answers its NACKs.
         self.publication: Publication | None = None
         self.layer: Layer | None = None
-        self.source: Layer | None = None
         #: The layer it should be on (set by the hub from its leg's estimate).
         self.wanted_rank = START_RANK
         #: Waiting to start (video: at a key frame's first packet).
@@ -131,10 +130,8 @@ class Subscription(MediaStreamTrack):
         header = _HEADER.pack(
             leg.first | (first & 0x20), marker | leg.payload_type, out_seq, out_ts, leg.ssrc
         )
-        if leg.abs_send_time:
-            leg.send(b"".join((header, leg.head, abs_time, leg.tail, payload)))
-        else:
-            leg.send(b"".join((header, leg.head, leg.tail, payload)))
+        sent_at = abs_time if leg.abs_send_time else b""
+        leg.send(b"".join((header, leg.head, sent_at, leg.tail, payload)))
         self._ring[out_seq & _RING_MASK] = (out_seq << 16) | seq
         self.packets += 1
         self.octets += len(payload)
@@ -168,10 +165,10 @@ class Subscription(MediaStreamTrack):
         self._need_start = False
 
     def retransmit(self, lost: list[int]) -> None:
-        """The subscriber's NACK: resend what it lists from the source's cache (RTX
+        """The subscriber's NACK: resend what it lists from its layer's cache (RTX
         when negotiated). A packet the server never had is on its way (asked for
         again upstream) and goes out when it comes."""
-        leg, source = self._leg, self.source
+        leg, source = self._leg, self.layer
         if leg is None or source is None or self._need_start:
             return
         abs_time = rtp.abs_send_time().to_bytes(3, "big")
@@ -205,10 +202,8 @@ class Subscription(MediaStreamTrack):
                     leg.first | (first & 0x20), marker | leg.payload_type, out_seq, out_ts, leg.ssrc
                 )
                 payload = data[offset:]
-            if leg.abs_send_time:
-                leg.send(b"".join((header, leg.head, abs_time, leg.tail, payload)))
-            else:
-                leg.send(b"".join((header, leg.head, leg.tail, payload)))
+            sent_at = abs_time if leg.abs_send_time else b""
+            leg.send(b"".join((header, leg.head, sent_at, leg.tail, payload)))
             self.resent += 1
             TOTALS.resent += 1
 
