@@ -243,6 +243,30 @@ async def _first_frames(page: Page, since: float, within: float = 90) -> float:
     raise AssertionError(f"no picture within {within} s")
 
 
+ROOM_STEPS_JS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const out = {
+    page_requested: nav.requestStart,
+    page_first_byte: nav.responseStart,
+    page_last_byte: nav.responseEnd,
+    page_loaded: nav.domContentLoadedEventEnd,
+  };
+  for (const m of performance.getEntriesByType('mark')) {
+    if (m.name.startsWith('room:') && !(m.name in out)) out[m.name] = m.startTime;
+  }
+  return {origin: performance.timeOrigin, steps: out, bytes: nav.encodedBodySize};
+}"""
+
+
+async def _room_steps(page: Page, since_wall: float) -> dict[str, float]:
+    """When the room page reached each step (``room:*`` marks, the page's own load), in
+    seconds from ``since_wall`` (a wall-clock time): where the seconds to a picture go."""
+    found = await page.evaluate(ROOM_STEPS_JS)
+    origin = found["origin"] / 1000 - since_wall
+    steps = {name: round(origin + at / 1000, 3) for name, at in found["steps"].items()}
+    return steps | {"page_bytes": found["bytes"]}
+
+
 async def measure_accept(
     playwright: Playwright, tmp: Path, profile: str, checked: bool, acts_after: float = 3.0
 ) -> dict[str, Any]:
@@ -283,6 +307,7 @@ async def measure_accept(
             _first_frames(specialist, accepted), _first_frames(clinician, accepted)
         )
         link = ns.stats()
+        steps = await _room_steps(clinician, time.time() - (time.monotonic() - accepted))
     return {
         "profile": profile,
         "mode": "checked_while_waiting" if checked else f"acts_{acts_after:g}s_after",
@@ -290,4 +315,5 @@ async def measure_accept(
         "accept_to_clinician_sees_s": round(clinician_sees, 2),
         "accept_to_both_s": round(max(specialist_sees, clinician_sees), 2),
         "link": link,
+        "clinician_steps_s": steps,
     }

@@ -151,6 +151,7 @@ export function createCall(deps) {
     built.addEventListener("iceconnectionstatechange", () => {
       if (built !== pc) return;
       const state = built.iceConnectionState;
+      if (state === "connected") performance.mark("room:ice");
       disconnectedSince = state === "disconnected" ? disconnectedSince || Date.now() : 0;
       refreshStatus();
     });
@@ -169,7 +170,9 @@ export function createCall(deps) {
     lastRebuild = Date.now();
     refreshStatus();
     try {
+      performance.mark("room:join");
       const reply = await send("room:join", {});
+      performance.mark("room:joined");
       if (mine !== generation) return;
       if (reply.ice) ice = reply.ice;
       simulcast = reply.simulcast === true;

@@ -62,14 +62,19 @@ export async function connectPeer({ stream, remotes, send, onRemoteTrack, onStat
     const ofKind = pc.getTransceivers().filter((t) => t.receiver.track.kind === event.track.kind);
     onRemoteTrack(ofKind.indexOf(event.transceiver), event.track);
   });
-  pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
+  pc.addEventListener("connectionstatechange", () => {
+    if (pc.connectionState === "connected") performance.mark("room:connected");
+    onState(pc.connectionState);
+  });
   pc.addEventListener("icecandidate", (event) => {
     // aiortc cannot trickle; late candidates and the end-of-candidates mark still go.
     if (pc.remoteDescription) send("room:candidate", { candidate: event.candidate?.toJSON() ?? null });
   });
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
+  performance.mark("room:offer");
   const answer = await send("room:offer", { type: "offer", sdp: pc.localDescription?.sdp });
+  performance.mark("room:answer");
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   return pc;
 }

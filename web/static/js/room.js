@@ -299,6 +299,7 @@ async function enter() {
     forgetCheck();
     setState("checking");
     const media = rejoining ? { ...(await openMedia()), speaker: "" } : await runPrejoin(panel, sendConnected);
+    performance.mark("room:media");
     call.setLocal(media.stream);
     tiles.setSpeaker(media.speaker);
     call.setLowData(lowDataChosen());
@@ -348,7 +349,10 @@ hangUpButton.addEventListener("click", async () => {
 // Test and support hook (docs/testing.md): the peer's statistics, where the room's socket is.
 Object.assign(window, { consultRoom: { stats: () => call.stats(), place: () => roomPlace.current() } });
 
-socket.on("connect", () => call.reconnected());
+socket.on("connect", () => {
+  performance.mark("room:socket");
+  call.reconnected();
+});
 socket.on("disconnect", () => call.refreshStatus());
 socket.on("connect_error", (/** @type {any} */ error) => {
   if (roomPlace.refused(error)) return;
