@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from media.errors import ConsultServerError
 from media.hub import MediaHub
 from signaling.edge import Ack, RoomEdge, log_failure, room_channel
 from signaling.messages import (
@@ -37,7 +38,7 @@ from signaling.room_state import MEDIA_ON, RoomPresence, media_order, screen_id,
 from signaling.screens import Screens
 from signaling.showing import Showing
 from signaling.tokens import JoinClaims
-from signaling.turn import ice_servers
+from signaling.turn import rtc_configuration
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +65,23 @@ class Joins:
         """The browser's RTCConfiguration: TURN with a credential that expires with the
         join token (nothing unless media.turn_urls is set)."""
         settings = self.edge.settings
-        return {
-            "ice_servers": ice_servers(settings.turn, claims.user_id, claims.expires_at),
-            "policy": settings.ice_transport_policy,
-        }
+        return rtc_configuration(
+            settings.turn, settings.ice_transport_policy, claims.user_id, claims.expires_at
+        )
 
     async def on_join(self, sid: str, data: object = None) -> Ack:
         edge = self.edge
 
         async def act() -> Ack:
-            claims = await edge.claims(sid, JoinMessage.parse(data).token)
+            message = JoinMessage.parse(data)
+            claims = await edge.claims(sid, message.token)
             relays = self.relays
             if relays.relayable(claims) and not await relays.placement.holds_here(claims.room):
-                # A viewer whose page came to this node: the room is relayed here.
-                return {**await relays.join(sid, claims), "ice": self.ice(claims)}
+                # A viewer whose page came to this node: the room is relayed here (the
+                # join has just asked the origin for its sources: the offer needs no more).
+                joined = await relays.join(sid, claims)
+                answered = await self._answer_with_join(claims, message.offer, asked=True)
+                return {**joined, "ice": self.ice(claims), **answered}
             if relays.relayed_here(claims.room):
                 # The room came here (its origin died or drained): no relay of it now;
                 # its viewers' pages rebuild their connections and join it here.
@@ -135,9 +139,42 @@ class Joins:
                 "ice": self.ice(claims),
                 "media": media,
                 "simulcast": layered,
+                **await self._answer_with_join(claims, message.offer),
             }
 
         return await edge.guard(sid, act)
+
+    async def _answer_with_join(
+        self, claims: JoinClaims, offer: str | None, asked: bool = False
+    ) -> dict[str, Any]:
+        """The answer to an offer sent with the join. A refused offer does not undo the
+        join: its error goes with the reply, and the page offers again on its own."""
+        if offer is None:
+            return {}
+        try:
+            return {"answer": {"type": "answer", "sdp": await self._answer(claims, offer, asked)}}
+        except ConsultServerError as exc:
+            log.info("refused the offer sent with a join: %s", exc.code)
+            return {"offer_error": {"code": exc.code, "message": exc.message}}
+
+    async def _answer(self, claims: JoinClaims, sdp: str, asked: bool = False) -> str:
+        """Our answer to a joined participant's offer: the others' media, ours to them.
+        ``asked``: a relayed room's sources were just asked of its origin."""
+        room = self.edge.rooms.get(claims.room)
+        if self.relays.relayed_here(claims.room):
+            if not asked:
+                await self.relays.ready(claims.room)  # the sources as they are now
+            order = self.relays.sources(claims.room)
+        else:
+            order = media_order(room, self.edge.presence[claims.room])
+        own = (claims.user_id, screen_id(claims.user_id))
+        return await self.media.handle_offer(
+            claims.room,
+            claims.user_id,
+            sdp,
+            receive_from=[p for p in order if p not in own],
+            publish=room is not None and claims.user_id in room.publishers,
+        )
 
     async def refresh(self, key: str) -> None:
         """The room's people changed in the store (an invitation): tell everyone in it."""
@@ -151,21 +188,7 @@ class Joins:
         async def act() -> Ack:
             message = OfferMessage.parse(data)
             claims = await self.edge.joined(sid, message.token)
-            room = self.edge.rooms.get(claims.room)
-            if self.relays.relayed_here(claims.room):
-                await self.relays.ready(claims.room)  # the sources as they are now
-                order = self.relays.sources(claims.room)
-            else:
-                order = media_order(room, self.edge.presence[claims.room])
-            own = (claims.user_id, screen_id(claims.user_id))
-            answer = await self.media.handle_offer(
-                claims.room,
-                claims.user_id,
-                message.sdp,
-                receive_from=[p for p in order if p not in own],
-                publish=room is not None and claims.user_id in room.publishers,
-            )
-            return {"ok": True, "type": "answer", "sdp": answer}
+            return {"ok": True, "type": "answer", "sdp": await self._answer(claims, message.sdp)}
 
         return await self.edge.guard(sid, act)
 
@@ -236,13 +259,20 @@ class Joins:
         await self.screens.stop(key, user_id)
         await self.media.leave(key, user_id)
         ports, number = self.edge.kind(key)
+        room = self.edge.rooms.get(key)
+        viewer = ports.relayed and room is not None and user_id not in room.publishers
         for decision in self.edge.rooms.leave(key, user_id, now):
             if isinstance(decision, Left):
                 await ports.rooms.left(number, user_id, now)
             elif isinstance(decision, SessionEnd):
                 await self.end(key, decision)
                 return
-        await self.edge.emit_state(key)
+        if viewer:
+            # A lesson viewer's leave, like their join: everyone told within half a
+            # second, one message for a burst (a lesson's end empties it at once).
+            self.relays.state_soon(key)
+        else:
+            await self.edge.emit_state(key)
 
     async def drop(self, key: str, user_id: int, reason: str) -> None:
         """A participant's link went silent or failed: seat kept, the others told."""

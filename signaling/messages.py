@@ -36,15 +36,6 @@ def token_of(payload: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class JoinMessage:
-    token: str
-
-    @classmethod
-    def parse(cls, payload: object) -> JoinMessage:
-        return cls(token_of(as_object(payload)))
-
-
-@dataclass(frozen=True)
 class OfferMessage:
     token: str
     sdp: str
@@ -52,12 +43,29 @@ class OfferMessage:
     @classmethod
     def parse(cls, payload: object) -> OfferMessage:
         data = as_object(payload)
-        sdp = data.get("sdp")
-        if data.get("type") != "offer":
-            raise BadMessage("bad_sdp", "type must be offer")
-        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
-            raise BadMessage("bad_sdp", "sdp is missing, malformed or too large")
-        return cls(token_of(data), sdp)
+        return cls(token_of(data), _offer_sdp(data))
+
+
+@dataclass(frozen=True)
+class JoinMessage:
+    token: str
+    #: The page's offer, sent with the join (one round trip less to the call).
+    offer: str | None = None
+
+    @classmethod
+    def parse(cls, payload: object) -> JoinMessage:
+        data = as_object(payload)
+        offer = data.get("offer")
+        return cls(token_of(data), None if offer is None else _offer_sdp(as_object(offer)))
+
+
+def _offer_sdp(data: dict[str, Any]) -> str:
+    sdp = data.get("sdp")
+    if data.get("type") != "offer":
+        raise BadMessage("bad_sdp", "type must be offer")
+    if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
+        raise BadMessage("bad_sdp", "sdp is missing, malformed or too large")
+    return sdp
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,10 @@ def ice_servers(turn: TurnSettings, user_id: int, expires: float) -> list[dict[s
             "credential": base64.b64encode(digest).decode("ascii"),
         }
     ]
+
+
+def rtc_configuration(
+    turn: TurnSettings, policy: str, user_id: int, expires: float
+) -> dict[str, Any]:
+    """What a page builds its peer connection with: ICE servers and transport policy."""
+    return {"ice_servers": ice_servers(turn, user_id, expires), "policy": policy}

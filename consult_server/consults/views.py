@@ -22,8 +22,8 @@ from consult_server.consults.rooms import KIND
 from consult_server.consults.service import CONSULTS
 from consult_server.errors import NotFound
 from consult_server.http.rate_limits import RATE_LIMITS
-from consult_server.http.render import language_of, render
-from consult_server.http.request import join_token, json_body
+from consult_server.http.render import compressed, language_of, render
+from consult_server.http.request import call_hint, join_token, json_body
 from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from signaling.handlers import SIGNALING
@@ -83,7 +83,8 @@ async def room_page(request: web.Request) -> web.Response:
     user = current_user(request)
     consults = request.app[CONSULTS]
     consult = await consults.get(int(request.match_info["consult_id"]))
-    if user.id not in await consults.participants(consult):
+    participants = await consults.participants(consult)
+    if user.id not in participants:
         # The same answer as for a consult that does not exist: ids reveal nothing.
         raise NotFound("no such consult", "consult_not_found")
     details = await consults.describe(consult, user)
@@ -94,32 +95,31 @@ async def room_page(request: web.Request) -> web.Response:
         other = f"{details['specialist']} · {details['specialty_name']}"
     else:
         other = f"{details['clinician']} · {details['facility']} · {details['specialty_name']}"
-    return allow_node_ports(
+    page = render(
         request,
-        render(
-            request,
-            "room.html",
-            {
-                "room_title": other,
-                # An ended consult's room says so before the page touches a camera.
-                "ended": details["state"] in ("ended", "cancelled", "expired"),
-                "summary": details["summary"],
-                "patient": details["patient"],
-                "consult_id": consult.id,
-                "socket": await room_socket(request, room_key(KIND, consult.id)),
-                "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
-                "chat": True,
-                "invite": True,
-                "publish": True,
-                "files": True,
-                "sharing": True,
-                "can_attach": True,
-                "can_comment": True,
-                "write_note": user.role is Role.SPECIALIST,
-                "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
-            },
-        ),
+        "room.html",
+        {
+            "room_title": other,
+            # An ended consult's room says so before the page touches a camera.
+            "ended": details["state"] in ("ended", "cancelled", "expired"),
+            "summary": details["summary"],
+            "patient": details["patient"],
+            "consult_id": consult.id,
+            "socket": await room_socket(request, room_key(KIND, consult.id)),
+            "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
+            "call": call_hint(request, pairs=len(participants) - 1, layered=len(participants) >= 3),
+            "chat": True,
+            "invite": True,
+            "publish": True,
+            "files": True,
+            "sharing": True,
+            "can_attach": True,
+            "can_comment": True,
+            "write_note": user.role is Role.SPECIALIST,
+            "max_file_mib": request.app[CONFIG].attachments.max_file_mib,
+        },
     )
+    return compressed(request, allow_node_ports(request, page))
 
 
 @routes.get("/consults/{consult_id:\\d{1,12}}")

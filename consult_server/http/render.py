@@ -64,5 +64,17 @@ def render(
     return response
 
 
+def compressed(request: web.Request, response: web.Response) -> web.Response:
+    """gzip for a page that reflects nothing of its request but a path the router has
+    matched (no query, no form echo). BREACH guesses a secret in a compressed page from
+    the sizes of many replies, each carrying text the attacker chose; such a page carries
+    none. The room page goes this way: on the way into a call over Edge, its 11 KB took
+    a third of a second."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.enable_compression(web.ContentCoding.gzip)
+        response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
 async def render_error(request: web.Request, exc: ClientError) -> web.StreamResponse:
     return render(request, "error.html", {"error": exc}, status=exc.status)

@@ -1,9 +1,11 @@
-"""Small helpers for handlers: a bounded JSON body, a safe redirect, a room's join token."""
+"""Small helpers for handlers: a bounded JSON body, a safe redirect, a room's join token
+and what its page offers with."""
 
 from __future__ import annotations
 
 import json
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from consult_server.errors import BadRequest
 from consult_server.http.security import current_user
 from consult_server.http.slow_bodies import read_body
 from signaling.tokens import JoinClaims, sign_join_token
+from signaling.turn import TurnSettings, rtc_configuration
 
 MAX_BODY = 16 * 1024
 
@@ -52,3 +55,17 @@ def join_token(request: web.Request, room: str, role: str) -> str:
     user = current_user(request)
     expires = time.time() + config.security.join_token_seconds
     return sign_join_token(config.secret_bytes(), JoinClaims(user.id, room, role, expires))
+
+
+def call_hint(request: web.Request, *, pairs: int, layered: bool) -> dict[str, Any]:
+    """What a room page needs to build its offer before it joins, so that the offer goes
+    with the join: the ICE configuration the join would give (TURN credentials as long as
+    the join token), how many others' pictures to receive, and whether the server will
+    ask for the camera in layers. A wrong guess costs what it did before: the page offers
+    again after the join."""
+    config = request.app[CONFIG]
+    media = config.media
+    expires = time.time() + config.security.join_token_seconds
+    turn = TurnSettings(media.turn_urls, media.turn_secret)
+    ice = rtc_configuration(turn, media.ice_transport_policy, current_user(request).id, expires)
+    return {"ice": ice, "pairs": max(1, pairs), "simulcast": layered and media.simulcast}

@@ -8,8 +8,8 @@ from aiohttp import web
 
 from consult_server.accounts.models import Role
 from consult_server.errors import Forbidden
-from consult_server.http.render import render
-from consult_server.http.request import join_token, json_body
+from consult_server.http.render import compressed, render
+from consult_server.http.request import call_hint, join_token, json_body
 from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from consult_server.teaching.rooms import KIND
@@ -35,28 +35,31 @@ async def teaching_room(request: web.Request) -> web.Response:
         raise Forbidden("this teaching session has ended", "room_ended")
     presenting = user.id in teaching_session.presenters
     role = "presenter" if presenting else "viewer"
-    return allow_node_ports(
+    page = render(
         request,
-        render(
-            request,
-            "room.html",
-            {
-                "room_title": teaching_session.title,
-                "summary": "",
-                "patient": None,
-                "consult_id": "",
-                "socket": await room_socket(
-                    request, room_key(KIND, teaching_session.id), watch_here=not presenting
-                ),
-                "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
-                "chat": False,
-                "invite": False,
-                "publish": presenting,
-                "ended": False,
-                "teaching": True,
-            },
-        ),
+        "room.html",
+        {
+            "room_title": teaching_session.title,
+            "summary": "",
+            "patient": None,
+            "consult_id": "",
+            "socket": await room_socket(
+                request, room_key(KIND, teaching_session.id), watch_here=not presenting
+            ),
+            "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
+            "call": call_hint(
+                request,
+                pairs=len(teaching_session.presenters) - presenting,
+                layered=presenting,
+            ),
+            "chat": False,
+            "invite": False,
+            "publish": presenting,
+            "ended": False,
+            "teaching": True,
+        },
     )
+    return compressed(request, allow_node_ports(request, page))
 
 
 @routes.get("/api/teaching")

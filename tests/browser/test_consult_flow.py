@@ -99,6 +99,10 @@ async def test_consult_request_accept_join_see_and_hear(
         await wait_for_picture(specialist, CLINICIAN_PICTURE, within=30)
         first_frame = time.monotonic() - accepted_at
         for page in (clinician, specialist):
+            # Each page's offer went with its join (one round trip less on a slow link).
+            answered = "performance.getEntriesByName('room:answered-with-join').length"
+            assert await page.evaluate(answered) == 1
+        for page in (clinician, specialist):
             await expect(page.get_by_test_id("recording-indicator")).to_be_visible()
         assert await wait_for_audio(clinician) > 20
         assert await wait_for_audio(specialist) > 20

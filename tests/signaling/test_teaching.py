@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from consult_server.config import CONFIG
@@ -152,3 +153,41 @@ async def test_a_seat_given_up_late_closes_only_the_seats_taken_before_it(
         (viewer,),
     )
     assert [(r["joined_at"], r["left_at"]) for r in rows] == [(100.0, 120.0), (130.0, None)]
+
+
+async def test_a_burst_of_viewers_coming_and_going_is_one_message_each_way(
+    harness: Harness,
+) -> None:
+    """The presenter hears of four viewers joining at once, then leaving at once, in a
+    message or two each way, not one per viewer (at 5,000 viewers one each grew as the
+    square of them), and the last state counts right."""
+    host = await harness.login("specialist.central")
+    _, body = await host.api("POST", "/api/teaching", {"title": "Siêu âm tim"})
+    session = body["id"]
+    host_token = token(harness, await user_id(harness, "specialist.central"), session, "presenter")
+    host_io = await connect(harness, host, {"join_token": host_token})
+    states = collect(host_io, "room:state")
+    viewers = []
+    try:
+        await host_io.call("room:join", {"token": host_token})
+        for name in ("clinician.demo", "clinician2.demo", "specialist.demo", "supervisor.demo"):
+            client = await harness.login(name)
+            viewer_token = token(harness, await user_id(harness, name), session, "viewer")
+            viewers.append(
+                (await connect(harness, client, {"join_token": viewer_token}), viewer_token)
+            )
+        await asyncio.sleep(0.7)  # the host's own join's state has come
+        states.clear()
+        await asyncio.gather(*(io.call("room:join", {"token": t}) for io, t in viewers))
+        await until(lambda: bool(states) and states[-1]["viewers"] == 4, within=3)
+        await asyncio.sleep(0.7)
+        assert len(states) <= 2, [s["viewers"] for s in states]
+        states.clear()
+        await asyncio.gather(*(io.call("room:leave", {"token": t}) for io, t in viewers))
+        await until(lambda: bool(states) and states[-1]["viewers"] == 0, within=3)
+        await asyncio.sleep(0.7)
+        assert len(states) <= 2, [s["viewers"] for s in states]
+    finally:
+        for io, _ in viewers:
+            await io.disconnect()
+        await host_io.disconnect()

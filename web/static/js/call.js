@@ -17,7 +17,7 @@
  * @module call
  */
 import { errorText, t } from "./i18n.js";
-import { connectPeer } from "./negotiation.js";
+import { offerPeer } from "./negotiation.js";
 import { applySendPolicy, lowDataChosen, watchQuality } from "./quality.js";
 
 const BACKOFF_MS = [0, 1000, 2000, 4000, 8000, 15000];
@@ -46,6 +46,7 @@ const REFUSALS = ["not_a_participant", "token_invalid", "token_expired", "room_c
  *   onVideo: (active: boolean) => void,
  *   onQuality: (level: Level) => void,
  *   onWatch: () => void,
+ *   hint: {ice?: {ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}, pairs?: number, simulcast?: boolean},
  * }} CallDeps
  *   send: a room message with the join token, resolving with the server's reply (it
  *   rejects with the reply's error). online: whether the socket is connected (without it,
@@ -58,7 +59,11 @@ const REFUSALS = ["not_a_participant", "token_invalid", "token_expired", "room_c
  *   onStatus: the room's status changed or may have. notice: a line for the user ("" to
  *   clear it). onVideo: our video was paused for the link's sake (false) or sends again
  *   (true). onQuality: our link's level changed. onWatch: each watchdog look at a live
- *   call, once a second (the tiles' seat countdowns).
+ *   call, once a second (the tiles' seat countdowns). hint: from the page, what the
+ *   join will say (ICE servers, how many others, layers), so that the first offer is
+ *   built while the socket connects and goes with the join.
+ *
+ * @typedef {{pc: RTCPeerConnection, offer: {type: "offer", sdp: string}, pairs: number, simulcast: boolean}} Offered
  */
 
 /**
@@ -80,9 +85,11 @@ export function createCall(deps) {
   let finished = false;
   /** ICE servers and policy from the last join reply (TURN credentials expire). */
   /** @type {{ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy}} */
-  let ice = { ice_servers: [], policy: "all" };
+  let ice = deps.hint.ice ?? { ice_servers: [], policy: "all" };
   /** The server asks for the camera in layers (a lesson's presenter, a room of three or more). */
-  let simulcast = false;
+  let simulcast = deps.hint.simulcast === true;
+  /** The first offer, built from the page's hint as soon as we are past the check. @type {Promise<Offered>|null} */
+  let early = null;
   /** Low-data mode (the user's choice, remembered on this PC). */
   let lowData = lowDataChosen();
   /** False while our video is paused because the link cannot carry it. */
@@ -118,36 +125,62 @@ export function createCall(deps) {
     }
   }
 
-  /** @param {number} [mine] the join this belongs to (stale ones close what they built) */
-  async function startMedia(mine = generation) {
-    pc?.close();
-    disconnectedSince = 0;
-    inboundStalledSince = 0;
-    inboundBytes = 0;
-    negotiated = Math.max(1, deps.remotes.count());
-    const built = await connectPeer({
+  /**
+   * A new peer connection, offered but not yet answered.
+   * @param {number} pairs transceiver pairs (one per other publisher)
+   * @param {boolean} layered send the camera in layers
+   * @returns {Promise<Offered>}
+   */
+  async function offer(pairs, layered) {
+    /** @type {RTCPeerConnection|null} */
+    let made = null;
+    const { pc: built, offer: description } = await offerPeer({
       stream: local,
-      remotes: negotiated,
-      simulcast,
+      remotes: pairs,
+      simulcast: layered,
       send,
       onRemoteTrack: deps.onRemoteTrack,
       ice,
       onState: (state) => {
-        if (finished || built !== pc) return;
+        if (finished || made !== pc) return;
         if (state === "connected") {
           everConnected = true;
           rebuildAttempts = 0;
           if (videoActive) deps.notice(""); // a paused-video notice keeps its retry button
-          applySendPolicy(built, { lowData, videoActive });
+          applySendPolicy(made, { lowData, videoActive });
         }
         refreshStatus();
       },
     });
-    if (mine !== generation || finished) {
-      built.close();
-      return;
+    made = built;
+    return { pc: built, offer: description, pairs, simulcast: layered };
+  }
+
+  /**
+   * Put a new peer connection in place of ours: `offered` with the answer the join
+   * brought, or one offered now on its own.
+   * @param {number} [mine] the join this belongs to (stale ones close what they built)
+   * @param {Offered} [offered] @param {string} [answer]
+   */
+  async function startMedia(mine = generation, offered, answer) {
+    pc?.close();
+    disconnectedSince = 0;
+    inboundStalledSince = 0;
+    inboundBytes = 0;
+    negotiated = offered ? offered.pairs : Math.max(1, deps.remotes.count());
+    const made = offered ?? (await offer(negotiated, simulcast));
+    try {
+      const sdp = answer ?? (await send("room:offer", made.offer)).sdp;
+      performance.mark("room:answer");
+      if (mine !== generation || finished) throw new Error("stale");
+      await made.pc.setRemoteDescription({ type: "answer", sdp });
+    } catch (error) {
+      made.pc.close();
+      if (mine !== generation || finished) return;
+      throw error;
     }
-    pc = built;
+    pc = made.pc;
+    const built = made.pc;
     built.addEventListener("iceconnectionstatechange", () => {
       if (built !== pc) return;
       const state = built.iceConnectionState;
@@ -161,6 +194,8 @@ export function createCall(deps) {
   /**
    * Join (or take our seat back) and build a new peer connection; with `keep` (only the
    * socket dropped), keep the one we have if it is up and the server still has its end.
+   * A new connection's offer goes with the join (one round trip less), and is used if
+   * the join's reply agrees with what it was built for.
    * @param {{keep?: boolean}} [options]
    */
   async function join({ keep = false } = {}) {
@@ -169,11 +204,26 @@ export function createCall(deps) {
     building = true;
     lastRebuild = Date.now();
     refreshStatus();
+    /** @type {Offered|null} */
+    let offered = null;
     try {
+      // Ours may go on (a socket that dropped alone): then no offer, which would replace it.
+      const mayKeep = keep && pc?.connectionState === "connected";
+      const ahead = early; // taken at once: a join that overtakes this one builds its own
+      early = null;
+      if (!mayKeep) offered = await (ahead ?? offer(Math.max(1, deps.remotes.count()), simulcast));
+      else ahead?.then((unused) => unused.pc.close()).catch(() => {});
+      if (mine !== generation) {
+        offered?.pc.close();
+        return;
+      }
       performance.mark("room:join");
-      const reply = await send("room:join", {});
+      const reply = await send("room:join", offered ? { offer: offered.offer } : {});
       performance.mark("room:joined");
-      if (mine !== generation) return;
+      if (mine !== generation) {
+        offered?.pc.close();
+        return;
+      }
       if (reply.ice) ice = reply.ice;
       simulcast = reply.simulcast === true;
       deps.onJoined(reply.room);
@@ -182,9 +232,20 @@ export function createCall(deps) {
       if (publishing) sendMediaState();
       const intact =
         keep && reply.media === true && pc?.connectionState === "connected" && deps.remotes.count() <= negotiated;
-      if (intact) console.info("socket back: the peer connection goes on");
-      else await startMedia(mine);
+      const fits =
+        offered && reply.answer && offered.simulcast === simulcast && deps.remotes.count() <= offered.pairs;
+      if (intact) {
+        console.info("socket back: the peer connection goes on");
+        offered?.pc.close();
+      } else if (fits && offered) {
+        performance.mark("room:answered-with-join");
+        await startMedia(mine, offered, reply.answer.sdp);
+      } else {
+        offered?.pc.close();
+        await startMedia(mine);
+      }
     } catch (error) {
+      offered?.pc.close();
       if (mine !== generation) return;
       const err = /** @type {any} */ (error);
       if (REFUSALS.includes(err?.code)) {
@@ -283,9 +344,14 @@ export function createCall(deps) {
     setLocal(stream) {
       local = stream;
     },
-    /** Past the pre-join check: from now on a socket (re)connect (re)joins. */
+    /**
+     * Past the pre-join check: from now on a socket (re)connect (re)joins. The first
+     * offer is built now, while the socket may still be connecting.
+     */
     enter() {
       entered = true;
+      early = offer(Math.max(1, deps.hint.pairs ?? 1), simulcast);
+      early.catch(() => {}); // a failure shows when the join awaits it
     },
     join,
     /** The socket (re)connected: take our seat again if we were in the room. */

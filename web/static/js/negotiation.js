@@ -31,21 +31,27 @@ export function gatheringComplete(pc) {
 }
 
 /**
- * @param {{
+ * @typedef {{
  *   stream: MediaStream,
  *   remotes: number,
- *   send: (event: string, payload: object) => Promise<any>,
  *   onRemoteTrack: (index: number, track: MediaStreamTrack) => void,
  *   onState: (state: RTCPeerConnectionState) => void,
+ *   send: (event: string, payload: object) => Promise<any>,
  *   ice?: {ice_servers: RTCIceServer[], policy: RTCIceTransportPolicy},
  *   simulcast?: boolean,
- * }} options  `ice` comes with the server's join reply: TURN servers with short-lived
- *   credentials (none unless configured: nothing outside the health service is used).
- *   `simulcast`: send the camera in two qualities (SIMULCAST), lowest first; the
+ * }} PeerOptions  `ice` comes with the page (and every join reply): TURN servers with
+ *   short-lived credentials (none unless configured: nothing outside the health service is
+ *   used). `simulcast`: send the camera in two qualities (SIMULCAST), lowest first; the
  *   server forwards each viewer the one its link carries.
- * @returns {Promise<RTCPeerConnection>}
  */
-export async function connectPeer({ stream, remotes, send, onRemoteTrack, onState, ice, simulcast }) {
+
+/**
+ * A peer connection with its offer made and its candidates gathered, not yet sent: the
+ * offer can go with the room's join, or on its own (`connectPeer`).
+ * @param {PeerOptions} options
+ * @returns {Promise<{pc: RTCPeerConnection, offer: {type: "offer", sdp: string}}>}
+ */
+export async function offerPeer({ stream, remotes, send, onRemoteTrack, onState, ice, simulcast }) {
   const pc = new RTCPeerConnection({
     iceServers: ice?.ice_servers ?? [],
     iceTransportPolicy: ice?.policy ?? "all",
@@ -73,7 +79,17 @@ export async function connectPeer({ stream, remotes, send, onRemoteTrack, onStat
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringComplete(pc);
   performance.mark("room:offer");
-  const answer = await send("room:offer", { type: "offer", sdp: pc.localDescription?.sdp });
+  return { pc, offer: { type: "offer", sdp: pc.localDescription?.sdp ?? "" } };
+}
+
+/**
+ * A peer connection offered on its own and answered.
+ * @param {PeerOptions} options
+ * @returns {Promise<RTCPeerConnection>}
+ */
+export async function connectPeer(options) {
+  const { pc, offer } = await offerPeer(options);
+  const answer = await options.send("room:offer", offer);
   performance.mark("room:answer");
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   return pc;

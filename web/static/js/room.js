@@ -168,6 +168,7 @@ const call = createCall({
     if (ownQuality) showQuality(ownQuality, level);
   },
   onWatch: tiles.render, // the seat countdowns
+  hint: JSON.parse(root.dataset.call || "{}"),
 });
 
 const screen = shareButton
