@@ -15,7 +15,8 @@ from tests.support.a11y import serious_violations
 from tests.support.browser import launch, login
 from tests.support.server import RunningServer
 
-pytestmark = pytest.mark.browser
+# Every page of every role: a long browser flow, so the whole run's, not the quick one's.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 async def clean(page: Page, path: str, ready: str | None = None) -> list[str]:

@@ -170,6 +170,7 @@ async def test_teaching_session_two_presenters_six_viewers(hub: MediaHub) -> Non
             await peer.close()
 
 
+@pytest.mark.slow  # ~9 s of estimates settling
 async def test_publisher_bitrate_follows_the_weakest_subscriber(hub: MediaHub) -> None:
     video = EncodedVideoTrack(vp8_frames())
     publisher = await join(hub, 1, CapturingPeer(0, video), [])
