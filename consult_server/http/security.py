@@ -57,7 +57,7 @@ _ACCESS = "_consult_access"
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "connect-src 'self'; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; style-src 'self'; script-src 'self' 'inline-speculation-rules'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 

@@ -6,6 +6,7 @@ the first thing on the screen."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,18 @@ async def test_the_wait_is_told_and_an_expired_request_is_filed_again(
             box = await join.bounding_box()
             assert box is not None and box["y"] + box["height"] <= 844, box
             assert await serious_violations(clinician) == []
+            # The room's page is fetched ahead while the clinician reads the banner (it
+            # needs no round trip after the click: a sixth of a second on 3G).
+            room = await join.get_attribute("href")
+            rules = "[...document.scripts].filter(s => s.type === 'speculationrules')"
+            ahead = await clinician.evaluate(f"{rules}.map(s => JSON.parse(s.text))")
+            assert [r["prefetch"][0]["urls"] for r in ahead] == [[room]]
+            await asyncio.sleep(1)  # the prefetch's time, as a reader's
             # The files came along.
             await join.click()
+            delivery = "performance.getEntriesByType('navigation')[0].deliveryType"
+            await expect(clinician.get_by_test_id("prejoin")).to_be_visible()
+            assert await clinician.evaluate(delivery) == "navigational-prefetch"
             await expect(clinician.get_by_test_id("prejoin-continue")).to_be_enabled(timeout=30_000)
             await clinician.get_by_test_id("prejoin-continue").click()
             await clinician.get_by_test_id("open-files").click()

@@ -15,7 +15,7 @@ import { watchBookings } from "./booking_reminders.js";
 import { redraw, refreshReach, watchWaits } from "./waiting.js";
 import { checkRequired, clearFieldErrors, showFieldErrors, unmarkWhenChanged } from "./forms.js";
 import { checkedFor, runWaitCheck } from "./wait_check.js";
-import { prefetchNext } from "./prefetch.js";
+import { fetchRoomAhead, prefetchNext } from "./prefetch.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("new-consult"));
 const list = /** @type {HTMLElement} */ (document.getElementById("my-consults"));
@@ -126,6 +126,7 @@ function showReady() {
   const text = document.createElement("span");
   text.textContent = t("ready.accepted", { id: newest.id, name: newest.specialist ?? "" });
   ready.replaceChildren(text, " ", joinButton(newest.id));
+  fetchRoomAhead(`/consults/${newest.id}/room`);
 }
 
 /** @param {string} text */

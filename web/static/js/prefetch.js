@@ -24,3 +24,24 @@ export function prefetchNext() {
   if (document.readyState === "complete") setTimeout(fetchAll, DELAY_MS);
   else window.addEventListener("load", () => setTimeout(fetchAll, DELAY_MS), { once: true });
 }
+
+/** Rooms whose page is already fetched ahead. @type {Set<string>} */
+const ahead = new Set();
+
+/**
+ * The room the user goes into next: its page fetched ahead (Chromium's speculation
+ * rules), so the click shows it without a round trip for it (on 3G a sixth of a
+ * second, on Edge half a second). A prefetch, not a prerender: a prerendered room would
+ * also connect its socket ahead, but no test here can drive one (browsers under
+ * automation refuse to prerender), and the way into a call is not the place for an
+ * untried path. Elsewhere nothing happens: the click loads the page as before.
+ * @param {string} url the room's address
+ */
+export function fetchRoomAhead(url) {
+  if (ahead.has(url) || !HTMLScriptElement.supports?.("speculationrules")) return;
+  ahead.add(url);
+  const rules = document.createElement("script");
+  rules.type = "speculationrules";
+  rules.textContent = JSON.stringify({ prefetch: [{ source: "list", urls: [url], eagerness: "immediate" }] });
+  document.head.append(rules);
+}
