@@ -1,6 +1,7 @@
 """One server process against two (``serve --processes 2``), the same load side by side.
 
     python -m bench.processes [--consults 4,8] [--seconds 20] [--json PATH]
+    sudo python -m bench.processes --quota 15 --consults 6,8,10,12 --seconds 60
 
 For each K, the same K concurrent 1:1 consults (pre-encoded VP8 at 15 fps, 500 kbit/s,
 and Opus, both sides publishing; aiortc peers in this process that count frames without
@@ -11,15 +12,21 @@ rooms each node holds (from /metrics), frames delivered, and each node's loop la
 (its own /healthz).
 
 On a 2-core machine the load generator needs about as much CPU as the server it loads,
-so this shows what it can: whether two processes cost what one does for the same calls,
-and how evenly the rooms spread. It does not show the capacity ratio; docs/scale.md says
-how the per-process cost extends to hosts with cores to spare.
+so without ``--quota`` this shows whether two processes cost what one does for the same
+calls, and how evenly the rooms spread. ``--quota PCT`` holds each server process to PCT %
+of one core (bench/cpu_quota.py) from after the joins to the end of the window: each
+process then stands for a small core of its own that the load cannot take, and the most
+consults each configuration holds at full quality (every frame delivered, loop lag p99
+under 50 ms, with every fewer consults holding too) is its capacity; the report gives
+both and their ratio. ``/healthz`` gives the lag over the last minute, so the window
+should be 60 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import tempfile
@@ -29,6 +36,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.cpu_quota import held_to
 from bench.load_media import LoadPeer, vp8_camera
 from bench.output import emit
 from tests.support.consult_requests import request_body
@@ -58,7 +66,33 @@ def children(server: RunningServer) -> list[int]:
     return [int(child) for child in found] or [pid]
 
 
-async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> dict[str, Any]:
+#: Full quality, as the issue counts it.
+FRAMES_HELD = 0.995
+LAG_HELD_MS = 50.0
+
+
+def held(row: dict[str, Any]) -> bool:
+    return bool(
+        row["frames_delivered"] >= FRAMES_HELD
+        and max(row["loop_lag_p99_ms_per_node"]) < LAG_HELD_MS
+    )
+
+
+def capacity(rows: list[dict[str, Any]], processes: int) -> int:
+    """The most consults held at full quality, every fewer one holding too."""
+    most = 0
+    for row in sorted(
+        (r for r in rows if r["processes"] == processes), key=lambda r: r["consults"]
+    ):
+        if not held(row):
+            break
+        most = row["consults"]
+    return most
+
+
+async def one_run(
+    tmp: Path, processes: int, consults: int, seconds: float, quota: float | None = None
+) -> dict[str, Any]:
     port = free_ports(processes + 2)
     with redis_server(tmp) as redis_url:
         env = {
@@ -73,6 +107,7 @@ async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> d
             clinician = await login_client(server.url, "clinician.demo")
             specialist = await login_client(server.url, "specialist.demo")
             members: list[tuple[Any, LoadPeer]] = []
+            held_now = contextlib.ExitStack()
             try:
                 for n in range(consults):
                     status, body = await clinician.api(
@@ -88,6 +123,8 @@ async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> d
                         members.append(await join(server.url, port, who, consult_id))
                 await asyncio.sleep(5)  # warm
                 pids = children(server)
+                if quota is not None:  # after the joins: answers are not what is measured
+                    held_now.enter_context(held_to(pids, quota))
                 cpu0 = {pid: cpu_seconds(pid) for pid in pids}
                 frames0 = sum(c.frames for _, p in members for c in p.counters)
                 started = time.monotonic()
@@ -105,9 +142,11 @@ async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> d
                             lags.append((await reply.json())["loop_lag_ms"]["p99"])
                     async with http.get(server.url + "/metrics") as reply:
                         rooms = {k: float(v) for k, v in _ROOMS.findall(await reply.text())}
+                held_now.close()  # before the teardown's leaves
                 return {
                     "processes": processes,
                     "consults": consults,
+                    "quota_pct_per_process": quota,
                     "server_cpu_pct_per_process": sorted(round(v, 1) for v in cpu.values()),
                     "server_cpu_pct_total": round(sum(cpu.values()), 1),
                     "rooms_per_node": sorted(rooms.values()),
@@ -115,6 +154,7 @@ async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> d
                     "loop_lag_p99_ms_per_node": lags,
                 }
             finally:
+                held_now.close()
                 for sio, peer in members:
                     await peer.close()
                     await sio.disconnect()
@@ -122,25 +162,45 @@ async def one_run(tmp: Path, processes: int, consults: int, seconds: float) -> d
                 await specialist.session.close()
 
 
-async def bench(consults: list[int], seconds: float) -> dict[str, Any]:
+async def bench(
+    consults: list[int], seconds: float, quota: float | None, processes: list[int]
+) -> dict[str, Any]:
     vp8_camera(fps=FPS, kbps=KBPS)  # encoded once, before any clock
     rows = []
+    failed: set[int] = set()
     for k in consults:
-        for processes in (1, 2):
+        for count in processes:
+            if quota is not None and count in failed:
+                continue  # past its capacity already: more would not hold either
             with tempfile.TemporaryDirectory() as tmp:
-                row = await one_run(Path(tmp), processes, k, seconds)
+                row = await one_run(Path(tmp), count, k, seconds, quota)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    return {"benchmark": "processes", "seconds": seconds, "rows": rows}
+            if not held(row):
+                failed.add(count)
+    report: dict[str, Any] = {"benchmark": "processes", "seconds": seconds, "rows": rows}
+    if quota is not None:
+        one, two = capacity(rows, 1), capacity(rows, 2)
+        report["capacity"] = {
+            "quota_pct_per_process": quota,
+            "one_process": one,
+            "two_processes": two,
+            "ratio": round(two / one, 2) if one else None,
+        }
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--consults", default="4,8")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--quota", type=float, help="each server process held to PCT %% of a core")
+    parser.add_argument("--processes", default="1,2", help="which configurations (1, 2)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    report = asyncio.run(bench([int(k) for k in args.consults.split(",")], args.seconds))
+    consults = [int(k) for k in args.consults.split(",")]
+    counts = [int(n) for n in args.processes.split(",")]
+    report = asyncio.run(bench(consults, args.seconds, args.quota, counts))
     emit(report, args.json, indent=1)
 
 
