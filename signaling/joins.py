@@ -80,7 +80,7 @@ class Joins:
                 # A viewer whose page came to this node: the room is relayed here (the
                 # join has just asked the origin for its sources: the offer needs no more).
                 joined = await relays.join(sid, claims)
-                answered = await self._answer_with_join(claims, message.offer, asked=True)
+                answered = await self._answer_with_join(sid, claims, message.offer, asked=True)
                 return {**joined, "ice": self.ice(claims), **answered}
             if relays.relayed_here(claims.room):
                 # The room came here (its origin died or drained): no relay of it now;
@@ -139,18 +139,22 @@ class Joins:
                 "ice": self.ice(claims),
                 "media": media,
                 "simulcast": layered,
-                **await self._answer_with_join(claims, message.offer),
+                **await self._answer_with_join(sid, claims, message.offer),
             }
 
         return await edge.guard(sid, act)
 
     async def _answer_with_join(
-        self, claims: JoinClaims, offer: str | None, asked: bool = False
+        self, sid: str, claims: JoinClaims, offer: str | None, asked: bool = False
     ) -> dict[str, Any]:
         """The answer to an offer sent with the join. A refused offer does not undo the
-        join: its error goes with the reply, and the page offers again on its own."""
+        join: its error goes with the reply, and the page offers again on its own. It
+        counts against the socket's offers as one sent on its own would."""
         if offer is None:
             return {}
+        if not self.edge.event_limits.allow(sid, "room:offer", time.monotonic()):
+            refused = "too many messages of this kind; wait a moment"
+            return {"offer_error": {"code": "rate_limited", "message": refused}}
         try:
             return {"answer": {"type": "answer", "sdp": await self._answer(claims, offer, asked)}}
         except ConsultServerError as exc:

@@ -130,3 +130,33 @@ async def test_an_offer_the_media_server_refuses_leaves_the_join_standing(
     finally:
         await sio.disconnect()
         await peer.close()
+
+
+async def test_offers_sent_with_joins_count_against_the_socket_s_offers(harness: Harness) -> None:
+    """Six offers in ten seconds a socket, sent alone or with joins: the seventh join still
+    seats its sender, its offer is refused as rate_limited, and an offer sent alone then
+    is refused too."""
+    clinician = await harness.login("clinician.demo")
+    specialist = await harness.login("specialist.demo")
+    consult_id = await accepted_consult(clinician, specialist)
+    sio, token, _ = await open_room(harness, clinician, consult_id)
+    peers = []
+    try:
+        for n in range(7):
+            peer = ClientPeer((200, 30, 30))
+            peers.append(peer)
+            reply = await join_with_offer(sio, token, {"type": "offer", "sdp": await peer.offer()})
+            assert reply["ok"], reply
+            if n < 6:
+                assert "answer" in reply, (n, reply)
+            else:
+                assert "answer" not in reply and reply["offer_error"]["code"] == "rate_limited"
+                assert clinician_present(reply) == {True}
+        alone = await sio.call(
+            "room:offer", {"token": token, "type": "offer", "sdp": await peers[-1].offer()}
+        )
+        assert alone["error"]["code"] == "rate_limited"
+    finally:
+        await sio.disconnect()
+        for peer in peers:
+            await peer.close()
