@@ -142,7 +142,6 @@ async def one_run(
                             lags.append((await reply.json())["loop_lag_ms"]["p99"])
                     async with http.get(server.url + "/metrics") as reply:
                         rooms = {k: float(v) for k, v in _ROOMS.findall(await reply.text())}
-                held_now.close()  # before the teardown's leaves
                 return {
                     "processes": processes,
                     "consults": consults,
@@ -154,7 +153,7 @@ async def one_run(
                     "loop_lag_p99_ms_per_node": lags,
                 }
             finally:
-                held_now.close()
+                held_now.close()  # the quota lifted before the teardown
                 for sio, peer in members:
                     await peer.close()
                     await sio.disconnect()

@@ -23,7 +23,7 @@ from consult_server.consults.service import CONSULTS
 from consult_server.errors import NotFound
 from consult_server.http.rate_limits import RATE_LIMITS
 from consult_server.http.render import compressed, language_of, render
-from consult_server.http.request import call_hint, join_token, json_body
+from consult_server.http.request import join_token, json_body, room_entry
 from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from signaling.handlers import SIGNALING
@@ -106,8 +106,13 @@ async def room_page(request: web.Request) -> web.Response:
             "patient": details["patient"],
             "consult_id": consult.id,
             "socket": await room_socket(request, room_key(KIND, consult.id)),
-            "join_token": join_token(request, room_key(KIND, consult.id), user.role.value),
-            "call": call_hint(request, pairs=len(participants) - 1, layered=len(participants) >= 3),
+            **room_entry(
+                request,
+                room_key(KIND, consult.id),
+                user.role.value,
+                pairs=len(participants) - 1,
+                layered=len(participants) >= 3,
+            ),
             "chat": True,
             "invite": True,
             "publish": True,

@@ -48,24 +48,33 @@ def safe_next(value: object) -> str:
     return parts.path if not parts.netloc else "/"
 
 
+def _claims(request: web.Request, room: str, role: str) -> JoinClaims:
+    """The signed-in user in ``room`` as ``role``, for ``security.join_token_seconds``."""
+    expires = time.time() + request.app[CONFIG].security.join_token_seconds
+    return JoinClaims(current_user(request).id, room, role, expires)
+
+
 def join_token(request: web.Request, room: str, role: str) -> str:
     """A signed join token for the signed-in user and this room, valid for
     ``security.join_token_seconds``."""
-    config = request.app[CONFIG]
-    user = current_user(request)
-    expires = time.time() + config.security.join_token_seconds
-    return sign_join_token(config.secret_bytes(), JoinClaims(user.id, room, role, expires))
+    return sign_join_token(request.app[CONFIG].secret_bytes(), _claims(request, room, role))
 
 
-def call_hint(request: web.Request, *, pairs: int, layered: bool) -> dict[str, Any]:
-    """What a room page needs to build its offer before it joins, so that the offer goes
-    with the join: the ICE configuration the join would give (TURN credentials as long as
-    the join token), how many others' pictures to receive, and whether the server will
-    ask for the camera in layers. A wrong guess costs what it did before: the page offers
-    again after the join."""
+def room_entry(
+    request: web.Request, room: str, role: str, *, pairs: int, layered: bool
+) -> dict[str, Any]:
+    """A room page's way in: its join token, and what the page needs to build its offer
+    before it joins, so that the offer goes with the join (``call``): the ICE
+    configuration the join would give (TURN credentials expiring with the token), how
+    many others' pictures to receive, and whether the server will ask for the camera in
+    layers. A wrong guess costs what it did before: the page offers again after the
+    join."""
     config = request.app[CONFIG]
     media = config.media
-    expires = time.time() + config.security.join_token_seconds
+    claims = _claims(request, room, role)
     turn = TurnSettings(media.turn_urls, media.turn_secret)
-    ice = rtc_configuration(turn, media.ice_transport_policy, current_user(request).id, expires)
-    return {"ice": ice, "pairs": max(1, pairs), "simulcast": layered and media.simulcast}
+    ice = rtc_configuration(turn, media.ice_transport_policy, claims.user_id, claims.expires_at)
+    return {
+        "join_token": sign_join_token(config.secret_bytes(), claims),
+        "call": {"ice": ice, "pairs": max(1, pairs), "simulcast": layered and media.simulcast},
+    }

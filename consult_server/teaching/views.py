@@ -9,7 +9,7 @@ from aiohttp import web
 from consult_server.accounts.models import Role
 from consult_server.errors import Forbidden
 from consult_server.http.render import compressed, render
-from consult_server.http.request import call_hint, join_token, json_body
+from consult_server.http.request import json_body, room_entry
 from consult_server.http.room_node import allow_node_ports, room_socket
 from consult_server.http.security import current_user, requires
 from consult_server.teaching.rooms import KIND
@@ -46,9 +46,10 @@ async def teaching_room(request: web.Request) -> web.Response:
             "socket": await room_socket(
                 request, room_key(KIND, teaching_session.id), watch_here=not presenting
             ),
-            "join_token": join_token(request, room_key(KIND, teaching_session.id), role),
-            "call": call_hint(
+            **room_entry(
                 request,
+                room_key(KIND, teaching_session.id),
+                role,
                 pairs=len(teaching_session.presenters) - presenting,
                 layered=presenting,
             ),

@@ -6,7 +6,6 @@ offer is built with before the join (ICE, pairs, layers), and comes gzip'd."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
@@ -15,9 +14,10 @@ from typing import Any
 import socketio
 
 from tests.media.hostile_sdp import CHROMIUM_OFFER
+from tests.signaling.test_socket_api import accepted_consult, until
 from tests.support.inproc import Client, Harness
-from tests.support.peers import ClientPeer, Colour
-from tests.support.room_client import accepted_consult, answer_for, room_page, room_socket
+from tests.support.peers import ClientPeer, near
+from tests.support.room_client import answer_for, room_page, room_socket
 
 _CALL = re.compile(r'data-call="([^"]*)"')
 
@@ -33,15 +33,6 @@ def clinician_present(reply: dict[str, Any]) -> set[bool]:
     return {p["present"] for p in reply["room"]["participants"] if p["role"] == "clinician"}
 
 
-async def near(peer: ClientPeer, colour: Colour, within: float = 15.0) -> bool:
-    for _ in range(int(within / 0.1)):
-        seen = peer.centre_colour()
-        if seen and all(abs(a - b) < 40 for a, b in zip(seen, colour, strict=True)):
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
 async def open_room(harness: Harness, who: Client, consult_id: int) -> tuple[Any, str, str]:
     _, token = await room_page(who, f"/consults/{consult_id}/room")
     reply = await who.get(f"/consults/{consult_id}/room")
@@ -53,9 +44,7 @@ async def open_room(harness: Harness, who: Client, consult_id: int) -> tuple[Any
 async def test_an_offer_with_the_join_is_answered_and_the_pictures_cross(
     harness: Harness,
 ) -> None:
-    clinician = await harness.login("clinician.demo")
-    specialist = await harness.login("specialist.demo")
-    consult_id = await accepted_consult(clinician, specialist)
+    clinician, specialist, consult_id = await accepted_consult(harness)
     red, blue = (200, 30, 30), (30, 30, 200)
     peers = {"clinician": ClientPeer(red), "specialist": ClientPeer(blue)}
     sockets = []
@@ -78,8 +67,9 @@ async def test_an_offer_with_the_join_is_answered_and_the_pictures_cross(
             assert reply["ice"] == hint["ice"] and reply["simulcast"] is False
             assert reply["answer"]["type"] == "answer"
             await peer.accept(reply["answer"]["sdp"])
-        assert await near(peers["clinician"], blue), "the clinician sees the specialist"
-        assert await near(peers["specialist"], red), "the specialist sees the clinician"
+        # Each sees the other's picture.
+        await until(lambda: near(peers["clinician"].centre_colour(), blue), within=15)
+        await until(lambda: near(peers["specialist"].centre_colour(), red), within=15)
     finally:
         for sio in sockets:
             await sio.disconnect()
@@ -88,9 +78,7 @@ async def test_an_offer_with_the_join_is_answered_and_the_pictures_cross(
 
 
 async def test_a_malformed_offer_refuses_the_join_and_changes_nothing(harness: Harness) -> None:
-    clinician = await harness.login("clinician.demo")
-    specialist = await harness.login("specialist.demo")
-    consult_id = await accepted_consult(clinician, specialist)
+    clinician, specialist, consult_id = await accepted_consult(harness)
     sio, token, _ = await open_room(harness, clinician, consult_id)
     other, other_token, _ = await open_room(harness, specialist, consult_id)
     try:
@@ -114,9 +102,7 @@ async def test_a_malformed_offer_refuses_the_join_and_changes_nothing(harness: H
 async def test_an_offer_the_media_server_refuses_leaves_the_join_standing(
     harness: Harness,
 ) -> None:
-    clinician = await harness.login("clinician.demo")
-    specialist = await harness.login("specialist.demo")
-    consult_id = await accepted_consult(clinician, specialist)
+    clinician, _, consult_id = await accepted_consult(harness)
     sio, token, _ = await open_room(harness, clinician, consult_id)
     peer = ClientPeer((200, 30, 30))
     try:
@@ -136,9 +122,7 @@ async def test_offers_sent_with_joins_count_against_the_socket_s_offers(harness:
     """Six offers in ten seconds a socket, sent alone or with joins: the seventh join still
     seats its sender, its offer is refused as rate_limited, and an offer sent alone then
     is refused too."""
-    clinician = await harness.login("clinician.demo")
-    specialist = await harness.login("specialist.demo")
-    consult_id = await accepted_consult(clinician, specialist)
+    clinician, _, consult_id = await accepted_consult(harness)
     sio, token, _ = await open_room(harness, clinician, consult_id)
     peers = []
     try:

@@ -125,6 +125,9 @@ export function createCall(deps) {
     }
   }
 
+  /** Transceiver pairs for the others as the room is now (one at least). */
+  const pairsNow = () => Math.max(1, deps.remotes.count());
+
   /**
    * A new peer connection, offered but not yet answered.
    * @param {number} pairs transceiver pairs (one per other publisher)
@@ -167,7 +170,7 @@ export function createCall(deps) {
     disconnectedSince = 0;
     inboundStalledSince = 0;
     inboundBytes = 0;
-    negotiated = offered ? offered.pairs : Math.max(1, deps.remotes.count());
+    negotiated = offered ? offered.pairs : pairsNow();
     const made = offered ?? (await offer(negotiated, simulcast));
     try {
       const sdp = answer ?? (await send("room:offer", made.offer)).sdp;
@@ -211,7 +214,7 @@ export function createCall(deps) {
       const mayKeep = keep && pc?.connectionState === "connected";
       const ahead = early; // taken at once: a join that overtakes this one builds its own
       early = null;
-      if (!mayKeep) offered = await (ahead ?? offer(Math.max(1, deps.remotes.count()), simulcast));
+      if (!mayKeep) offered = await (ahead ?? offer(pairsNow(), simulcast));
       else ahead?.then((unused) => unused.pc.close()).catch(() => {});
       if (mine !== generation) {
         offered?.pc.close();

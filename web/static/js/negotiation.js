@@ -47,7 +47,7 @@ export function gatheringComplete(pc) {
 
 /**
  * A peer connection with its offer made and its candidates gathered, not yet sent: the
- * offer can go with the room's join, or on its own (`connectPeer`).
+ * offer goes with the room's join, or on its own as `room:offer` (call.js).
  * @param {PeerOptions} options
  * @returns {Promise<{pc: RTCPeerConnection, offer: {type: "offer", sdp: string}}>}
  */
@@ -80,17 +80,4 @@ export async function offerPeer({ stream, remotes, send, onRemoteTrack, onState,
   await gatheringComplete(pc);
   performance.mark("room:offer");
   return { pc, offer: { type: "offer", sdp: pc.localDescription?.sdp ?? "" } };
-}
-
-/**
- * A peer connection offered on its own and answered.
- * @param {PeerOptions} options
- * @returns {Promise<RTCPeerConnection>}
- */
-export async function connectPeer(options) {
-  const { pc, offer } = await offerPeer(options);
-  const answer = await options.send("room:offer", offer);
-  performance.mark("room:answer");
-  await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-  return pc;
 }
