@@ -126,12 +126,14 @@ def dump(obj: object) -> str:
     return json.dumps(obj, default=str)
 
 
-async def wait_for_picture(page: Page, colours: tuple[Colour, Colour], within: float) -> float:
-    """Seconds until the remote video shows ``colours``; fails with the last sample."""
+async def wait_for_picture(
+    page: Page, colours: tuple[Colour, Colour], within: float, index: int = 0
+) -> float:
+    """Seconds until remote video ``index`` shows ``colours``; fails with the last sample."""
     start = time.monotonic()
     last = None
     while time.monotonic() - start < within:
-        last = await sample(page)
+        last = await sample(page, index)
         if shows(last, colours):
             return time.monotonic() - start
         await asyncio.sleep(0.05)
