@@ -28,6 +28,7 @@ async def marked(page: Page, form: str) -> dict[str, str]:
     return dict(await page.locator(f"{form} [aria-invalid='true']").evaluate_all(DESCRIBED))
 
 
+@pytest.mark.slow  # a long browser flow (10 s): the whole run and CI, not the quick one
 async def test_every_error_at_once_marked_and_described(
     server: RunningServer, playwright: Playwright, tmp_path: Path
 ) -> None:
